@@ -2036,9 +2036,14 @@ class Engine {
         activeMultiplicity,
         ...(scope.share ? { share: scope.share } : {}),
       };
-      // `repeat … { Block() }`: the single unnamed call lives directly under `h.i`, like nn.ModuleList.
-      const only = stage.body.statements.length === 1 ? stage.body.statements[0] : undefined;
-      const single = only?.kind === "FlowStmt" && only.flow.stages.length === 1 ? only.flow.stages[0] : undefined;
+      // `repeat … { Block() }`: the single unnamed call lives directly under `h.i`, like nn.ModuleList; so
+      // does `repeat … { input h  [h, memory] -> Block() }`, a call on the copy's input and outer values.
+      const statements = stage.body.statements;
+      const given = statements[0]?.kind === "Input" && statements.length === 2 ? statements[0] : undefined;
+      const only = statements.length === 1 ? statements[0] : given ? statements[1] : undefined;
+      const stages = only?.kind === "FlowStmt" ? only.flow.stages : [];
+      const lead = given && stages.length === 2 && stages[0]!.kind === "ExprStage" ? stages[0] : undefined;
+      const single = stages.length === 1 ? stages[0] : lead ? stages[1] : undefined;
       const call = single?.kind === "ExprStage" && !single.alias && single.body === null ? single : undefined;
       // A body that names the value it runs on (`y -> repeat 3 { z = dense(4)  z + y }`) reads two values
       // that are one in this analysis but not in the copies after the first: its input (the previous copy's
@@ -2046,13 +2051,14 @@ class Engine {
       // the copies are spelled out (src/lower/).
       const aliased = !call && valueIds(input).some((id) => free.includes(id)) ? this.freshValue(input) : undefined;
       out = call
-        ? this.directStage(call, input, env, inner, element)
+        ? this.directStage(call, lead ? this.givenValue(given!, lead, input, env, inner) : input, env, inner, element)
         : this.single(this.body(stage.body, aliased ?? input, env, inner).outputs, stage.span, "the repeated body");
       // The call is the repeated element itself: it takes the repeat node's place, with its count.
       const direct = call && repeatNode.children.length === 1 ? repeatNode.children[0]! : undefined;
       if (direct) {
         direct.count = count;
         direct.activeCount = count;
+        if (lead) direct.chained = valueIds(input);
         scope.node.children[scope.node.children.indexOf(repeatNode)] = direct;
         root = direct;
       } else {
@@ -2112,6 +2118,13 @@ class Engine {
 
   /** Runs a single stage named `name` (the repeat element `h.{0..11}`) instead of by its position: the
    *  stage is given that name as if written `as`. */
+  /** The value \`lead\` makes of a repeated body's input named by \`given\` (\`input h\`) and outer values. */
+  private givenValue(given: A.InputStmt, lead: A.ExprStage, input: Value, env: Env, scope: Scope): Value {
+    const inner = new Env(env);
+    inner.values.set(given.names[0]!.name, input);
+    return this.stage(lead, null, inner, scope);
+  }
+
   private directStage(st: A.ExprStage, input: Value, env: Env, scope: Scope, name: string): Value {
     this.steps++;
     const target = st.expr.kind === "Ident" || st.expr.kind === "Call" ? this.context.calls.get(st.expr) : undefined;

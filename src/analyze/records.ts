@@ -38,6 +38,10 @@ export interface LayerNode {
   /** Data flow, for the graph (src/count/graph.ts): the value numbers (`ModelAnalysis.values`) this node
    *  reads and gives. */
   flow?: NodeFlow;
+  /** A repeated call given the copy's input with outer values (`repeat 6 { input h  [h, memory] -> Dec() }`):
+   *  the value numbers of \`flow.inputs\` that each copy takes from the previous copy's outputs, in order; the
+   *  others are outer values every copy reads. Absent: every input is chained. */
+  chained?: readonly number[];
   /** A call that applies an instance again (`share = a`, or a layer inside such a block call): the
    *  instance's name. It owns no tensors; its op reads the instance's (`IrOp.reuses`). */
   shares?: string;

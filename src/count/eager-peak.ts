@@ -618,7 +618,7 @@ export function eagerInferencePeak(
     let result = copyPeak(o, held);
     // A repeated element: copies after the first read the previous copy's output (its first input's
     // place), which no one else holds; the first input stays alive only if held outside.
-    const first = o.flow?.inputs[0];
+    const first = o.chained?.[0] ?? o.flow?.inputs[0];
     if (o.count > 1n && o.kind !== "experts" && result.excess !== undefined && first !== undefined) {
       const rest = new Set(held);
       rest.delete(first);

@@ -331,8 +331,10 @@ export const catalogue = {
   MisplacedStatement: t("NN4011", "a statement where it is not allowed (input in a model, loss in a block, …)", {
     outputNested: "`output` is only allowed at the top of a model or block body",
     inputInModel: "`input` is only allowed in blocks",
-    inputNested: "`input` is only allowed at the top of a block body",
+    inputNested: "`input` is only allowed at the top of a block body, or in a `repeat` or `residual` body",
     inputTwice: "a block declares its inputs once",
+    inputTwiceNested: "a `repeat` or `residual` body names its input once",
+    inputManyNested: "a `repeat` or `residual` body is given one value, so `input` names one",
     expectNested: "`expect` is only allowed at the top of a model or block body",
     lossInBlock: "`loss` is only allowed in models",
     lossNested: "`loss` is only allowed at the top of a model body",

@@ -144,22 +144,24 @@ export function lower(analysis: ModelAnalysis): LoweredModel {
   const copies = (n: LayerNode, origin: LayerNode, map: Values, names: Names, parallel?: number[]): void => {
     const range = copyRange(n);
     const flow = origin.flow ?? { inputs: [], outputs: [] };
+    // The inputs each copy takes from the previous one (not the outer values a repeated call also reads).
+    const chained = origin.chained ?? flow.inputs;
     // What the input's numbers meant before: a chain of copies rebinds them, and the value it ran on may be
     // read again after it (a residual's skip connection).
-    const before = flow.inputs.map((id) => map.get(id));
+    const before = chained.map((id) => map.get(id));
     for (let k = 0n; k < n.count; k++) {
       const name = range ? `${range.parent}${range.from + k}` : n.name;
       const inCopy = renamed(origin.name, name, names);
       if (k > 0n && !parallel) {
         const previous = flow.outputs.map((id) => lookup(map, id));
-        flow.inputs.forEach((id, i) => map.set(id, previous[i]!));
+        chained.forEach((id, i) => map.set(id, previous[i]!));
       }
       body(origin, map, inCopy);
       if (parallel) for (const id of flow.outputs) parallel.push(lookup(map, id));
     }
     if (n.count > 1n && !parallel) {
       const last = flow.outputs.map((id) => lookup(map, id));
-      flow.inputs.forEach((id, i) => (before[i] === undefined ? map.delete(id) : map.set(id, before[i])));
+      chained.forEach((id, i) => (before[i] === undefined ? map.delete(id) : map.set(id, before[i])));
       flow.outputs.forEach((id, i) => map.set(id, last[i]!));
     }
   };

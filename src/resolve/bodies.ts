@@ -105,12 +105,28 @@ function keywordSpan(span: Span, length: number): Span {
 
 function resolveInputStmt(cx: ResolveContext, stmt: InputStmt, ctx: BodyCtx): void {
   const keyword = keywordSpan(stmt.span, "input".length);
-  if (ctx.owner.kind === "model") {
+  const given = ctx.given;
+  if (given) {
+    // `repeat n { input h … }`: h is the value the copy is given (the previous copy's output).
+    if (given.input) {
+      misplaced(cx, keyword, "inputTwiceNested", {
+        labels: [{ span: keywordSpan(given.input.span, "input".length), message: "first named here" }],
+      });
+    } else if (stmt.names.length !== 1) {
+      misplaced(cx, keyword, "inputManyNested", {
+        help: `this \`${given.container}\` body's one value: \`input ${stmt.names[0]?.name ?? "x"}\``,
+      });
+    } else {
+      given.input = stmt;
+    }
+  } else if (ctx.nested) {
+    misplaced(cx, keyword, "inputNested", {
+      help: "a `moe` expert or a shortcut reads the value it is given without naming it; to name it, write the body as a block with `input`",
+    });
+  } else if (ctx.owner.kind === "model") {
     misplaced(cx, keyword, "inputInModel", {
       help: "a model declares its inputs in its header: `model Name(x: f32[784]) { … }`",
     });
-  } else if (ctx.nested) {
-    misplaced(cx, keyword, "inputNested");
   } else if (ctx.owner.input) {
     misplaced(cx, keyword, "inputTwice", {
       labels: [{ span: keywordSpan(ctx.owner.input.span, "input".length), message: "first declared here" }],

@@ -43,6 +43,8 @@ export interface BodyCtx {
   readonly values: ValueScope;
   /** `as` names of this naming scope (shared with transparent bodies: residual, shortcut). */
   readonly aliases: Map<string, Name>;
+  /** A \`repeat\` or \`residual\` body, given the current value: \`input h\` may name it, once. */
+  readonly given?: { readonly container: "repeat" | "residual"; input?: InputStmt };
 }
 
 /** How names are looked up in one integer expression. */
@@ -102,12 +104,13 @@ export class ResolveContext {
 
 /** The context of a body inside `ctx`'s (`repeat`, `residual`, `moe`, a shortcut or body argument): its
  *  own value names; its own `as` names unless `transparentNames` (residual, shortcut). */
-export function nested(ctx: BodyCtx, transparentNames: boolean): BodyCtx {
+export function nested(ctx: BodyCtx, transparentNames: boolean, given?: "repeat" | "residual"): BodyCtx {
   return {
     owner: ctx.owner,
     nested: true,
     scope: ctx.scope,
     values: new ValueScope(ctx.values),
     aliases: transparentNames ? ctx.aliases : new Map(),
+    ...(given ? { given: { container: given } } : {}),
   };
 }

@@ -22,7 +22,7 @@ function resolveRepeat(cx: ResolveContext, stage: RepeatStage, ctx: BodyCtx): vo
   if (count?.kind === "int") cx.repeats.set(stage, count.value);
   if (stage.start) checkValue(cx, stage.start, { kind: "int", min: 0n }, ctx, "the first copy's number");
   registerAlias(cx, stage.alias, ctx);
-  const inner = nested(ctx, false);
+  const inner = nested(ctx, false, "repeat");
   const index = stage.index;
   if (index) {
     const clash = indexClash(ctx.scope.find(index.name));
@@ -350,7 +350,7 @@ function resolveCall(
         );
       } else {
         // `residual` is transparent for naming; each expert of `moe` is its own scope.
-        cx.resolveBody(stage.body, nested(ctx, entry.kind === "residual"));
+        cx.resolveBody(stage.body, entry.kind === "residual" ? nested(ctx, true, "residual") : nested(ctx, false));
       }
     } else if (stage.body) {
       unexpectedBody(cx, stage.body, `\`${entry.kind}\``, callee.span);
