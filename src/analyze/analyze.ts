@@ -1230,7 +1230,7 @@ class Engine {
       if (spec.perCall) continue;
       const here = argWithDefault(entry, bound, spec.name);
       const there = argWithDefault(entry, theirs, spec.name);
-      if (here === undefined || there === undefined || showArg(here) === showArg(there)) continue;
+      if (here === undefined || there === undefined || argKey(here) === argKey(there)) continue;
       const [a, b] = [showArg(here), showArg(there)];
       this.report(
         "ShareArgumentMismatch",
