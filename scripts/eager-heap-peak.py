@@ -59,8 +59,19 @@ def fixture_models():
     """The models of scripts/torch-saved-tensors.py, with their names and inputs (its cases not run)."""
     src = open(os.path.join(HERE, "torch-saved-tensors.py")).read()
     models = []
-    ns = {"__name__": "torch_saved_tensors", "CASE": lambda name, spec, model, make: models.append((name, model, make))}
-    src = src.replace("def case(name, spec, model, make_input):", "def _measured_case(name, spec, model, make_input):")
+    ns = {"__name__": "torch_saved_tensors"}
+
+    def at_batch(make, batch):
+        """The case's input maker at its batch (the script's floats() read BATCH when called)."""
+
+        def made():
+            ns["BATCH"] = batch
+            return make()
+
+        return made
+
+    ns["CASE"] = lambda name, spec, model, make, batch=3: models.append((name, model, at_batch(make, batch)))
+    src = src.replace("def case(name, spec, model, make_input, batch=3):", "def _measured_case(name, spec, model, make_input, batch=3):")
     src = src.replace("cases = []", "cases = []\ncase = CASE", 1)
     src = src.replace("print(json.dumps(", "None and print(json.dumps(")
     exec(compile(src, "torch-saved-tensors.py", "exec"), ns)

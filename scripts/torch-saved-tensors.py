@@ -123,13 +123,17 @@ def inference_peak(model, make_input):
 cases = []
 
 
-def case(name, spec, model, make_input):
+def case(name, spec, model, make_input, batch=3):
+    """One case at `batch` (3 unless said: convolutions take another path at batch 1 and from 16)."""
+    global BATCH
+    BATCH = batch
     saved = saved_bytes(model, make_input)
     peak, steps = inference_peak(model, make_input)
     cases.append(
         {"name": name, "spec": spec, "batch": BATCH, "bytes": saved, "peak": peak}
         | ({"steps": steps} if steps is not None else {})
     )
+    BATCH = 3
 
 
 case(
@@ -865,9 +869,14 @@ class Broadcasting(nn.Module):
         h = self.conv(x)
         s = torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(h, [1, 1])))))
         g = h * s
+        del h  # each value freed after its last reader, as nnc's peak assumes
         d = g - s
-        e = torch.abs(d + s)
-        return self.out(e.flatten(1))
+        del g
+        e = d + s
+        del d, s
+        a = torch.abs(e)
+        del e
+        return self.out(a.flatten(1))
 
 
 case(
@@ -1004,6 +1013,149 @@ case(
         nn.Linear(96, 3),
     ),
     floats(4, 5, 5),
+)
+
+# Convolutions on ATen's own kernels (src/count/eager-peak.ts `nativeConv`): PyTorch 1.13's
+# ConvParams::use_mkldnn leaves a convolution off oneDNN with one thread when it is 1×1, unstrided,
+# undilated and the batch is under 16, or at batch 1 with no groups, not both last kernel sizes above 3 and
+# N·C·size(2)·size(3) ≤ 20480. The rest run on oneDNN (named, not estimated): the last cases keep one each.
+case(
+    "conv2d at batch 1: im2col columns, stride, no bias",
+    "model M(x: f32[3, 16, 16]) {\n  conv2d(8, 3, padding = 1)\n  relu\n  conv2d(8, 3, stride = 2, bias = false)\n"
+    "  conv2d(6, [3, 2], stride = [1, 2])\n  flatten\n  dense(4)\n}\n",
+    Seq(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3, stride=2, bias=False),
+        nn.Conv2d(8, 6, (3, 2), stride=(1, 2)),
+        nn.Flatten(),
+        nn.Linear(6 * 5 * 3, 4),
+    ),
+    floats(3, 16, 16),
+    batch=1,
+)
+for b in [1, 2, 3]:
+    case(
+        f"1×1 conv2d at batch {b}: padding, groups, no bias",
+        "model M(x: f32[8, 5, 5]) {\n  conv2d(8, 1)\n  relu\n  conv2d(8, 1, padding = 1, groups = 2)\n"
+        "  conv2d(6, 1, groups = 2, bias = false)\n  conv2d(4, 1, padding = [0, 1], bias = false)\n  flatten\n  dense(3)\n}\n",
+        Seq(
+            nn.Conv2d(8, 8, 1),
+            nn.ReLU(),
+            nn.Conv2d(8, 8, 1, padding=1, groups=2),
+            nn.Conv2d(8, 6, 1, groups=2, bias=False),
+            nn.Conv2d(6, 4, 1, padding=(0, 1), bias=False),
+            nn.Flatten(),
+            nn.Linear(4 * 7 * 9, 3),
+        ),
+        floats(8, 5, 5),
+        batch=b,
+    )
+case(
+    "conv1d at batch 1: padding, dilation, stride, groups, no bias",
+    "model M(x: f32[4, 20]) {\n  conv1d(6, 3, padding = 1)\n  relu\n  conv1d(6, 3, dilation = 2)\n"
+    "  conv1d(6, 5, stride = 2, padding = 2, bias = false)\n  conv1d(4, 1, groups = 2)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.Conv1d(4, 6, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv1d(6, 6, 3, dilation=2),
+        nn.Conv1d(6, 6, 5, stride=2, padding=2, bias=False),
+        nn.Conv1d(6, 4, 1, groups=2),
+        nn.Flatten(),
+        nn.Linear(4 * 8, 3),
+    ),
+    floats(4, 20),
+    batch=1,
+)
+case(
+    "conv2d at batch 1: dilation, padding modes, same",
+    "model M(x: f32[4, 8, 8]) {\n  conv2d(6, 3, dilation = 2, padding = 2)\n  conv2d(6, 3, padding = 1, padding_mode = reflect)\n"
+    "  relu\n  conv2d(6, 3, padding = 1, padding_mode = replicate)\n  conv2d(6, [3, 2], padding = same, padding_mode = circular)\n"
+    "  conv2d(5, 1, padding_mode = reflect)\n  conv2d(4, 2, padding = same, bias = false)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.Conv2d(4, 6, 3, dilation=2, padding=2),
+        nn.Conv2d(6, 6, 3, padding=1, padding_mode="reflect"),
+        nn.ReLU(),
+        nn.Conv2d(6, 6, 3, padding=1, padding_mode="replicate"),
+        nn.Conv2d(6, 6, (3, 2), padding="same", padding_mode="circular"),
+        nn.Conv2d(6, 5, 1, padding_mode="reflect"),
+        nn.Conv2d(5, 4, 2, padding="same", bias=False),
+        nn.Flatten(),
+        nn.Linear(4 * 8 * 8, 3),
+    ),
+    floats(4, 8, 8),
+    batch=1,
+)
+case(
+    "conv3d at batch 1: columns, groups, dilation, no bias",
+    "model M(x: f32[4, 3, 4, 4]) {\n  conv3d(6, 3, padding = 1)\n  relu\n  conv3d(6, [3, 1, 1], groups = 2)\n"
+    "  conv3d(6, 3, dilation = 2, padding = 2, bias = false)\n  conv3d(4, 1)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.Conv3d(4, 6, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv3d(6, 6, (3, 1, 1), groups=2),
+        nn.Conv3d(6, 6, 3, dilation=2, padding=2, bias=False),
+        nn.Conv3d(6, 4, 1),
+        nn.Flatten(),
+        nn.Linear(4 * 1 * 4 * 4, 3),
+    ),
+    floats(4, 3, 4, 4),
+    batch=1,
+)
+case(
+    "1×1×1 conv3d at batch 3: groups, padding",
+    "model M(x: f32[4, 2, 3, 3]) {\n  conv3d(6, 1)\n  conv3d(6, 1, groups = 2)\n  relu\n  conv3d(4, 1, padding = 1, bias = false)\n"
+    "  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.Conv3d(4, 6, 1),
+        nn.Conv3d(6, 6, 1, groups=2),
+        nn.ReLU(),
+        nn.Conv3d(6, 4, 1, padding=1, bias=False),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 5 * 5, 3),
+    ),
+    floats(4, 2, 3, 3),
+)
+case(
+    "a small CNN at batch 1, every convolution on ATen's kernels",
+    "model M(x: f32[3, 32, 32]) {\n  conv2d(16, 3, padding = 1)\n  batchnorm\n  relu\n  max_pool2d(2)\n"
+    "  conv2d(32, 3, padding = 1)\n  batchnorm\n  relu\n  max_pool2d(2)\n  conv2d(64, 3, padding = 1)\n  relu\n"
+    "  conv2d(64, 1)\n  relu\n  global_avg_pool\n  dense(10)\n}\n",
+    Seq(
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(64, 64, 1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(64, 10),
+    ),
+    floats(3, 32, 32),
+    batch=1,
+)
+# On oneDNN (not estimated; the fixture keeps the profiler's figure): a 1×1 convolution at batch 16, a
+# depthwise one, a 5×5 kernel at batch 1, a strided 1×1 one.
+case(
+    "1×1 conv2d at batch 16 (oneDNN)",
+    "model M(x: f32[8, 9, 9]) {\n  conv2d(8, 1)\n}\n",
+    Seq(nn.Conv2d(8, 8, 1)),
+    floats(8, 9, 9),
+    batch=16,
+)
+case(
+    "depthwise, 5×5 and strided 1×1 conv2d at batch 1 (oneDNN)",
+    "model M(x: f32[8, 9, 9]) {\n  conv2d(8, 3, groups = 8)\n  conv2d(8, 5)\n  conv2d(8, 1, stride = 2)\n}\n",
+    Seq(nn.Conv2d(8, 8, 3, groups=8), nn.Conv2d(8, 8, 5), nn.Conv2d(8, 8, 1, stride=2)),
+    floats(8, 9, 9),
+    batch=1,
 )
 
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))
