@@ -1038,15 +1038,17 @@ for b in [1, 2, 3]:
     case(
         f"1×1 conv2d at batch {b}: padding, groups, no bias",
         "model M(x: f32[8, 5, 5]) {\n  conv2d(8, 1)\n  relu\n  conv2d(8, 1, padding = 1, groups = 2)\n"
-        "  conv2d(6, 1, groups = 2, bias = false)\n  conv2d(4, 1, padding = [0, 1], bias = false)\n  flatten\n  dense(3)\n}\n",
+        "  conv2d(6, 1, groups = 2, bias = false)\n  conv2d(4, 1, padding = [0, 1], bias = false)\n"
+        "  conv2d(2, 1, padding = 1, groups = 2)\n  flatten\n  dense(3)\n}\n",
         Seq(
             nn.Conv2d(8, 8, 1),
             nn.ReLU(),
             nn.Conv2d(8, 8, 1, padding=1, groups=2),
             nn.Conv2d(8, 6, 1, groups=2, bias=False),
             nn.Conv2d(6, 4, 1, padding=(0, 1), bias=False),
+            nn.Conv2d(4, 2, 1, padding=1, groups=2),
             nn.Flatten(),
-            nn.Linear(4 * 7 * 9, 3),
+            nn.Linear(2 * 9 * 11, 3),
         ),
         floats(8, 5, 5),
         batch=b,

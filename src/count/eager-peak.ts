@@ -310,8 +310,8 @@ export function eagerPaddedInput(op: IrOp, inShape: readonly bigint[]): bigint |
  *   (strided or dilated or N ≥ 16 or the last two kernel sizes not both 1 or more than one thread) and
  *   (groups > 1 or the last two kernel sizes both above 3 or N > 1 or N·C·size(2)·size(3) > 20480);
  * otherwise ATen's own (measured: the rule agrees with the op torch ran on 400 random convolutions):
- * - dilated (slow_conv_dilated2d/3d; groups 1, as oneDNN takes every dilated grouped one): the output,
- *   then one sample's columns, C · kernel positions × output positions, reused sample by sample;
+ * - dilated (slow_conv_dilated2d/3d): the output, then one sample's columns, C · kernel positions ×
+ *   output positions, reused sample by sample (the rule leaves only batch 1 with one group here);
  * - 2-d (thnn_conv2d → _slow_conv2d_forward): the columns of the whole batch, N × C · kernel positions ×
  *   output positions (none for a 1×1 kernel with stride 1 and no padding), then the output; with groups
  *   (1×1 kernels only reach it), per group the group's input channels made contiguous (N > 1), its
