@@ -1015,6 +1015,38 @@ case(
     floats(4, 5, 5),
 )
 
+class BareParameters(nn.Module):
+    """nnc's `parameter`: bare nn.Parameters read in expressions (a positional table added, a LayerScale
+    gamma multiplied, a shift subtracted), broadcast over the batch; each value freed after its last reader."""
+
+    def __init__(self):
+        super().__init__()
+        self.pos = nn.Parameter(torch.randn(3, 4) * 0.02)
+        self.lin = nn.Linear(4, 4)
+        self.gamma = nn.Parameter(torch.ones(4))
+        self.shift = nn.Parameter(torch.zeros(4))
+        self.out = nn.Linear(12, 3)
+
+    def forward(self, x):
+        y = x.reshape(x.shape[0], 3, 4) + self.pos
+        z = self.lin(y)
+        del y
+        t = z * self.gamma
+        del z
+        u = t - self.shift
+        del t
+        return self.out(u.flatten(1))
+
+
+case(
+    "bare parameters in expressions",
+    "model M(x: f32[12]) {\n  pos = parameter([3, 4], init = normal, scale = 0.02)\n  h = x -> reshape([3, 4])\n"
+    "  y = h + pos -> dense(4)\n  gamma = parameter(4, init = ones)\n  shift = parameter(4)\n"
+    "  y * gamma - shift -> flatten -> dense(3)\n}\n",
+    BareParameters(),
+    floats(12),
+)
+
 # Convolutions on ATen's own kernels (src/count/eager-peak.ts `nativeConv`): PyTorch 1.13's
 # ConvParams::use_mkldnn leaves a convolution off oneDNN with one thread when it is 1×1, unstrided,
 # undilated and the batch is under 16, or at batch 1 with no groups, not both last kernel sizes above 3 and

@@ -165,6 +165,10 @@ export function eagerTemporaries(
       const copy = G > 1n && batch > 1n ? S / G : 0n;
       return { view: false, above: G > 1n ? max(out + copy + columns + ones, 2n * out) : out + columns + ones };
     }
+    // A bare nn.Parameter read in an expression: the parameter itself, no allocation (its bytes are the
+    // parameters'); what reads it broadcasts it.
+    case "parameter":
+      return { view: false, above: 0n, keeps: 0n };
     case "conv1d":
     case "conv2d":
     case "conv3d": {

@@ -394,6 +394,10 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // embedding: the int64 indices (the model's token input is int64 in PyTorch).
     case "embedding":
       return { input: true, extra: 0n };
+    // A bare nn.Parameter read in an expression is the parameter itself: nothing saved for it, and an op
+    // that saves it (mul) saves a parameter, counted as one.
+    case "parameter":
+      return { extra: 0n, outputSaved: true };
     default:
       return undefined;
   }
