@@ -250,7 +250,7 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
   // The cases whose figure is not estimated, and the kinds named (src/count/eager-peak.ts says why);
   // every other case must equal the measurement.
   // Convolutions that PyTorch 1.13 sends to oneDNN at the case's batch (ConvParams::use_mkldnn): ideep's
-  // blocked copies and scratchpad are the CPU's. Every other convolution is replayed.
+  // blocked copies and buffers are the CPU's. Every other convolution is replayed.
   const notEstimated: Record<string, string[]> = {
     cnn: ["conv2d (oneDNN)"],
     pools: ["conv1d (oneDNN)"],

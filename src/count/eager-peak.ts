@@ -11,10 +11,11 @@
 // - while an op runs, its inputs, its output and its own temporaries are alive (LayerNorm's mean and
 //   reciprocal std, softsign's 1 + |x|, …: `eagerTemporaries`, each measured).
 //
-// Kinds whose temporaries are not measured (conv1d/2d/3d: oneDNN picks blocked layouts per CPU and
-// allocates outside c10's allocator, so its reorders and objects are the machine's — scripts/eager-heap-peak.py
-// measures them apart, README.md says what it found; a GRU with the reset before the product, which
-// PyTorch lacks) make the figure "not estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
+// The figure is what c10's CPU allocator holds, one thread. Convolutions follow PyTorch 1.13's own dispatch
+// (`nativeConv`): on ATen's kernels they are replayed; on oneDNN (ideep's blocked copies, padded to the
+// CPU's channel block, and the implementation's buffers) they are named "conv2d (oneDNN)", not estimated,
+// as are kinds whose temporaries are not measured (a GRU with the reset before the product, which PyTorch
+// lacks; cross-attention; add_bias_kv). scripts/eager-heap-peak.py measures what lies outside c10. Computed per distinct subtree (memoized per origin and per which of
 // its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
 // after another, each reading the previous one's output.
 import { type IrOp, type IrValue, type LayerNode, type ModelAnalysis } from "../analyze/analyze.js";
@@ -324,8 +325,9 @@ export function eagerPaddedInput(op: IrOp, inShape: readonly bigint[]): bigint |
  *   (none for a 1×1×1 kernel with stride 1, no padding and one group), then the output.
  * On oneDNN, ideep allocates through c10 too, but what it allocates is the CPU's and oneDNN's choice: the
  * input, weight and output reordered to blocked layouts padded to the ISA's channel block (8 on AVX2, 16
- * on AVX-512) and the implementation's scratchpad (measured on AVX2: a conv1d 4 → 6 reorders its weight
- * into 384 bytes, not 288, and takes a 160-byte scratchpad) — so it is named, not estimated.
+ * on AVX-512) and buffers of the implementation oneDNN picks (measured on AVX2: a conv1d 4 → 6 at batch 3
+ * reorders its weight into 384 bytes, not 288, its output into 1,728, not 1,296, and takes 160 bytes more
+ * with a bias) — so it is named, not estimated.
  */
 function nativeConv(op: IrOp, values: readonly IrValue[], batch: bigint): bigint | undefined {
   const a = reader(op);
