@@ -46,13 +46,15 @@ def heap_peak(model, x):
     """The input's bytes plus the highest sum of aligned blocks during one forward call (after a warm-up
     call: oneDNN builds and caches its primitives on the first), and the blocks' sizes in order."""
     model.eval()
+    xs = x if isinstance(x, tuple) else (x,)  # a model of several inputs (cross-attention) takes a tuple
     with torch.no_grad():
-        model(x)
+        model(*xs)
         lib.mp_arm()
-        y = model(x)
+        y = model(*xs)
         del y
         lib.mp_disarm()
-    return x.storage().nbytes() + lib.mp_peak_aligned(), [lib.mp_event(i) for i in range(lib.mp_events())]
+    held = sum(t.storage().nbytes() for t in xs)
+    return held + lib.mp_peak_aligned(), [lib.mp_event(i) for i in range(lib.mp_events())]
 
 
 def fixture_models():

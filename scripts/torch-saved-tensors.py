@@ -46,7 +46,7 @@ def saved_bytes(model, make_input):
 
     x = make_input()
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(x)
+        model(*x) if isinstance(x, tuple) else model(x)
     return sum(seen.values())
 
 
@@ -97,10 +97,10 @@ def inference_peak(model, make_input):
     MARKED = model if isinstance(model, Seq) else None
     with torch.no_grad():
         _enable_profiler_legacy(config)
-        model(x)
+        model(*x) if isinstance(x, tuple) else model(x)
         records = _disable_profiler_legacy()
     MARKED = None
-    base = x.storage().nbytes()
+    base = sum(t.storage().nbytes() for t in x) if isinstance(x, tuple) else x.storage().nbytes()
     live = top = 0
     steps = []
     depth = 0
@@ -435,6 +435,18 @@ case(
     Seq(
         nn.Linear(8, 8),
         *[EagerAttention(8, 4, kv_heads=2, qkv="separate", rope=True, dropout=0.1) for _ in range(2)],
+        nn.Linear(8, 4),
+    ),
+    floats(6, 8),
+)
+case(
+    "attention: one key-value head (repeat_kv is a view), fused and separate, rotary",
+    "model M(x: f32[s <= 6, 8]) {\n  dense(8)\n  attention(2, kv_heads = 1, causal = true)\n"
+    "  attention(4, kv_heads = 1, qkv = separate, rope = true)\n  dense(4)\n}\n",
+    Seq(
+        nn.Linear(8, 8),
+        EagerAttention(8, 2, kv_heads=1, causal=True),
+        EagerAttention(8, 4, kv_heads=1, qkv="separate", rope=True),
         nn.Linear(8, 4),
     ),
     floats(6, 8),
@@ -1046,6 +1058,82 @@ case(
     BareParameters(),
     floats(12),
 )
+
+class EagerCrossAttention(nn.Module):
+    """Cross-attention as Hugging Face's eager path writes it (BART/Whisper `encoder_attn`: q from x, k and
+    v from the memory; `qkv = fused` as GPT-2's cross-attention, `q_attn` on x and one `c_attn` on the
+    memory split into k and v), then as EagerAttention without a mask or rotary: k and v repeated for
+    grouped heads, matmul(q, kᵀ) / √hd, softmax in fp32, dropout, matmul with v, out-projection."""
+
+    def __init__(self, d, heads, kv_heads=None, bias=True, qkv="fused", dropout=0.0, kdim=None):
+        super().__init__()
+        self.h, self.kv = heads, kv_heads or heads
+        self.hd = d // heads
+        self.q, self.k = self.h * self.hd, self.kv * self.hd
+        self.fused = qkv == "fused"
+        kdim = kdim or d
+        self.q_proj = nn.Linear(d, self.q, bias=bias)
+        if self.fused:
+            self.kv_proj = nn.Linear(kdim, 2 * self.k, bias=bias)
+        else:
+            self.k_proj = nn.Linear(kdim, self.k, bias=bias)
+            self.v_proj = nn.Linear(kdim, self.k, bias=bias)
+        self.out_proj = nn.Linear(self.q, d, bias=bias)
+        self.p = dropout
+
+    def forward(self, x, memory):
+        b, t, _ = x.shape
+        s = memory.shape[1]
+        q = self.q_proj(x)
+        if self.fused:
+            k, v = self.kv_proj(memory).split([self.k, self.k], dim=-1)
+        else:
+            k, v = self.k_proj(memory), self.v_proj(memory)
+        q = q.view(b, t, self.h, self.hd).transpose(1, 2)
+        k = k.view(b, s, self.kv, self.hd).transpose(1, 2)
+        v = v.view(b, s, self.kv, self.hd).transpose(1, 2)
+        k, v = repeat_kv(k, self.h // self.kv), repeat_kv(v, self.h // self.kv)
+        w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.hd)
+        w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        w = F.dropout(w, p=self.p, training=self.training)
+        o = torch.matmul(w, v).transpose(1, 2).reshape(b, t, self.q)
+        return self.out_proj(o)
+
+
+class CrossBlock(nn.Module):
+    """x and a memory each through a Linear, cross-attention, a Linear; each value freed after its last reader."""
+
+    def __init__(self, d, kdim, attn):
+        super().__init__()
+        self.a, self.b, self.attn, self.out = nn.Linear(d, d), nn.Linear(kdim, kdim), attn, nn.Linear(d, 4)
+
+    def forward(self, x, memory):
+        h, m = self.a(x), self.b(memory)
+        o = self.attn(h, m)
+        del h, m
+        return self.out(o)
+
+
+def two(t, s, d, kdim):
+    return lambda: (torch.randn(BATCH, t, d), torch.randn(BATCH, s, kdim))
+
+
+for label, opts, args in [
+    ("fused", "", {}),
+    ("fused, grouped heads", "", {"heads": 4, "kv_heads": 2}),
+    ("separate projections, grouped heads, dropout", ", kv_heads = 1, qkv = separate, dropout = 0.1", {"kv_heads": 1, "qkv": "separate", "dropout": 0.1}),
+    ("fused, kdim, no bias", ", kdim = 6, vdim = 6, bias = false", {"kdim": 6, "bias": False}),
+]:
+    kdim = args.get("kdim", 8)
+    heads = args.pop("heads", 2)
+    grouped = f", kv_heads = {args['kv_heads']}" if heads != 2 else ""
+    case(
+        f"cross-attention: {label}",
+        f"model M(x: f32[t <= 4, 8], memory: f32[s <= 6, {kdim}]) {{\n  h = x -> dense(8)\n  m = memory -> dense({kdim})\n"
+        f"  [h, m] -> attention({heads}{grouped}{opts})\n  dense(4)\n}}\n",
+        CrossBlock(8, kdim, EagerCrossAttention(8, heads, **args)),
+        two(4, 6, 8, kdim),
+    )
 
 # Convolutions on ATen's own kernels (src/count/eager-peak.ts `nativeConv`): PyTorch 1.13's
 # ConvParams::use_mkldnn leaves a convolution off oneDNN with one thread when it is 1×1, unstrided,

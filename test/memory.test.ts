@@ -204,20 +204,9 @@ model M(tokens: token[s <= 8] of 50) {
   });
 });
 
-describe("cross-attention's PyTorch-eager figures are named as not measured, not guessed", () => {
-  it("saved tensors and the inference peak name `attention (cross)`; self-attention beside it is measured", () => {
-    const text =
-      "model M(x: f32[t <= 4, 8], memory: f32[s <= 6, 8]) {\n  attention(2)\n  [x, memory] -> attention(2)\n}\n";
-    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text }) }, text);
-    const { analysis, figures } = checked.value.models[0]!;
-    const mem = modelMemory(analysis, figures, { batch: 2n, dtype: "float32" });
-    expect(mem.eager.unknownKinds).toEqual(["attention (cross)"]);
-    expect(mem.eager.activations).toBeUndefined();
-    expect(mem.eager.inferenceUnknownKinds).toEqual(["attention (cross)"]);
-    expect(mem.eager.inference).toBeUndefined();
-  });
-
-  it("so does add_bias_kv (`attention (add_bias_kv)`), which the script's eager attention does not have", () => {
+// Cross-attention is measured (the fixture's "cross-attention: …" cases, as Hugging Face's encoder_attn).
+describe("add_bias_kv's PyTorch-eager figures are named as not measured, not guessed", () => {
+  it("`attention (add_bias_kv)`, which the script's eager attention (Hugging Face's) does not have", () => {
     const text = "model M(x: f32[t <= 4, 8]) {\n  attention(2)\n  attention(2, add_bias_kv = true)\n}\n";
     const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text }) }, text);
     const { analysis, figures } = checked.value.models[0]!;

@@ -15,7 +15,7 @@
 // (`nativeConv`): on ATen's kernels they are replayed; on oneDNN (ideep's blocked copies, padded to the
 // CPU's channel block, and the implementation's buffers) they are named "conv2d (oneDNN)", not estimated,
 // as are kinds whose temporaries are not measured (a GRU with the reset before the product, which PyTorch
-// lacks; cross-attention; add_bias_kv). scripts/eager-heap-peak.py measures what lies outside c10. Computed per distinct subtree (memoized per origin and per which of
+// lacks; add_bias_kv). scripts/eager-heap-peak.py measures what lies outside c10. Computed per distinct subtree (memoized per origin and per which of
 // its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
 // after another, each reading the previous one's output.
 import { type IrOp, type IrValue, type LayerNode, type ModelAnalysis } from "../analyze/analyze.js";
@@ -177,11 +177,10 @@ export function eagerTemporaries(
       return c === undefined ? undefined : { view: false, above: c };
     }
     case "attention":
-      // Cross-attention (`[x, memory]`) and add_bias_kv are not measured (the script's eager attention is
-      // self-attention without them).
-      return op.inputs.length > 1 || reader(op).bool("add_bias_kv")
+      // add_bias_kv is not measured (the script's eager attention, Hugging Face's, has none).
+      return reader(op).bool("add_bias_kv")
         ? undefined
-        : { view: false, above: attentionAbove(op, inShape, batch) };
+        : { view: false, above: attentionAbove(op, inShape, values[op.inputs[1] ?? op.inputs[0]!]!.shape[0]!, batch) };
     case "rnn":
     case "lstm":
     case "gru":
@@ -210,33 +209,45 @@ export function eagerTemporaries(
 }
 
 /**
- * Self-attention as Hugging Face's eager path writes it (scripts/torch-saved-tensors.py `EagerAttention`),
- * without rotary embeddings, replayed allocation by allocation as measured: the projections (one fused
- * tensor, or q, k and v), k and v repeated to every head for grouped heads (the originals freed), the
+ * Attention as Hugging Face's eager path writes it (scripts/torch-saved-tensors.py `EagerAttention`;
+ * cross-attention, keys and values from the memory's S positions, `EagerCrossAttention`: q on x and k, v
+ * on the memory, fused as GPT-2's q_attn and c_attn), replayed allocation by allocation as measured: the
+ * projections (one fused tensor, or q, k and v), k and v repeated to every head for grouped heads (the
+ * originals freed; with one key-value head repeat_kv is a view and nothing is copied), the
  * scores (matmul copies q, which is a transposed view, and k unless repeated), divided by √head_dim (a
  * float64 scalar and its float copy on the way), plus the causal mask (torch.full then triu, T×T), softmax,
  * eval-mode dropout (nothing), matmul with v (copied unless repeated), the heads made contiguous, and the
  * out-projection, with every local alive until the forward returns. The highest bytes above what was
  * alive before it ran.
  */
-function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bigint {
+function attentionAbove(op: IrOp, inShape: readonly bigint[], S: bigint, batch: bigint): bigint {
   const a = reader(op);
   const T = inShape[0]!;
   const D = inShape[1]!;
   const H = a.int("heads");
   const KV = a.has("kv_heads") ? a.int("kv_heads") : H;
   const hd = a.has("head_dim") ? a.int("head_dim") : D / H;
+  // Cross-attention: keys and values from the memory's S positions.
+  const cross = op.inputs.length > 1;
   const q = batch * T * H * hd * f32;
-  const kv = batch * T * KV * hd * f32;
-  const w = batch * H * T * T * f32;
+  const kv = batch * S * KV * hd * f32;
+  // k or v at every head (repeated, or as matmul copies it).
+  const kvH = batch * S * H * hd * f32;
+  const w = batch * H * T * S * f32;
   const mask = T * T * f32;
-  const repeated = KV !== H;
+  // repeat_kv copies k and v to every head, unless there is one key-value head: then its expand and
+  // reshape are a view, and the matmuls copy k and v as without grouping.
+  const repeated = KV !== H && KV !== 1n;
   const separate = a.name("qkv") === "separate";
   const m = new Replay();
   if (separate) {
     m.alloc(q);
     m.alloc(kv);
     m.alloc(kv);
+  } else if (cross) {
+    // GPT-2's cross-attention: q_attn on x, one c_attn on the memory split into k and v.
+    m.alloc(q);
+    m.alloc(2n * kv);
   } else m.alloc(q + 2n * kv);
   const rope = a.bool("rope");
   if (rope) {
@@ -248,16 +259,16 @@ function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bi
     if (separate) m.free(kv);
   }
   if (repeated) {
-    m.alloc(q); // k repeated to every head
-    m.alloc(q); // v
-    // The k and v replaced: a rotated k, separate projections.
-    m.free((rope ? kv : separate ? kv : 0n) + (separate ? kv : 0n));
+    m.alloc(kvH); // k repeated to every head
+    m.alloc(kvH); // v
+    // The k and v replaced: a rotated k, separate projections, cross-attention's k and v tensor.
+    m.free(cross ? 2n * kv : (rope ? kv : separate ? kv : 0n) + (separate ? kv : 0n));
   }
   // matmul(q, kᵀ): q is a transposed view (or laid out as one), copied; k too unless repeated.
   m.alloc(q);
-  if (!repeated) m.alloc(q);
+  if (!repeated) m.alloc(kvH);
   m.alloc(w);
-  m.free(repeated ? q : 2n * q);
+  m.free(repeated ? q : q + kvH);
   // / √head_dim
   m.alloc(8n);
   m.alloc(4n);
@@ -273,9 +284,9 @@ function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bi
   m.alloc(w); // softmax
   m.free(w);
   // matmul(w, v), then transpose(1, 2).reshape: a contiguous copy
-  if (!repeated) m.alloc(q);
+  if (!repeated) m.alloc(kvH);
   m.alloc(q);
-  if (!repeated) m.free(q);
+  if (!repeated) m.free(kvH);
   m.alloc(q);
   m.free(q);
   m.alloc(batch * T * D * f32); // the out-projection
@@ -593,11 +604,11 @@ class Replay {
   }
 }
 
-/** How a kind whose temporaries are not measured is named: recurrent layers by the option that makes it so,
- *  attention to a memory as cross-attention. */
+/** How a kind whose temporaries are not estimated is named: a convolution PyTorch runs on oneDNN, attention
+ *  with add_bias_kv, recurrent layers by the option that makes it so. */
 function unmeasuredName(op: IrOp): string {
   if (op.kind === "conv1d" || op.kind === "conv2d" || op.kind === "conv3d") return `${op.kind} (oneDNN)`;
-  if (op.kind === "attention") return op.inputs.length > 1 ? "attention (cross)" : "attention (add_bias_kv)";
+  if (op.kind === "attention") return "attention (add_bias_kv)";
   return ["rnn", "lstm", "gru"].includes(op.kind) ? `${op.kind} (${unmeasuredRecurrent(op) ?? "?"})` : op.kind;
 }
 

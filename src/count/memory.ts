@@ -294,16 +294,19 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // saves, rope's cos and sin ([batch, T, head_dim] each), and with dropout its float noise and the
     // dropped probabilities. The 1/√head_dim divisor is a float64 scalar: 8 bytes, whatever the batch.
     case "attention": {
-      // Cross-attention (`[x, memory]`) and add_bias_kv are not measured (the script's eager attention is
-      // self-attention without them).
-      if (op.inputs.length > 1 || a.bool("add_bias_kv")) return undefined;
+      // add_bias_kv is not measured (the script's eager attention, Hugging Face's, has none).
+      if (a.bool("add_bias_kv")) return undefined;
       const T = inShape[0]!;
+      // Cross-attention (`[x, memory]`): keys and values from the memory's S positions, which its
+      // projections save too.
+      const S = values[op.inputs[1] ?? op.inputs[0]!]!.shape[0]!;
       const H = a.int("heads");
       const hd = a.resolved("head_dim");
       const Q = H * hd;
-      const probs = H * T * T * (a.positive("dropout") ? 3n : 1n);
+      const probs = H * T * S * (a.positive("dropout") ? 3n : 1n);
       const rope = a.bool("rope") ? 2n * T * hd : 0n;
-      return { input: true, extra: (4n * T * Q + probs + rope) * f32, fixed: 8n };
+      // q, k and v at every head as the matmuls copy them, the heads' output.
+      return { input: "all", extra: (2n * T * Q + 2n * S * Q + probs + rope) * f32, fixed: 8n };
     }
     // nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first, PyTorch's bias convention), per layer and direction:
     // its input as the all-steps input projection reads it in time-major order, and per step the state
@@ -459,13 +462,7 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
     if (view) for (const id of op.outputs) storage.set(id, storageOf(op.inputs[0]!));
     const saves = eagerOp(op, model.values);
     if (!saves) {
-      out.unknown.add(
-        op.kind === "attention" && op.inputs.length > 1
-          ? "attention (cross)"
-          : op.kind === "attention"
-            ? "attention (add_bias_kv)"
-            : op.kind,
-      );
+      out.unknown.add(op.kind === "attention" ? "attention (add_bias_kv)" : op.kind);
       continue;
     }
     out.bytes += saves.extra;
