@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { compile } from "../src/emit/compile.js";
 import { viewKinds as planAliases } from "../src/emit/kernels/index.js";
 import { aliasKinds, modelMemory, subtreeMemory } from "../src/count/memory.js";
-import { eagerInferencePeak } from "../src/count/eager-peak.js";
+import { eagerConvKernel, eagerInferencePeak } from "../src/count/eager-peak.js";
 import { checkProgram } from "../src/program/check.js";
 import { nodeHost } from "../src/program/node-host.js";
 import type { Host } from "../src/program/load.js";
@@ -267,6 +267,27 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
     const t = mem.eager.inference!;
     expect(t.terms.map((x) => x.bytes)).toEqual([figures.params * 4n, figures.bytes.buffers, BigInt(c.peak)]);
     expect(t.total).toBe(figures.params * 4n + figures.bytes.buffers + BigInt(c.peak));
+  });
+});
+
+describe("which kernel PyTorch 1.13 runs a convolution on (scripts/conv-dispatch.py)", () => {
+  const fixture = JSON.parse(readFileSync("test/fixtures/conv-dispatch.json", "utf8")) as {
+    cases: { spec: string; batch: number; op: string; calls: number }[];
+  };
+  // 300 random conv1d/2d/3d layers: nnc's reading of ConvParams::use_mkldnn (src/count/eager-peak.ts
+  // `eagerConvKernel`) names the kernel torch ran, and how many calls (thnn_conv2d once per group).
+  it.each(
+    fixture.cases.map(
+      (c) =>
+        [`${c.spec.split("\n")[1]!.trim()} on ${c.spec.split("[")[1]!.split("]")[0]!} at batch ${c.batch}`, c] as const,
+    ),
+  )("%s", (_name, c) => {
+    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: c.spec }) }, c.spec);
+    expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const { analysis } = checked.value.models[0]!;
+    const conv = analysis.ops.find((op) => op.kind.startsWith("conv"))!;
+    const k = eagerConvKernel(conv, analysis.values, BigInt(c.batch));
+    expect([`aten::${k.kernel}`, Number(k.calls)]).toEqual([c.op, c.calls]);
   });
 });
 

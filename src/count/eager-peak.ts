@@ -293,11 +293,15 @@ function attentionAbove(op: IrOp, inShape: readonly bigint[], S: bigint, batch: 
   return m.top;
 }
 
-/** The elements per sample of the padded copy PyTorch makes before a convolution, if it makes one:
- *  nn.Conv's F.pad for a padding mode other than zeros (by the padding, even 0, or for `same` by
- *  dilation·(kernel − 1), the smaller half first), or `_convolution_same`'s constant_pad_nd when `same`
- *  pads one more cell at the end of an axis (by that cell). */
-export function eagerPaddedInput(op: IrOp, inShape: readonly bigint[]): bigint | undefined {
+/** What a convolution itself sees in PyTorch: its spatial sizes and its own padding, after the padded copy
+ *  PyTorch makes first, if any — nn.Conv's F.pad for a padding mode other than zeros (by the padding, even
+ *  0, or for `same` by dilation·(kernel − 1), the smaller half first; then no padding of its own), or
+ *  `_convolution_same`'s constant_pad_nd when `same` pads one more cell at the end of an axis (by that
+ *  cell; then the smaller half on both sides). `padded`: the copy's elements per sample. */
+function convInput(
+  op: IrOp,
+  inShape: readonly bigint[],
+): { readonly sizes: readonly bigint[]; readonly pads: readonly bigint[]; readonly padded?: bigint } {
   const a = reader(op);
   const rank = inShape.length - 1;
   const k = a.ints("kernel", rank);
@@ -306,11 +310,28 @@ export function eagerPaddedInput(op: IrOp, inShape: readonly bigint[]): bigint |
   const same = a.name("padding") === "same";
   const after = before.map((b, i) => (same ? d[i]! * (k[i]! - 1n) - b : b));
   const sizes = inShape.slice(1);
+  const copy = (grown: bigint[], pads: readonly bigint[]) => ({
+    sizes: grown,
+    pads,
+    padded: inShape[0]! * elementsOf(grown),
+  });
   if ((a.name("padding_mode") ?? "zeros") !== "zeros")
-    return inShape[0]! * elementsOf(sizes.map((L, i) => L + before[i]! + after[i]!));
+    return copy(
+      sizes.map((L, i) => L + before[i]! + after[i]!),
+      before.map(() => 0n),
+    );
   if (after.some((x, i) => x !== before[i]))
-    return inShape[0]! * elementsOf(sizes.map((L, i) => L + after[i]! - before[i]!));
-  return undefined;
+    return copy(
+      sizes.map((L, i) => L + after[i]! - before[i]!),
+      before,
+    );
+  return { sizes, pads: before };
+}
+
+/** The elements per sample of the padded copy PyTorch makes before a convolution, if it makes one
+ *  (`convInput`): what the convolution then saves for backward instead of its input. */
+export function eagerPaddedInput(op: IrOp, inShape: readonly bigint[]): bigint | undefined {
+  return convInput(op, inShape).padded;
 }
 
 /**
@@ -325,7 +346,8 @@ export function eagerPaddedInput(op: IrOp, inShape: readonly bigint[]): bigint |
  * and a [1, k] kernel) picks oneDNN when
  *   (strided or dilated or N ≥ 16 or the last two kernel sizes not both 1 or more than one thread) and
  *   (groups > 1 or the last two kernel sizes both above 3 or N > 1 or N·C·size(2)·size(3) > 20480);
- * otherwise ATen's own (measured: the rule agrees with the op torch ran on 400 random convolutions):
+ * otherwise ATen's own (`eagerConvKernel`; test/fixtures/conv-dispatch.json holds the kernel torch ran on
+ * 308 layers):
  * - dilated (slow_conv_dilated2d/3d): the output, then one sample's columns, C · kernel positions ×
  *   output positions, reused sample by sample (the rule leaves only batch 1 with one group here);
  * - 2-d (thnn_conv2d → _slow_conv2d_forward): the columns of the whole batch, N × C · kernel positions ×
@@ -340,6 +362,39 @@ export function eagerPaddedInput(op: IrOp, inShape: readonly bigint[]): bigint |
  * reorders its weight into 384 bytes, not 288, its output into 1,728, not 1,296, and takes 160 bytes more
  * with a bias) — so it is named, not estimated.
  */
+/** The ATen kernel PyTorch 1.13 runs a convolution on (fp32, CPU, one thread), by ConvParams::use_mkldnn
+ *  (see `nativeConv`), and how many times: thnn_conv2d has no groups, so `_convolution` calls it per
+ *  group. test/fixtures/conv-dispatch.json holds what torch ran on 300 random layers. */
+export function eagerConvKernel(
+  op: IrOp,
+  values: readonly IrValue[],
+  batch: bigint,
+): {
+  readonly kernel: "mkldnn_convolution" | "thnn_conv2d" | "slow_conv3d" | "slow_conv_dilated2d" | "slow_conv_dilated3d";
+  readonly calls: bigint;
+} {
+  const a = reader(op);
+  const rank = op.kind === "conv1d" ? 1 : op.kind === "conv2d" ? 2 : 3;
+  const inShape = values[op.inputs[0]!]!.shape;
+  const G = a.int("groups");
+  const k = a.ints("kernel", rank);
+  const strided = a.ints("stride", rank).some((x) => x !== 1n);
+  const dilated = a.ints("dilation", rank).some((x) => x !== 1n);
+  // As use_mkldnn sees the input (after any padded copy): a 1-d convolution as 2-d ([N, C, 1, L], a
+  // [1, k] kernel); N·C·size(2)·size(3) leaves out a 3-d one's last axis.
+  const { sizes } = convInput(op, inShape);
+  const k4 = rank === 1 ? [1n, ...k] : k;
+  const kw = k4[k4.length - 1]!;
+  const kh = k4[k4.length - 2]!;
+  const first4 = batch * inShape[0]! * (rank === 1 ? sizes[0]! : sizes[0]! * sizes[1]!);
+  const oneDnn =
+    (strided || dilated || batch >= 16n || kw !== 1n || kh !== 1n) &&
+    (G > 1n || (kw > 3n && kh > 3n) || batch > 1n || first4 > 20480n);
+  if (oneDnn) return { kernel: "mkldnn_convolution", calls: 1n };
+  if (dilated) return { kernel: rank === 3 ? "slow_conv_dilated3d" : "slow_conv_dilated2d", calls: G };
+  return rank === 3 ? { kernel: "slow_conv3d", calls: 1n } : { kernel: "thnn_conv2d", calls: G };
+}
+
 function nativeConv(op: IrOp, values: readonly IrValue[], batch: bigint): bigint | undefined {
   const a = reader(op);
   const rank = op.kind === "conv1d" ? 1 : op.kind === "conv2d" ? 2 : 3;
@@ -350,30 +405,12 @@ function nativeConv(op: IrOp, values: readonly IrValue[], batch: bigint): bigint
   const k = a.ints("kernel", rank);
   const s = a.ints("stride", rank);
   const d = a.ints("dilation", rank);
-  const before = (op.attrs?.["padding"] as readonly bigint[] | undefined) ?? [];
-  const same = a.name("padding") === "same";
-  const after = before.map((b, i) => (same ? d[i]! * (k[i]! - 1n) - b : b));
-  const mode = a.name("padding_mode") ?? "zeros";
   // The sizes the convolution itself sees, its own padding, and the padded copy made first.
-  let sizes = inShape.slice(1);
-  let pads = before;
-  const padded = eagerPaddedInput(op, inShape);
+  const { sizes, pads, padded } = convInput(op, inShape);
   const copy = padded === undefined ? 0n : batch * padded * f32;
-  if (mode !== "zeros") {
-    sizes = sizes.map((L, i) => L + before[i]! + after[i]!);
-    pads = before.map(() => 0n);
-  } else if (padded !== undefined) sizes = sizes.map((L, i) => L + after[i]! - before[i]!);
-  // As use_mkldnn sees them: a 1-d convolution as 2-d.
-  const k4 = rank === 1 ? [1n, ...k] : k;
-  const x4 = rank === 1 ? [batch, C, 1n, ...sizes] : [batch, C, ...sizes];
-  const kw = k4[k4.length - 1]!;
-  const kh = k4[k4.length - 2]!;
   const strided = s.some((x) => x !== 1n);
   const dilated = d.some((x) => x !== 1n);
-  const oneDnn =
-    (strided || dilated || batch >= 16n || kw !== 1n || kh !== 1n) &&
-    (G > 1n || (kw > 3n && kh > 3n) || batch > 1n || x4[0]! * x4[1]! * x4[2]! * x4[3]! > 20480n);
-  if (oneDnn) return undefined;
+  if (eagerConvKernel(op, values, batch).kernel === "mkldnn_convolution") return undefined;
   const out = batch * elementsOf(outShape) * f32;
   const positions = elementsOf(outShape.slice(1));
   const kernel = elementsOf(k);
