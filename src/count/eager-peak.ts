@@ -334,37 +334,9 @@ export function eagerPaddedInput(op: IrOp, inShape: readonly bigint[]): bigint |
   return convInput(op, inShape).padded;
 }
 
-/**
- * A convolution as PyTorch 1.13 runs it (fp32, CPU, one thread, eval mode, no_grad), when it takes one of
- * ATen's own kernels: the bytes above what was alive before it ran, or undefined on the oneDNN path.
- *
- * First the input is padded into a copy when nn.Conv pads it itself (`padding_mode` other than zeros:
- * F.pad by the padding, or by dilation·(kernel − 1) split smaller half first for `same`, then a convolution
- * without padding) or when `padding = same` is odd on an axis (`_convolution_same`: constant_pad_nd by the
- * odd cell at the end, then the smaller half on both sides); the copy is freed once the convolution
- * returns. Then `ConvParams::use_mkldnn` (aten/src/ATen/native/Convolution.cpp; 1-d as 2-d, [N, C, 1, L]
- * and a [1, k] kernel) picks oneDNN when
- *   (strided or dilated or N ≥ 16 or the last two kernel sizes not both 1 or more than one thread) and
- *   (groups > 1 or the last two kernel sizes both above 3 or N > 1 or N·C·size(2)·size(3) > 20480);
- * otherwise ATen's own (`eagerConvKernel`; test/fixtures/conv-dispatch.json holds the kernel torch ran on
- * 308 layers):
- * - dilated (slow_conv_dilated2d/3d): the output, then one sample's columns, C · kernel positions ×
- *   output positions, reused sample by sample (the rule leaves only batch 1 with one group here);
- * - 2-d (thnn_conv2d → _slow_conv2d_forward): the columns of the whole batch, N × C · kernel positions ×
- *   output positions (none for a 1×1 kernel with stride 1 and no padding), then the output; with groups
- *   (1×1 kernels only reach it), per group the group's input channels made contiguous (N > 1), its
- *   columns and output, then the groups' outputs concatenated (freed after);
- * - 3-d (slow_conv3d, groups in one call): the columns, N × all C · kernel positions × output positions
- *   (none for a 1×1×1 kernel with stride 1, no padding and one group), then the output.
- * On oneDNN, ideep allocates through c10 too, but what it allocates is the CPU's and oneDNN's choice: the
- * input, weight and output reordered to blocked layouts padded to the ISA's channel block (8 on AVX2, 16
- * on AVX-512) and buffers of the implementation oneDNN picks (measured on AVX2: a conv1d 4 → 6 at batch 3
- * reorders its weight into 384 bytes, not 288, its output into 1,728, not 1,296, and takes 160 bytes more
- * with a bias) — so it is named, not estimated.
- */
 /** The ATen kernel PyTorch 1.13 runs a convolution on (fp32, CPU, one thread), by ConvParams::use_mkldnn
  *  (see `nativeConv`), and how many times: thnn_conv2d has no groups, so `_convolution` calls it per
- *  group. test/fixtures/conv-dispatch.json holds what torch ran on 300 random layers. */
+ *  group. test/fixtures/conv-dispatch.json holds what torch ran on 308 layers. */
 export function eagerConvKernel(
   op: IrOp,
   values: readonly IrValue[],
@@ -395,6 +367,34 @@ export function eagerConvKernel(
   return rank === 3 ? { kernel: "slow_conv3d", calls: 1n } : { kernel: "thnn_conv2d", calls: G };
 }
 
+/**
+ * A convolution as PyTorch 1.13 runs it (fp32, CPU, one thread, eval mode, no_grad), when it takes one of
+ * ATen's own kernels: the bytes above what was alive before it ran, or undefined on the oneDNN path.
+ *
+ * First the input is padded into a copy when nn.Conv pads it itself (`padding_mode` other than zeros:
+ * F.pad by the padding, or by dilation·(kernel − 1) split smaller half first for `same`, then a convolution
+ * without padding) or when `padding = same` is odd on an axis (`_convolution_same`: constant_pad_nd by the
+ * odd cell at the end, then the smaller half on both sides); the copy is freed once the convolution
+ * returns. Then `ConvParams::use_mkldnn` (aten/src/ATen/native/Convolution.cpp; 1-d as 2-d, [N, C, 1, L]
+ * and a [1, k] kernel) picks oneDNN when
+ *   (strided or dilated or N ≥ 16 or the last two kernel sizes not both 1 or more than one thread) and
+ *   (groups > 1 or the last two kernel sizes both above 3 or N > 1 or N·C·size(2)·size(3) > 20480);
+ * otherwise ATen's own (`eagerConvKernel`; test/fixtures/conv-dispatch.json holds the kernel torch ran on
+ * 308 layers):
+ * - dilated (slow_conv_dilated2d/3d): the output, then one sample's columns, C · kernel positions ×
+ *   output positions, reused sample by sample (the rule leaves only batch 1 with one group here);
+ * - 2-d (thnn_conv2d → _slow_conv2d_forward): the columns of the whole batch, N × C · kernel positions ×
+ *   output positions (none for a 1×1 kernel with stride 1 and no padding), then the output; with groups
+ *   (1×1 kernels only reach it), per group the group's input channels made contiguous (N > 1), its
+ *   columns and output, then the groups' outputs concatenated (freed after);
+ * - 3-d (slow_conv3d, groups in one call): the columns, N × all C · kernel positions × output positions
+ *   (none for a 1×1×1 kernel with stride 1, no padding and one group), then the output.
+ * On oneDNN, ideep allocates through c10 too, but what it allocates is the CPU's and oneDNN's choice: the
+ * input, weight and output reordered to blocked layouts padded to the ISA's channel block (8 on AVX2, 16
+ * on AVX-512) and buffers of the implementation oneDNN picks (measured on AVX2: a conv1d 4 → 6 at batch 3
+ * reorders its weight into 384 bytes, not 288, its output into 1,728, not 1,296, and takes 160 bytes more
+ * with a bias) — so it is named, not estimated.
+ */
 function nativeConv(op: IrOp, values: readonly IrValue[], batch: bigint): bigint | undefined {
   const a = reader(op);
   const rank = op.kind === "conv1d" ? 1 : op.kind === "conv2d" ? 2 : 3;
