@@ -46,21 +46,34 @@ def heap_peak(model, x):
     """The input's bytes plus the highest sum of aligned blocks during one forward call (after a warm-up
     call: oneDNN builds and caches its primitives on the first), and the blocks' sizes in order."""
     model.eval()
+    xs = x if isinstance(x, tuple) else (x,)  # a model of several inputs (cross-attention) takes a tuple
     with torch.no_grad():
-        model(x)
+        model(*xs)
         lib.mp_arm()
-        y = model(x)
+        y = model(*xs)
         del y
         lib.mp_disarm()
-    return x.storage().nbytes() + lib.mp_peak_aligned(), [lib.mp_event(i) for i in range(lib.mp_events())]
+    held = sum(t.storage().nbytes() for t in xs)
+    return held + lib.mp_peak_aligned(), [lib.mp_event(i) for i in range(lib.mp_events())]
 
 
 def fixture_models():
     """The models of scripts/torch-saved-tensors.py, with their names and inputs (its cases not run)."""
     src = open(os.path.join(HERE, "torch-saved-tensors.py")).read()
     models = []
-    ns = {"__name__": "torch_saved_tensors", "CASE": lambda name, spec, model, make: models.append((name, model, make))}
-    src = src.replace("def case(name, spec, model, make_input):", "def _measured_case(name, spec, model, make_input):")
+    ns = {"__name__": "torch_saved_tensors"}
+
+    def at_batch(make, batch):
+        """The case's input maker at its batch (the script's floats() read BATCH when called)."""
+
+        def made():
+            ns["BATCH"] = batch
+            return make()
+
+        return made
+
+    ns["CASE"] = lambda name, spec, model, make, batch=3: models.append((name, model, at_batch(make, batch)))
+    src = src.replace("def case(name, spec, model, make_input, batch=3):", "def _measured_case(name, spec, model, make_input, batch=3):")
     src = src.replace("cases = []", "cases = []\ncase = CASE", 1)
     src = src.replace("print(json.dumps(", "None and print(json.dumps(")
     exec(compile(src, "torch-saved-tensors.py", "exec"), ns)

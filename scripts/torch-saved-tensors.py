@@ -46,7 +46,7 @@ def saved_bytes(model, make_input):
 
     x = make_input()
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(x)
+        model(*x) if isinstance(x, tuple) else model(x)
     return sum(seen.values())
 
 
@@ -97,10 +97,10 @@ def inference_peak(model, make_input):
     MARKED = model if isinstance(model, Seq) else None
     with torch.no_grad():
         _enable_profiler_legacy(config)
-        model(x)
+        model(*x) if isinstance(x, tuple) else model(x)
         records = _disable_profiler_legacy()
     MARKED = None
-    base = x.storage().nbytes()
+    base = sum(t.storage().nbytes() for t in x) if isinstance(x, tuple) else x.storage().nbytes()
     live = top = 0
     steps = []
     depth = 0
@@ -123,13 +123,17 @@ def inference_peak(model, make_input):
 cases = []
 
 
-def case(name, spec, model, make_input):
+def case(name, spec, model, make_input, batch=3):
+    """One case at `batch` (3 unless said: convolutions take another path at batch 1 and from 16)."""
+    global BATCH
+    BATCH = batch
     saved = saved_bytes(model, make_input)
     peak, steps = inference_peak(model, make_input)
     cases.append(
         {"name": name, "spec": spec, "batch": BATCH, "bytes": saved, "peak": peak}
         | ({"steps": steps} if steps is not None else {})
     )
+    BATCH = 3
 
 
 case(
@@ -431,6 +435,18 @@ case(
     Seq(
         nn.Linear(8, 8),
         *[EagerAttention(8, 4, kv_heads=2, qkv="separate", rope=True, dropout=0.1) for _ in range(2)],
+        nn.Linear(8, 4),
+    ),
+    floats(6, 8),
+)
+case(
+    "attention: one key-value head (repeat_kv is a view), fused and separate, rotary",
+    "model M(x: f32[s <= 6, 8]) {\n  dense(8)\n  attention(2, kv_heads = 1, causal = true)\n"
+    "  attention(4, kv_heads = 1, qkv = separate, rope = true)\n  dense(4)\n}\n",
+    Seq(
+        nn.Linear(8, 8),
+        EagerAttention(8, 2, kv_heads=1, causal=True),
+        EagerAttention(8, 4, kv_heads=1, qkv="separate", rope=True),
         nn.Linear(8, 4),
     ),
     floats(6, 8),
@@ -865,9 +881,14 @@ class Broadcasting(nn.Module):
         h = self.conv(x)
         s = torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(h, [1, 1])))))
         g = h * s
+        del h  # each value freed after its last reader, as nnc's peak assumes
         d = g - s
-        e = torch.abs(d + s)
-        return self.out(e.flatten(1))
+        del g
+        e = d + s
+        del d, s
+        a = torch.abs(e)
+        del e
+        return self.out(a.flatten(1))
 
 
 case(
@@ -1004,6 +1025,258 @@ case(
         nn.Linear(96, 3),
     ),
     floats(4, 5, 5),
+)
+
+class BareParameters(nn.Module):
+    """nnc's `parameter`: bare nn.Parameters read in expressions (a positional table added, a LayerScale
+    gamma multiplied, a shift subtracted), broadcast over the batch; each value freed after its last reader."""
+
+    def __init__(self):
+        super().__init__()
+        self.pos = nn.Parameter(torch.randn(3, 4) * 0.02)
+        self.lin = nn.Linear(4, 4)
+        self.gamma = nn.Parameter(torch.ones(4))
+        self.shift = nn.Parameter(torch.zeros(4))
+        self.out = nn.Linear(12, 3)
+
+    def forward(self, x):
+        y = x.reshape(x.shape[0], 3, 4) + self.pos
+        z = self.lin(y)
+        del y
+        t = z * self.gamma
+        del z
+        u = t - self.shift
+        del t
+        return self.out(u.flatten(1))
+
+
+case(
+    "bare parameters in expressions",
+    "model M(x: f32[12]) {\n  pos = parameter([3, 4], init = normal, scale = 0.02)\n  h = x -> reshape([3, 4])\n"
+    "  y = h + pos -> dense(4)\n  gamma = parameter(4, init = ones)\n  shift = parameter(4)\n"
+    "  y * gamma - shift -> flatten -> dense(3)\n}\n",
+    BareParameters(),
+    floats(12),
+)
+
+class EagerCrossAttention(nn.Module):
+    """Cross-attention as Hugging Face's eager path writes it (BART/Whisper `encoder_attn`: q from x, k and
+    v from the memory; `qkv = fused` as GPT-2's cross-attention, `q_attn` on x and one `c_attn` on the
+    memory split into k and v), then as EagerAttention without a mask or rotary: k and v repeated for
+    grouped heads, matmul(q, kᵀ) / √hd, softmax in fp32, dropout, matmul with v, out-projection."""
+
+    def __init__(self, d, heads, kv_heads=None, bias=True, qkv="fused", dropout=0.0, kdim=None):
+        super().__init__()
+        self.h, self.kv = heads, kv_heads or heads
+        self.hd = d // heads
+        self.q, self.k = self.h * self.hd, self.kv * self.hd
+        self.fused = qkv == "fused"
+        kdim = kdim or d
+        self.q_proj = nn.Linear(d, self.q, bias=bias)
+        if self.fused:
+            self.kv_proj = nn.Linear(kdim, 2 * self.k, bias=bias)
+        else:
+            self.k_proj = nn.Linear(kdim, self.k, bias=bias)
+            self.v_proj = nn.Linear(kdim, self.k, bias=bias)
+        self.out_proj = nn.Linear(self.q, d, bias=bias)
+        self.p = dropout
+
+    def forward(self, x, memory):
+        b, t, _ = x.shape
+        s = memory.shape[1]
+        q = self.q_proj(x)
+        if self.fused:
+            k, v = self.kv_proj(memory).split([self.k, self.k], dim=-1)
+        else:
+            k, v = self.k_proj(memory), self.v_proj(memory)
+        q = q.view(b, t, self.h, self.hd).transpose(1, 2)
+        k = k.view(b, s, self.kv, self.hd).transpose(1, 2)
+        v = v.view(b, s, self.kv, self.hd).transpose(1, 2)
+        k, v = repeat_kv(k, self.h // self.kv), repeat_kv(v, self.h // self.kv)
+        w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.hd)
+        w = F.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        w = F.dropout(w, p=self.p, training=self.training)
+        o = torch.matmul(w, v).transpose(1, 2).reshape(b, t, self.q)
+        return self.out_proj(o)
+
+
+class CrossBlock(nn.Module):
+    """x and a memory each through a Linear, cross-attention, a Linear; each value freed after its last reader."""
+
+    def __init__(self, d, kdim, attn):
+        super().__init__()
+        self.a, self.b, self.attn, self.out = nn.Linear(d, d), nn.Linear(kdim, kdim), attn, nn.Linear(d, 4)
+
+    def forward(self, x, memory):
+        h, m = self.a(x), self.b(memory)
+        o = self.attn(h, m)
+        del h, m
+        return self.out(o)
+
+
+def two(t, s, d, kdim):
+    return lambda: (torch.randn(BATCH, t, d), torch.randn(BATCH, s, kdim))
+
+
+for label, opts, args in [
+    ("fused", "", {}),
+    ("fused, grouped heads", "", {"heads": 4, "kv_heads": 2}),
+    ("separate projections, grouped heads, dropout", ", kv_heads = 1, qkv = separate, dropout = 0.1", {"kv_heads": 1, "qkv": "separate", "dropout": 0.1}),
+    ("fused, kdim, no bias", ", kdim = 6, vdim = 6, bias = false", {"kdim": 6, "bias": False}),
+]:
+    kdim = args.get("kdim", 8)
+    heads = args.pop("heads", 2)
+    grouped = f", kv_heads = {args['kv_heads']}" if heads != 2 else ""
+    case(
+        f"cross-attention: {label}",
+        f"model M(x: f32[t <= 4, 8], memory: f32[s <= 6, {kdim}]) {{\n  h = x -> dense(8)\n  m = memory -> dense({kdim})\n"
+        f"  [h, m] -> attention({heads}{grouped}{opts})\n  dense(4)\n}}\n",
+        CrossBlock(8, kdim, EagerCrossAttention(8, heads, **args)),
+        two(4, 6, 8, kdim),
+    )
+
+# Convolutions on ATen's own kernels (src/count/eager-peak.ts `nativeConv`): PyTorch 1.13's
+# ConvParams::use_mkldnn leaves a convolution off oneDNN with one thread when it is 1×1, unstrided,
+# undilated and the batch is under 16, or at batch 1 with no groups, not both last kernel sizes above 3 and
+# N·C·size(2)·size(3) ≤ 20480. The rest run on oneDNN (named, not estimated): the last cases keep one each.
+case(
+    "conv2d at batch 1: im2col columns, stride, no bias",
+    "model M(x: f32[3, 16, 16]) {\n  conv2d(8, 3, padding = 1)\n  relu\n  conv2d(8, 3, stride = 2, bias = false)\n"
+    "  conv2d(6, [3, 2], stride = [1, 2])\n  flatten\n  dense(4)\n}\n",
+    Seq(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3, stride=2, bias=False),
+        nn.Conv2d(8, 6, (3, 2), stride=(1, 2)),
+        nn.Flatten(),
+        nn.Linear(6 * 5 * 3, 4),
+    ),
+    floats(3, 16, 16),
+    batch=1,
+)
+for b in [1, 2, 3]:
+    case(
+        f"1×1 conv2d at batch {b}: padding, groups, no bias",
+        "model M(x: f32[8, 5, 5]) {\n  conv2d(8, 1)\n  relu\n  conv2d(8, 1, padding = 1, groups = 2)\n"
+        "  conv2d(6, 1, groups = 2, bias = false)\n  conv2d(4, 1, padding = [0, 1], bias = false)\n"
+        "  conv2d(2, 1, padding = 1, groups = 2)\n  flatten\n  dense(3)\n}\n",
+        Seq(
+            nn.Conv2d(8, 8, 1),
+            nn.ReLU(),
+            nn.Conv2d(8, 8, 1, padding=1, groups=2),
+            nn.Conv2d(8, 6, 1, groups=2, bias=False),
+            nn.Conv2d(6, 4, 1, padding=(0, 1), bias=False),
+            nn.Conv2d(4, 2, 1, padding=1, groups=2),
+            nn.Flatten(),
+            nn.Linear(2 * 9 * 11, 3),
+        ),
+        floats(8, 5, 5),
+        batch=b,
+    )
+case(
+    "conv1d at batch 1: padding, dilation, stride, groups, no bias",
+    "model M(x: f32[4, 20]) {\n  conv1d(6, 3, padding = 1)\n  relu\n  conv1d(6, 3, dilation = 2)\n"
+    "  conv1d(6, 5, stride = 2, padding = 2, bias = false)\n  conv1d(4, 1, groups = 2)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.Conv1d(4, 6, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv1d(6, 6, 3, dilation=2),
+        nn.Conv1d(6, 6, 5, stride=2, padding=2, bias=False),
+        nn.Conv1d(6, 4, 1, groups=2),
+        nn.Flatten(),
+        nn.Linear(4 * 8, 3),
+    ),
+    floats(4, 20),
+    batch=1,
+)
+case(
+    "conv2d at batch 1: dilation, padding modes, same",
+    "model M(x: f32[4, 8, 8]) {\n  conv2d(6, 3, dilation = 2, padding = 2)\n  conv2d(6, 3, padding = 1, padding_mode = reflect)\n"
+    "  relu\n  conv2d(6, 3, padding = 1, padding_mode = replicate)\n  conv2d(6, [3, 2], padding = same, padding_mode = circular)\n"
+    "  conv2d(5, 1, padding_mode = reflect)\n  conv2d(4, 2, padding = same, bias = false)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.Conv2d(4, 6, 3, dilation=2, padding=2),
+        nn.Conv2d(6, 6, 3, padding=1, padding_mode="reflect"),
+        nn.ReLU(),
+        nn.Conv2d(6, 6, 3, padding=1, padding_mode="replicate"),
+        nn.Conv2d(6, 6, (3, 2), padding="same", padding_mode="circular"),
+        nn.Conv2d(6, 5, 1, padding_mode="reflect"),
+        nn.Conv2d(5, 4, 2, padding="same", bias=False),
+        nn.Flatten(),
+        nn.Linear(4 * 8 * 8, 3),
+    ),
+    floats(4, 8, 8),
+    batch=1,
+)
+case(
+    "conv3d at batch 1: columns, groups, dilation, no bias",
+    "model M(x: f32[4, 3, 4, 4]) {\n  conv3d(6, 3, padding = 1)\n  relu\n  conv3d(6, [3, 1, 1], groups = 2)\n"
+    "  conv3d(6, 3, dilation = 2, padding = 2, bias = false)\n  conv3d(4, 1)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.Conv3d(4, 6, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv3d(6, 6, (3, 1, 1), groups=2),
+        nn.Conv3d(6, 6, 3, dilation=2, padding=2, bias=False),
+        nn.Conv3d(6, 4, 1),
+        nn.Flatten(),
+        nn.Linear(4 * 1 * 4 * 4, 3),
+    ),
+    floats(4, 3, 4, 4),
+    batch=1,
+)
+case(
+    "1×1×1 conv3d at batch 3: groups, padding",
+    "model M(x: f32[4, 2, 3, 3]) {\n  conv3d(6, 1)\n  conv3d(6, 1, groups = 2)\n  relu\n  conv3d(4, 1, padding = 1, bias = false)\n"
+    "  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.Conv3d(4, 6, 1),
+        nn.Conv3d(6, 6, 1, groups=2),
+        nn.ReLU(),
+        nn.Conv3d(6, 4, 1, padding=1, bias=False),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 5 * 5, 3),
+    ),
+    floats(4, 2, 3, 3),
+)
+case(
+    "a small CNN at batch 1, every convolution on ATen's kernels",
+    "model M(x: f32[3, 32, 32]) {\n  conv2d(16, 3, padding = 1)\n  batchnorm\n  relu\n  max_pool2d(2)\n"
+    "  conv2d(32, 3, padding = 1)\n  batchnorm\n  relu\n  max_pool2d(2)\n  conv2d(64, 3, padding = 1)\n  relu\n"
+    "  conv2d(64, 1)\n  relu\n  global_avg_pool\n  dense(10)\n}\n",
+    Seq(
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(64, 64, 1),
+        nn.ReLU(),
+        lambda x: F.adaptive_avg_pool2d(x, 1).flatten(1),  # global_avg_pool: one step, as nnc's
+        nn.Linear(64, 10),
+    ),
+    floats(3, 32, 32),
+    batch=1,
+)
+# On oneDNN (not estimated; the fixture keeps the profiler's figure): a 1×1 convolution at batch 16, a
+# depthwise one, a 5×5 kernel at batch 1, a strided 1×1 one.
+case(
+    "1×1 conv2d at batch 16 (oneDNN)",
+    "model M(x: f32[8, 9, 9]) {\n  conv2d(8, 1)\n}\n",
+    Seq(nn.Conv2d(8, 8, 1)),
+    floats(8, 9, 9),
+    batch=16,
+)
+case(
+    "depthwise, 5×5 and strided 1×1 conv2d at batch 1 (oneDNN)",
+    "model M(x: f32[8, 9, 9]) {\n  conv2d(8, 3, groups = 8)\n  conv2d(8, 5)\n  conv2d(8, 1, stride = 2)\n}\n",
+    Seq(nn.Conv2d(8, 8, 3, groups=8), nn.Conv2d(8, 8, 5), nn.Conv2d(8, 8, 1, stride=2)),
+    floats(8, 9, 9),
+    batch=1,
 )
 
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

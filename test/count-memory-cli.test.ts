@@ -44,7 +44,7 @@ describe("nnc count --batch", () => {
     // (2) besides: (4 + 2 + 2) × 5 × 4 = 160 bytes; parameters 10 × 4 bytes.
     const r = await nnc("count", "fixed.nn", "--batch", "5");
     expect(r.out).toContain(
-      "PyTorch eager inference peak (fp32, eval mode, torch.no_grad(), CPU): parameters, buffers and the most activations alive at once: 200 bytes",
+      "PyTorch eager inference peak (fp32, eval mode, torch.no_grad(), CPU, one thread, as c10's allocator sees it): parameters, buffers and the most activations alive at once: 200 bytes",
     );
     expect(r.out).toMatch(/\n {4}activations alive at the peak \(inputs included\) +160 bytes/);
     const md = await nnc("count", "fixed.nn", "--batch", "5", "--format", "markdown");
@@ -56,15 +56,30 @@ describe("nnc count --batch", () => {
     expect(json.models[0]!.memory!.eager.inferenceUnknownKinds).toEqual([]);
   });
 
-  it("the eager inference peak is not estimated, naming the kind, where temporaries are not measured", async () => {
+  it("the eager inference peak is not estimated, naming the convolution, where PyTorch runs it on oneDNN", async () => {
+    // conv2d(2, 3) at batch 2: PyTorch 1.13's use_mkldnn takes it (batch > 1, a 3×3 kernel).
     const r = await nnc("count", "conv.nn", "--batch", "2");
     expect(r.code).toBe(0);
-    expect(r.out).toContain("not estimated: the temporaries of `conv2d` are not measured");
+    expect(r.out).toContain(
+      "not estimated: PyTorch 1.13 runs `conv2d` on oneDNN at batch 2, whose blocked copies and buffers are laid out per CPU",
+    );
+    const md = await nnc("count", "conv.nn", "--batch", "2", "--format", "markdown");
+    expect(md.out).toContain("| inference peak: not estimated | `conv2d` on oneDNN (laid out per CPU) |");
     const json = countReportSchema.parse(
       JSON.parse((await nnc("count", "conv.nn", "--batch", "2", "--format", "json")).out),
     );
     expect(json.models[0]!.memory!.eager.inference).toBeUndefined();
-    expect(json.models[0]!.memory!.eager.inferenceUnknownKinds).toEqual(["conv2d"]);
+    expect(json.models[0]!.memory!.eager.inferenceUnknownKinds).toEqual(["conv2d (oneDNN)"]);
+  });
+
+  it("at batch 1 the same convolution runs on ATen's thnn_conv2d and is estimated", async () => {
+    // The input 1×6×6 (144 bytes), alive throughout; the conv's im2col columns, 1 · 9 kernel positions × 16
+    // output positions (576 bytes), with its output 2 × 16 (128 bytes): 848 bytes; parameters 20 × 4.
+    const r = await nnc("count", "conv.nn", "--batch", "1");
+    expect(r.out).toMatch(
+      /as c10's allocator sees it\): parameters, buffers and the most activations alive at once: 928 bytes/,
+    );
+    expect(r.out).toMatch(/\n {4}activations alive at the peak \(inputs included\) +848 bytes/);
   });
 
   it("float64 doubles the module's figures", async () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { compile } from "../src/emit/compile.js";
 import { viewKinds as planAliases } from "../src/emit/kernels/index.js";
 import { aliasKinds, modelMemory, subtreeMemory } from "../src/count/memory.js";
-import { eagerInferencePeak } from "../src/count/eager-peak.js";
+import { eagerConvKernel, eagerInferencePeak } from "../src/count/eager-peak.js";
 import { checkProgram } from "../src/program/check.js";
 import { nodeHost } from "../src/program/node-host.js";
 import type { Host } from "../src/program/load.js";
@@ -204,20 +204,9 @@ model M(tokens: token[s <= 8] of 50) {
   });
 });
 
-describe("cross-attention's PyTorch-eager figures are named as not measured, not guessed", () => {
-  it("saved tensors and the inference peak name `attention (cross)`; self-attention beside it is measured", () => {
-    const text =
-      "model M(x: f32[t <= 4, 8], memory: f32[s <= 6, 8]) {\n  attention(2)\n  [x, memory] -> attention(2)\n}\n";
-    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text }) }, text);
-    const { analysis, figures } = checked.value.models[0]!;
-    const mem = modelMemory(analysis, figures, { batch: 2n, dtype: "float32" });
-    expect(mem.eager.unknownKinds).toEqual(["attention (cross)"]);
-    expect(mem.eager.activations).toBeUndefined();
-    expect(mem.eager.inferenceUnknownKinds).toEqual(["attention (cross)"]);
-    expect(mem.eager.inference).toBeUndefined();
-  });
-
-  it("so does add_bias_kv (`attention (add_bias_kv)`), which the script's eager attention does not have", () => {
+// Cross-attention is measured (the fixture's "cross-attention: …" cases, as Hugging Face's encoder_attn).
+describe("add_bias_kv's PyTorch-eager figures are named as not measured, not guessed", () => {
+  it("`attention (add_bias_kv)`, which the script's eager attention (Hugging Face's) does not have", () => {
     const text = "model M(x: f32[t <= 4, 8]) {\n  attention(2)\n  attention(2, add_bias_kv = true)\n}\n";
     const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text }) }, text);
     const { analysis, figures } = checked.value.models[0]!;
@@ -249,16 +238,17 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
   };
   // The cases whose figure is not estimated, and the kinds named (src/count/eager-peak.ts says why);
   // every other case must equal the measurement.
+  // Convolutions that PyTorch 1.13 sends to oneDNN at the case's batch (ConvParams::use_mkldnn): ideep's
+  // blocked copies and buffers are the CPU's. Every other convolution is replayed.
   const notEstimated: Record<string, string[]> = {
-    cnn: ["conv2d"],
-    pools: ["conv1d"],
-    "global pool": ["conv2d"],
-    "relu6, hardswish, instancenorm, pixel_shuffle": ["conv2d"],
-    // The volume case's convolutions (oneDNN); its pools, upsample and drop_path are replayed (the case
-    // "3-D pools, batchnorm on [C, D, H, W], drop_path, upsample (no convolution)" measures them).
-    "conv3d, 3-D pools, batchnorm on [C, D, H, W], drop_path, upsample, conv_transpose1d": ["conv3d"],
-    // Broadcasting arithmetic and abs are replayed; the case's convolutions are not.
-    "broadcasting mul, sub, add; abs": ["conv2d"],
+    cnn: ["conv2d (oneDNN)"],
+    pools: ["conv1d (oneDNN)"],
+    // conv2d(4, 3) at batch 3 (oneDNN); its 1×1 conv2d(4, 1) is replayed (ATen's own kernel).
+    "global pool": ["conv2d (oneDNN)"],
+    // The volume case's 3×3×3 convolution at batch 3; its pools, upsample and drop_path are replayed.
+    "conv3d, 3-D pools, batchnorm on [C, D, H, W], drop_path, upsample, conv_transpose1d": ["conv3d (oneDNN)"],
+    "1×1 conv2d at batch 16 (oneDNN)": ["conv2d (oneDNN)"],
+    "depthwise, 5×5 and strided 1×1 conv2d at batch 1 (oneDNN)": ["conv2d (oneDNN)"],
   };
   it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
     const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: c.spec }) }, c.spec);
@@ -280,9 +270,30 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
   });
 });
 
-describe("the profiler's peak sees everything but oneDNN (scripts/eager-heap-peak.py, a malloc interposer)", () => {
+describe("which kernel PyTorch 1.13 runs a convolution on (scripts/conv-dispatch.py)", () => {
+  const fixture = JSON.parse(readFileSync("test/fixtures/conv-dispatch.json", "utf8")) as {
+    cases: { spec: string; batch: number; op: string; calls: number }[];
+  };
+  // 300 random conv1d/2d/3d layers: nnc's reading of ConvParams::use_mkldnn (src/count/eager-peak.ts
+  // `eagerConvKernel`) names the kernel torch ran, and how many calls (thnn_conv2d once per group).
+  it.each(
+    fixture.cases.map(
+      (c) =>
+        [`${c.spec.split("\n")[1]!.trim()} on ${c.spec.split("[")[1]!.split("]")[0]!} at batch ${c.batch}`, c] as const,
+    ),
+  )("%s", (_name, c) => {
+    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: c.spec }) }, c.spec);
+    expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const { analysis } = checked.value.models[0]!;
+    const conv = analysis.ops.find((op) => op.kind.startsWith("conv"))!;
+    const k = eagerConvKernel(conv, analysis.values, BigInt(c.batch));
+    expect([`aten::${k.kernel}`, Number(k.calls)]).toEqual([c.op, c.calls]);
+  });
+});
+
+describe("the profiler's peak sees everything but oneDNN's own (scripts/eager-heap-peak.py, a malloc interposer)", () => {
   const profiled = JSON.parse(readFileSync("test/fixtures/torch-saved-tensors.json", "utf8")) as {
-    cases: { name: string; spec: string }[];
+    cases: { name: string; spec: string; batch: number }[];
   };
   const heap = JSON.parse(readFileSync("test/fixtures/eager-heap-peak.json", "utf8")) as {
     agreement: { name: string; profiler: number; heap: number }[];
@@ -291,12 +302,16 @@ describe("the profiler's peak sees everything but oneDNN (scripts/eager-heap-pea
   it("measures the same cases as the profiler's fixture", () => {
     expect(heap.agreement.map((a) => a.name)).toEqual(profiled.cases.map((c) => c.name));
   });
-  // Every case without conv1d/2d/3d (oneDNN) or exact gelu (one 3,544-byte block outside c10 per call):
-  // the same bytes through the whole C heap as through c10's allocator, transposed convolutions included.
-  it.each(profiled.cases.map((c) => [c.name, c.spec] as const))("%s", (name, spec) => {
+  // Every case without a convolution that nnc sends to oneDNN (PyTorch 1.13's ConvParams::use_mkldnn, as
+  // src/count/eager-peak.ts `nativeConv` decides it) or exact gelu (one 3,544-byte block outside c10 per
+  // call): the same bytes through the whole C heap as through c10's allocator, convolutions on ATen's own
+  // kernels (im2col columns, padded copies) and transposed ones included. A convolution nnc wrongly kept
+  // off oneDNN would show here as a heap above the profiler.
+  it.each(profiled.cases.map((c) => [c.name, c.spec, c.batch] as const))("%s", (name, spec, batch) => {
     const a = heap.agreement.find((x) => x.name === name)!;
-    // A convolution with a kernel above 1 (1×1 ones stay off oneDNN at batch 3 with one thread).
-    const oneDnn = [...spec.matchAll(/\bconv[123]d\(\d+, (\d+)/g)].some((m) => m[1] !== "1");
+    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: spec }) }, spec);
+    const { analysis } = checked.value.models[0]!;
+    const oneDnn = eagerInferencePeak(analysis, BigInt(batch)).unknown.some((k) => k.endsWith("(oneDNN)"));
     if (oneDnn || /\bgelu\b/.test(spec)) expect(a.heap).toBeGreaterThan(a.profiler);
     else expect(a.heap).toBe(a.profiler);
   });

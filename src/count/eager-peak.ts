@@ -11,10 +11,11 @@
 // - while an op runs, its inputs, its output and its own temporaries are alive (LayerNorm's mean and
 //   reciprocal std, softsign's 1 + |x|, …: `eagerTemporaries`, each measured).
 //
-// Kinds whose temporaries are not measured (conv1d/2d/3d: oneDNN picks blocked layouts per CPU and
-// allocates outside c10's allocator, so its reorders and objects are the machine's — scripts/eager-heap-peak.py
-// measures them apart, README.md says what it found; a GRU with the reset before the product, which
-// PyTorch lacks) make the figure "not estimated", naming them. Computed per distinct subtree (memoized per origin and per which of
+// The figure is what c10's CPU allocator holds, one thread. Convolutions follow PyTorch 1.13's own dispatch
+// (`nativeConv`): on ATen's kernels they are replayed; on oneDNN (ideep's blocked copies, padded to the
+// CPU's channel block, and the implementation's buffers) they are named "conv2d (oneDNN)", not estimated,
+// as are kinds whose temporaries are not measured (a GRU with the reset before the product, which PyTorch
+// lacks; add_bias_kv). scripts/eager-heap-peak.py measures what lies outside c10. Computed per distinct subtree (memoized per origin and per which of
 // its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
 // after another, each reading the previous one's output.
 import { type IrOp, type IrValue, type LayerNode, type ModelAnalysis } from "../analyze/analyze.js";
@@ -165,12 +166,21 @@ export function eagerTemporaries(
       const copy = G > 1n && batch > 1n ? S / G : 0n;
       return { view: false, above: G > 1n ? max(out + copy + columns + ones, 2n * out) : out + columns + ones };
     }
+    // A bare nn.Parameter read in an expression: the parameter itself, no allocation (its bytes are the
+    // parameters'); what reads it broadcasts it.
+    case "parameter":
+      return { view: false, above: 0n, keeps: 0n };
+    case "conv1d":
+    case "conv2d":
+    case "conv3d": {
+      const c = nativeConv(op, values, batch);
+      return c === undefined ? undefined : { view: false, above: c };
+    }
     case "attention":
-      // Cross-attention (`[x, memory]`) and add_bias_kv are not measured (the script's eager attention is
-      // self-attention without them).
-      return op.inputs.length > 1 || reader(op).bool("add_bias_kv")
+      // add_bias_kv is not measured (the script's eager attention, Hugging Face's, has none).
+      return reader(op).bool("add_bias_kv")
         ? undefined
-        : { view: false, above: attentionAbove(op, inShape, batch) };
+        : { view: false, above: attentionAbove(op, inShape, values[op.inputs[1] ?? op.inputs[0]!]!.shape[0]!, batch) };
     case "rnn":
     case "lstm":
     case "gru":
@@ -199,33 +209,45 @@ export function eagerTemporaries(
 }
 
 /**
- * Self-attention as Hugging Face's eager path writes it (scripts/torch-saved-tensors.py `EagerAttention`),
- * without rotary embeddings, replayed allocation by allocation as measured: the projections (one fused
- * tensor, or q, k and v), k and v repeated to every head for grouped heads (the originals freed), the
+ * Attention as Hugging Face's eager path writes it (scripts/torch-saved-tensors.py `EagerAttention`;
+ * cross-attention, keys and values from the memory's S positions, `EagerCrossAttention`: q on x and k, v
+ * on the memory, fused as GPT-2's q_attn and c_attn), replayed allocation by allocation as measured: the
+ * projections (one fused tensor, or q, k and v), k and v repeated to every head for grouped heads (the
+ * originals freed; with one key-value head repeat_kv is a view and nothing is copied), the
  * scores (matmul copies q, which is a transposed view, and k unless repeated), divided by √head_dim (a
  * float64 scalar and its float copy on the way), plus the causal mask (torch.full then triu, T×T), softmax,
  * eval-mode dropout (nothing), matmul with v (copied unless repeated), the heads made contiguous, and the
  * out-projection, with every local alive until the forward returns. The highest bytes above what was
  * alive before it ran.
  */
-function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bigint {
+function attentionAbove(op: IrOp, inShape: readonly bigint[], S: bigint, batch: bigint): bigint {
   const a = reader(op);
   const T = inShape[0]!;
   const D = inShape[1]!;
   const H = a.int("heads");
   const KV = a.has("kv_heads") ? a.int("kv_heads") : H;
   const hd = a.has("head_dim") ? a.int("head_dim") : D / H;
+  // Cross-attention: keys and values from the memory's S positions.
+  const cross = op.inputs.length > 1;
   const q = batch * T * H * hd * f32;
-  const kv = batch * T * KV * hd * f32;
-  const w = batch * H * T * T * f32;
+  const kv = batch * S * KV * hd * f32;
+  // k or v at every head (repeated, or as matmul copies it).
+  const kvH = batch * S * H * hd * f32;
+  const w = batch * H * T * S * f32;
   const mask = T * T * f32;
-  const repeated = KV !== H;
+  // repeat_kv copies k and v to every head, unless there is one key-value head: then its expand and
+  // reshape are a view, and the matmuls copy k and v as without grouping.
+  const repeated = KV !== H && KV !== 1n;
   const separate = a.name("qkv") === "separate";
   const m = new Replay();
   if (separate) {
     m.alloc(q);
     m.alloc(kv);
     m.alloc(kv);
+  } else if (cross) {
+    // GPT-2's cross-attention: q_attn on x, one c_attn on the memory split into k and v.
+    m.alloc(q);
+    m.alloc(2n * kv);
   } else m.alloc(q + 2n * kv);
   const rope = a.bool("rope");
   if (rope) {
@@ -237,16 +259,16 @@ function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bi
     if (separate) m.free(kv);
   }
   if (repeated) {
-    m.alloc(q); // k repeated to every head
-    m.alloc(q); // v
-    // The k and v replaced: a rotated k, separate projections.
-    m.free((rope ? kv : separate ? kv : 0n) + (separate ? kv : 0n));
+    m.alloc(kvH); // k repeated to every head
+    m.alloc(kvH); // v
+    // The k and v replaced: a rotated k, separate projections, cross-attention's k and v tensor.
+    m.free(cross ? 2n * kv : (rope ? kv : separate ? kv : 0n) + (separate ? kv : 0n));
   }
   // matmul(q, kᵀ): q is a transposed view (or laid out as one), copied; k too unless repeated.
   m.alloc(q);
-  if (!repeated) m.alloc(q);
+  if (!repeated) m.alloc(kvH);
   m.alloc(w);
-  m.free(repeated ? q : 2n * q);
+  m.free(repeated ? q : q + kvH);
   // / √head_dim
   m.alloc(8n);
   m.alloc(4n);
@@ -262,13 +284,148 @@ function attentionAbove(op: IrOp, inShape: readonly bigint[], batch: bigint): bi
   m.alloc(w); // softmax
   m.free(w);
   // matmul(w, v), then transpose(1, 2).reshape: a contiguous copy
-  if (!repeated) m.alloc(q);
+  if (!repeated) m.alloc(kvH);
   m.alloc(q);
-  if (!repeated) m.free(q);
+  if (!repeated) m.free(kvH);
   m.alloc(q);
   m.free(q);
   m.alloc(batch * T * D * f32); // the out-projection
   return m.top;
+}
+
+/** What a convolution itself sees in PyTorch: its spatial sizes and its own padding, after the padded copy
+ *  PyTorch makes first, if any — nn.Conv's F.pad for a padding mode other than zeros (by the padding, even
+ *  0, or for `same` by dilation·(kernel − 1), the smaller half first; then no padding of its own), or
+ *  `_convolution_same`'s constant_pad_nd when `same` pads one more cell at the end of an axis (by that
+ *  cell; then the smaller half on both sides). `padded`: the copy's elements per sample. */
+function convInput(
+  op: IrOp,
+  inShape: readonly bigint[],
+): { readonly sizes: readonly bigint[]; readonly pads: readonly bigint[]; readonly padded?: bigint } {
+  const a = reader(op);
+  const rank = inShape.length - 1;
+  const k = a.ints("kernel", rank);
+  const d = a.ints("dilation", rank);
+  const before = (op.attrs?.["padding"] as readonly bigint[] | undefined) ?? [];
+  const same = a.name("padding") === "same";
+  const after = before.map((b, i) => (same ? d[i]! * (k[i]! - 1n) - b : b));
+  const sizes = inShape.slice(1);
+  const copy = (grown: bigint[], pads: readonly bigint[]) => ({
+    sizes: grown,
+    pads,
+    padded: inShape[0]! * elementsOf(grown),
+  });
+  if ((a.name("padding_mode") ?? "zeros") !== "zeros")
+    return copy(
+      sizes.map((L, i) => L + before[i]! + after[i]!),
+      before.map(() => 0n),
+    );
+  if (after.some((x, i) => x !== before[i]))
+    return copy(
+      sizes.map((L, i) => L + after[i]! - before[i]!),
+      before,
+    );
+  return { sizes, pads: before };
+}
+
+/** The elements per sample of the padded copy PyTorch makes before a convolution, if it makes one
+ *  (`convInput`): what the convolution then saves for backward instead of its input. */
+export function eagerPaddedInput(op: IrOp, inShape: readonly bigint[]): bigint | undefined {
+  return convInput(op, inShape).padded;
+}
+
+/** The ATen kernel PyTorch 1.13 runs a convolution on (fp32, CPU, one thread), by ConvParams::use_mkldnn
+ *  (see `nativeConv`), and how many times: thnn_conv2d has no groups, so `_convolution` calls it per
+ *  group. test/fixtures/conv-dispatch.json holds what torch ran on 308 layers. */
+export function eagerConvKernel(
+  op: IrOp,
+  values: readonly IrValue[],
+  batch: bigint,
+): {
+  readonly kernel: "mkldnn_convolution" | "thnn_conv2d" | "slow_conv3d" | "slow_conv_dilated2d" | "slow_conv_dilated3d";
+  readonly calls: bigint;
+} {
+  const a = reader(op);
+  const rank = op.kind === "conv1d" ? 1 : op.kind === "conv2d" ? 2 : 3;
+  const inShape = values[op.inputs[0]!]!.shape;
+  const G = a.int("groups");
+  const k = a.ints("kernel", rank);
+  const strided = a.ints("stride", rank).some((x) => x !== 1n);
+  const dilated = a.ints("dilation", rank).some((x) => x !== 1n);
+  // As use_mkldnn sees the input (after any padded copy): a 1-d convolution as 2-d ([N, C, 1, L], a
+  // [1, k] kernel); N·C·size(2)·size(3) leaves out a 3-d one's last axis.
+  const { sizes } = convInput(op, inShape);
+  const k4 = rank === 1 ? [1n, ...k] : k;
+  const kw = k4[k4.length - 1]!;
+  const kh = k4[k4.length - 2]!;
+  const first4 = batch * inShape[0]! * (rank === 1 ? sizes[0]! : sizes[0]! * sizes[1]!);
+  const oneDnn =
+    (strided || dilated || batch >= 16n || kw !== 1n || kh !== 1n) &&
+    (G > 1n || (kw > 3n && kh > 3n) || batch > 1n || first4 > 20480n);
+  if (oneDnn) return { kernel: "mkldnn_convolution", calls: 1n };
+  if (dilated) return { kernel: rank === 3 ? "slow_conv_dilated3d" : "slow_conv_dilated2d", calls: G };
+  return rank === 3 ? { kernel: "slow_conv3d", calls: 1n } : { kernel: "thnn_conv2d", calls: G };
+}
+
+/**
+ * A convolution as PyTorch 1.13 runs it (fp32, CPU, one thread, eval mode, no_grad), when it takes one of
+ * ATen's own kernels: the bytes above what was alive before it ran, or undefined on the oneDNN path.
+ *
+ * First the input is padded into a copy when nn.Conv pads it itself (`padding_mode` other than zeros:
+ * F.pad by the padding, or by dilation·(kernel − 1) split smaller half first for `same`, then a convolution
+ * without padding) or when `padding = same` is odd on an axis (`_convolution_same`: constant_pad_nd by the
+ * odd cell at the end, then the smaller half on both sides); the copy is freed once the convolution
+ * returns. Then `ConvParams::use_mkldnn` (aten/src/ATen/native/Convolution.cpp; 1-d as 2-d, [N, C, 1, L]
+ * and a [1, k] kernel) picks oneDNN when
+ *   (strided or dilated or N ≥ 16 or the last two kernel sizes not both 1 or more than one thread) and
+ *   (groups > 1 or the last two kernel sizes both above 3 or N > 1 or N·C·size(2)·size(3) > 20480);
+ * otherwise ATen's own (`eagerConvKernel`; test/fixtures/conv-dispatch.json holds the kernel torch ran on
+ * 308 layers):
+ * - dilated (slow_conv_dilated2d/3d): the output, then one sample's columns, C · kernel positions ×
+ *   output positions, reused sample by sample (the rule leaves only batch 1 with one group here);
+ * - 2-d (thnn_conv2d → _slow_conv2d_forward): the columns of the whole batch, N × C · kernel positions ×
+ *   output positions (none for a 1×1 kernel with stride 1 and no padding), then the output; with groups
+ *   (1×1 kernels only reach it), per group the group's input channels made contiguous (N > 1), its
+ *   columns and output, then the groups' outputs concatenated (freed after);
+ * - 3-d (slow_conv3d, groups in one call): the columns, N × all C · kernel positions × output positions
+ *   (none for a 1×1×1 kernel with stride 1, no padding and one group), then the output.
+ * On oneDNN, ideep allocates through c10 too, but what it allocates is the CPU's and oneDNN's choice: the
+ * input, weight and output reordered to blocked layouts padded to the ISA's channel block (8 on AVX2, 16
+ * on AVX-512) and buffers of the implementation oneDNN picks (measured on AVX2: a conv1d 4 → 6 at batch 3
+ * reorders its weight into 384 bytes, not 288, its output into 1,728, not 1,296, and takes 160 bytes more
+ * with a bias) — so it is named, not estimated.
+ */
+function nativeConv(op: IrOp, values: readonly IrValue[], batch: bigint): bigint | undefined {
+  const a = reader(op);
+  const rank = op.kind === "conv1d" ? 1 : op.kind === "conv2d" ? 2 : 3;
+  const inShape = values[op.inputs[0]!]!.shape;
+  const outShape = values[op.outputs[0]!]!.shape;
+  const C = inShape[0]!;
+  const G = a.int("groups");
+  const k = a.ints("kernel", rank);
+  const s = a.ints("stride", rank);
+  const d = a.ints("dilation", rank);
+  // The sizes the convolution itself sees, its own padding, and the padded copy made first.
+  const { sizes, pads, padded } = convInput(op, inShape);
+  const copy = padded === undefined ? 0n : batch * padded * f32;
+  const strided = s.some((x) => x !== 1n);
+  const dilated = d.some((x) => x !== 1n);
+  if (eagerConvKernel(op, values, batch).kernel === "mkldnn_convolution") return undefined;
+  const out = batch * elementsOf(outShape) * f32;
+  const positions = elementsOf(outShape.slice(1));
+  const kernel = elementsOf(k);
+  let conv: bigint;
+  if (dilated) conv = out + C * kernel * positions * f32;
+  else {
+    const unit = kernel === 1n && !strided && pads.every((p) => p === 0n);
+    if (rank === 3) conv = out + (unit && G === 1n ? 0n : batch * C * kernel * positions * f32);
+    else {
+      const columns = unit ? 0n : batch * (C / G) * kernel * positions * f32;
+      const part = G > 1n && batch > 1n ? (batch * C * elementsOf(sizes) * f32) / G : 0n;
+      conv = G > 1n ? max(out + part + columns, 2n * out) : out + columns;
+    }
+  }
+  return copy + conv;
 }
 
 /** The width of a recurrent layer's h: an LSTM's projection, else its hidden size. */
@@ -484,10 +641,11 @@ class Replay {
   }
 }
 
-/** How a kind whose temporaries are not measured is named: recurrent layers by the option that makes it so,
- *  attention to a memory as cross-attention. */
+/** How a kind whose temporaries are not estimated is named: a convolution PyTorch runs on oneDNN, attention
+ *  with add_bias_kv, recurrent layers by the option that makes it so. */
 function unmeasuredName(op: IrOp): string {
-  if (op.kind === "attention") return op.inputs.length > 1 ? "attention (cross)" : "attention (add_bias_kv)";
+  if (op.kind === "conv1d" || op.kind === "conv2d" || op.kind === "conv3d") return `${op.kind} (oneDNN)`;
+  if (op.kind === "attention") return "attention (add_bias_kv)";
   return ["rnn", "lstm", "gru"].includes(op.kind) ? `${op.kind} (${unmeasuredRecurrent(op) ?? "?"})` : op.kind;
 }
 

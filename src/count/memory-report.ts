@@ -56,14 +56,38 @@ export function memoryText(mem: ModelMemory, dims?: ReadonlyMap<string, bigint>)
 }
 
 const eagerPeakLabel =
-  "PyTorch eager inference peak (fp32, eval mode, torch.no_grad(), CPU): parameters, buffers and the most activations alive at once";
+  "PyTorch eager inference peak (fp32, eval mode, torch.no_grad(), CPU, one thread, as c10's allocator sees it): parameters, buffers and the most activations alive at once";
+
+/** The kinds that leave the eager inference peak unestimated, in two groups: convolutions PyTorch sends to
+ *  oneDNN at this batch (named `conv2d (oneDNN)`), and kinds whose temporaries are not measured. */
+function inferenceUnknown(mem: ModelMemory): { readonly oneDnn: string[]; readonly unmeasured: string[] } {
+  const kinds = mem.eager.inferenceUnknownKinds;
+  const suffix = " (oneDNN)";
+  return {
+    oneDnn: kinds.filter((k) => k.endsWith(suffix)).map((k) => k.slice(0, -suffix.length)),
+    unmeasured: kinds.filter((k) => !k.endsWith(suffix)),
+  };
+}
+
+const codes = (kinds: readonly string[]) => kinds.map((k) => `\`${k}\``).join(", ");
 
 function eagerInferenceText(mem: ModelMemory): string[] {
-  if (mem.eager.inference === undefined)
+  if (mem.eager.inference === undefined) {
+    const { oneDnn, unmeasured } = inferenceUnknown(mem);
     return [
       `  ${eagerPeakLabel}`,
-      `    not estimated: the temporaries of ${mem.eager.inferenceUnknownKinds.map((k) => `\`${k}\``).join(", ")} are not measured (scripts/torch-saved-tensors.py)`,
+      ...(oneDnn.length > 0
+        ? [
+            `    not estimated: PyTorch 1.13 runs ${codes(oneDnn)} on oneDNN at batch ${grouped(mem.batch)}, whose blocked copies and buffers are laid out per CPU (only convolutions on ATen's own kernels are estimated)`,
+          ]
+        : []),
+      ...(unmeasured.length > 0
+        ? [
+            `    not estimated: the temporaries of ${codes(unmeasured)} are not measured (scripts/torch-saved-tensors.py)`,
+          ]
+        : []),
     ];
+  }
   return sumLines(eagerPeakLabel, mem.eager.inference, "  ");
 }
 
@@ -94,11 +118,14 @@ export function memoryMarkdown(mem: ModelMemory, dims?: ReadonlyMap<string, bigi
       rows(eager, `training, ${optimizerLabels[o]}`, mem.eager.training[o]);
   }
   const eagerEval = "PyTorch eager (fp32, eval, no_grad, CPU)";
-  if (mem.eager.inference === undefined)
-    out.push(
-      `| ${eagerEval} | inference peak: not estimated | ${mem.eager.inferenceUnknownKinds.map((k) => `\`${k}\``).join(", ")} not measured | |`,
-    );
-  else rows(eagerEval, "inference peak", mem.eager.inference);
+  if (mem.eager.inference === undefined) {
+    const { oneDnn, unmeasured } = inferenceUnknown(mem);
+    const why = [
+      ...(oneDnn.length > 0 ? [`${codes(oneDnn)} on oneDNN (laid out per CPU)`] : []),
+      ...(unmeasured.length > 0 ? [`${codes(unmeasured)} not measured`] : []),
+    ];
+    out.push(`| ${eagerEval} | inference peak: not estimated | ${why.join("; ")} | |`);
+  } else rows(eagerEval, "inference peak", mem.eager.inference);
   return out;
 }
 

@@ -25,7 +25,7 @@ import type { IrOp, IrValue } from "../ir/ir.js";
 import { reader } from "./op-args.js";
 import { sharedOrigin } from "../analyze/shared.js";
 import type { Figures } from "./count.js";
-import { eagerInferencePeak } from "./eager-peak.js";
+import { eagerInferencePeak, eagerPaddedInput } from "./eager-peak.js";
 
 export type ModuleDtype = "float32" | "float64";
 export type Optimizer = "adam" | "sgd-momentum" | "sgd";
@@ -185,6 +185,9 @@ interface EagerSaves {
    *  input is already time-major (another recurrent layer's output, `timeMajorOut`): then it reads it in
    *  place and saves it once. */
   readonly inputCopies?: bigint;
+  /** It saves its input only when the input needs a gradient: not the model's inputs (nor views of them),
+   *  which PyTorch takes without requires_grad. */
+  readonly inputIfGrad?: boolean;
   /** Its output is a transposed view of a time-major tensor (a torch recurrent layer's, sequences on). */
   readonly timeMajorOut?: boolean;
 }
@@ -219,13 +222,18 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
       return { input: "all", extra: 0n };
     case "mean":
       return { input: true, extra: 0n };
-    // addmm / mm / conv save their input (and the weight, a parameter); with a padding mode other than
-    // zeros, PyTorch pads into a new tensor first, which conv saves instead: not measured.
+    // addmm / mm / conv save their input (and the weight, a parameter); when PyTorch pads into a new
+    // tensor first (a padding mode other than zeros, or `same` odd on an axis: constant_pad_nd by the odd
+    // cell), conv saves that copy instead, and the padding saves nothing (measured).
     case "conv1d":
     case "conv2d":
-    case "conv3d":
-      if ((a.name("padding_mode") ?? "zeros") !== "zeros") return undefined;
-      return { input: true, extra: 0n };
+    case "conv3d": {
+      const padded = eagerPaddedInput(op, inShape);
+      if (padded === undefined) return { input: true, extra: 0n };
+      // reflection_pad / replication_pad also save their input when it needs a gradient.
+      const mode = a.name("padding_mode") ?? "zeros";
+      return { extra: padded * f32, inputIfGrad: mode === "reflect" || mode === "replicate" };
+    }
     case "dense":
     case "conv_transpose1d":
     case "conv_transpose2d":
@@ -286,16 +294,19 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // saves, rope's cos and sin ([batch, T, head_dim] each), and with dropout its float noise and the
     // dropped probabilities. The 1/√head_dim divisor is a float64 scalar: 8 bytes, whatever the batch.
     case "attention": {
-      // Cross-attention (`[x, memory]`) and add_bias_kv are not measured (the script's eager attention is
-      // self-attention without them).
-      if (op.inputs.length > 1 || a.bool("add_bias_kv")) return undefined;
+      // add_bias_kv is not measured (the script's eager attention, Hugging Face's, has none).
+      if (a.bool("add_bias_kv")) return undefined;
       const T = inShape[0]!;
+      // Cross-attention (`[x, memory]`): keys and values from the memory's S positions, which its
+      // projections save too.
+      const S = values[op.inputs[1] ?? op.inputs[0]!]!.shape[0]!;
       const H = a.int("heads");
       const hd = a.resolved("head_dim");
       const Q = H * hd;
-      const probs = H * T * T * (a.positive("dropout") ? 3n : 1n);
+      const probs = H * T * S * (a.positive("dropout") ? 3n : 1n);
       const rope = a.bool("rope") ? 2n * T * hd : 0n;
-      return { input: true, extra: (4n * T * Q + probs + rope) * f32, fixed: 8n };
+      // q, k and v at every head as the matmuls copy them, the heads' output.
+      return { input: "all", extra: (2n * T * Q + 2n * S * Q + probs + rope) * f32, fixed: 8n };
     }
     // nn.RNN / nn.LSTM / nn.GRU on the CPU (batch_first, PyTorch's bias convention), per layer and direction:
     // its input as the all-steps input projection reads it in time-major order, and per step the state
@@ -386,6 +397,10 @@ export function eagerOp(op: IrOp, values: readonly IrValue[]): EagerSaves | unde
     // embedding: the int64 indices (the model's token input is int64 in PyTorch).
     case "embedding":
       return { input: true, extra: 0n };
+    // A bare nn.Parameter read in an expression is the parameter itself: nothing saved for it, and an op
+    // that saves it (mul) saves a parameter, counted as one.
+    case "parameter":
+      return { extra: 0n, outputSaved: true };
     default:
       return undefined;
   }
@@ -447,16 +462,7 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
     if (view) for (const id of op.outputs) storage.set(id, storageOf(op.inputs[0]!));
     const saves = eagerOp(op, model.values);
     if (!saves) {
-      const mode = op.kind.startsWith("conv") ? reader(op).name("padding_mode") : undefined;
-      out.unknown.add(
-        op.kind === "attention" && op.inputs.length > 1
-          ? "attention (cross)"
-          : op.kind === "attention"
-            ? "attention (add_bias_kv)"
-            : mode && mode !== "zeros"
-              ? `${op.kind} (padding_mode = ${mode})`
-              : op.kind,
-      );
+      out.unknown.add(op.kind === "attention" ? "attention (add_bias_kv)" : op.kind);
       continue;
     }
     out.bytes += saves.extra;
@@ -470,6 +476,7 @@ function eagerOf(model: ModelAnalysis, ops: readonly number[]): Eager {
     if (saves.outputStorage !== undefined)
       for (const id of op.outputs) storageBytes.set(storageOf(id), saves.outputStorage);
     if (saves.outputSaved) for (const id of op.outputs) saved.add(storageOf(id));
+    if (saves.inputIfGrad && !model.inputIds.includes(storageOf(op.inputs[0]!))) save(op.inputs[0]!);
     if (saves.output) op.outputs.forEach(save);
     (saves.input === "all" ? op.inputs : saves.input ? op.inputs.slice(0, 1) : []).forEach(save);
   }
