@@ -1769,14 +1769,23 @@ function createTrainer(options: TrainerOptions, params?: ${F}, buffers?: ${F}): 
   if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
-  const lr = options.lr;
+  const lr = options.lr;${
+    wasm
+      ? `
+  // The first trainer on an arena's parameters keeps its moments in the arena, where the update kernels
+  // read them; any other gets arrays of its own (and the TypeScript update).
+  const arena = arenaOf(own);
+  const moments = arena !== undefined && !arena.momentsTaken ? arena : undefined;
+  if (moments !== undefined) moments.momentsTaken = true;`
+      : ""
+  }
   return {
     params: own,
-    grads: ${wasm ? `arenaOf(own)?.grads ?? new ${F}(paramCount)` : `new ${F}(paramCount)`},
+    grads: ${wasm ? `arena?.grads ?? new ${F}(paramCount)` : `new ${F}(paramCount)`},
     buffers: buffers ?? createBuffers(),
     options: Object.freeze({ ...options }),
-    m: new ${F}(paramCount),
-    v: new ${F}(options.optimizer === "sgd" ? 0 : paramCount),
+    m: ${wasm ? `moments?.m ?? new ${F}(paramCount)` : `new ${F}(paramCount)`},
+    v: ${wasm ? `options.optimizer === "sgd" ? new ${F}(0) : (moments?.v ?? new ${F}(paramCount))` : `new ${F}(options.optimizer === "sgd" ? 0 : paramCount)`},
     steps: 0,
     lr: typeof lr === "function" ? 0 : lr,
     gradNorm: 0,
@@ -1867,8 +1876,16 @@ function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inp
   const p = trainer.params;
   const g = trainer.grads;
   trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
-  const wd = o.weightDecay ?? 0;
-  if (o.optimizer === "sgd") {
+  const wd = o.weightDecay ?? 0;${
+    wasm
+      ? `
+  const arena = arenaOf(p);
+  if (arena !== undefined && ownGrads(arena, g) && (trainer.m === arena.m || (o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+    wasmUpdate(arena, trainer, lr, wd);
+  } else if (o.optimizer === "sgd") {`
+      : `
+  if (o.optimizer === "sgd") {`
+  }
     const mu = o.momentum ?? 0;
     for (const [from, to] of trainableRanges) {
       for (let i = from; i < to; i++) {
@@ -1903,7 +1920,7 @@ function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inp
   return loss;
 }
 
-let lossGradArray = new ${F}(0);
+${wasm ? wasmUpdateSource(F) : ""}let lossGradArray = new ${F}(0);
 ${
   plan.outputs.length > 1
     ? `
@@ -1924,5 +1941,45 @@ function lossGrad(length: number): ${F} {
   if (lossGradArray.length !== length) lossGradArray = new ${F}(length);
   return lossGradArray;
 }
+`;
+}
+
+/** The training step's update on the SIMD kernels (src/emit/wasm/optimizer.ts), one call per range of
+ *  trainable elements: the TypeScript loops' operations in their order, in double precision, so the
+ *  parameters and moments stored are the TypeScript path's bit for bit. Byte addresses in the arena. */
+function wasmUpdateSource(F: string): string {
+  const elt = F === "Float64Array" ? 8 : 4;
+  return `/** The update of \`trainStep\` on the SIMD kernels, over the arena's parameters, gradients and moments. */
+function wasmUpdate(a: Arena, trainer: Trainer, lr: number, wd: number): void {
+  const o = trainer.options;
+  const u = a.updates;
+  const G = a.grads.byteOffset;
+  const M = a.m.byteOffset;
+  const V = a.v.byteOffset;
+  if (o.optimizer === "sgd") {
+    const mu = o.momentum ?? 0;
+    for (const [from, to] of trainableRanges) {
+      const at = from * ${elt};
+      if (mu === 0) u.sgd(at, G + at, to - from, lr, wd);
+      else if (trainer.steps === 1) u.sgdMomentumFirst(at, G + at, M + at, to - from, lr, wd);
+      else u.sgdMomentum(at, G + at, M + at, to - from, lr, wd, mu);
+    }
+  } else {
+    const b1 = o.beta1 ?? 0.9;
+    const b2 = o.beta2 ?? 0.999;
+    const eps = o.eps ?? 1e-8;
+    const c1 = 1 - Math.pow(b1, trainer.steps);
+    const c2 = 1 - Math.pow(b2, trainer.steps);
+    const decoupled = o.optimizer === "adamw";
+    const kernel = decoupled ? u.adamw : u.adam;
+    // AdamW scales the parameter by 1 − lr·wd; Adam adds wd·p to the gradient.
+    const decay = decoupled ? 1 - lr * wd : wd;
+    for (const [from, to] of trainableRanges) {
+      const at = from * ${elt};
+      kernel(at, G + at, M + at, V + at, to - from, lr, decay, b1, 1 - b1, b2, 1 - b2, c1, c2, eps);
+    }
+  }
+}
+
 `;
 }

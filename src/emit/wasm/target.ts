@@ -7,6 +7,7 @@
 //   [0, paramBytes)                        the parameters: `createParams()` returns a view of them
 //   [gradsByte, gradsByte + paramBytes)    the gradients: a model's `grads`, a trainer's `grads`
 //   [scratchByte, …)                       the kernels' rows: CHUNK rows of x, of dy and of dx
+//   [momentsByte, momentsByte + 2·paramBytes)  the first trainer's optimizer moments m and v (optimizer.ts)
 // Weights and gradients stay where they are (PyTorch's [out, in] layout, nothing packed); the activations
 // live in the engine's workspace arrays and pass through the scratch rows, CHUNK rows at a time (one copy
 // in, one out per product).
@@ -15,6 +16,7 @@ import { type DenseShape, denseBackwardBias, denseBackwardInput, denseBackwardWe
 import { type ConvShape, convBackwardInput, convBackwardWeight, convForward, convScratch } from "./conv.js";
 import type { FunctionDef } from "./encoder.js";
 import { kernelModule } from "./dense.js";
+import { optimizerKernels } from "./optimizer.js";
 import { simdProbe } from "./probe.js";
 
 export type Target = "ts" | "wasm" | "auto";
@@ -101,6 +103,7 @@ export function kernelModules(table: WasmDenseTable): Uint8Array[] {
       convBackwardInput(s, `convBackwardInput${k}`),
     );
   }
+  functions.push(...optimizerKernels(table.dtype));
   const modules: Uint8Array[] = [];
   let group: FunctionDef[] = [];
   for (const f of functions) {
@@ -123,11 +126,12 @@ function scratchElements(table: WasmDenseTable): number {
   return Math.max(CHUNK * rows, ...table.convs.map((s) => convScratch(s).end));
 }
 
-/** Bytes of the memory of one parameter array: parameters, gradients and scratch rows, 16-byte aligned. */
+/** Bytes of the memory of one parameter array: parameters, gradients, scratch rows and the optimizer's two
+ *  moments, 16-byte aligned. */
 export function memoryBytes(table: WasmDenseTable, paramCount: number): number {
   const elt = table.dtype === "float32" ? 4 : 8;
   const align = (n: number) => Math.ceil(n / 16) * 16;
-  return 2 * align(paramCount * elt) + align(scratchElements(table) * elt);
+  return 4 * align(paramCount * elt) + align(scratchElements(table) * elt);
 }
 
 /** The module-level code of the WebAssembly target: the embedded kernels, the SIMD test at load, arenas. */
@@ -135,6 +139,7 @@ export function wasmTargetSource(F: string, table: WasmDenseTable, paramCount: n
   const elt = table.dtype === "float32" ? 4 : 8;
   const modules = kernelModules(table).map(base64);
   const paramBytes = Math.ceil((paramCount * elt) / 16) * 16;
+  const momentsByte = memoryBytes(table, paramCount) - 2 * paramBytes;
   const rows = Math.max(0, ...table.shapes.map((s) => 2 * s.inFeatures + s.outFeatures));
   const pages = Math.ceil(memoryBytes(table, paramCount) / 65536);
   const lanes = table.dtype === "float32" ? "f32x4" : "f64x2";
@@ -176,6 +181,16 @@ ${modules.map((m) => `      ${JSON.stringify(m)},`).join("\n")}
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
+
+/** The optimizer updates (src/emit/wasm/optimizer.ts): the TypeScript loop's operations in its order, in
+ *  double precision, so the parameters and moments they store are the TypeScript path's bit for bit. */
+interface OptimizerKernels {
+  readonly sgd: WasmKernel;
+  readonly sgdMomentumFirst: WasmKernel;
+  readonly sgdMomentum: WasmKernel;
+  readonly adam: WasmKernel;
+  readonly adamw: WasmKernel;
+}
 ${
   dense
     ? `
@@ -199,15 +214,22 @@ interface ConvKernels {
 `
       : ""
   }
-/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
+ *  the optimizer's moments at MOMENTS_BYTE (\`m\`, then \`v\`: the first trainer's on these parameters). */
 interface Arena {
   readonly heap: ${F};
   readonly params: ${F};
-  readonly grads: ${F};${dense ? "\n  readonly kernels: readonly DenseKernels[];" : ""}${conv ? "\n  readonly convs: readonly ConvKernels[];" : ""}
+  readonly grads: ${F};
+  readonly m: ${F};
+  readonly v: ${F};
+  /** Whether a trainer has taken \`m\` and \`v\` (a later trainer on these parameters gets arrays of its own). */
+  momentsTaken: boolean;
+  readonly updates: OptimizerKernels;${dense ? "\n  readonly kernels: readonly DenseKernels[];" : ""}${conv ? "\n  readonly convs: readonly ConvKernels[];" : ""}
 }
 
 const GRADS_BYTE = ${paramBytes};
-const SCRATCH_BYTE = ${2 * paramBytes};${
+const SCRATCH_BYTE = ${2 * paramBytes};
+const MOMENTS_BYTE = ${momentsByte};${
     dense
       ? `
 /** Rows per pass through the scratch area (${CHUNK} rows of up to ${rows} values: x, dy and dx). */
@@ -235,7 +257,11 @@ function createArena(): Arena | undefined {
 ${table.shapes.some((s) => !s.bias) ? "  const none: WasmKernel = () => {}; // a layer without bias\n" : ""}  const arena: Arena = {
     heap: new ${F}(buffer),
     params: new ${F}(buffer, 0, paramCount),
-    grads: new ${F}(buffer, GRADS_BYTE, paramCount),${
+    grads: new ${F}(buffer, GRADS_BYTE, paramCount),
+    m: new ${F}(buffer, MOMENTS_BYTE, paramCount),
+    v: new ${F}(buffer, MOMENTS_BYTE + ${paramBytes}, paramCount),
+    momentsTaken: false,
+    updates: { sgd: kernel("sgd"), sgdMomentumFirst: kernel("sgdMomentumFirst"), sgdMomentum: kernel("sgdMomentum"), adam: kernel("adam"), adamw: kernel("adamw") },${
       dense
         ? `
     kernels: [${table.shapes
