@@ -11,7 +11,7 @@ import { ArgReader, lit, type EmitCtx, type EmitOptions } from "./kernel.js";
 import { makeTemplate, templateContext, type ArrayBinding, type Template } from "./shared.js";
 import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
 import { runtimeText } from "./runtime-text.js";
-import { MAX_MEMORY_BYTES, WasmDenseTable, wasmTargetSource } from "./wasm/target.js";
+import { MAX_MEMORY_BYTES, WasmDenseTable, hasMoments, wasmTargetSource } from "./wasm/target.js";
 
 export interface ModuleInfo {
   /** The spec file, as named in the `@generated` header. */
@@ -728,7 +728,21 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     add(k === 0 ? `// ── One function per op${info.baked ? "" : ", forward and backward"} ──\n\n${f}` : f),
   );
   // An inference build has no losses (they write gradients), no backward and no training.
-  if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted, cutOutputs, seq, wasm));
+  if (!info.baked)
+    add(
+      trainingSource(
+        F,
+        info,
+        plan,
+        inputType,
+        variable,
+        uses.inputGradWanted,
+        cutOutputs,
+        seq,
+        wasm,
+        wasm && hasMoments(wasmTable!, plan.paramCount),
+      ),
+    );
   add(engineReturn(info));
   zone = "top";
   if (!info.baked) add(lossesSource(F, plan));
@@ -1697,6 +1711,8 @@ function trainingSource(
   cutOutputs: readonly boolean[],
   seq: number | undefined,
   wasm: boolean,
+  /** Whether the arena holds the optimizer's moments (target.ts hasMoments). */
+  moments: boolean,
 ): string {
   const out = plan.output.shape;
   const classes = out.length === 0 ? 1 : out[out.length - 1]!;
@@ -1770,7 +1786,12 @@ function createTrainer(options: TrainerOptions, params?: ${F}, buffers?: ${F}): 
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   const lr = options.lr;${
-    wasm
+    wasm && !moments
+      ? `
+  const arena = arenaOf(own);`
+      : ""
+  }${
+    moments
       ? `
   // The first trainer on an arena's parameters keeps its moments in the arena, where the update kernels
   // read them; any other gets arrays of its own (and the TypeScript update).
@@ -1784,8 +1805,8 @@ function createTrainer(options: TrainerOptions, params?: ${F}, buffers?: ${F}): 
     grads: ${wasm ? `arena?.grads ?? new ${F}(paramCount)` : `new ${F}(paramCount)`},
     buffers: buffers ?? createBuffers(),
     options: Object.freeze({ ...options }),
-    m: ${wasm ? `moments?.m ?? new ${F}(paramCount)` : `new ${F}(paramCount)`},
-    v: ${wasm ? `options.optimizer === "sgd" ? new ${F}(0) : (moments?.v ?? new ${F}(paramCount))` : `new ${F}(options.optimizer === "sgd" ? 0 : paramCount)`},
+    m: ${moments ? `moments?.m ?? new ${F}(paramCount)` : `new ${F}(paramCount)`},
+    v: ${moments ? `options.optimizer === "sgd" ? new ${F}(0) : (moments?.v ?? new ${F}(paramCount))` : `new ${F}(options.optimizer === "sgd" ? 0 : paramCount)`},
     steps: 0,
     lr: typeof lr === "function" ? 0 : lr,
     gradNorm: 0,
@@ -1880,8 +1901,8 @@ function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inp
     wasm
       ? `
   const arena = arenaOf(p);
-  if (arena !== undefined && ownGrads(arena, g) && (trainer.m === arena.m || (o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
-    wasmUpdate(arena, trainer, lr, wd);
+  if (arena !== undefined && ownGrads(arena, g) && (${moments ? "trainer.m === arena.m || " : ""}(o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+    wasmUpdate(arena, ${moments ? "trainer, " : ""}lr, wd);
   } else if (o.optimizer === "sgd") {`
       : `
   if (o.optimizer === "sgd") {`
@@ -1920,7 +1941,7 @@ function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inp
   return loss;
 }
 
-${wasm ? wasmUpdateSource(F) : ""}let lossGradArray = new ${F}(0);
+${wasm ? wasmUpdateSource(F, moments) : ""}let lossGradArray = new ${F}(0);
 ${
   plan.outputs.length > 1
     ? `
@@ -1946,9 +1967,22 @@ function lossGrad(length: number): ${F} {
 
 /** The training step's update on the SIMD kernels (src/emit/wasm/optimizer.ts), one call per range of
  *  trainable elements: the TypeScript loops' operations in their order, in double precision, so the
- *  parameters and moments stored are the TypeScript path's bit for bit. Byte addresses in the arena. */
-function wasmUpdateSource(F: string): string {
+ *  parameters and moments stored are the TypeScript path's bit for bit. Byte addresses in the arena. Without
+ *  the moments in the arena (target.ts hasMoments), plain SGD only. */
+function wasmUpdateSource(F: string, moments: boolean): string {
   const elt = F === "Float64Array" ? 8 : 4;
+  if (!moments) {
+    return `/** Plain SGD's update of \`trainStep\` on the SIMD kernel, over the arena's parameters and gradients. */
+function wasmUpdate(a: Arena, lr: number, wd: number): void {
+  const G = a.grads.byteOffset;
+  for (const [from, to] of trainableRanges) {
+    const at = from * ${elt};
+    a.updates.sgd(at, G + at, to - from, lr, wd);
+  }
+}
+
+`;
+  }
   return `/** The update of \`trainStep\` on the SIMD kernels, over the arena's parameters, gradients and moments. */
 function wasmUpdate(a: Arena, trainer: Trainer, lr: number, wd: number): void {
   const o = trainer.options;

@@ -7,7 +7,8 @@
 //   [0, paramBytes)                        the parameters: `createParams()` returns a view of them
 //   [gradsByte, gradsByte + paramBytes)    the gradients: a model's `grads`, a trainer's `grads`
 //   [scratchByte, …)                       the kernels' rows: CHUNK rows of x, of dy and of dx
-//   [momentsByte, momentsByte + 2·paramBytes)  the first trainer's optimizer moments m and v (optimizer.ts)
+//   [momentsByte, momentsByte + 2·paramBytes)  the first trainer's optimizer moments m and v (optimizer.ts),
+//                                          when they fit under MAX_MEMORY_BYTES (`hasMoments`)
 // Weights and gradients stay where they are (PyTorch's [out, in] layout, nothing packed); the activations
 // live in the engine's workspace arrays and pass through the scratch rows, CHUNK rows at a time (one copy
 // in, one out per product).
@@ -126,12 +127,18 @@ function scratchElements(table: WasmDenseTable): number {
   return Math.max(CHUNK * rows, ...table.convs.map((s) => convScratch(s).end));
 }
 
-/** Bytes of the memory of one parameter array: parameters, gradients, scratch rows and the optimizer's two
- *  moments, 16-byte aligned. */
+/** Bytes of the memory of one parameter array: parameters, gradients and scratch rows, 16-byte aligned. */
 export function memoryBytes(table: WasmDenseTable, paramCount: number): number {
   const elt = table.dtype === "float32" ? 4 : 8;
   const align = (n: number) => Math.ceil(n / 16) * 16;
-  return 4 * align(paramCount * elt) + align(scratchElements(table) * elt);
+  return 2 * align(paramCount * elt) + align(scratchElements(table) * elt);
+}
+
+/** Whether the optimizer's moments m and v fit after the scratch rows (the layers' kernels come first: a
+ *  model at the cap keeps its moments in arrays of their own, and the kernel update for plain SGD only). */
+export function hasMoments(table: WasmDenseTable, paramCount: number): boolean {
+  const elt = table.dtype === "float32" ? 4 : 8;
+  return memoryBytes(table, paramCount) + 2 * Math.ceil((paramCount * elt) / 16) * 16 <= MAX_MEMORY_BYTES;
 }
 
 /** The module-level code of the WebAssembly target: the embedded kernels, the SIMD test at load, arenas. */
@@ -139,9 +146,9 @@ export function wasmTargetSource(F: string, table: WasmDenseTable, paramCount: n
   const elt = table.dtype === "float32" ? 4 : 8;
   const modules = kernelModules(table).map(base64);
   const paramBytes = Math.ceil((paramCount * elt) / 16) * 16;
-  const momentsByte = memoryBytes(table, paramCount) - 2 * paramBytes;
+  const moments = hasMoments(table, paramCount);
   const rows = Math.max(0, ...table.shapes.map((s) => 2 * s.inFeatures + s.outFeatures));
-  const pages = Math.ceil(memoryBytes(table, paramCount) / 65536);
+  const pages = Math.ceil((memoryBytes(table, paramCount) + (moments ? 2 * paramBytes : 0)) / 65536);
   const lanes = table.dtype === "float32" ? "f32x4" : "f64x2";
   const dense = table.shapes.length > 0;
   const conv = table.convs.length > 0;
@@ -214,22 +221,29 @@ interface ConvKernels {
 `
       : ""
   }
-/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
- *  the optimizer's moments at MOMENTS_BYTE (\`m\`, then \`v\`: the first trainer's on these parameters). */
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE${
+    moments
+      ? `,
+ *  the optimizer's moments at MOMENTS_BYTE (\`m\`, then \`v\`: the first trainer's on these parameters)`
+      : ""
+  }. */
 interface Arena {
   readonly heap: ${F};
   readonly params: ${F};
-  readonly grads: ${F};
+  readonly grads: ${F};${
+    moments
+      ? `
   readonly m: ${F};
   readonly v: ${F};
   /** Whether a trainer has taken \`m\` and \`v\` (a later trainer on these parameters gets arrays of its own). */
-  momentsTaken: boolean;
+  momentsTaken: boolean;`
+      : ""
+  }
   readonly updates: OptimizerKernels;${dense ? "\n  readonly kernels: readonly DenseKernels[];" : ""}${conv ? "\n  readonly convs: readonly ConvKernels[];" : ""}
 }
 
 const GRADS_BYTE = ${paramBytes};
-const SCRATCH_BYTE = ${2 * paramBytes};
-const MOMENTS_BYTE = ${momentsByte};${
+const SCRATCH_BYTE = ${2 * paramBytes};${moments ? `\nconst MOMENTS_BYTE = ${memoryBytes(table, paramCount)};` : ""}${
     dense
       ? `
 /** Rows per pass through the scratch area (${CHUNK} rows of up to ${rows} values: x, dy and dx). */
@@ -258,30 +272,34 @@ ${table.shapes.some((s) => !s.bias) ? "  const none: WasmKernel = () => {}; // a
     heap: new ${F}(buffer),
     params: new ${F}(buffer, 0, paramCount),
     grads: new ${F}(buffer, GRADS_BYTE, paramCount),
-    m: new ${F}(buffer, MOMENTS_BYTE, paramCount),
+${
+  moments
+    ? `    m: new ${F}(buffer, MOMENTS_BYTE, paramCount),
     v: new ${F}(buffer, MOMENTS_BYTE + ${paramBytes}, paramCount),
     momentsTaken: false,
-    updates: { sgd: kernel("sgd"), sgdMomentumFirst: kernel("sgdMomentumFirst"), sgdMomentum: kernel("sgdMomentum"), adam: kernel("adam"), adamw: kernel("adamw") },${
-      dense
-        ? `
+`
+    : ""
+}    updates: { sgd: kernel("sgd"), sgdMomentumFirst: kernel("sgdMomentumFirst"), sgdMomentum: kernel("sgdMomentum"), adam: kernel("adam"), adamw: kernel("adamw") },${
+    dense
+      ? `
     kernels: [${table.shapes
       .map(
         (s, k) =>
           `{ forward: kernel("forward${k}"), backwardInput: kernel("backwardInput${k}"), backwardWeight: kernel("backwardWeight${k}"), backwardBias: ${s.bias ? `kernel("backwardBias${k}")` : "none"} }`,
       )
       .join(", ")}],`
-        : ""
-    }${
-      conv
-        ? `
+      : ""
+  }${
+    conv
+      ? `
     convs: [${table.convs
       .map(
         (_, k) =>
           `{ forward: kernel("convForward${k}"), backwardWeight: kernel("convBackwardWeight${k}"), backwardInput: kernel("convBackwardInput${k}") }`,
       )
       .join(", ")}],`
-        : ""
-    }
+      : ""
+  }
   };
   arenas.set(buffer, arena);
   return arena;
