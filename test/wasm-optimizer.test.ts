@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { wasm } from "./helpers/wasm.js";
 import { build, seeded } from "./helpers/generated.js";
 import { optimizerModule, updates } from "../src/emit/wasm/optimizer.js";
+import { clipGradients } from "../src/emit/runtime/weights.js";
 
 type Floats = Float32Array | Float64Array;
 
@@ -157,7 +158,48 @@ describe("optimizer kernels, bit for bit the TypeScript update", () => {
   }
 });
 
+describe("gradient clipping's kernels, bit for bit clipGradients", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const elt = dtype === "float32" ? 4 : 8;
+    const A = dtype === "float32" ? Float32Array : Float64Array;
+    it(`${dtype}: sumSquares and scale over ranges of every remainder`, () => {
+      const memory = new wasm.Memory({ initial: 1 });
+      const exports = new wasm.Instance(new wasm.Module(optimizerModule(dtype)), { env: { memory } }).exports;
+      const sumSquares = exports.sumSquares as (g: number, n: number, sums: number) => void;
+      const scale = exports.scale as (g: number, n: number, c: number) => void;
+      const rand = seeded(elt);
+      const ranges: [number, number][] = [
+        [0, 0],
+        [0, 5],
+        [7, 8],
+        [9, 11],
+        [12, 15],
+        [16, 1016],
+        [1017, 1024],
+      ];
+      for (const maxNorm of [Infinity, 0.5]) {
+        const sums = new Float64Array(memory.buffer, 0, 4);
+        const at = 32 + elt; // not 16-byte aligned
+        const g = new A(memory.buffer, at, 1030);
+        for (let i = 0; i < g.length; i++) g[i] = (rand() * 2 ** Math.floor(rand() * 30 - 15)) / 7;
+        const expected = A.from(g);
+        const norm = clipGradients(expected, ranges, maxNorm);
+        // What wasmClipGradients of the generated module does.
+        sums.fill(0);
+        for (const [from, to] of ranges) sumSquares(at + from * elt, to - from, 0);
+        const kernelNorm = Math.sqrt(sums[0]! + sums[2]! + (sums[1]! + sums[3]!));
+        expect(kernelNorm).toBe(norm);
+        const coefficient = maxNorm / (kernelNorm + 1e-6);
+        if (coefficient < 1) for (const [from, to] of ranges) scale(at + from * elt, to - from, coefficient);
+        expect(coefficient < 1).toBe(maxNorm === 0.5);
+        expectSame(g, expected, `clipped to ${maxNorm}`);
+      }
+    });
+  }
+});
+
 interface Trainer {
+  gradNorm: number;
   params: Floats;
   grads: Floats;
   m: Floats;
@@ -193,7 +235,7 @@ describe("trainStep on --target wasm updates as the TypeScript path does", () =>
         const n = 5;
         const x = new A(n * m.inputSize).map(() => rand());
         const y = new A(n * m.outputSize).map(() => rand());
-        const trainer = m.createTrainer({ ...options, lr: 0.05, seed: 2, clipGradNorm: 0.5 });
+        const trainer = m.createTrainer({ ...options, lr: 0.05, seed: 2, clipGradNorm: 0.2 });
         // The second trainer on the same parameters keeps its moments apart (the TypeScript update).
         const other = m.createTrainer({ ...options, lr: 0.05 }, trainer.params);
         expect(trainer.m.buffer).toBe(trainer.params.buffer);
@@ -218,6 +260,18 @@ describe("trainStep on --target wasm updates as the TypeScript path does", () =>
             expectSame(t.v, vv, `step ${step} v`);
           }
         }
+        // The norm and the clipped gradients of the first step against clipGradients: an unclipped trainer
+        // from the same seed (same gradients) gives the gradients to clip.
+        const free = m.createTrainer({ ...options, lr: 0.05, seed: 2 });
+        const clipped = m.createTrainer({ ...options, lr: 0.05, seed: 2, clipGradNorm: 0.2 });
+        m.trainStep(free, x, y, n);
+        m.trainStep(clipped, x, y, n);
+        const ranges = m.params.filter((q) => q.trainable).map((q): [number, number] => [q.offset, q.offset + q.size]);
+        const g = A.from(free.grads);
+        expect(clipped.gradNorm).toBe(clipGradients(g, ranges, 0.2));
+        expect(free.gradNorm).toBe(clipped.gradNorm);
+        expect(clipped.gradNorm).toBeGreaterThan(0.2);
+        expectSame(clipped.grads, g, "clipped gradients");
       });
     }
   }

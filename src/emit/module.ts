@@ -1895,14 +1895,24 @@ function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inp
   trainer.steps++;
   trainer.lr = lr;
   const p = trainer.params;
-  const g = trainer.grads;
-  trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+  const g = trainer.grads;${
+    wasm
+      ? `
+  // Parameters and gradients in the arena: clipping and the update on the SIMD kernels.
+  const arena = arenaOf(p);
+  const resident = arena !== undefined && ownGrads(arena, g) ? arena : undefined;
+  trainer.gradNorm =
+    resident !== undefined
+      ? wasmClipGradients(resident, o.clipGradNorm ?? Infinity)
+      : clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);`
+      : `
+  trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);`
+  }
   const wd = o.weightDecay ?? 0;${
     wasm
       ? `
-  const arena = arenaOf(p);
-  if (arena !== undefined && ownGrads(arena, g) && (${moments ? "trainer.m === arena.m || " : ""}(o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
-    wasmUpdate(arena, ${moments ? "trainer, " : ""}lr, wd);
+  if (resident !== undefined && (${moments ? "trainer.m === arena.m || " : ""}(o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+    wasmUpdate(resident, ${moments ? "trainer, " : ""}lr, wd);
   } else if (o.optimizer === "sgd") {`
       : `
   if (o.optimizer === "sgd") {`
@@ -1971,8 +1981,24 @@ function lossGrad(length: number): ${F} {
  *  the moments in the arena (target.ts hasMoments), plain SGD only. */
 function wasmUpdateSource(F: string, moments: boolean): string {
   const elt = F === "Float64Array" ? 8 : 4;
+  const clip = `/** clipGradients on the SIMD kernels: the same partial sums in the same order (sumSquares, into the
+ *  arena's four doubles \`sums\`), the same norm and coefficient, the same scaling. */
+function wasmClipGradients(a: Arena, maxNorm: number): number {
+  const G = a.grads.byteOffset;
+  const sums = a.sums;
+  sums.fill(0);
+  for (const [from, to] of trainableRanges) a.updates.sumSquares(G + from * ${elt}, to - from, sums.byteOffset);
+  const norm = Math.sqrt(sums[0]! + sums[2]! + (sums[1]! + sums[3]!));
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) {
+    for (const [from, to] of trainableRanges) a.updates.scale(G + from * ${elt}, to - from, coefficient);
+  }
+  return norm;
+}
+
+`;
   if (!moments) {
-    return `/** Plain SGD's update of \`trainStep\` on the SIMD kernel, over the arena's parameters and gradients. */
+    return `${clip}/** Plain SGD's update of \`trainStep\` on the SIMD kernel, over the arena's parameters and gradients. */
 function wasmUpdate(a: Arena, lr: number, wd: number): void {
   const G = a.grads.byteOffset;
   for (const [from, to] of trainableRanges) {
@@ -1983,7 +2009,7 @@ function wasmUpdate(a: Arena, lr: number, wd: number): void {
 
 `;
   }
-  return `/** The update of \`trainStep\` on the SIMD kernels, over the arena's parameters, gradients and moments. */
+  return `${clip}/** The update of \`trainStep\` on the SIMD kernels, over the arena's parameters, gradients and moments. */
 function wasmUpdate(a: Arena, trainer: Trainer, lr: number, wd: number): void {
   const o = trainer.options;
   const u = a.updates;

@@ -96,6 +96,13 @@ export const updates: readonly Update[] = [
       { store: "p", value: sub(v("P"), mul(s("lr"), v("B"))) },
     ],
   },
+  {
+    // Gradient clipping's scaling: g·c, rounded once.
+    name: "scale",
+    arrays: ["g"],
+    scalars: ["c"],
+    body: [{ store: "g", value: mul(load("g"), s("c")) }],
+  },
   ...(["adam", "adamw"] as const).map((name): Update => ({
     name,
     arrays: ["p", "g", "m", "v"],
@@ -214,9 +221,71 @@ export function updateKernel(u: Update, dtype: Precision): FunctionDef {
   return { name: u.name, params, results: [], locals, body: c };
 }
 
-/** Every update's kernel, for one precision. */
+/** `sumSquares(g, n, sums)`: adds the squares of n gradient elements (read exactly, squared and summed in
+ *  double precision) into four partial sums, the doubles at byte address `sums`: element 4j + k of the
+ *  range into sum k, the last n mod 4 elements into sum 0, in order. The caller combines them as
+ *  (s₀ + s₂) + (s₁ + s₃): the order of clipGradients in src/emit/runtime/weights.ts, so both targets agree
+ *  bit for bit. Two f64x2 accumulators (sums 0–1 and 2–3) break V8's one-add-at-a-time chain. */
+export function sumSquaresKernel(dtype: Precision): FunctionDef {
+  const f32 = dtype === "float32";
+  const elt = f32 ? 4 : 8;
+  const [g, n, sums, o, end, a0, a1] = [0, 1, 2, 3, 4, 5, 6];
+  const c = new Code();
+  /** The square of the elements at byte offset `at` past g + o: two (f64x2) or one (f64). */
+  const square = (at: number, vec: boolean) => {
+    for (let k = 0; k < 2; k++) {
+      c.get(g).get(o).i32Add();
+      if (vec && f32)
+        c.raw(op.simdPrefix, ...u32(simdOp.v128Load64Zero), 3, ...u32(at)).raw(
+          op.simdPrefix,
+          ...u32(simdOp.f64x2PromoteLowF32x4),
+        );
+      if (vec && !f32) c.v128Load(at);
+      if (!vec && f32) c.f32Load(at).raw(scalarOp.f64PromoteF32);
+      if (!vec && !f32) c.f64Load(at);
+    }
+    if (vec) c.f64x2Mul();
+    else c.f64Mul();
+  };
+  c.get(sums).v128Load(0).set(a0);
+  c.get(sums).v128Load(16).set(a1);
+  c.get(n).i32Const(-4).i32And().i32Const(elt).i32Mul().set(end);
+  c.block().loop();
+  c.get(o).get(end).i32GeU().brIf(1);
+  c.get(a0);
+  square(0, true);
+  c.f64x2Add().set(a0);
+  c.get(a1);
+  square(2 * elt, true);
+  c.f64x2Add().set(a1);
+  c.get(o)
+    .i32Const(4 * elt)
+    .i32Add()
+    .set(o);
+  c.br(0).end().end();
+  c.get(sums).get(a0).v128Store(0);
+  c.get(sums).get(a1).v128Store(16);
+  // The last n mod 4 elements into sum 0, one at a time.
+  c.get(n).i32Const(elt).i32Mul().set(end);
+  c.block().loop();
+  c.get(o).get(end).i32GeU().brIf(1);
+  c.get(sums).get(sums).f64Load(0);
+  square(0, false);
+  c.f64Add().f64Store(0);
+  c.get(o).i32Const(elt).i32Add().set(o);
+  c.br(0).end().end();
+  return {
+    name: "sumSquares",
+    params: ["i32", "i32", "i32"],
+    results: [],
+    locals: ["i32", "i32", "v128", "v128"],
+    body: c,
+  };
+}
+
+/** Every update's kernel and sumSquares, for one precision. */
 export function optimizerKernels(dtype: Precision): FunctionDef[] {
-  return updates.map((u) => updateKernel(u, dtype));
+  return [...updates.map((u) => updateKernel(u, dtype)), sumSquaresKernel(dtype)];
 }
 
 /** The update kernels in one module (for tests and benchmarks; generated modules group them with the

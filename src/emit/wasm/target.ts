@@ -197,6 +197,9 @@ interface OptimizerKernels {
   readonly sgdMomentum: WasmKernel;
   readonly adam: WasmKernel;
   readonly adamw: WasmKernel;
+  /** Gradient clipping: g·c, and the four partial sums of the squares (the norm). */
+  readonly scale: WasmKernel;
+  readonly sumSquares: WasmKernel;
 }
 ${
   dense
@@ -239,7 +242,9 @@ interface Arena {
   momentsTaken: boolean;`
       : ""
   }
-  readonly updates: OptimizerKernels;${dense ? "\n  readonly kernels: readonly DenseKernels[];" : ""}${conv ? "\n  readonly convs: readonly ConvKernels[];" : ""}
+  readonly updates: OptimizerKernels;
+  /** Four doubles at the start of the scratch area: the partial sums of the gradient norm (sumSquares). */
+  readonly sums: Float64Array;${dense ? "\n  readonly kernels: readonly DenseKernels[];" : ""}${conv ? "\n  readonly convs: readonly ConvKernels[];" : ""}
 }
 
 const GRADS_BYTE = ${paramBytes};
@@ -279,27 +284,28 @@ ${
     momentsTaken: false,
 `
     : ""
-}    updates: { sgd: kernel("sgd"), sgdMomentumFirst: kernel("sgdMomentumFirst"), sgdMomentum: kernel("sgdMomentum"), adam: kernel("adam"), adamw: kernel("adamw") },${
-    dense
-      ? `
+}    updates: { sgd: kernel("sgd"), sgdMomentumFirst: kernel("sgdMomentumFirst"), sgdMomentum: kernel("sgdMomentum"), adam: kernel("adam"), adamw: kernel("adamw"), scale: kernel("scale"), sumSquares: kernel("sumSquares") },
+    sums: new Float64Array(buffer, SCRATCH_BYTE, 4),${
+      dense
+        ? `
     kernels: [${table.shapes
       .map(
         (s, k) =>
           `{ forward: kernel("forward${k}"), backwardInput: kernel("backwardInput${k}"), backwardWeight: kernel("backwardWeight${k}"), backwardBias: ${s.bias ? `kernel("backwardBias${k}")` : "none"} }`,
       )
       .join(", ")}],`
-      : ""
-  }${
-    conv
-      ? `
+        : ""
+    }${
+      conv
+        ? `
     convs: [${table.convs
       .map(
         (_, k) =>
           `{ forward: kernel("convForward${k}"), backwardWeight: kernel("convBackwardWeight${k}"), backwardInput: kernel("convBackwardInput${k}") }`,
       )
       .join(", ")}],`
-      : ""
-  }
+        : ""
+    }
   };
   arenas.set(buffer, arena);
   return arena;
