@@ -12341,7 +12341,7 @@ function createEngine() {
         ? wasmClipGradients(resident, o.clipGradNorm ?? Infinity)
         : clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
     const wd = o.weightDecay ?? 0;
-    if (resident !== undefined && (trainer.m === arena.m || (o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+    if (resident !== undefined && (trainer.m === resident.m || (o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
       wasmUpdate(resident, trainer, lr, wd);
     } else if (o.optimizer === "sgd") {
       const mu = o.momentum ?? 0;

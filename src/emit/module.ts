@@ -1911,7 +1911,7 @@ function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inp
   const wd = o.weightDecay ?? 0;${
     wasm
       ? `
-  if (resident !== undefined && (${moments ? "trainer.m === arena.m || " : ""}(o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+  if (resident !== undefined && (${moments ? "trainer.m === resident.m || " : ""}(o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
     wasmUpdate(resident, ${moments ? "trainer, " : ""}lr, wd);
   } else if (o.optimizer === "sgd") {`
       : `
