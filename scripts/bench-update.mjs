@@ -1,5 +1,5 @@
 // A/B of the optimizer update (issue 17 item 3): one generated module (`--target wasm`) with the kernel update
-// and the same text with its condition replaced by `false` (the TypeScript update), interleaved in one process,
+// and clipping, and the same text with `resident` always undefined (the TypeScript ones), interleaved in one process,
 // CPU time per training step (process.cpuUsage). Usage (after `npm run build`):
 //   node scripts/bench-update.mjs SPEC.nn BATCH sgd|momentum|adam|adamw [float32|float64]
 import fs from "node:fs";
@@ -12,7 +12,7 @@ const [spec, batchArg, optimizer, dtype = "float32"] = process.argv.slice(2);
 const n = Number(batchArg);
 const compiled = await compile(fs.readFileSync(spec, "utf8"), { dtype, target: "wasm" }, "spec.nn");
 const text = compiled.files[0].text;
-const cond = /arena !== undefined &&\s+ownGrads\(arena, g\) &&/;
+const cond = /ownGrads\(arena, g\) \? arena : undefined;/;
 if (!cond.test(text)) throw new Error("no update branch");
 const load = async (t, tag) => {
   const js = ts.transpileModule(t, {
@@ -24,7 +24,10 @@ const load = async (t, tag) => {
   fs.unlinkSync(f);
   return m;
 };
-const mods = { wasm: await load(text, "a"), ts: await load(text.replace(cond, "false && "), "b") };
+const mods = {
+  wasm: await load(text, "a"),
+  ts: await load(text.replace(cond, "ownGrads(arena, g) ? undefined : undefined;"), "b"),
+};
 const F = dtype === "float64" ? Float64Array : Float32Array;
 const run = {};
 for (const [k, m] of Object.entries(mods)) {
