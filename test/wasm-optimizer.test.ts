@@ -6,12 +6,14 @@
 // huge values among the inputs, at unaligned addresses, nothing written outside its arrays. Module level: a
 // `--target wasm` module's trainStep on SGD, SGD with momentum, Adam and AdamW (weight decay, clipping, a
 // frozen tensor) over three steps equals the reference applied to the gradients the step left, and a second
-// trainer on the same parameters (its moments not in the memory) takes the TypeScript update.
+// trainer on the same parameters (its moments not in the memory) takes the TypeScript update. Gradient
+// clipping's kernels against clipGradients; hasMoments at the 1 GiB cap.
 import { describe, expect, it } from "vitest";
 import { wasm } from "./helpers/wasm.js";
 import { build, seeded } from "./helpers/generated.js";
 import { optimizerModule, updates } from "../src/emit/wasm/optimizer.js";
 import { clipGradients } from "../src/emit/runtime/weights.js";
+import { MAX_MEMORY_BYTES, WasmDenseTable, hasMoments, memoryBytes } from "../src/emit/wasm/target.js";
 
 type Floats = Float32Array | Float64Array;
 
@@ -275,4 +277,17 @@ describe("trainStep on --target wasm updates as the TypeScript path does", () =>
       });
     }
   }
+});
+
+describe("the moments' place in the memory", () => {
+  it("is given only when parameters, gradients, scratch and both moments fit under MAX_MEMORY_BYTES", () => {
+    const table = new WasmDenseTable("float32");
+    table.index(784, 128, true);
+    expect(hasMoments(table, 101_770)).toBe(true);
+    // 2^26 float32 parameters: 256 MiB each, so parameters, gradients and scratch fit (just over 512 MiB)
+    // but two more 256 MiB regions pass 1 GiB.
+    expect(memoryBytes(table, 2 ** 26)).toBeLessThan(MAX_MEMORY_BYTES);
+    expect(hasMoments(table, 2 ** 26)).toBe(false);
+    expect(hasMoments(table, 2 ** 26 - 2 ** 20)).toBe(true);
+  });
 });
