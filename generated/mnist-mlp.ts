@@ -626,13 +626,18 @@ function createEngine() {
     const own = params ?? createParams(options.seed ?? 0);
     seedRandom(options.seed ?? 0);
     const lr = options.lr;
+    // The first trainer on an arena's parameters keeps its moments in the arena, where the update kernels
+    // read them; any other gets arrays of its own (and the TypeScript update).
+    const arena = arenaOf(own);
+    const moments = arena !== undefined && !arena.momentsTaken ? arena : undefined;
+    if (moments !== undefined) moments.momentsTaken = true;
     return {
       params: own,
-      grads: arenaOf(own)?.grads ?? new Float32Array(paramCount),
+      grads: arena?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
-      m: new Float32Array(paramCount),
-      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      m: moments?.m ?? new Float32Array(paramCount),
+      v: options.optimizer === "sgd" ? new Float32Array(0) : (moments?.v ?? new Float32Array(paramCount)),
       steps: 0,
       lr: typeof lr === "function" ? 0 : lr,
       gradNorm: 0,
@@ -713,9 +718,17 @@ function createEngine() {
     trainer.lr = lr;
     const p = trainer.params;
     const g = trainer.grads;
-    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    // Parameters and gradients in the arena: clipping and the update on the SIMD kernels.
+    const arena = arenaOf(p);
+    const resident = arena !== undefined && ownGrads(arena, g) ? arena : undefined;
+    trainer.gradNorm =
+      resident !== undefined
+        ? wasmClipGradients(resident, o.clipGradNorm ?? Infinity)
+        : clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
     const wd = o.weightDecay ?? 0;
-    if (o.optimizer === "sgd") {
+    if (resident !== undefined && (trainer.m === resident.m || (o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+      wasmUpdate(resident, trainer, lr, wd);
+    } else if (o.optimizer === "sgd") {
       const mu = o.momentum ?? 0;
       for (const [from, to] of trainableRanges) {
         for (let i = from; i < to; i++) {
@@ -748,6 +761,53 @@ function createEngine() {
       }
     }
     return loss;
+  }
+
+  /** clipGradients on the SIMD kernels: the same partial sums in the same order (sumSquares, into the
+   *  arena's four doubles `sums`), the same norm and coefficient, the same scaling. */
+  function wasmClipGradients(a: Arena, maxNorm: number): number {
+    const G = a.grads.byteOffset;
+    const sums = a.sums;
+    sums.fill(0);
+    for (const [from, to] of trainableRanges) a.updates.sumSquares(G + from * 4, to - from, sums.byteOffset);
+    const norm = Math.sqrt(sums[0]! + sums[2]! + (sums[1]! + sums[3]!));
+    const coefficient = maxNorm / (norm + 1e-6);
+    if (coefficient < 1) {
+      for (const [from, to] of trainableRanges) a.updates.scale(G + from * 4, to - from, coefficient);
+    }
+    return norm;
+  }
+
+  /** The update of `trainStep` on the SIMD kernels, over the arena's parameters, gradients and moments. */
+  function wasmUpdate(a: Arena, trainer: Trainer, lr: number, wd: number): void {
+    const o = trainer.options;
+    const u = a.updates;
+    const G = a.grads.byteOffset;
+    const M = a.m.byteOffset;
+    const V = a.v.byteOffset;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        if (mu === 0) u.sgd(at, G + at, to - from, lr, wd);
+        else if (trainer.steps === 1) u.sgdMomentumFirst(at, G + at, M + at, to - from, lr, wd);
+        else u.sgdMomentum(at, G + at, M + at, to - from, lr, wd, mu);
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      const kernel = decoupled ? u.adamw : u.adam;
+      // AdamW scales the parameter by 1 − lr·wd; Adam adds wd·p to the gradient.
+      const decay = decoupled ? 1 - lr * wd : wd;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        kernel(at, G + at, M + at, V + at, to - from, lr, decay, b1, 1 - b1, b2, 1 - b2, c1, c2, eps);
+      }
+    }
   }
 
   let lossGradArray = new Float32Array(0);
@@ -1547,7 +1607,7 @@ const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArAGgWNCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMAYaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMBCAIQYAxaiEIIAlBgAhqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgARsIANqIRAgASEFIAIhBiAQIQcgBUGAwBhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL6gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByADQQF2QYAIbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgARqIQsDQCAJ/QkCACEWIAn9CQKABCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQYAIaiEGIAdBgDFqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAEaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgARqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AATAGCESIAf9AATQGCETIAf9AATgGCEUIAf9AATwGCEVIAYhCSAEIQogBiADQYAEbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAEaiEJIApBwBhqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+UBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGABGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgARsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGABGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALC4sIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgAJqIQ4DQCAAIQggByEJIARBAXZBgAhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGABGohDQNAIAv9AAQAIRogC/0ABIAEIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAEIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASACCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgAwhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AowCIAhBgAhqIQggCUGABGohCSAIIApJDQALIAVBgBBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GABGwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIACaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAEaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAEIRwgEyAaIBz95gH95AEhEyAM/QAEgAghHCAUIBogHP3mAf3kASEUIAz9AASADCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
       "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQIAB1AFDmJhY2t3YXJkSW5wdXQxAAAPYmFja3dhcmRXZWlnaHQxAAENYmFja3dhcmRCaWFzMQACCGZvcndhcmQyAAMOYmFja3dhcmRJbnB1dDIABAreGwXqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgARqIQwDQCAAIQYgBSEHIANBAXZBgARsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAmohCwNAIAn9CQIAIRYgCf0JAoACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgARqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAEIAcgE/0LBJAEIAcgFP0LBKAEIAcgFf0LBLAEIAZBgARqIQYgB0GACGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgAJqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGABGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABGohDANAIAAhBiAFIQcgAEGAAmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAEIRIgB/0ABJAEIRMgB/0ABKAEIRQgB/0ABLAEIRUgBiEJIAQhCiAGIANBgAJsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkGABGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAEIAcgE/0LBJAEIAcgFP0LBKAEIAcgFf0LBLAEIAZBCGohBiAHQYAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYACaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAAmwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYACaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLzwwCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAQaiEOA0AgACEIIAchCSAEQQF2QYAEbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAv9AASAAiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgAQhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAGIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAIoIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgCLCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AjAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAI0IAhBgARqIQggCUHQAGohCSAIIApJDQALIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgARqIQ4DQCAAIQggByEJIARBAXZBgARsIABqIQoDQCARIRIgESETIBEhFiARIRcgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAIoIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgCLCAIQYAEaiEIIAlB0ABqIQkgCCAKSQ0ACyAFQYAEaiEFIAZBCGohBiAHQQhqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAJsIABqIQ8gBEEBa0EobCADaiEQIAEhBSACIQYgECEHIAVBgBBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgARqIQ4DQCAPIQggByEJIBEhEiARIRMgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIACIRwgEyAaIBz95gH95AEhEyALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAFQYAEaiEFIAZBCGohBiAHQQhqIQcgBSAOSQ0ACwsL5wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByADQQF2QdAAbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBKGohCwNAIAn9CQIAIRYgCf0JAighFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkHQAGohBiAHQYAEaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEoaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABDgJgBH9/f38AYAN/f38AAg8BA2VudgZtZW1vcnkCAAEDAwIAAQcjAg9iYWNrd2FyZFdlaWdodDIAAA1iYWNrd2FyZEJpYXMyAAEK1gUCywMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQShqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAAiESIAf9AASQAiETIAf9AASgAiEUIAf9AASwAiEVIAYhCSAEIQogBiADQShsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBKGohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuGAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBIGohBwNAIAT9AAQAIQkgBP0ABBAhCiADIQUgAkEobCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiAFQShqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACyAEQQhqIQcDQCAEKgIAIQ0gAyEFIAJBKGwgA2ohBgJAIAUgBk8NAANAIA0gBSoCAJIhDSAFQShqIQUgBSAGSQ0ACwsgBCANOAIAIANBBGohAyAEQQRqIQQgBCAHSQ0ACws=",
+      "AGFzbQEAAAABQAdgBH9/f38AYAN/f38AYAV/f398fABgBn9/f398fABgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fAACDwEDZW52Bm1lbW9yeQIAAQMKCQABAgMEBQYGAQduCQ9iYWNrd2FyZFdlaWdodDIAAA1iYWNrd2FyZEJpYXMyAAEDc2dkAAIQc2dkTW9tZW50dW1GaXJzdAADC3NnZE1vbWVudHVtAAQFc2NhbGUABQRhZGFtAAYFYWRhbXcABwpzdW1TcXVhcmVzAAgK8BIJywMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQShqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAAiESIAf9AASQAiETIAf9AASgAiEUIAf9AASwAiEVIAYhCSAEIQogBiADQShsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBKGohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuGAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBIGohBwNAIAT9AAQAIQkgBP0ABBAhCiADIQUgAkEobCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiAFQShqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACyAEQQhqIQcDQCAEKgIAIQ0gAyEFIAJBKGwgA2ohBgJAIAUgBk8NAANAIA0gBSoCAJIhDSAFQShqIQUgBSAGSQ0ACwsgBCANOAIAIANBBGohAyAEQQRqIQQgBCAHSQ0ACwulAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALC74BAwJ/BHsCfCAE/RQhCCAF/RQhCSADQX5xQQRsIQcCQANAIAYgB08NASAAIAZq/V0DAP1fIQogASAGav1dAwD9XyAJIAr98gH98AEhCyACIAZqIAv9Xv1bAwAAIAAgBmogCiAIIAv98gH98QH9Xv1bAwAAIAZBCGohBgwACwsgA0EBcQRAIAAgBmoqAgC7IQwgASAGaioCALsgBSAMoqAhDSACIAZqIA22OAIAIAAgBmogDCAEIA2iobY4AgALC+wBAwJ/BnsDfCAE/RQhCSAF/RQhCiAG/RQhCyADQX5xQQRsIQgCQANAIAcgCE8NASAAIAdq/V0DAP1fIQwgASAHav1dAwD9XyAKIAz98gH98AEhDSALIAIgB2r9XQMA/V/98gEgDf3wASEOIAIgB2ogDv1e/VsDAAAgACAHaiAMIAkgDv3yAf3xAf1e/VsDAAAgB0EIaiEHDAALCyADQQFxBEAgACAHaioCALshDyABIAdqKgIAuyAFIA+ioCEQIAYgAiAHaioCALuiIBCgIREgAiAHaiARtjgCACAAIAdqIA8gBCARoqG2OAIACwtlAgJ/AXsgAv0UIQUgAUF+cUEEbCEEAkADQCADIARPDQEgACADaiAAIANq/V0DAP1fIAX98gH9Xv1bAwAAIANBCGohAwwACwsgAUEBcQRAIAAgA2ogACADaioCALsgAqK2OAIACwuNAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -1556,6 +1616,19 @@ export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd
 
 type WasmKernel = (...addresses: number[]) => void;
 
+/** The optimizer updates (src/emit/wasm/optimizer.ts): the TypeScript loop's operations in its order, in
+ *  double precision, so the parameters and moments they store are the TypeScript path's bit for bit. */
+interface OptimizerKernels {
+  readonly sgd: WasmKernel;
+  readonly sgdMomentumFirst: WasmKernel;
+  readonly sgdMomentum: WasmKernel;
+  readonly adam: WasmKernel;
+  readonly adamw: WasmKernel;
+  /** Gradient clipping: g·c, and the four partial sums of the squares (the norm). */
+  readonly scale: WasmKernel;
+  readonly sumSquares: WasmKernel;
+}
+
 interface DenseKernels {
   readonly forward: WasmKernel;
   readonly backwardInput: WasmKernel;
@@ -1563,30 +1636,39 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
-/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
+ *  the optimizer's moments at MOMENTS_BYTE (`m`, then `v`: the first trainer's on these parameters). */
 interface Arena {
   readonly heap: Float32Array;
   readonly params: Float32Array;
   readonly grads: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** Whether a trainer has taken `m` and `v` (a later trainer on these parameters gets arrays of its own). */
+  momentsTaken: boolean;
+  readonly updates: OptimizerKernels;
+  /** Four doubles at the start of the scratch area: the partial sums of the gradient norm (sumSquares). */
+  readonly sums: Float64Array;
   readonly kernels: readonly DenseKernels[];
 }
 
 const GRADS_BYTE = 437552;
 const SCRATCH_BYTE = 875104;
+const MOMENTS_BYTE = 1309280;
 /** Rows per pass through the scratch area (64 rows of up to 1696 values: x, dy and dx). */
 const CHUNK = 64;
 
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (20 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (34 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 20, maximum: 20 });
+    const memory = new wasmApi!.Memory({ initial: 34, maximum: 34 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -1597,6 +1679,19 @@ function createArena(): Arena | undefined {
     heap: new Float32Array(buffer),
     params: new Float32Array(buffer, 0, paramCount),
     grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    m: new Float32Array(buffer, MOMENTS_BYTE, paramCount),
+    v: new Float32Array(buffer, MOMENTS_BYTE + 437552, paramCount),
+    momentsTaken: false,
+    updates: {
+      sgd: kernel("sgd"),
+      sgdMomentumFirst: kernel("sgdMomentumFirst"),
+      sgdMomentum: kernel("sgdMomentum"),
+      adam: kernel("adam"),
+      adamw: kernel("adamw"),
+      scale: kernel("scale"),
+      sumSquares: kernel("sumSquares"),
+    },
+    sums: new Float64Array(buffer, SCRATCH_BYTE, 4),
     kernels: [
       {
         forward: kernel("forward0"),
@@ -3007,12 +3102,32 @@ function loadTrainerState(
   s.random = random;
 }
 
+/** The sum of the squares of the trainable ranges' elements in four partial sums: element from + 4j + k
+ *  of a range into sum k, its last (to − from) mod 4 elements into sum 0, combined as (s₀ + s₂) + (s₁ + s₃).
+ *  The WebAssembly target's kernel (src/emit/wasm/optimizer.ts, sumSquares) adds in exactly this order, so
+ *  both targets give the same norm bit for bit; four sums also run ~1.2× faster in V8 than one. */
+function sumSquares(g: Floats, ranges: readonly (readonly [number, number])[]): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (const [from, to] of ranges) {
+    let i = from;
+    for (; i + 4 <= to; i += 4) {
+      s0 += g[i]! * g[i]!;
+      s1 += g[i + 1]! * g[i + 1]!;
+      s2 += g[i + 2]! * g[i + 2]!;
+      s3 += g[i + 3]! * g[i + 3]!;
+    }
+    for (; i < to; i++) s0 += g[i]! * g[i]!;
+  }
+  return s0 + s2 + (s1 + s3);
+}
+
 /** Scales the gradients of the trainable ranges so that their global L2 norm is at most `maxNorm`, as
  *  `torch.nn.utils.clip_grad_norm_` (coefficient maxNorm / (norm + 1e-6), clamped at 1); returns the norm. */
 function clipGradients(g: Floats, ranges: readonly (readonly [number, number])[], maxNorm: number): number {
-  let sum = 0;
-  for (const [from, to] of ranges) for (let i = from; i < to; i++) sum += g[i]! * g[i]!;
-  const norm = Math.sqrt(sum);
+  const norm = Math.sqrt(sumSquares(g, ranges));
   const coefficient = maxNorm / (norm + 1e-6);
   if (coefficient < 1) for (const [from, to] of ranges) for (let i = from; i < to; i++) g[i] = g[i]! * coefficient;
   return norm;

@@ -191,8 +191,9 @@ describe("build budgets", () => {
     expect(big.errors.map((d) => d.code)).toEqual(["NN9003"]);
     expect(big.errors[0]!.message).toMatch(/generated source would be about .* over the limit of 8,388,608 bytes/);
     const analysis = lower(checkProgram("m.nn", memoryHost({ "m.nn": text }), undefined).value.models[0]!.analysis);
+    // ~1.0 MB with the default limit (120 distinct shapes' WebAssembly kernels and staging): far below 8 MiB.
     expect(estimateSource(analysis.ops, analysis.values.length, { unrollLimit: 256, dtype: "float32" })).toBeLessThan(
-      1_000_000n,
+      1_100_000n,
     );
   });
 

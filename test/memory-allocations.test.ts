@@ -2,8 +2,9 @@
 // really allocates: every Float32Array and Int32Array made while importing it, creating a trainer and
 // taking one training step at batch n (the workspace is made on the first call), in bytes. Under the
 // WebAssembly target (the default, \`auto\`) the parameters and gradients are views of one WebAssembly memory
-// (src/emit/wasm/target.ts) instead: that memory is counted, and the figure is the estimate with the two
-// arrays replaced by it (parameters, gradients, the kernels' scratch rows, whole 64 KiB pages).
+// (src/emit/wasm/target.ts) instead, and so are the first trainer's optimizer moments: that memory is
+// counted, and the figure is the estimate with those arrays replaced by it (parameters, gradients, the
+// kernels' scratch rows, room for the moments m and v, whole 64 KiB pages).
 import { afterEach, describe, expect, it } from "vitest";
 import { modelMemory } from "../src/count/memory.js";
 import { checkProgram } from "../src/program/check.js";
@@ -78,7 +79,10 @@ describe("a generated module allocates what `nnc count --batch` says", () => {
         expect(pages !== null, "a module with the WebAssembly path").toBe(
           kernels === "auto" && name.startsWith("conv"),
         );
-        if (pages) expected += BigInt(pages[1]!) * 65536n - 2n * BigInt(m.paramCount) * 4n;
+        // The memory holds the parameters, the gradients and (when they fit, MOMENTS_BYTE) the trainer's
+        // moments: m for SGD (allocated with or without momentum), m and v for Adam.
+        const moments = code.includes("const MOMENTS_BYTE = ") ? (optimizer === "adam" ? 2n : 1n) : 0n;
+        if (pages) expected += BigInt(pages[1]!) * 65536n - (2n + moments) * BigInt(m.paramCount) * 4n;
         expect(allocations.bytes() - inputBytes, `${name}, ${optimizer}`).toBe(expected);
       }
     },

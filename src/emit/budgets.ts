@@ -176,6 +176,10 @@ export function estimateSource(
     bodies.add(key);
     bytes += 100n * macs;
   }
+  // With any layer on that target, the optimizer's and gradient clipping's kernels (wasm/optimizer.ts) as
+  // base64 and the trainer's code that calls them: ~6.9 KB (measured on generated/: 6.9–7.0 KB per module,
+  // 5.1 KB for U-Net, whose moments do not fit the memory).
+  if (wasmShapes.size > 0 || wasmConvs.size > 0) bytes += 6_900n;
   if (options.baked !== undefined) bytes += (options.baked * (options.dtype === "float64" ? 8n : 4n) * 4n) / 3n;
   // A trainable module carries the weight-file runtime (src/emit/runtime/, copied in as it is).
   else bytes += BigInt(runtimeText("safetensors").length + runtimeText("weights").length);

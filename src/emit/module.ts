@@ -11,7 +11,7 @@ import { ArgReader, lit, type EmitCtx, type EmitOptions } from "./kernel.js";
 import { makeTemplate, templateContext, type ArrayBinding, type Template } from "./shared.js";
 import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
 import { runtimeText } from "./runtime-text.js";
-import { MAX_MEMORY_BYTES, WasmDenseTable, wasmTargetSource } from "./wasm/target.js";
+import { MAX_MEMORY_BYTES, WasmDenseTable, hasMoments, wasmTargetSource } from "./wasm/target.js";
 
 export interface ModuleInfo {
   /** The spec file, as named in the `@generated` header. */
@@ -728,7 +728,21 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     add(k === 0 ? `// ── One function per op${info.baked ? "" : ", forward and backward"} ──\n\n${f}` : f),
   );
   // An inference build has no losses (they write gradients), no backward and no training.
-  if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted, cutOutputs, seq, wasm));
+  if (!info.baked)
+    add(
+      trainingSource(
+        F,
+        info,
+        plan,
+        inputType,
+        variable,
+        uses.inputGradWanted,
+        cutOutputs,
+        seq,
+        wasm,
+        wasm && hasMoments(wasmTable!, plan.paramCount),
+      ),
+    );
   add(engineReturn(info));
   zone = "top";
   if (!info.baked) add(lossesSource(F, plan));
@@ -1697,6 +1711,8 @@ function trainingSource(
   cutOutputs: readonly boolean[],
   seq: number | undefined,
   wasm: boolean,
+  /** Whether the arena holds the optimizer's moments (target.ts hasMoments). */
+  moments: boolean,
 ): string {
   const out = plan.output.shape;
   const classes = out.length === 0 ? 1 : out[out.length - 1]!;
@@ -1769,14 +1785,28 @@ function createTrainer(options: TrainerOptions, params?: ${F}, buffers?: ${F}): 
   if (buffers !== undefined) checkFloats("buffers", buffers, bufferCount);
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
-  const lr = options.lr;
+  const lr = options.lr;${
+    wasm && !moments
+      ? `
+  const arena = arenaOf(own);`
+      : ""
+  }${
+    moments
+      ? `
+  // The first trainer on an arena's parameters keeps its moments in the arena, where the update kernels
+  // read them; any other gets arrays of its own (and the TypeScript update).
+  const arena = arenaOf(own);
+  const moments = arena !== undefined && !arena.momentsTaken ? arena : undefined;
+  if (moments !== undefined) moments.momentsTaken = true;`
+      : ""
+  }
   return {
     params: own,
-    grads: ${wasm ? `arenaOf(own)?.grads ?? new ${F}(paramCount)` : `new ${F}(paramCount)`},
+    grads: ${wasm ? `arena?.grads ?? new ${F}(paramCount)` : `new ${F}(paramCount)`},
     buffers: buffers ?? createBuffers(),
     options: Object.freeze({ ...options }),
-    m: new ${F}(paramCount),
-    v: new ${F}(options.optimizer === "sgd" ? 0 : paramCount),
+    m: ${moments ? `moments?.m ?? new ${F}(paramCount)` : `new ${F}(paramCount)`},
+    v: ${moments ? `options.optimizer === "sgd" ? new ${F}(0) : (moments?.v ?? new ${F}(paramCount))` : `new ${F}(options.optimizer === "sgd" ? 0 : paramCount)`},
     steps: 0,
     lr: typeof lr === "function" ? 0 : lr,
     gradNorm: 0,
@@ -1865,10 +1895,28 @@ function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inp
   trainer.steps++;
   trainer.lr = lr;
   const p = trainer.params;
-  const g = trainer.grads;
-  trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
-  const wd = o.weightDecay ?? 0;
-  if (o.optimizer === "sgd") {
+  const g = trainer.grads;${
+    wasm
+      ? `
+  // Parameters and gradients in the arena: clipping and the update on the SIMD kernels.
+  const arena = arenaOf(p);
+  const resident = arena !== undefined && ownGrads(arena, g) ? arena : undefined;
+  trainer.gradNorm =
+    resident !== undefined
+      ? wasmClipGradients(resident, o.clipGradNorm ?? Infinity)
+      : clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);`
+      : `
+  trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);`
+  }
+  const wd = o.weightDecay ?? 0;${
+    wasm
+      ? `
+  if (resident !== undefined && (${moments ? "trainer.m === resident.m || " : ""}(o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+    wasmUpdate(resident, ${moments ? "trainer, " : ""}lr, wd);
+  } else if (o.optimizer === "sgd") {`
+      : `
+  if (o.optimizer === "sgd") {`
+  }
     const mu = o.momentum ?? 0;
     for (const [from, to] of trainableRanges) {
       for (let i = from; i < to; i++) {
@@ -1903,7 +1951,7 @@ function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inp
   return loss;
 }
 
-let lossGradArray = new ${F}(0);
+${wasm ? wasmUpdateSource(F, moments) : ""}let lossGradArray = new ${F}(0);
 ${
   plan.outputs.length > 1
     ? `
@@ -1924,5 +1972,74 @@ function lossGrad(length: number): ${F} {
   if (lossGradArray.length !== length) lossGradArray = new ${F}(length);
   return lossGradArray;
 }
+`;
+}
+
+/** The training step's update on the SIMD kernels (src/emit/wasm/optimizer.ts), one call per range of
+ *  trainable elements: the TypeScript loops' operations in their order, in double precision, so the
+ *  parameters and moments stored are the TypeScript path's bit for bit. Byte addresses in the arena. Without
+ *  the moments in the arena (target.ts hasMoments), plain SGD only. */
+function wasmUpdateSource(F: string, moments: boolean): string {
+  const elt = F === "Float64Array" ? 8 : 4;
+  const clip = `/** clipGradients on the SIMD kernels: the same partial sums in the same order (sumSquares, into the
+ *  arena's four doubles \`sums\`), the same norm and coefficient, the same scaling. */
+function wasmClipGradients(a: Arena, maxNorm: number): number {
+  const G = a.grads.byteOffset;
+  const sums = a.sums;
+  sums.fill(0);
+  for (const [from, to] of trainableRanges) a.updates.sumSquares(G + from * ${elt}, to - from, sums.byteOffset);
+  const norm = Math.sqrt(sums[0]! + sums[2]! + (sums[1]! + sums[3]!));
+  const coefficient = maxNorm / (norm + 1e-6);
+  if (coefficient < 1) {
+    for (const [from, to] of trainableRanges) a.updates.scale(G + from * ${elt}, to - from, coefficient);
+  }
+  return norm;
+}
+
+`;
+  if (!moments) {
+    return `${clip}/** Plain SGD's update of \`trainStep\` on the SIMD kernel, over the arena's parameters and gradients. */
+function wasmUpdate(a: Arena, lr: number, wd: number): void {
+  const G = a.grads.byteOffset;
+  for (const [from, to] of trainableRanges) {
+    const at = from * ${elt};
+    a.updates.sgd(at, G + at, to - from, lr, wd);
+  }
+}
+
+`;
+  }
+  return `${clip}/** The update of \`trainStep\` on the SIMD kernels, over the arena's parameters, gradients and moments. */
+function wasmUpdate(a: Arena, trainer: Trainer, lr: number, wd: number): void {
+  const o = trainer.options;
+  const u = a.updates;
+  const G = a.grads.byteOffset;
+  const M = a.m.byteOffset;
+  const V = a.v.byteOffset;
+  if (o.optimizer === "sgd") {
+    const mu = o.momentum ?? 0;
+    for (const [from, to] of trainableRanges) {
+      const at = from * ${elt};
+      if (mu === 0) u.sgd(at, G + at, to - from, lr, wd);
+      else if (trainer.steps === 1) u.sgdMomentumFirst(at, G + at, M + at, to - from, lr, wd);
+      else u.sgdMomentum(at, G + at, M + at, to - from, lr, wd, mu);
+    }
+  } else {
+    const b1 = o.beta1 ?? 0.9;
+    const b2 = o.beta2 ?? 0.999;
+    const eps = o.eps ?? 1e-8;
+    const c1 = 1 - Math.pow(b1, trainer.steps);
+    const c2 = 1 - Math.pow(b2, trainer.steps);
+    const decoupled = o.optimizer === "adamw";
+    const kernel = decoupled ? u.adamw : u.adam;
+    // AdamW scales the parameter by 1 − lr·wd; Adam adds wd·p to the gradient.
+    const decay = decoupled ? 1 - lr * wd : wd;
+    for (const [from, to] of trainableRanges) {
+      const at = from * ${elt};
+      kernel(at, G + at, M + at, V + at, to - from, lr, decay, b1, 1 - b1, b2, 1 - b2, c1, c2, eps);
+    }
+  }
+}
+
 `;
 }

@@ -7,6 +7,8 @@
 //   [0, paramBytes)                        the parameters: `createParams()` returns a view of them
 //   [gradsByte, gradsByte + paramBytes)    the gradients: a model's `grads`, a trainer's `grads`
 //   [scratchByte, …)                       the kernels' rows: CHUNK rows of x, of dy and of dx
+//   [momentsByte, momentsByte + 2·paramBytes)  the first trainer's optimizer moments m and v (optimizer.ts),
+//                                          when they fit under MAX_MEMORY_BYTES (`hasMoments`)
 // Weights and gradients stay where they are (PyTorch's [out, in] layout, nothing packed); the activations
 // live in the engine's workspace arrays and pass through the scratch rows, CHUNK rows at a time (one copy
 // in, one out per product).
@@ -15,6 +17,7 @@ import { type DenseShape, denseBackwardBias, denseBackwardInput, denseBackwardWe
 import { type ConvShape, convBackwardInput, convBackwardWeight, convForward, convScratch } from "./conv.js";
 import type { FunctionDef } from "./encoder.js";
 import { kernelModule } from "./dense.js";
+import { optimizerKernels } from "./optimizer.js";
 import { simdProbe } from "./probe.js";
 
 export type Target = "ts" | "wasm" | "auto";
@@ -101,6 +104,7 @@ export function kernelModules(table: WasmDenseTable): Uint8Array[] {
       convBackwardInput(s, `convBackwardInput${k}`),
     );
   }
+  functions.push(...optimizerKernels(table.dtype));
   const modules: Uint8Array[] = [];
   let group: FunctionDef[] = [];
   for (const f of functions) {
@@ -130,13 +134,21 @@ export function memoryBytes(table: WasmDenseTable, paramCount: number): number {
   return 2 * align(paramCount * elt) + align(scratchElements(table) * elt);
 }
 
+/** Whether the optimizer's moments m and v fit after the scratch rows (the layers' kernels come first: a
+ *  model at the cap keeps its moments in arrays of their own, and the kernel update for plain SGD only). */
+export function hasMoments(table: WasmDenseTable, paramCount: number): boolean {
+  const elt = table.dtype === "float32" ? 4 : 8;
+  return memoryBytes(table, paramCount) + 2 * Math.ceil((paramCount * elt) / 16) * 16 <= MAX_MEMORY_BYTES;
+}
+
 /** The module-level code of the WebAssembly target: the embedded kernels, the SIMD test at load, arenas. */
 export function wasmTargetSource(F: string, table: WasmDenseTable, paramCount: number, target: Target): string {
   const elt = table.dtype === "float32" ? 4 : 8;
   const modules = kernelModules(table).map(base64);
   const paramBytes = Math.ceil((paramCount * elt) / 16) * 16;
+  const moments = hasMoments(table, paramCount);
   const rows = Math.max(0, ...table.shapes.map((s) => 2 * s.inFeatures + s.outFeatures));
-  const pages = Math.ceil(memoryBytes(table, paramCount) / 65536);
+  const pages = Math.ceil((memoryBytes(table, paramCount) + (moments ? 2 * paramBytes : 0)) / 65536);
   const lanes = table.dtype === "float32" ? "f32x4" : "f64x2";
   const dense = table.shapes.length > 0;
   const conv = table.convs.length > 0;
@@ -176,6 +188,19 @@ ${modules.map((m) => `      ${JSON.stringify(m)},`).join("\n")}
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
+
+/** The optimizer updates (src/emit/wasm/optimizer.ts): the TypeScript loop's operations in its order, in
+ *  double precision, so the parameters and moments they store are the TypeScript path's bit for bit. */
+interface OptimizerKernels {
+  readonly sgd: WasmKernel;
+  readonly sgdMomentumFirst: WasmKernel;
+  readonly sgdMomentum: WasmKernel;
+  readonly adam: WasmKernel;
+  readonly adamw: WasmKernel;
+  /** Gradient clipping: g·c, and the four partial sums of the squares (the norm). */
+  readonly scale: WasmKernel;
+  readonly sumSquares: WasmKernel;
+}
 ${
   dense
     ? `
@@ -199,15 +224,31 @@ interface ConvKernels {
 `
       : ""
   }
-/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE${
+    moments
+      ? `,
+ *  the optimizer's moments at MOMENTS_BYTE (\`m\`, then \`v\`: the first trainer's on these parameters)`
+      : ""
+  }. */
 interface Arena {
   readonly heap: ${F};
   readonly params: ${F};
-  readonly grads: ${F};${dense ? "\n  readonly kernels: readonly DenseKernels[];" : ""}${conv ? "\n  readonly convs: readonly ConvKernels[];" : ""}
+  readonly grads: ${F};${
+    moments
+      ? `
+  readonly m: ${F};
+  readonly v: ${F};
+  /** Whether a trainer has taken \`m\` and \`v\` (a later trainer on these parameters gets arrays of its own). */
+  momentsTaken: boolean;`
+      : ""
+  }
+  readonly updates: OptimizerKernels;
+  /** Four doubles at the start of the scratch area: the partial sums of the gradient norm (sumSquares). */
+  readonly sums: Float64Array;${dense ? "\n  readonly kernels: readonly DenseKernels[];" : ""}${conv ? "\n  readonly convs: readonly ConvKernels[];" : ""}
 }
 
 const GRADS_BYTE = ${paramBytes};
-const SCRATCH_BYTE = ${2 * paramBytes};${
+const SCRATCH_BYTE = ${2 * paramBytes};${moments ? `\nconst MOMENTS_BYTE = ${memoryBytes(table, paramCount)};` : ""}${
     dense
       ? `
 /** Rows per pass through the scratch area (${CHUNK} rows of up to ${rows} values: x, dy and dx). */
@@ -235,7 +276,16 @@ function createArena(): Arena | undefined {
 ${table.shapes.some((s) => !s.bias) ? "  const none: WasmKernel = () => {}; // a layer without bias\n" : ""}  const arena: Arena = {
     heap: new ${F}(buffer),
     params: new ${F}(buffer, 0, paramCount),
-    grads: new ${F}(buffer, GRADS_BYTE, paramCount),${
+    grads: new ${F}(buffer, GRADS_BYTE, paramCount),
+${
+  moments
+    ? `    m: new ${F}(buffer, MOMENTS_BYTE, paramCount),
+    v: new ${F}(buffer, MOMENTS_BYTE + ${paramBytes}, paramCount),
+    momentsTaken: false,
+`
+    : ""
+}    updates: { sgd: kernel("sgd"), sgdMomentumFirst: kernel("sgdMomentumFirst"), sgdMomentum: kernel("sgdMomentum"), adam: kernel("adam"), adamw: kernel("adamw"), scale: kernel("scale"), sumSquares: kernel("sumSquares") },
+    sums: new Float64Array(buffer, SCRATCH_BYTE, 4),${
       dense
         ? `
     kernels: [${table.shapes
