@@ -192,6 +192,14 @@ function describe(c: EmitCtx, g: Geometry): string {
   return `${c.op.name}: ${over}: ${parts.join(", ")}`;
 }
 
+/** On the WebAssembly target, a projection with an [out, in] weight (\`IN → OUT\`) takes the dense layers'
+ *  SIMD kernels (src/emit/wasm/dense.ts) when the parameters live in their memory: \`call\` with \`#\` for the
+ *  kernel index, then \`else\` before the TypeScript call that follows. Empty on the TypeScript target. */
+function wasmOr(c: EmitCtx, IN: number, OUT: number, B: number, call: string): string {
+  if (!c.wasmDense) return "";
+  return `if (arena) ${call.replace("#", String(c.wasmDense(IN, OUT, B >= 0)))};\nelse `;
+}
+
 /** Head widths up to this are unrolled over d: literal offsets, and per-query rows in locals. */
 const UNROLL_HEAD = 16;
 const range = (k: number) => Array.from({ length: k }, (_, i) => i);
@@ -284,7 +292,7 @@ export const attention: Kernel = {
 denseInOutForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, 0, ${W}, 1);`;
         }
         return `// ${pr.name} = ${from} · (${pr.tensor})ᵀ${pr.B >= 0 ? " + bias" : ""}, every position of every sample
-denseTiledForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, 0, ${W}, 1);`;
+${wasmOr(c, inW, pr.rows, pr.B, `wasmDenseForward(arena, #, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B})`)}denseTiledForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, 0, ${W}, 1);`;
       })
       .join("\n");
 
@@ -398,7 +406,7 @@ ${
     ? `// output projection: y = heads · ${g.outName}${g.BO >= 0 ? " + bias" : ""} (stored [in, out])
 denseInOutForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${D}, ${g.BO}, 0, ${D}, 1);`
     : `// output projection: y = heads · ${g.outName}ᵀ${g.BO >= 0 ? " + bias" : ""}
-denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0, ${D}, 1);`
+${wasmOr(c, Q, D, g.BO, `wasmDenseForward(arena, #, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO})`)}denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0, ${D}, 1);`
 }`;
   },
 
@@ -449,7 +457,7 @@ denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0
 denseInOutBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
         }
         return `// ${pr.name}: d(${pr.tensor}) += d${pr.name}ᵀ ${from}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, ${dx} += d${pr.name} · (${pr.tensor})
-denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
+${wasmOr(c, inW, pr.rows, pr.B, `wasmDenseBackward(arena, #, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]})`)}denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
       })
       .join("\n");
 
@@ -465,7 +473,7 @@ ${
     ? `// output projection (stored [in, out]): d(${g.outName}) += headsᵀ dy,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · ${g.outName}ᵀ
 denseInOutBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${D}, ${g.BO}, true, 0, ${D}, 1);`
     : `// output projection: d(${g.outName}) += dyᵀ heads,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · ${g.outName}
-denseTiledBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true, 0, ${D}, 1);`
+${wasmOr(c, Q, D, g.BO, `wasmDenseBackward(arena, #, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true)`)}denseTiledBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true, 0, ${D}, 1);`
 }
 for (let b = 0; b < n; b++) {
   // per head: through the weighted sum${dropping ? ", the dropout mask" : ""} and the softmax to q, k and v
