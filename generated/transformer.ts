@@ -4893,11 +4893,14 @@ function createEngine() {
     // encoder.layers.0.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act0, scratch0_q, n * 512, 512, 512, 0, 786432, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act0, scratch0_q, n * 512, 512, 512, 0, 786432);
+    else denseTiledForward(p, act0, scratch0_q, n * 512, 512, 512, 0, 786432, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act0, scratch0_k, n * 512, 512, 512, 262144, 786944, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act0, scratch0_k, n * 512, 512, 512, 262144, 786944);
+    else denseTiledForward(p, act0, scratch0_k, n * 512, 512, 512, 262144, 786944, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act0, scratch0_v, n * 512, 512, 512, 524288, 787456, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act0, scratch0_v, n * 512, 512, 512, 524288, 787456);
+    else denseTiledForward(p, act0, scratch0_v, n * 512, 512, 512, 524288, 787456, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -4938,7 +4941,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch0_heads, act2, n * 512, 512, 512, 787968, 1050112, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch0_heads, act2, n * 512, 512, 512, 787968, 1050112);
+    else denseTiledForward(p, scratch0_heads, act2, n * 512, 512, 512, 787968, 1050112, 0, 512, 1);
   }
 
   /** Backward of op 0: encoder.layers.0.self_attn (attention). */
@@ -4949,22 +4953,25 @@ function createEngine() {
     scratch0_d_k.fill(0, 0, n * 262144);
     scratch0_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch0_heads,
-      scratch0_d_heads,
-      grad2,
-      n * 512,
-      512,
-      512,
-      787968,
-      1050112,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, scratch0_heads, scratch0_d_heads, grad2, n * 512, 512, 512, 787968, 1050112, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch0_heads,
+        scratch0_d_heads,
+        grad2,
+        n * 512,
+        512,
+        512,
+        787968,
+        1050112,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -5003,11 +5010,48 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act0, grad0, scratch0_d_q, n * 512, 512, 512, 0, 786432, inputGradWanted, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act0, grad0, scratch0_d_q, n * 512, 512, 512, 0, 786432, inputGradWanted);
+    else denseTiledBackward(p, gp, act0, grad0, scratch0_d_q, n * 512, 512, 512, 0, 786432, inputGradWanted, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act0, grad0, scratch0_d_k, n * 512, 512, 512, 262144, 786944, inputGradWanted, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act0, grad0, scratch0_d_k, n * 512, 512, 512, 262144, 786944, inputGradWanted);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act0,
+        grad0,
+        scratch0_d_k,
+        n * 512,
+        512,
+        512,
+        262144,
+        786944,
+        inputGradWanted,
+        0,
+        512,
+        1,
+      );
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act0, grad0, scratch0_d_v, n * 512, 512, 512, 524288, 787456, inputGradWanted, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act0, grad0, scratch0_d_v, n * 512, 512, 512, 524288, 787456, inputGradWanted);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act0,
+        grad0,
+        scratch0_d_v,
+        n * 512,
+        512,
+        512,
+        524288,
+        787456,
+        inputGradWanted,
+        0,
+        512,
+        1,
+      );
   }
 
   /** Forward of the 30 ops 1, 8, 12, 19, 23, 30, … (dropout, one shape): each call passes its arrays and offsets. */
@@ -5139,7 +5183,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 512 → 2048, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 0, input, output, n * 512, 512, 2048, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 1, input, output, n * 512, 512, 2048, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 512, 512, 2048, weightAt, biasAt, 0, 2048, 1);
   }
 
@@ -5155,7 +5199,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 512 → 2048 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 0, input, inputGrad, outputGrad, n * 512, 512, 2048, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 1, input, inputGrad, outputGrad, n * 512, 512, 2048, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 512, 2048, weightAt, biasAt, true, 0, 2048, 1);
   }
@@ -5219,7 +5263,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 2048 → 512, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 1, input, output, n * 512, 2048, 512, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 2, input, output, n * 512, 2048, 512, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 512, 2048, 512, weightAt, biasAt, 0, 512, 1);
   }
 
@@ -5235,7 +5279,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 2048 → 512 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 1, input, inputGrad, outputGrad, n * 512, 2048, 512, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 2, input, inputGrad, outputGrad, n * 512, 2048, 512, weightAt, biasAt, true);
     else denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 2048, 512, weightAt, biasAt, true, 0, 512, 1);
   }
 
@@ -5244,11 +5288,14 @@ function createEngine() {
     // encoder.layers.1.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act12, scratch11_q, n * 512, 512, 512, 3152384, 3938816, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act12, scratch11_q, n * 512, 512, 512, 3152384, 3938816);
+    else denseTiledForward(p, act12, scratch11_q, n * 512, 512, 512, 3152384, 3938816, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act12, scratch11_k, n * 512, 512, 512, 3414528, 3939328, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act12, scratch11_k, n * 512, 512, 512, 3414528, 3939328);
+    else denseTiledForward(p, act12, scratch11_k, n * 512, 512, 512, 3414528, 3939328, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act12, scratch11_v, n * 512, 512, 512, 3676672, 3939840, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act12, scratch11_v, n * 512, 512, 512, 3676672, 3939840);
+    else denseTiledForward(p, act12, scratch11_v, n * 512, 512, 512, 3676672, 3939840, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -5289,7 +5336,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch11_heads, act13, n * 512, 512, 512, 3940352, 4202496, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch11_heads, act13, n * 512, 512, 512, 3940352, 4202496);
+    else denseTiledForward(p, scratch11_heads, act13, n * 512, 512, 512, 3940352, 4202496, 0, 512, 1);
   }
 
   /** Backward of op 11: encoder.layers.1.self_attn (attention). */
@@ -5300,22 +5348,37 @@ function createEngine() {
     scratch11_d_k.fill(0, 0, n * 262144);
     scratch11_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch11_heads,
-      scratch11_d_heads,
-      grad13,
-      n * 512,
-      512,
-      512,
-      3940352,
-      4202496,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch11_heads,
+        scratch11_d_heads,
+        grad13,
+        n * 512,
+        512,
+        512,
+        3940352,
+        4202496,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch11_heads,
+        scratch11_d_heads,
+        grad13,
+        n * 512,
+        512,
+        512,
+        3940352,
+        4202496,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -5354,11 +5417,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act12, grad12, scratch11_d_q, n * 512, 512, 512, 3152384, 3938816, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act12, grad12, scratch11_d_q, n * 512, 512, 512, 3152384, 3938816, true);
+    else denseTiledBackward(p, gp, act12, grad12, scratch11_d_q, n * 512, 512, 512, 3152384, 3938816, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act12, grad12, scratch11_d_k, n * 512, 512, 512, 3414528, 3939328, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act12, grad12, scratch11_d_k, n * 512, 512, 512, 3414528, 3939328, true);
+    else denseTiledBackward(p, gp, act12, grad12, scratch11_d_k, n * 512, 512, 512, 3414528, 3939328, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act12, grad12, scratch11_d_v, n * 512, 512, 512, 3676672, 3939840, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act12, grad12, scratch11_d_v, n * 512, 512, 512, 3676672, 3939840, true);
+    else denseTiledBackward(p, gp, act12, grad12, scratch11_d_v, n * 512, 512, 512, 3676672, 3939840, true, 0, 512, 1);
   }
 
   /** Forward of op 22: encoder.layers.2.self_attn (attention). */
@@ -5366,11 +5432,14 @@ function createEngine() {
     // encoder.layers.2.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act23, scratch22_q, n * 512, 512, 512, 6304768, 7091200, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act23, scratch22_q, n * 512, 512, 512, 6304768, 7091200);
+    else denseTiledForward(p, act23, scratch22_q, n * 512, 512, 512, 6304768, 7091200, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act23, scratch22_k, n * 512, 512, 512, 6566912, 7091712, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act23, scratch22_k, n * 512, 512, 512, 6566912, 7091712);
+    else denseTiledForward(p, act23, scratch22_k, n * 512, 512, 512, 6566912, 7091712, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act23, scratch22_v, n * 512, 512, 512, 6829056, 7092224, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act23, scratch22_v, n * 512, 512, 512, 6829056, 7092224);
+    else denseTiledForward(p, act23, scratch22_v, n * 512, 512, 512, 6829056, 7092224, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -5411,7 +5480,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch22_heads, act24, n * 512, 512, 512, 7092736, 7354880, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch22_heads, act24, n * 512, 512, 512, 7092736, 7354880);
+    else denseTiledForward(p, scratch22_heads, act24, n * 512, 512, 512, 7092736, 7354880, 0, 512, 1);
   }
 
   /** Backward of op 22: encoder.layers.2.self_attn (attention). */
@@ -5422,22 +5492,37 @@ function createEngine() {
     scratch22_d_k.fill(0, 0, n * 262144);
     scratch22_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch22_heads,
-      scratch22_d_heads,
-      grad24,
-      n * 512,
-      512,
-      512,
-      7092736,
-      7354880,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch22_heads,
+        scratch22_d_heads,
+        grad24,
+        n * 512,
+        512,
+        512,
+        7092736,
+        7354880,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch22_heads,
+        scratch22_d_heads,
+        grad24,
+        n * 512,
+        512,
+        512,
+        7092736,
+        7354880,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -5476,11 +5561,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act23, grad23, scratch22_d_q, n * 512, 512, 512, 6304768, 7091200, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act23, grad23, scratch22_d_q, n * 512, 512, 512, 6304768, 7091200, true);
+    else denseTiledBackward(p, gp, act23, grad23, scratch22_d_q, n * 512, 512, 512, 6304768, 7091200, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act23, grad23, scratch22_d_k, n * 512, 512, 512, 6566912, 7091712, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act23, grad23, scratch22_d_k, n * 512, 512, 512, 6566912, 7091712, true);
+    else denseTiledBackward(p, gp, act23, grad23, scratch22_d_k, n * 512, 512, 512, 6566912, 7091712, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act23, grad23, scratch22_d_v, n * 512, 512, 512, 6829056, 7092224, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act23, grad23, scratch22_d_v, n * 512, 512, 512, 6829056, 7092224, true);
+    else denseTiledBackward(p, gp, act23, grad23, scratch22_d_v, n * 512, 512, 512, 6829056, 7092224, true, 0, 512, 1);
   }
 
   /** Forward of op 33: encoder.layers.3.self_attn (attention). */
@@ -5488,11 +5576,14 @@ function createEngine() {
     // encoder.layers.3.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act34, scratch33_q, n * 512, 512, 512, 9457152, 10243584, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act34, scratch33_q, n * 512, 512, 512, 9457152, 10243584);
+    else denseTiledForward(p, act34, scratch33_q, n * 512, 512, 512, 9457152, 10243584, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act34, scratch33_k, n * 512, 512, 512, 9719296, 10244096, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act34, scratch33_k, n * 512, 512, 512, 9719296, 10244096);
+    else denseTiledForward(p, act34, scratch33_k, n * 512, 512, 512, 9719296, 10244096, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act34, scratch33_v, n * 512, 512, 512, 9981440, 10244608, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act34, scratch33_v, n * 512, 512, 512, 9981440, 10244608);
+    else denseTiledForward(p, act34, scratch33_v, n * 512, 512, 512, 9981440, 10244608, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -5533,7 +5624,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch33_heads, act35, n * 512, 512, 512, 10245120, 10507264, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch33_heads, act35, n * 512, 512, 512, 10245120, 10507264);
+    else denseTiledForward(p, scratch33_heads, act35, n * 512, 512, 512, 10245120, 10507264, 0, 512, 1);
   }
 
   /** Backward of op 33: encoder.layers.3.self_attn (attention). */
@@ -5544,22 +5636,37 @@ function createEngine() {
     scratch33_d_k.fill(0, 0, n * 262144);
     scratch33_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch33_heads,
-      scratch33_d_heads,
-      grad35,
-      n * 512,
-      512,
-      512,
-      10245120,
-      10507264,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch33_heads,
+        scratch33_d_heads,
+        grad35,
+        n * 512,
+        512,
+        512,
+        10245120,
+        10507264,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch33_heads,
+        scratch33_d_heads,
+        grad35,
+        n * 512,
+        512,
+        512,
+        10245120,
+        10507264,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -5598,11 +5705,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act34, grad34, scratch33_d_q, n * 512, 512, 512, 9457152, 10243584, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act34, grad34, scratch33_d_q, n * 512, 512, 512, 9457152, 10243584, true);
+    else denseTiledBackward(p, gp, act34, grad34, scratch33_d_q, n * 512, 512, 512, 9457152, 10243584, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act34, grad34, scratch33_d_k, n * 512, 512, 512, 9719296, 10244096, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act34, grad34, scratch33_d_k, n * 512, 512, 512, 9719296, 10244096, true);
+    else denseTiledBackward(p, gp, act34, grad34, scratch33_d_k, n * 512, 512, 512, 9719296, 10244096, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act34, grad34, scratch33_d_v, n * 512, 512, 512, 9981440, 10244608, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act34, grad34, scratch33_d_v, n * 512, 512, 512, 9981440, 10244608, true);
+    else denseTiledBackward(p, gp, act34, grad34, scratch33_d_v, n * 512, 512, 512, 9981440, 10244608, true, 0, 512, 1);
   }
 
   /** Forward of op 44: encoder.layers.4.self_attn (attention). */
@@ -5610,11 +5720,14 @@ function createEngine() {
     // encoder.layers.4.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act45, scratch44_q, n * 512, 512, 512, 12609536, 13395968, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act45, scratch44_q, n * 512, 512, 512, 12609536, 13395968);
+    else denseTiledForward(p, act45, scratch44_q, n * 512, 512, 512, 12609536, 13395968, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act45, scratch44_k, n * 512, 512, 512, 12871680, 13396480, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act45, scratch44_k, n * 512, 512, 512, 12871680, 13396480);
+    else denseTiledForward(p, act45, scratch44_k, n * 512, 512, 512, 12871680, 13396480, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act45, scratch44_v, n * 512, 512, 512, 13133824, 13396992, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act45, scratch44_v, n * 512, 512, 512, 13133824, 13396992);
+    else denseTiledForward(p, act45, scratch44_v, n * 512, 512, 512, 13133824, 13396992, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -5655,7 +5768,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch44_heads, act46, n * 512, 512, 512, 13397504, 13659648, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch44_heads, act46, n * 512, 512, 512, 13397504, 13659648);
+    else denseTiledForward(p, scratch44_heads, act46, n * 512, 512, 512, 13397504, 13659648, 0, 512, 1);
   }
 
   /** Backward of op 44: encoder.layers.4.self_attn (attention). */
@@ -5666,22 +5780,37 @@ function createEngine() {
     scratch44_d_k.fill(0, 0, n * 262144);
     scratch44_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch44_heads,
-      scratch44_d_heads,
-      grad46,
-      n * 512,
-      512,
-      512,
-      13397504,
-      13659648,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch44_heads,
+        scratch44_d_heads,
+        grad46,
+        n * 512,
+        512,
+        512,
+        13397504,
+        13659648,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch44_heads,
+        scratch44_d_heads,
+        grad46,
+        n * 512,
+        512,
+        512,
+        13397504,
+        13659648,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -5720,11 +5849,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act45, grad45, scratch44_d_q, n * 512, 512, 512, 12609536, 13395968, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act45, grad45, scratch44_d_q, n * 512, 512, 512, 12609536, 13395968, true);
+    else
+      denseTiledBackward(p, gp, act45, grad45, scratch44_d_q, n * 512, 512, 512, 12609536, 13395968, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act45, grad45, scratch44_d_k, n * 512, 512, 512, 12871680, 13396480, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act45, grad45, scratch44_d_k, n * 512, 512, 512, 12871680, 13396480, true);
+    else
+      denseTiledBackward(p, gp, act45, grad45, scratch44_d_k, n * 512, 512, 512, 12871680, 13396480, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act45, grad45, scratch44_d_v, n * 512, 512, 512, 13133824, 13396992, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act45, grad45, scratch44_d_v, n * 512, 512, 512, 13133824, 13396992, true);
+    else
+      denseTiledBackward(p, gp, act45, grad45, scratch44_d_v, n * 512, 512, 512, 13133824, 13396992, true, 0, 512, 1);
   }
 
   /** Forward of op 55: encoder.layers.5.self_attn (attention). */
@@ -5732,11 +5867,14 @@ function createEngine() {
     // encoder.layers.5.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act56, scratch55_q, n * 512, 512, 512, 15761920, 16548352, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act56, scratch55_q, n * 512, 512, 512, 15761920, 16548352);
+    else denseTiledForward(p, act56, scratch55_q, n * 512, 512, 512, 15761920, 16548352, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act56, scratch55_k, n * 512, 512, 512, 16024064, 16548864, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act56, scratch55_k, n * 512, 512, 512, 16024064, 16548864);
+    else denseTiledForward(p, act56, scratch55_k, n * 512, 512, 512, 16024064, 16548864, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act56, scratch55_v, n * 512, 512, 512, 16286208, 16549376, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act56, scratch55_v, n * 512, 512, 512, 16286208, 16549376);
+    else denseTiledForward(p, act56, scratch55_v, n * 512, 512, 512, 16286208, 16549376, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -5777,7 +5915,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch55_heads, act57, n * 512, 512, 512, 16549888, 16812032, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch55_heads, act57, n * 512, 512, 512, 16549888, 16812032);
+    else denseTiledForward(p, scratch55_heads, act57, n * 512, 512, 512, 16549888, 16812032, 0, 512, 1);
   }
 
   /** Backward of op 55: encoder.layers.5.self_attn (attention). */
@@ -5788,22 +5927,37 @@ function createEngine() {
     scratch55_d_k.fill(0, 0, n * 262144);
     scratch55_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch55_heads,
-      scratch55_d_heads,
-      grad57,
-      n * 512,
-      512,
-      512,
-      16549888,
-      16812032,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch55_heads,
+        scratch55_d_heads,
+        grad57,
+        n * 512,
+        512,
+        512,
+        16549888,
+        16812032,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch55_heads,
+        scratch55_d_heads,
+        grad57,
+        n * 512,
+        512,
+        512,
+        16549888,
+        16812032,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -5842,11 +5996,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act56, grad56, scratch55_d_q, n * 512, 512, 512, 15761920, 16548352, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act56, grad56, scratch55_d_q, n * 512, 512, 512, 15761920, 16548352, true);
+    else
+      denseTiledBackward(p, gp, act56, grad56, scratch55_d_q, n * 512, 512, 512, 15761920, 16548352, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act56, grad56, scratch55_d_k, n * 512, 512, 512, 16024064, 16548864, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act56, grad56, scratch55_d_k, n * 512, 512, 512, 16024064, 16548864, true);
+    else
+      denseTiledBackward(p, gp, act56, grad56, scratch55_d_k, n * 512, 512, 512, 16024064, 16548864, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act56, grad56, scratch55_d_v, n * 512, 512, 512, 16286208, 16549376, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act56, grad56, scratch55_d_v, n * 512, 512, 512, 16286208, 16549376, true);
+    else
+      denseTiledBackward(p, gp, act56, grad56, scratch55_d_v, n * 512, 512, 512, 16286208, 16549376, true, 0, 512, 1);
   }
 
   /** Forward of op 67: decoder.layers.0.self_attn (attention). */
@@ -5854,11 +6014,14 @@ function createEngine() {
     // decoder.layers.0.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act1, scratch67_q, n * 512, 512, 512, 18915328, 19701760, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act1, scratch67_q, n * 512, 512, 512, 18915328, 19701760);
+    else denseTiledForward(p, act1, scratch67_q, n * 512, 512, 512, 18915328, 19701760, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act1, scratch67_k, n * 512, 512, 512, 19177472, 19702272, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act1, scratch67_k, n * 512, 512, 512, 19177472, 19702272);
+    else denseTiledForward(p, act1, scratch67_k, n * 512, 512, 512, 19177472, 19702272, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act1, scratch67_v, n * 512, 512, 512, 19439616, 19702784, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act1, scratch67_v, n * 512, 512, 512, 19439616, 19702784);
+    else denseTiledForward(p, act1, scratch67_v, n * 512, 512, 512, 19439616, 19702784, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -5899,7 +6062,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch67_heads, act69, n * 512, 512, 512, 19703296, 19965440, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch67_heads, act69, n * 512, 512, 512, 19703296, 19965440);
+    else denseTiledForward(p, scratch67_heads, act69, n * 512, 512, 512, 19703296, 19965440, 0, 512, 1);
   }
 
   /** Backward of op 67: decoder.layers.0.self_attn (attention). */
@@ -5910,22 +6074,37 @@ function createEngine() {
     scratch67_d_k.fill(0, 0, n * 262144);
     scratch67_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch67_heads,
-      scratch67_d_heads,
-      grad69,
-      n * 512,
-      512,
-      512,
-      19703296,
-      19965440,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch67_heads,
+        scratch67_d_heads,
+        grad69,
+        n * 512,
+        512,
+        512,
+        19703296,
+        19965440,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch67_heads,
+        scratch67_d_heads,
+        grad69,
+        n * 512,
+        512,
+        512,
+        19703296,
+        19965440,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -5964,56 +6143,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(
-      p,
-      gp,
-      act1,
-      grad1,
-      scratch67_d_q,
-      n * 512,
-      512,
-      512,
-      18915328,
-      19701760,
-      inputGradWanted,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, act1, grad1, scratch67_d_q, n * 512, 512, 512, 18915328, 19701760, inputGradWanted);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act1,
+        grad1,
+        scratch67_d_q,
+        n * 512,
+        512,
+        512,
+        18915328,
+        19701760,
+        inputGradWanted,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(
-      p,
-      gp,
-      act1,
-      grad1,
-      scratch67_d_k,
-      n * 512,
-      512,
-      512,
-      19177472,
-      19702272,
-      inputGradWanted,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, act1, grad1, scratch67_d_k, n * 512, 512, 512, 19177472, 19702272, inputGradWanted);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act1,
+        grad1,
+        scratch67_d_k,
+        n * 512,
+        512,
+        512,
+        19177472,
+        19702272,
+        inputGradWanted,
+        0,
+        512,
+        1,
+      );
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(
-      p,
-      gp,
-      act1,
-      grad1,
-      scratch67_d_v,
-      n * 512,
-      512,
-      512,
-      19439616,
-      19702784,
-      inputGradWanted,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, act1, grad1, scratch67_d_v, n * 512, 512, 512, 19439616, 19702784, inputGradWanted);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act1,
+        grad1,
+        scratch67_d_v,
+        n * 512,
+        512,
+        512,
+        19439616,
+        19702784,
+        inputGradWanted,
+        0,
+        512,
+        1,
+      );
   }
 
   /** Forward of op 71: decoder.layers.0.multihead_attn (attention). */
@@ -6021,11 +6209,14 @@ function createEngine() {
     // decoder.layers.0.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act72, scratch71_q, n * 512, 512, 512, 19966976, 20753408, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act72, scratch71_q, n * 512, 512, 512, 19966976, 20753408);
+    else denseTiledForward(p, act72, scratch71_q, n * 512, 512, 512, 19966976, 20753408, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch71_k, n * 512, 512, 512, 20229120, 20753920, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch71_k, n * 512, 512, 512, 20229120, 20753920);
+    else denseTiledForward(p, act68, scratch71_k, n * 512, 512, 512, 20229120, 20753920, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch71_v, n * 512, 512, 512, 20491264, 20754432, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch71_v, n * 512, 512, 512, 20491264, 20754432);
+    else denseTiledForward(p, act68, scratch71_v, n * 512, 512, 512, 20491264, 20754432, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -6066,7 +6257,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch71_heads, act73, n * 512, 512, 512, 20754944, 21017088, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch71_heads, act73, n * 512, 512, 512, 20754944, 21017088);
+    else denseTiledForward(p, scratch71_heads, act73, n * 512, 512, 512, 20754944, 21017088, 0, 512, 1);
   }
 
   /** Backward of op 71: decoder.layers.0.multihead_attn (attention). */
@@ -6077,22 +6269,37 @@ function createEngine() {
     scratch71_d_k.fill(0, 0, n * 262144);
     scratch71_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch71_heads,
-      scratch71_d_heads,
-      grad73,
-      n * 512,
-      512,
-      512,
-      20754944,
-      21017088,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch71_heads,
+        scratch71_d_heads,
+        grad73,
+        n * 512,
+        512,
+        512,
+        20754944,
+        21017088,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch71_heads,
+        scratch71_d_heads,
+        grad73,
+        n * 512,
+        512,
+        512,
+        20754944,
+        21017088,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -6131,11 +6338,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act72, grad72, scratch71_d_q, n * 512, 512, 512, 19966976, 20753408, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act72, grad72, scratch71_d_q, n * 512, 512, 512, 19966976, 20753408, true);
+    else
+      denseTiledBackward(p, gp, act72, grad72, scratch71_d_q, n * 512, 512, 512, 19966976, 20753408, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch71_d_k, n * 512, 512, 512, 20229120, 20753920, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch71_d_k, n * 512, 512, 512, 20229120, 20753920, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch71_d_k, n * 512, 512, 512, 20229120, 20753920, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch71_d_v, n * 512, 512, 512, 20491264, 20754432, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch71_d_v, n * 512, 512, 512, 20491264, 20754432, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch71_d_v, n * 512, 512, 512, 20491264, 20754432, true, 0, 512, 1);
   }
 
   /** Forward of op 82: decoder.layers.1.self_attn (attention). */
@@ -6143,11 +6356,14 @@ function createEngine() {
     // decoder.layers.1.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act83, scratch82_q, n * 512, 512, 512, 23119360, 23905792, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act83, scratch82_q, n * 512, 512, 512, 23119360, 23905792);
+    else denseTiledForward(p, act83, scratch82_q, n * 512, 512, 512, 23119360, 23905792, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act83, scratch82_k, n * 512, 512, 512, 23381504, 23906304, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act83, scratch82_k, n * 512, 512, 512, 23381504, 23906304);
+    else denseTiledForward(p, act83, scratch82_k, n * 512, 512, 512, 23381504, 23906304, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act83, scratch82_v, n * 512, 512, 512, 23643648, 23906816, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act83, scratch82_v, n * 512, 512, 512, 23643648, 23906816);
+    else denseTiledForward(p, act83, scratch82_v, n * 512, 512, 512, 23643648, 23906816, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -6188,7 +6404,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch82_heads, act84, n * 512, 512, 512, 23907328, 24169472, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch82_heads, act84, n * 512, 512, 512, 23907328, 24169472);
+    else denseTiledForward(p, scratch82_heads, act84, n * 512, 512, 512, 23907328, 24169472, 0, 512, 1);
   }
 
   /** Backward of op 82: decoder.layers.1.self_attn (attention). */
@@ -6199,22 +6416,37 @@ function createEngine() {
     scratch82_d_k.fill(0, 0, n * 262144);
     scratch82_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch82_heads,
-      scratch82_d_heads,
-      grad84,
-      n * 512,
-      512,
-      512,
-      23907328,
-      24169472,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch82_heads,
+        scratch82_d_heads,
+        grad84,
+        n * 512,
+        512,
+        512,
+        23907328,
+        24169472,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch82_heads,
+        scratch82_d_heads,
+        grad84,
+        n * 512,
+        512,
+        512,
+        23907328,
+        24169472,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -6253,11 +6485,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act83, grad83, scratch82_d_q, n * 512, 512, 512, 23119360, 23905792, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act83, grad83, scratch82_d_q, n * 512, 512, 512, 23119360, 23905792, true);
+    else
+      denseTiledBackward(p, gp, act83, grad83, scratch82_d_q, n * 512, 512, 512, 23119360, 23905792, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act83, grad83, scratch82_d_k, n * 512, 512, 512, 23381504, 23906304, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act83, grad83, scratch82_d_k, n * 512, 512, 512, 23381504, 23906304, true);
+    else
+      denseTiledBackward(p, gp, act83, grad83, scratch82_d_k, n * 512, 512, 512, 23381504, 23906304, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act83, grad83, scratch82_d_v, n * 512, 512, 512, 23643648, 23906816, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act83, grad83, scratch82_d_v, n * 512, 512, 512, 23643648, 23906816, true);
+    else
+      denseTiledBackward(p, gp, act83, grad83, scratch82_d_v, n * 512, 512, 512, 23643648, 23906816, true, 0, 512, 1);
   }
 
   /** Forward of op 86: decoder.layers.1.multihead_attn (attention). */
@@ -6265,11 +6503,14 @@ function createEngine() {
     // decoder.layers.1.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act87, scratch86_q, n * 512, 512, 512, 24171008, 24957440, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act87, scratch86_q, n * 512, 512, 512, 24171008, 24957440);
+    else denseTiledForward(p, act87, scratch86_q, n * 512, 512, 512, 24171008, 24957440, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch86_k, n * 512, 512, 512, 24433152, 24957952, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch86_k, n * 512, 512, 512, 24433152, 24957952);
+    else denseTiledForward(p, act68, scratch86_k, n * 512, 512, 512, 24433152, 24957952, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch86_v, n * 512, 512, 512, 24695296, 24958464, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch86_v, n * 512, 512, 512, 24695296, 24958464);
+    else denseTiledForward(p, act68, scratch86_v, n * 512, 512, 512, 24695296, 24958464, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -6310,7 +6551,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch86_heads, act88, n * 512, 512, 512, 24958976, 25221120, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch86_heads, act88, n * 512, 512, 512, 24958976, 25221120);
+    else denseTiledForward(p, scratch86_heads, act88, n * 512, 512, 512, 24958976, 25221120, 0, 512, 1);
   }
 
   /** Backward of op 86: decoder.layers.1.multihead_attn (attention). */
@@ -6321,22 +6563,37 @@ function createEngine() {
     scratch86_d_k.fill(0, 0, n * 262144);
     scratch86_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch86_heads,
-      scratch86_d_heads,
-      grad88,
-      n * 512,
-      512,
-      512,
-      24958976,
-      25221120,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch86_heads,
+        scratch86_d_heads,
+        grad88,
+        n * 512,
+        512,
+        512,
+        24958976,
+        25221120,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch86_heads,
+        scratch86_d_heads,
+        grad88,
+        n * 512,
+        512,
+        512,
+        24958976,
+        25221120,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -6375,11 +6632,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act87, grad87, scratch86_d_q, n * 512, 512, 512, 24171008, 24957440, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act87, grad87, scratch86_d_q, n * 512, 512, 512, 24171008, 24957440, true);
+    else
+      denseTiledBackward(p, gp, act87, grad87, scratch86_d_q, n * 512, 512, 512, 24171008, 24957440, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch86_d_k, n * 512, 512, 512, 24433152, 24957952, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch86_d_k, n * 512, 512, 512, 24433152, 24957952, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch86_d_k, n * 512, 512, 512, 24433152, 24957952, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch86_d_v, n * 512, 512, 512, 24695296, 24958464, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch86_d_v, n * 512, 512, 512, 24695296, 24958464, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch86_d_v, n * 512, 512, 512, 24695296, 24958464, true, 0, 512, 1);
   }
 
   /** Forward of op 97: decoder.layers.2.self_attn (attention). */
@@ -6387,11 +6650,14 @@ function createEngine() {
     // decoder.layers.2.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act98, scratch97_q, n * 512, 512, 512, 27323392, 28109824, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act98, scratch97_q, n * 512, 512, 512, 27323392, 28109824);
+    else denseTiledForward(p, act98, scratch97_q, n * 512, 512, 512, 27323392, 28109824, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act98, scratch97_k, n * 512, 512, 512, 27585536, 28110336, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act98, scratch97_k, n * 512, 512, 512, 27585536, 28110336);
+    else denseTiledForward(p, act98, scratch97_k, n * 512, 512, 512, 27585536, 28110336, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act98, scratch97_v, n * 512, 512, 512, 27847680, 28110848, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act98, scratch97_v, n * 512, 512, 512, 27847680, 28110848);
+    else denseTiledForward(p, act98, scratch97_v, n * 512, 512, 512, 27847680, 28110848, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -6432,7 +6698,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch97_heads, act99, n * 512, 512, 512, 28111360, 28373504, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch97_heads, act99, n * 512, 512, 512, 28111360, 28373504);
+    else denseTiledForward(p, scratch97_heads, act99, n * 512, 512, 512, 28111360, 28373504, 0, 512, 1);
   }
 
   /** Backward of op 97: decoder.layers.2.self_attn (attention). */
@@ -6443,22 +6710,37 @@ function createEngine() {
     scratch97_d_k.fill(0, 0, n * 262144);
     scratch97_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch97_heads,
-      scratch97_d_heads,
-      grad99,
-      n * 512,
-      512,
-      512,
-      28111360,
-      28373504,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch97_heads,
+        scratch97_d_heads,
+        grad99,
+        n * 512,
+        512,
+        512,
+        28111360,
+        28373504,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch97_heads,
+        scratch97_d_heads,
+        grad99,
+        n * 512,
+        512,
+        512,
+        28111360,
+        28373504,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -6497,11 +6779,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act98, grad98, scratch97_d_q, n * 512, 512, 512, 27323392, 28109824, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act98, grad98, scratch97_d_q, n * 512, 512, 512, 27323392, 28109824, true);
+    else
+      denseTiledBackward(p, gp, act98, grad98, scratch97_d_q, n * 512, 512, 512, 27323392, 28109824, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act98, grad98, scratch97_d_k, n * 512, 512, 512, 27585536, 28110336, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act98, grad98, scratch97_d_k, n * 512, 512, 512, 27585536, 28110336, true);
+    else
+      denseTiledBackward(p, gp, act98, grad98, scratch97_d_k, n * 512, 512, 512, 27585536, 28110336, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act98, grad98, scratch97_d_v, n * 512, 512, 512, 27847680, 28110848, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act98, grad98, scratch97_d_v, n * 512, 512, 512, 27847680, 28110848, true);
+    else
+      denseTiledBackward(p, gp, act98, grad98, scratch97_d_v, n * 512, 512, 512, 27847680, 28110848, true, 0, 512, 1);
   }
 
   /** Forward of op 101: decoder.layers.2.multihead_attn (attention). */
@@ -6509,11 +6797,14 @@ function createEngine() {
     // decoder.layers.2.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act102, scratch101_q, n * 512, 512, 512, 28375040, 29161472, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act102, scratch101_q, n * 512, 512, 512, 28375040, 29161472);
+    else denseTiledForward(p, act102, scratch101_q, n * 512, 512, 512, 28375040, 29161472, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch101_k, n * 512, 512, 512, 28637184, 29161984, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch101_k, n * 512, 512, 512, 28637184, 29161984);
+    else denseTiledForward(p, act68, scratch101_k, n * 512, 512, 512, 28637184, 29161984, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch101_v, n * 512, 512, 512, 28899328, 29162496, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch101_v, n * 512, 512, 512, 28899328, 29162496);
+    else denseTiledForward(p, act68, scratch101_v, n * 512, 512, 512, 28899328, 29162496, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -6554,7 +6845,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch101_heads, act103, n * 512, 512, 512, 29163008, 29425152, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch101_heads, act103, n * 512, 512, 512, 29163008, 29425152);
+    else denseTiledForward(p, scratch101_heads, act103, n * 512, 512, 512, 29163008, 29425152, 0, 512, 1);
   }
 
   /** Backward of op 101: decoder.layers.2.multihead_attn (attention). */
@@ -6565,22 +6857,37 @@ function createEngine() {
     scratch101_d_k.fill(0, 0, n * 262144);
     scratch101_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch101_heads,
-      scratch101_d_heads,
-      grad103,
-      n * 512,
-      512,
-      512,
-      29163008,
-      29425152,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch101_heads,
+        scratch101_d_heads,
+        grad103,
+        n * 512,
+        512,
+        512,
+        29163008,
+        29425152,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch101_heads,
+        scratch101_d_heads,
+        grad103,
+        n * 512,
+        512,
+        512,
+        29163008,
+        29425152,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -6619,11 +6926,33 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act102, grad102, scratch101_d_q, n * 512, 512, 512, 28375040, 29161472, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act102, grad102, scratch101_d_q, n * 512, 512, 512, 28375040, 29161472, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act102,
+        grad102,
+        scratch101_d_q,
+        n * 512,
+        512,
+        512,
+        28375040,
+        29161472,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch101_d_k, n * 512, 512, 512, 28637184, 29161984, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch101_d_k, n * 512, 512, 512, 28637184, 29161984, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch101_d_k, n * 512, 512, 512, 28637184, 29161984, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch101_d_v, n * 512, 512, 512, 28899328, 29162496, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch101_d_v, n * 512, 512, 512, 28899328, 29162496, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch101_d_v, n * 512, 512, 512, 28899328, 29162496, true, 0, 512, 1);
   }
 
   /** Forward of op 112: decoder.layers.3.self_attn (attention). */
@@ -6631,11 +6960,14 @@ function createEngine() {
     // decoder.layers.3.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act113, scratch112_q, n * 512, 512, 512, 31527424, 32313856, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act113, scratch112_q, n * 512, 512, 512, 31527424, 32313856);
+    else denseTiledForward(p, act113, scratch112_q, n * 512, 512, 512, 31527424, 32313856, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act113, scratch112_k, n * 512, 512, 512, 31789568, 32314368, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act113, scratch112_k, n * 512, 512, 512, 31789568, 32314368);
+    else denseTiledForward(p, act113, scratch112_k, n * 512, 512, 512, 31789568, 32314368, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act113, scratch112_v, n * 512, 512, 512, 32051712, 32314880, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act113, scratch112_v, n * 512, 512, 512, 32051712, 32314880);
+    else denseTiledForward(p, act113, scratch112_v, n * 512, 512, 512, 32051712, 32314880, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -6676,7 +7008,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch112_heads, act114, n * 512, 512, 512, 32315392, 32577536, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch112_heads, act114, n * 512, 512, 512, 32315392, 32577536);
+    else denseTiledForward(p, scratch112_heads, act114, n * 512, 512, 512, 32315392, 32577536, 0, 512, 1);
   }
 
   /** Backward of op 112: decoder.layers.3.self_attn (attention). */
@@ -6687,22 +7020,37 @@ function createEngine() {
     scratch112_d_k.fill(0, 0, n * 262144);
     scratch112_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch112_heads,
-      scratch112_d_heads,
-      grad114,
-      n * 512,
-      512,
-      512,
-      32315392,
-      32577536,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch112_heads,
+        scratch112_d_heads,
+        grad114,
+        n * 512,
+        512,
+        512,
+        32315392,
+        32577536,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch112_heads,
+        scratch112_d_heads,
+        grad114,
+        n * 512,
+        512,
+        512,
+        32315392,
+        32577536,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -6741,11 +7089,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act113, grad113, scratch112_d_q, n * 512, 512, 512, 31527424, 32313856, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act113, grad113, scratch112_d_q, n * 512, 512, 512, 31527424, 32313856, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act113,
+        grad113,
+        scratch112_d_q,
+        n * 512,
+        512,
+        512,
+        31527424,
+        32313856,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act113, grad113, scratch112_d_k, n * 512, 512, 512, 31789568, 32314368, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act113, grad113, scratch112_d_k, n * 512, 512, 512, 31789568, 32314368, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act113,
+        grad113,
+        scratch112_d_k,
+        n * 512,
+        512,
+        512,
+        31789568,
+        32314368,
+        true,
+        0,
+        512,
+        1,
+      );
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act113, grad113, scratch112_d_v, n * 512, 512, 512, 32051712, 32314880, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act113, grad113, scratch112_d_v, n * 512, 512, 512, 32051712, 32314880, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act113,
+        grad113,
+        scratch112_d_v,
+        n * 512,
+        512,
+        512,
+        32051712,
+        32314880,
+        true,
+        0,
+        512,
+        1,
+      );
   }
 
   /** Forward of op 116: decoder.layers.3.multihead_attn (attention). */
@@ -6753,11 +7155,14 @@ function createEngine() {
     // decoder.layers.3.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act117, scratch116_q, n * 512, 512, 512, 32579072, 33365504, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act117, scratch116_q, n * 512, 512, 512, 32579072, 33365504);
+    else denseTiledForward(p, act117, scratch116_q, n * 512, 512, 512, 32579072, 33365504, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch116_k, n * 512, 512, 512, 32841216, 33366016, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch116_k, n * 512, 512, 512, 32841216, 33366016);
+    else denseTiledForward(p, act68, scratch116_k, n * 512, 512, 512, 32841216, 33366016, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch116_v, n * 512, 512, 512, 33103360, 33366528, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch116_v, n * 512, 512, 512, 33103360, 33366528);
+    else denseTiledForward(p, act68, scratch116_v, n * 512, 512, 512, 33103360, 33366528, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -6798,7 +7203,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch116_heads, act118, n * 512, 512, 512, 33367040, 33629184, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch116_heads, act118, n * 512, 512, 512, 33367040, 33629184);
+    else denseTiledForward(p, scratch116_heads, act118, n * 512, 512, 512, 33367040, 33629184, 0, 512, 1);
   }
 
   /** Backward of op 116: decoder.layers.3.multihead_attn (attention). */
@@ -6809,22 +7215,37 @@ function createEngine() {
     scratch116_d_k.fill(0, 0, n * 262144);
     scratch116_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch116_heads,
-      scratch116_d_heads,
-      grad118,
-      n * 512,
-      512,
-      512,
-      33367040,
-      33629184,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch116_heads,
+        scratch116_d_heads,
+        grad118,
+        n * 512,
+        512,
+        512,
+        33367040,
+        33629184,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch116_heads,
+        scratch116_d_heads,
+        grad118,
+        n * 512,
+        512,
+        512,
+        33367040,
+        33629184,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -6863,11 +7284,33 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act117, grad117, scratch116_d_q, n * 512, 512, 512, 32579072, 33365504, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act117, grad117, scratch116_d_q, n * 512, 512, 512, 32579072, 33365504, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act117,
+        grad117,
+        scratch116_d_q,
+        n * 512,
+        512,
+        512,
+        32579072,
+        33365504,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch116_d_k, n * 512, 512, 512, 32841216, 33366016, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch116_d_k, n * 512, 512, 512, 32841216, 33366016, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch116_d_k, n * 512, 512, 512, 32841216, 33366016, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch116_d_v, n * 512, 512, 512, 33103360, 33366528, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch116_d_v, n * 512, 512, 512, 33103360, 33366528, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch116_d_v, n * 512, 512, 512, 33103360, 33366528, true, 0, 512, 1);
   }
 
   /** Forward of op 127: decoder.layers.4.self_attn (attention). */
@@ -6875,11 +7318,14 @@ function createEngine() {
     // decoder.layers.4.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act128, scratch127_q, n * 512, 512, 512, 35731456, 36517888, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act128, scratch127_q, n * 512, 512, 512, 35731456, 36517888);
+    else denseTiledForward(p, act128, scratch127_q, n * 512, 512, 512, 35731456, 36517888, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act128, scratch127_k, n * 512, 512, 512, 35993600, 36518400, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act128, scratch127_k, n * 512, 512, 512, 35993600, 36518400);
+    else denseTiledForward(p, act128, scratch127_k, n * 512, 512, 512, 35993600, 36518400, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act128, scratch127_v, n * 512, 512, 512, 36255744, 36518912, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act128, scratch127_v, n * 512, 512, 512, 36255744, 36518912);
+    else denseTiledForward(p, act128, scratch127_v, n * 512, 512, 512, 36255744, 36518912, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -6920,7 +7366,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch127_heads, act129, n * 512, 512, 512, 36519424, 36781568, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch127_heads, act129, n * 512, 512, 512, 36519424, 36781568);
+    else denseTiledForward(p, scratch127_heads, act129, n * 512, 512, 512, 36519424, 36781568, 0, 512, 1);
   }
 
   /** Backward of op 127: decoder.layers.4.self_attn (attention). */
@@ -6931,22 +7378,37 @@ function createEngine() {
     scratch127_d_k.fill(0, 0, n * 262144);
     scratch127_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch127_heads,
-      scratch127_d_heads,
-      grad129,
-      n * 512,
-      512,
-      512,
-      36519424,
-      36781568,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch127_heads,
+        scratch127_d_heads,
+        grad129,
+        n * 512,
+        512,
+        512,
+        36519424,
+        36781568,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch127_heads,
+        scratch127_d_heads,
+        grad129,
+        n * 512,
+        512,
+        512,
+        36519424,
+        36781568,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -6985,11 +7447,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act128, grad128, scratch127_d_q, n * 512, 512, 512, 35731456, 36517888, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act128, grad128, scratch127_d_q, n * 512, 512, 512, 35731456, 36517888, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act128,
+        grad128,
+        scratch127_d_q,
+        n * 512,
+        512,
+        512,
+        35731456,
+        36517888,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act128, grad128, scratch127_d_k, n * 512, 512, 512, 35993600, 36518400, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act128, grad128, scratch127_d_k, n * 512, 512, 512, 35993600, 36518400, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act128,
+        grad128,
+        scratch127_d_k,
+        n * 512,
+        512,
+        512,
+        35993600,
+        36518400,
+        true,
+        0,
+        512,
+        1,
+      );
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act128, grad128, scratch127_d_v, n * 512, 512, 512, 36255744, 36518912, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act128, grad128, scratch127_d_v, n * 512, 512, 512, 36255744, 36518912, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act128,
+        grad128,
+        scratch127_d_v,
+        n * 512,
+        512,
+        512,
+        36255744,
+        36518912,
+        true,
+        0,
+        512,
+        1,
+      );
   }
 
   /** Forward of op 131: decoder.layers.4.multihead_attn (attention). */
@@ -6997,11 +7513,14 @@ function createEngine() {
     // decoder.layers.4.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act132, scratch131_q, n * 512, 512, 512, 36783104, 37569536, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act132, scratch131_q, n * 512, 512, 512, 36783104, 37569536);
+    else denseTiledForward(p, act132, scratch131_q, n * 512, 512, 512, 36783104, 37569536, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch131_k, n * 512, 512, 512, 37045248, 37570048, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch131_k, n * 512, 512, 512, 37045248, 37570048);
+    else denseTiledForward(p, act68, scratch131_k, n * 512, 512, 512, 37045248, 37570048, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch131_v, n * 512, 512, 512, 37307392, 37570560, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch131_v, n * 512, 512, 512, 37307392, 37570560);
+    else denseTiledForward(p, act68, scratch131_v, n * 512, 512, 512, 37307392, 37570560, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -7042,7 +7561,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch131_heads, act133, n * 512, 512, 512, 37571072, 37833216, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch131_heads, act133, n * 512, 512, 512, 37571072, 37833216);
+    else denseTiledForward(p, scratch131_heads, act133, n * 512, 512, 512, 37571072, 37833216, 0, 512, 1);
   }
 
   /** Backward of op 131: decoder.layers.4.multihead_attn (attention). */
@@ -7053,22 +7573,37 @@ function createEngine() {
     scratch131_d_k.fill(0, 0, n * 262144);
     scratch131_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch131_heads,
-      scratch131_d_heads,
-      grad133,
-      n * 512,
-      512,
-      512,
-      37571072,
-      37833216,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch131_heads,
+        scratch131_d_heads,
+        grad133,
+        n * 512,
+        512,
+        512,
+        37571072,
+        37833216,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch131_heads,
+        scratch131_d_heads,
+        grad133,
+        n * 512,
+        512,
+        512,
+        37571072,
+        37833216,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -7107,11 +7642,33 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act132, grad132, scratch131_d_q, n * 512, 512, 512, 36783104, 37569536, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act132, grad132, scratch131_d_q, n * 512, 512, 512, 36783104, 37569536, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act132,
+        grad132,
+        scratch131_d_q,
+        n * 512,
+        512,
+        512,
+        36783104,
+        37569536,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch131_d_k, n * 512, 512, 512, 37045248, 37570048, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch131_d_k, n * 512, 512, 512, 37045248, 37570048, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch131_d_k, n * 512, 512, 512, 37045248, 37570048, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch131_d_v, n * 512, 512, 512, 37307392, 37570560, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch131_d_v, n * 512, 512, 512, 37307392, 37570560, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch131_d_v, n * 512, 512, 512, 37307392, 37570560, true, 0, 512, 1);
   }
 
   /** Forward of op 142: decoder.layers.5.self_attn (attention). */
@@ -7119,11 +7676,14 @@ function createEngine() {
     // decoder.layers.5.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act143, scratch142_q, n * 512, 512, 512, 39935488, 40721920, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act143, scratch142_q, n * 512, 512, 512, 39935488, 40721920);
+    else denseTiledForward(p, act143, scratch142_q, n * 512, 512, 512, 39935488, 40721920, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act143, scratch142_k, n * 512, 512, 512, 40197632, 40722432, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act143, scratch142_k, n * 512, 512, 512, 40197632, 40722432);
+    else denseTiledForward(p, act143, scratch142_k, n * 512, 512, 512, 40197632, 40722432, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act143, scratch142_v, n * 512, 512, 512, 40459776, 40722944, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act143, scratch142_v, n * 512, 512, 512, 40459776, 40722944);
+    else denseTiledForward(p, act143, scratch142_v, n * 512, 512, 512, 40459776, 40722944, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -7164,7 +7724,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch142_heads, act144, n * 512, 512, 512, 40723456, 40985600, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch142_heads, act144, n * 512, 512, 512, 40723456, 40985600);
+    else denseTiledForward(p, scratch142_heads, act144, n * 512, 512, 512, 40723456, 40985600, 0, 512, 1);
   }
 
   /** Backward of op 142: decoder.layers.5.self_attn (attention). */
@@ -7175,22 +7736,37 @@ function createEngine() {
     scratch142_d_k.fill(0, 0, n * 262144);
     scratch142_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch142_heads,
-      scratch142_d_heads,
-      grad144,
-      n * 512,
-      512,
-      512,
-      40723456,
-      40985600,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch142_heads,
+        scratch142_d_heads,
+        grad144,
+        n * 512,
+        512,
+        512,
+        40723456,
+        40985600,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch142_heads,
+        scratch142_d_heads,
+        grad144,
+        n * 512,
+        512,
+        512,
+        40723456,
+        40985600,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -7229,11 +7805,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act143, grad143, scratch142_d_q, n * 512, 512, 512, 39935488, 40721920, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act143, grad143, scratch142_d_q, n * 512, 512, 512, 39935488, 40721920, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act143,
+        grad143,
+        scratch142_d_q,
+        n * 512,
+        512,
+        512,
+        39935488,
+        40721920,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act143, grad143, scratch142_d_k, n * 512, 512, 512, 40197632, 40722432, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act143, grad143, scratch142_d_k, n * 512, 512, 512, 40197632, 40722432, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act143,
+        grad143,
+        scratch142_d_k,
+        n * 512,
+        512,
+        512,
+        40197632,
+        40722432,
+        true,
+        0,
+        512,
+        1,
+      );
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act143, grad143, scratch142_d_v, n * 512, 512, 512, 40459776, 40722944, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act143, grad143, scratch142_d_v, n * 512, 512, 512, 40459776, 40722944, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act143,
+        grad143,
+        scratch142_d_v,
+        n * 512,
+        512,
+        512,
+        40459776,
+        40722944,
+        true,
+        0,
+        512,
+        1,
+      );
   }
 
   /** Forward of op 146: decoder.layers.5.multihead_attn (attention). */
@@ -7241,11 +7871,14 @@ function createEngine() {
     // decoder.layers.5.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act147, scratch146_q, n * 512, 512, 512, 40987136, 41773568, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act147, scratch146_q, n * 512, 512, 512, 40987136, 41773568);
+    else denseTiledForward(p, act147, scratch146_q, n * 512, 512, 512, 40987136, 41773568, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch146_k, n * 512, 512, 512, 41249280, 41774080, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch146_k, n * 512, 512, 512, 41249280, 41774080);
+    else denseTiledForward(p, act68, scratch146_k, n * 512, 512, 512, 41249280, 41774080, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch146_v, n * 512, 512, 512, 41511424, 41774592, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch146_v, n * 512, 512, 512, 41511424, 41774592);
+    else denseTiledForward(p, act68, scratch146_v, n * 512, 512, 512, 41511424, 41774592, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
@@ -7286,7 +7919,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch146_heads, act148, n * 512, 512, 512, 41775104, 42037248, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch146_heads, act148, n * 512, 512, 512, 41775104, 42037248);
+    else denseTiledForward(p, scratch146_heads, act148, n * 512, 512, 512, 41775104, 42037248, 0, 512, 1);
   }
 
   /** Backward of op 146: decoder.layers.5.multihead_attn (attention). */
@@ -7297,22 +7931,37 @@ function createEngine() {
     scratch146_d_k.fill(0, 0, n * 262144);
     scratch146_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch146_heads,
-      scratch146_d_heads,
-      grad148,
-      n * 512,
-      512,
-      512,
-      41775104,
-      42037248,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch146_heads,
+        scratch146_d_heads,
+        grad148,
+        n * 512,
+        512,
+        512,
+        41775104,
+        42037248,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch146_heads,
+        scratch146_d_heads,
+        grad148,
+        n * 512,
+        512,
+        512,
+        41775104,
+        42037248,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
@@ -7351,11 +8000,33 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act147, grad147, scratch146_d_q, n * 512, 512, 512, 40987136, 41773568, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act147, grad147, scratch146_d_q, n * 512, 512, 512, 40987136, 41773568, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act147,
+        grad147,
+        scratch146_d_q,
+        n * 512,
+        512,
+        512,
+        40987136,
+        41773568,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch146_d_k, n * 512, 512, 512, 41249280, 41774080, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch146_d_k, n * 512, 512, 512, 41249280, 41774080, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch146_d_k, n * 512, 512, 512, 41249280, 41774080, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch146_d_v, n * 512, 512, 512, 41511424, 41774592, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch146_d_v, n * 512, 512, 512, 41511424, 41774592, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch146_d_v, n * 512, 512, 512, 41511424, 41774592, true, 0, 512, 1);
   }
 
   // ── Training ────────────────────────────────────────────────────────────────────────────────────────
@@ -8537,8 +9208,8 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArbGgWRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAAmohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgEAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEQCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AohAIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjEAgCEGAIGohCCAJQYCAAWohCSAIIApJDQALIAVBgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgBBsIABqIQ8gBEEBa0GAwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgIACaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAQIRwgEyAaIBz95gH95AEhEyAM/QAEgCAhHCAUIBogHP3mAf3kASEUIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgA0EBdkGAgAFsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwABqIQsDQCAJ/QkCACEWIAn9CQKAQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAECAHIBP9CwSQECAHIBT9CwSgECAHIBX9CwSwECAGQYCAAWohBiAHQYAgaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAwABqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGAwABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAECESIAf9AASQECETIAf9AASgECEUIAf9AASwECEVIAYhCSAEIQogBiADQYDAAGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAwABqIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL6AEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYDAAGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgMAAbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgMAAaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLmAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAJqIQ4DQCAAIQggByEJIARBAXZBgIABbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAL/QAEgEAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgEAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKAECAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQQIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMECAIQYCAAWohCCAJQYAgaiEJIAggCkkNAAsgBUGAgAJqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAwABsIABqIQ8gBEEBa0GAEGwgA2ohECABIQUgAiEGIBAhByAFQYCAgAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBAIRwgEyAaIBz95gH95AEhEyAM/QAEgIABIRwgFCAaIBz95gH95AEhFCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgIACaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABDgJgBH9/f38AYAN/f38AAg8BA2VudgZtZW1vcnkCAAEDBAMAAAEHNAMOYmFja3dhcmRJbnB1dDEAAA9iYWNrd2FyZFdlaWdodDEAAQ1iYWNrd2FyZEJpYXMxAAIKqwoD7gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgA0EBdkGAIGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAwABqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBAIAcgE/0LBJBAIAcgFP0LBKBAIAcgFf0LBLBAIAZBgCBqIQYgB0GAgAFqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgMAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgAEGAEGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIBAIRIgB/0ABJBAIRMgB/0ABKBAIRQgB/0ABLBAIRUgBiEJIAQhCiAGIANBgBBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAwABqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAQCAHIBP9CwSQQCAHIBT9CwSgQCAHIBX9CwSwQCAGQQhqIQYgB0GAgAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgBBqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAQbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgBBqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACws=",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArIGgWPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDAAGohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjBAgCEGAIGohCCAJQYAgaiEJIAggCkkNAAsgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAEGwgAGohDyAEQQFrQYAQbCADaiEQIAEhBSACIQYgECEHIAVBgIDAAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAECEcIBMgGiAc/eYB/eQBIRMgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIANBAXZBgCBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBgCBqIQYgB0GAIGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGAEGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAQIRIgB/0ABJAQIRMgB/0ABKAQIRQgB/0ABLAQIRUgBiEJIAQhCiAGIANBgBBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAQaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAEGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAQaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAJqIQ4DQCAAIQggByEJIARBAXZBgCBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogC/0ABIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAQIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAICEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoBAIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChEAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIQCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AoxAIAhBgCBqIQggCUGAgAFqIQkgCCAKSQ0ACyAFQYDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAQbCAAaiEPIARBAWtBgMAAbCADaiEQIAEhBSACIQYgECEHIAVBgICAAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAECEcIBMgGiAc/eYB/eQBIRMgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQIAAAEHcgcOYmFja3dhcmRJbnB1dDEAAA9iYWNrd2FyZFdlaWdodDEAAQ1iYWNrd2FyZEJpYXMxAAIIZm9yd2FyZDIAAw5iYWNrd2FyZElucHV0MgAED2JhY2t3YXJkV2VpZ2h0MgAFDWJhY2t3YXJkQmlhczIABgryHAfuBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIANBAXZBgIABbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAAaiELA0AgCf0JAgAhFiAJ/QkCgEAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgBAgByAT/QsEkBAgByAU/QsEoBAgByAV/QsEsBAgBkGAgAFqIQYgB0GAIGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgMAAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvRAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIABBgMAAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgBAhEiAH/QAEkBAhEyAH/QAEoBAhFCAH/QAEsBAhFSAGIQkgBCEKIAYgA0GAwABsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMAAaiEJIApBgBBqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAECAHIBP9CwSQECAHIBT9CwSgECAHIBX9CwSwECAGQQhqIQYgB0GAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+gBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAwABqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYDAAGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYDAAGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALC5gIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIACaiEOA0AgACEIIAchCSAEQQF2QYCAAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDAAGohDQNAIAv9AAQAIRogC/0ABIBAIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBAIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIDAASEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjBAgCEGAgAFqIQggCUGAIGohCSAIIApJDQALIAVBgIACaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgMAAbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAgIACaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDAAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAQCEcIBMgGiAc/eYB/eQBIRMgDP0ABICAASEcIBQgGiAc/eYB/eQBIRQgDP0ABIDAASEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYCAAmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAwABqIQwDQCAAIQYgBSEHIANBAXZBgCBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgMAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAQCAHIBP9CwSQQCAHIBT9CwSgQCAHIBX9CwSwQCAGQYAgaiEGIAdBgIABaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYDAAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAwABqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAQCESIAf9AASQQCETIAf9AASgQCEUIAf9AASwQCEVIAYhCSAEIQogBiADQYAQbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAQaiEJIApBgMAAaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgEAgByAT/QsEkEAgByAU/QsEoEAgByAV/QsEsEAgBkEIaiEGIAdBgIABaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAQaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAEGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAQaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsL",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -8600,6 +9271,12 @@ function createArena(): Arena | undefined {
         backwardInput: kernel("backwardInput1"),
         backwardWeight: kernel("backwardWeight1"),
         backwardBias: kernel("backwardBias1"),
+      },
+      {
+        forward: kernel("forward2"),
+        backwardInput: kernel("backwardInput2"),
+        backwardWeight: kernel("backwardWeight2"),
+        backwardBias: kernel("backwardBias2"),
       },
     ],
   };

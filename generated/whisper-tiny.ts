@@ -4008,11 +4008,14 @@ function createEngine() {
     // model.encoder.layers.0.self_attn: attention over 1500 positions × 384: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act8, scratch7_q, n * 1500, 384, 384, 1112064, 1259520, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act8, scratch7_q, n * 1500, 384, 384, 1112064, 1259520);
+    else denseTiledForward(p, act8, scratch7_q, n * 1500, 384, 384, 1112064, 1259520, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act8, scratch7_k, n * 1500, 384, 384, 1259904, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act8, scratch7_k, n * 1500, 384, 384, 1259904, -1);
+    else denseTiledForward(p, act8, scratch7_k, n * 1500, 384, 384, 1259904, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act8, scratch7_v, n * 1500, 384, 384, 1407360, 1554816, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act8, scratch7_v, n * 1500, 384, 384, 1407360, 1554816);
+    else denseTiledForward(p, act8, scratch7_v, n * 1500, 384, 384, 1407360, 1554816, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -4049,7 +4052,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch7_heads, act9, n * 1500, 384, 384, 1555200, 1702656, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch7_heads, act9, n * 1500, 384, 384, 1555200, 1702656);
+    else denseTiledForward(p, scratch7_heads, act9, n * 1500, 384, 384, 1555200, 1702656, 0, 384, 1);
   }
 
   /** Backward of op 7: model.encoder.layers.0.self_attn (attention). */
@@ -4060,22 +4064,25 @@ function createEngine() {
     scratch7_d_k.fill(0, 0, n * 576000);
     scratch7_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch7_heads,
-      scratch7_d_heads,
-      grad9,
-      n * 1500,
-      384,
-      384,
-      1555200,
-      1702656,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, scratch7_heads, scratch7_d_heads, grad9, n * 1500, 384, 384, 1555200, 1702656, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch7_heads,
+        scratch7_d_heads,
+        grad9,
+        n * 1500,
+        384,
+        384,
+        1555200,
+        1702656,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -4112,11 +4119,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act8, grad8, scratch7_d_q, n * 1500, 384, 384, 1112064, 1259520, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act8, grad8, scratch7_d_q, n * 1500, 384, 384, 1112064, 1259520, true);
+    else denseTiledBackward(p, gp, act8, grad8, scratch7_d_q, n * 1500, 384, 384, 1112064, 1259520, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act8, grad8, scratch7_d_k, n * 1500, 384, 384, 1259904, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act8, grad8, scratch7_d_k, n * 1500, 384, 384, 1259904, -1, true);
+    else denseTiledBackward(p, gp, act8, grad8, scratch7_d_k, n * 1500, 384, 384, 1259904, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act8, grad8, scratch7_d_v, n * 1500, 384, 384, 1407360, 1554816, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act8, grad8, scratch7_d_v, n * 1500, 384, 384, 1407360, 1554816, true);
+    else denseTiledBackward(p, gp, act8, grad8, scratch7_d_v, n * 1500, 384, 384, 1407360, 1554816, true, 0, 384, 1);
   }
 
   /** Forward of the 8 ops 8, 13, 16, 21, 24, 29, … (add, one shape): each call passes its arrays and offsets. */
@@ -4145,7 +4155,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 0, input, output, n * 1500, 384, 1536, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 2, input, output, n * 1500, 384, 1536, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 1500, 384, 1536, weightAt, biasAt, 0, 1536, 1);
   }
 
@@ -4161,7 +4171,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 0, input, inputGrad, outputGrad, n * 1500, 384, 1536, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 2, input, inputGrad, outputGrad, n * 1500, 384, 1536, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1500, 384, 1536, weightAt, biasAt, true, 0, 1536, 1);
   }
@@ -4196,7 +4206,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 1, input, output, n * 1500, 1536, 384, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 3, input, output, n * 1500, 1536, 384, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 1500, 1536, 384, weightAt, biasAt, 0, 384, 1);
   }
 
@@ -4212,7 +4222,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 1, input, inputGrad, outputGrad, n * 1500, 1536, 384, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 1500, 1536, 384, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1500, 1536, 384, weightAt, biasAt, true, 0, 384, 1);
   }
@@ -4222,11 +4232,14 @@ function createEngine() {
     // model.encoder.layers.1.self_attn: attention over 1500 positions × 384: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act16, scratch15_q, n * 1500, 384, 384, 2886144, 3033600, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act16, scratch15_q, n * 1500, 384, 384, 2886144, 3033600);
+    else denseTiledForward(p, act16, scratch15_q, n * 1500, 384, 384, 2886144, 3033600, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act16, scratch15_k, n * 1500, 384, 384, 3033984, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act16, scratch15_k, n * 1500, 384, 384, 3033984, -1);
+    else denseTiledForward(p, act16, scratch15_k, n * 1500, 384, 384, 3033984, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act16, scratch15_v, n * 1500, 384, 384, 3181440, 3328896, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act16, scratch15_v, n * 1500, 384, 384, 3181440, 3328896);
+    else denseTiledForward(p, act16, scratch15_v, n * 1500, 384, 384, 3181440, 3328896, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -4263,7 +4276,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch15_heads, act17, n * 1500, 384, 384, 3329280, 3476736, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch15_heads, act17, n * 1500, 384, 384, 3329280, 3476736);
+    else denseTiledForward(p, scratch15_heads, act17, n * 1500, 384, 384, 3329280, 3476736, 0, 384, 1);
   }
 
   /** Backward of op 15: model.encoder.layers.1.self_attn (attention). */
@@ -4274,22 +4288,37 @@ function createEngine() {
     scratch15_d_k.fill(0, 0, n * 576000);
     scratch15_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch15_heads,
-      scratch15_d_heads,
-      grad17,
-      n * 1500,
-      384,
-      384,
-      3329280,
-      3476736,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch15_heads,
+        scratch15_d_heads,
+        grad17,
+        n * 1500,
+        384,
+        384,
+        3329280,
+        3476736,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch15_heads,
+        scratch15_d_heads,
+        grad17,
+        n * 1500,
+        384,
+        384,
+        3329280,
+        3476736,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -4326,11 +4355,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act16, grad16, scratch15_d_q, n * 1500, 384, 384, 2886144, 3033600, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act16, grad16, scratch15_d_q, n * 1500, 384, 384, 2886144, 3033600, true);
+    else denseTiledBackward(p, gp, act16, grad16, scratch15_d_q, n * 1500, 384, 384, 2886144, 3033600, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act16, grad16, scratch15_d_k, n * 1500, 384, 384, 3033984, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act16, grad16, scratch15_d_k, n * 1500, 384, 384, 3033984, -1, true);
+    else denseTiledBackward(p, gp, act16, grad16, scratch15_d_k, n * 1500, 384, 384, 3033984, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act16, grad16, scratch15_d_v, n * 1500, 384, 384, 3181440, 3328896, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act16, grad16, scratch15_d_v, n * 1500, 384, 384, 3181440, 3328896, true);
+    else denseTiledBackward(p, gp, act16, grad16, scratch15_d_v, n * 1500, 384, 384, 3181440, 3328896, true, 0, 384, 1);
   }
 
   /** Forward of op 23: model.encoder.layers.2.self_attn (attention). */
@@ -4338,11 +4370,14 @@ function createEngine() {
     // model.encoder.layers.2.self_attn: attention over 1500 positions × 384: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act24, scratch23_q, n * 1500, 384, 384, 4660224, 4807680, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act24, scratch23_q, n * 1500, 384, 384, 4660224, 4807680);
+    else denseTiledForward(p, act24, scratch23_q, n * 1500, 384, 384, 4660224, 4807680, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act24, scratch23_k, n * 1500, 384, 384, 4808064, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act24, scratch23_k, n * 1500, 384, 384, 4808064, -1);
+    else denseTiledForward(p, act24, scratch23_k, n * 1500, 384, 384, 4808064, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act24, scratch23_v, n * 1500, 384, 384, 4955520, 5102976, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act24, scratch23_v, n * 1500, 384, 384, 4955520, 5102976);
+    else denseTiledForward(p, act24, scratch23_v, n * 1500, 384, 384, 4955520, 5102976, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -4379,7 +4414,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch23_heads, act25, n * 1500, 384, 384, 5103360, 5250816, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch23_heads, act25, n * 1500, 384, 384, 5103360, 5250816);
+    else denseTiledForward(p, scratch23_heads, act25, n * 1500, 384, 384, 5103360, 5250816, 0, 384, 1);
   }
 
   /** Backward of op 23: model.encoder.layers.2.self_attn (attention). */
@@ -4390,22 +4426,37 @@ function createEngine() {
     scratch23_d_k.fill(0, 0, n * 576000);
     scratch23_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch23_heads,
-      scratch23_d_heads,
-      grad25,
-      n * 1500,
-      384,
-      384,
-      5103360,
-      5250816,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch23_heads,
+        scratch23_d_heads,
+        grad25,
+        n * 1500,
+        384,
+        384,
+        5103360,
+        5250816,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch23_heads,
+        scratch23_d_heads,
+        grad25,
+        n * 1500,
+        384,
+        384,
+        5103360,
+        5250816,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -4442,11 +4493,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act24, grad24, scratch23_d_q, n * 1500, 384, 384, 4660224, 4807680, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act24, grad24, scratch23_d_q, n * 1500, 384, 384, 4660224, 4807680, true);
+    else denseTiledBackward(p, gp, act24, grad24, scratch23_d_q, n * 1500, 384, 384, 4660224, 4807680, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act24, grad24, scratch23_d_k, n * 1500, 384, 384, 4808064, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act24, grad24, scratch23_d_k, n * 1500, 384, 384, 4808064, -1, true);
+    else denseTiledBackward(p, gp, act24, grad24, scratch23_d_k, n * 1500, 384, 384, 4808064, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act24, grad24, scratch23_d_v, n * 1500, 384, 384, 4955520, 5102976, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act24, grad24, scratch23_d_v, n * 1500, 384, 384, 4955520, 5102976, true);
+    else denseTiledBackward(p, gp, act24, grad24, scratch23_d_v, n * 1500, 384, 384, 4955520, 5102976, true, 0, 384, 1);
   }
 
   /** Forward of op 31: model.encoder.layers.3.self_attn (attention). */
@@ -4454,11 +4508,14 @@ function createEngine() {
     // model.encoder.layers.3.self_attn: attention over 1500 positions × 384: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act32, scratch31_q, n * 1500, 384, 384, 6434304, 6581760, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act32, scratch31_q, n * 1500, 384, 384, 6434304, 6581760);
+    else denseTiledForward(p, act32, scratch31_q, n * 1500, 384, 384, 6434304, 6581760, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act32, scratch31_k, n * 1500, 384, 384, 6582144, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act32, scratch31_k, n * 1500, 384, 384, 6582144, -1);
+    else denseTiledForward(p, act32, scratch31_k, n * 1500, 384, 384, 6582144, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act32, scratch31_v, n * 1500, 384, 384, 6729600, 6877056, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act32, scratch31_v, n * 1500, 384, 384, 6729600, 6877056);
+    else denseTiledForward(p, act32, scratch31_v, n * 1500, 384, 384, 6729600, 6877056, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -4495,7 +4552,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch31_heads, act33, n * 1500, 384, 384, 6877440, 7024896, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch31_heads, act33, n * 1500, 384, 384, 6877440, 7024896);
+    else denseTiledForward(p, scratch31_heads, act33, n * 1500, 384, 384, 6877440, 7024896, 0, 384, 1);
   }
 
   /** Backward of op 31: model.encoder.layers.3.self_attn (attention). */
@@ -4506,22 +4564,37 @@ function createEngine() {
     scratch31_d_k.fill(0, 0, n * 576000);
     scratch31_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch31_heads,
-      scratch31_d_heads,
-      grad33,
-      n * 1500,
-      384,
-      384,
-      6877440,
-      7024896,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch31_heads,
+        scratch31_d_heads,
+        grad33,
+        n * 1500,
+        384,
+        384,
+        6877440,
+        7024896,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch31_heads,
+        scratch31_d_heads,
+        grad33,
+        n * 1500,
+        384,
+        384,
+        6877440,
+        7024896,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -4558,11 +4631,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act32, grad32, scratch31_d_q, n * 1500, 384, 384, 6434304, 6581760, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act32, grad32, scratch31_d_q, n * 1500, 384, 384, 6434304, 6581760, true);
+    else denseTiledBackward(p, gp, act32, grad32, scratch31_d_q, n * 1500, 384, 384, 6434304, 6581760, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act32, grad32, scratch31_d_k, n * 1500, 384, 384, 6582144, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act32, grad32, scratch31_d_k, n * 1500, 384, 384, 6582144, -1, true);
+    else denseTiledBackward(p, gp, act32, grad32, scratch31_d_k, n * 1500, 384, 384, 6582144, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act32, grad32, scratch31_d_v, n * 1500, 384, 384, 6729600, 6877056, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act32, grad32, scratch31_d_v, n * 1500, 384, 384, 6729600, 6877056, true);
+    else denseTiledBackward(p, gp, act32, grad32, scratch31_d_v, n * 1500, 384, 384, 6729600, 6877056, true, 0, 384, 1);
   }
 
   /** Forward of op 39: model.decoder.embed_tokens (embedding). */
@@ -4683,11 +4759,14 @@ function createEngine() {
     // model.decoder.layers.0.self_attn: attention over 448 positions × 384: 6 heads of 64, causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act43, scratch42_q, n * 448, 384, 384, 28297344, 28444800, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act43, scratch42_q, n * 448, 384, 384, 28297344, 28444800);
+    else denseTiledForward(p, act43, scratch42_q, n * 448, 384, 384, 28297344, 28444800, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act43, scratch42_k, n * 448, 384, 384, 28445184, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act43, scratch42_k, n * 448, 384, 384, 28445184, -1);
+    else denseTiledForward(p, act43, scratch42_k, n * 448, 384, 384, 28445184, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act43, scratch42_v, n * 448, 384, 384, 28592640, 28740096, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act43, scratch42_v, n * 448, 384, 384, 28592640, 28740096);
+    else denseTiledForward(p, act43, scratch42_v, n * 448, 384, 384, 28592640, 28740096, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -4724,7 +4803,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch42_heads, act44, n * 448, 384, 384, 28740480, 28887936, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch42_heads, act44, n * 448, 384, 384, 28740480, 28887936);
+    else denseTiledForward(p, scratch42_heads, act44, n * 448, 384, 384, 28740480, 28887936, 0, 384, 1);
   }
 
   /** Backward of op 42: model.decoder.layers.0.self_attn (attention). */
@@ -4735,22 +4815,37 @@ function createEngine() {
     scratch42_d_k.fill(0, 0, n * 172032);
     scratch42_d_v.fill(0, 0, n * 172032);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch42_heads,
-      scratch42_d_heads,
-      grad44,
-      n * 448,
-      384,
-      384,
-      28740480,
-      28887936,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch42_heads,
+        scratch42_d_heads,
+        grad44,
+        n * 448,
+        384,
+        384,
+        28740480,
+        28887936,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch42_heads,
+        scratch42_d_heads,
+        grad44,
+        n * 448,
+        384,
+        384,
+        28740480,
+        28887936,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -4787,11 +4882,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act43, grad43, scratch42_d_q, n * 448, 384, 384, 28297344, 28444800, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act43, grad43, scratch42_d_q, n * 448, 384, 384, 28297344, 28444800, true);
+    else
+      denseTiledBackward(p, gp, act43, grad43, scratch42_d_q, n * 448, 384, 384, 28297344, 28444800, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act43, grad43, scratch42_d_k, n * 448, 384, 384, 28445184, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act43, grad43, scratch42_d_k, n * 448, 384, 384, 28445184, -1, true);
+    else denseTiledBackward(p, gp, act43, grad43, scratch42_d_k, n * 448, 384, 384, 28445184, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act43, grad43, scratch42_d_v, n * 448, 384, 384, 28592640, 28740096, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act43, grad43, scratch42_d_v, n * 448, 384, 384, 28592640, 28740096, true);
+    else
+      denseTiledBackward(p, gp, act43, grad43, scratch42_d_v, n * 448, 384, 384, 28592640, 28740096, true, 0, 384, 1);
   }
 
   /** Forward of the 12 ops 43, 46, 51, 54, 57, 62, … (add, one shape): each call passes its arrays and offsets. */
@@ -4815,11 +4915,14 @@ function createEngine() {
     // model.decoder.layers.0.encoder_attn: cross-attention from 448 positions × 384 to a memory of 1500: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act46, scratch45_q, n * 448, 384, 384, 28889088, 29036544, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act46, scratch45_q, n * 448, 384, 384, 28889088, 29036544);
+    else denseTiledForward(p, act46, scratch45_q, n * 448, 384, 384, 28889088, 29036544, 0, 384, 1);
     // k = memory · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act40, scratch45_k, n * 1500, 384, 384, 29036928, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act40, scratch45_k, n * 1500, 384, 384, 29036928, -1);
+    else denseTiledForward(p, act40, scratch45_k, n * 1500, 384, 384, 29036928, -1, 0, 384, 1);
     // v = memory · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act40, scratch45_v, n * 1500, 384, 384, 29184384, 29331840, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act40, scratch45_v, n * 1500, 384, 384, 29184384, 29331840);
+    else denseTiledForward(p, act40, scratch45_v, n * 1500, 384, 384, 29184384, 29331840, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -4856,7 +4959,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch45_heads, act47, n * 448, 384, 384, 29332224, 29479680, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch45_heads, act47, n * 448, 384, 384, 29332224, 29479680);
+    else denseTiledForward(p, scratch45_heads, act47, n * 448, 384, 384, 29332224, 29479680, 0, 384, 1);
   }
 
   /** Backward of op 45: model.decoder.layers.0.encoder_attn (attention). */
@@ -4867,22 +4971,37 @@ function createEngine() {
     scratch45_d_k.fill(0, 0, n * 576000);
     scratch45_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch45_heads,
-      scratch45_d_heads,
-      grad47,
-      n * 448,
-      384,
-      384,
-      29332224,
-      29479680,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch45_heads,
+        scratch45_d_heads,
+        grad47,
+        n * 448,
+        384,
+        384,
+        29332224,
+        29479680,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch45_heads,
+        scratch45_d_heads,
+        grad47,
+        n * 448,
+        384,
+        384,
+        29332224,
+        29479680,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -4919,11 +5038,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act46, grad46, scratch45_d_q, n * 448, 384, 384, 28889088, 29036544, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act46, grad46, scratch45_d_q, n * 448, 384, 384, 28889088, 29036544, true);
+    else
+      denseTiledBackward(p, gp, act46, grad46, scratch45_d_q, n * 448, 384, 384, 28889088, 29036544, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ memory, dmemory += dk · (k_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch45_d_k, n * 1500, 384, 384, 29036928, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act40, grad40, scratch45_d_k, n * 1500, 384, 384, 29036928, -1, true);
+    else denseTiledBackward(p, gp, act40, grad40, scratch45_d_k, n * 1500, 384, 384, 29036928, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ memory, d(bias) += dv, dmemory += dv · (v_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch45_d_v, n * 1500, 384, 384, 29184384, 29331840, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act40, grad40, scratch45_d_v, n * 1500, 384, 384, 29184384, 29331840, true);
+    else
+      denseTiledBackward(p, gp, act40, grad40, scratch45_d_v, n * 1500, 384, 384, 29184384, 29331840, true, 0, 384, 1);
   }
 
   /** Forward of the 4 ops 48, 59, 70, 81 (dense, one shape): each call passes its arrays and offsets. */
@@ -4936,7 +5060,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 0, input, output, n * 448, 384, 1536, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 2, input, output, n * 448, 384, 1536, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 448, 384, 1536, weightAt, biasAt, 0, 1536, 1);
   }
 
@@ -4952,7 +5076,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 0, input, inputGrad, outputGrad, n * 448, 384, 1536, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 2, input, inputGrad, outputGrad, n * 448, 384, 1536, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 448, 384, 1536, weightAt, biasAt, true, 0, 1536, 1);
   }
@@ -4987,7 +5111,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 1, input, output, n * 448, 1536, 384, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 3, input, output, n * 448, 1536, 384, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 448, 1536, 384, weightAt, biasAt, 0, 384, 1);
   }
 
@@ -5003,7 +5127,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 1, input, inputGrad, outputGrad, n * 448, 1536, 384, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 448, 1536, 384, weightAt, biasAt, true);
     else denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 448, 1536, 384, weightAt, biasAt, true, 0, 384, 1);
   }
 
@@ -5012,11 +5136,14 @@ function createEngine() {
     // model.decoder.layers.1.self_attn: attention over 448 positions × 384: 6 heads of 64, causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act54, scratch53_q, n * 448, 384, 384, 30663168, 30810624, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act54, scratch53_q, n * 448, 384, 384, 30663168, 30810624);
+    else denseTiledForward(p, act54, scratch53_q, n * 448, 384, 384, 30663168, 30810624, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act54, scratch53_k, n * 448, 384, 384, 30811008, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act54, scratch53_k, n * 448, 384, 384, 30811008, -1);
+    else denseTiledForward(p, act54, scratch53_k, n * 448, 384, 384, 30811008, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act54, scratch53_v, n * 448, 384, 384, 30958464, 31105920, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act54, scratch53_v, n * 448, 384, 384, 30958464, 31105920);
+    else denseTiledForward(p, act54, scratch53_v, n * 448, 384, 384, 30958464, 31105920, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -5053,7 +5180,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch53_heads, act55, n * 448, 384, 384, 31106304, 31253760, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch53_heads, act55, n * 448, 384, 384, 31106304, 31253760);
+    else denseTiledForward(p, scratch53_heads, act55, n * 448, 384, 384, 31106304, 31253760, 0, 384, 1);
   }
 
   /** Backward of op 53: model.decoder.layers.1.self_attn (attention). */
@@ -5064,22 +5192,37 @@ function createEngine() {
     scratch53_d_k.fill(0, 0, n * 172032);
     scratch53_d_v.fill(0, 0, n * 172032);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch53_heads,
-      scratch53_d_heads,
-      grad55,
-      n * 448,
-      384,
-      384,
-      31106304,
-      31253760,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch53_heads,
+        scratch53_d_heads,
+        grad55,
+        n * 448,
+        384,
+        384,
+        31106304,
+        31253760,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch53_heads,
+        scratch53_d_heads,
+        grad55,
+        n * 448,
+        384,
+        384,
+        31106304,
+        31253760,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -5116,11 +5259,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act54, grad54, scratch53_d_q, n * 448, 384, 384, 30663168, 30810624, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act54, grad54, scratch53_d_q, n * 448, 384, 384, 30663168, 30810624, true);
+    else
+      denseTiledBackward(p, gp, act54, grad54, scratch53_d_q, n * 448, 384, 384, 30663168, 30810624, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act54, grad54, scratch53_d_k, n * 448, 384, 384, 30811008, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act54, grad54, scratch53_d_k, n * 448, 384, 384, 30811008, -1, true);
+    else denseTiledBackward(p, gp, act54, grad54, scratch53_d_k, n * 448, 384, 384, 30811008, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act54, grad54, scratch53_d_v, n * 448, 384, 384, 30958464, 31105920, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act54, grad54, scratch53_d_v, n * 448, 384, 384, 30958464, 31105920, true);
+    else
+      denseTiledBackward(p, gp, act54, grad54, scratch53_d_v, n * 448, 384, 384, 30958464, 31105920, true, 0, 384, 1);
   }
 
   /** Forward of op 56: model.decoder.layers.1.encoder_attn (attention). */
@@ -5128,11 +5276,14 @@ function createEngine() {
     // model.decoder.layers.1.encoder_attn: cross-attention from 448 positions × 384 to a memory of 1500: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act57, scratch56_q, n * 448, 384, 384, 31254912, 31402368, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act57, scratch56_q, n * 448, 384, 384, 31254912, 31402368);
+    else denseTiledForward(p, act57, scratch56_q, n * 448, 384, 384, 31254912, 31402368, 0, 384, 1);
     // k = memory · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act40, scratch56_k, n * 1500, 384, 384, 31402752, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act40, scratch56_k, n * 1500, 384, 384, 31402752, -1);
+    else denseTiledForward(p, act40, scratch56_k, n * 1500, 384, 384, 31402752, -1, 0, 384, 1);
     // v = memory · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act40, scratch56_v, n * 1500, 384, 384, 31550208, 31697664, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act40, scratch56_v, n * 1500, 384, 384, 31550208, 31697664);
+    else denseTiledForward(p, act40, scratch56_v, n * 1500, 384, 384, 31550208, 31697664, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -5169,7 +5320,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch56_heads, act58, n * 448, 384, 384, 31698048, 31845504, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch56_heads, act58, n * 448, 384, 384, 31698048, 31845504);
+    else denseTiledForward(p, scratch56_heads, act58, n * 448, 384, 384, 31698048, 31845504, 0, 384, 1);
   }
 
   /** Backward of op 56: model.decoder.layers.1.encoder_attn (attention). */
@@ -5180,22 +5332,37 @@ function createEngine() {
     scratch56_d_k.fill(0, 0, n * 576000);
     scratch56_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch56_heads,
-      scratch56_d_heads,
-      grad58,
-      n * 448,
-      384,
-      384,
-      31698048,
-      31845504,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch56_heads,
+        scratch56_d_heads,
+        grad58,
+        n * 448,
+        384,
+        384,
+        31698048,
+        31845504,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch56_heads,
+        scratch56_d_heads,
+        grad58,
+        n * 448,
+        384,
+        384,
+        31698048,
+        31845504,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -5232,11 +5399,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act57, grad57, scratch56_d_q, n * 448, 384, 384, 31254912, 31402368, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act57, grad57, scratch56_d_q, n * 448, 384, 384, 31254912, 31402368, true);
+    else
+      denseTiledBackward(p, gp, act57, grad57, scratch56_d_q, n * 448, 384, 384, 31254912, 31402368, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ memory, dmemory += dk · (k_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch56_d_k, n * 1500, 384, 384, 31402752, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act40, grad40, scratch56_d_k, n * 1500, 384, 384, 31402752, -1, true);
+    else denseTiledBackward(p, gp, act40, grad40, scratch56_d_k, n * 1500, 384, 384, 31402752, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ memory, d(bias) += dv, dmemory += dv · (v_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch56_d_v, n * 1500, 384, 384, 31550208, 31697664, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act40, grad40, scratch56_d_v, n * 1500, 384, 384, 31550208, 31697664, true);
+    else
+      denseTiledBackward(p, gp, act40, grad40, scratch56_d_v, n * 1500, 384, 384, 31550208, 31697664, true, 0, 384, 1);
   }
 
   /** Forward of op 64: model.decoder.layers.2.self_attn (attention). */
@@ -5244,11 +5416,14 @@ function createEngine() {
     // model.decoder.layers.2.self_attn: attention over 448 positions × 384: 6 heads of 64, causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act65, scratch64_q, n * 448, 384, 384, 33028992, 33176448, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act65, scratch64_q, n * 448, 384, 384, 33028992, 33176448);
+    else denseTiledForward(p, act65, scratch64_q, n * 448, 384, 384, 33028992, 33176448, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act65, scratch64_k, n * 448, 384, 384, 33176832, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act65, scratch64_k, n * 448, 384, 384, 33176832, -1);
+    else denseTiledForward(p, act65, scratch64_k, n * 448, 384, 384, 33176832, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act65, scratch64_v, n * 448, 384, 384, 33324288, 33471744, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act65, scratch64_v, n * 448, 384, 384, 33324288, 33471744);
+    else denseTiledForward(p, act65, scratch64_v, n * 448, 384, 384, 33324288, 33471744, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -5285,7 +5460,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch64_heads, act66, n * 448, 384, 384, 33472128, 33619584, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch64_heads, act66, n * 448, 384, 384, 33472128, 33619584);
+    else denseTiledForward(p, scratch64_heads, act66, n * 448, 384, 384, 33472128, 33619584, 0, 384, 1);
   }
 
   /** Backward of op 64: model.decoder.layers.2.self_attn (attention). */
@@ -5296,22 +5472,37 @@ function createEngine() {
     scratch64_d_k.fill(0, 0, n * 172032);
     scratch64_d_v.fill(0, 0, n * 172032);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch64_heads,
-      scratch64_d_heads,
-      grad66,
-      n * 448,
-      384,
-      384,
-      33472128,
-      33619584,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch64_heads,
+        scratch64_d_heads,
+        grad66,
+        n * 448,
+        384,
+        384,
+        33472128,
+        33619584,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch64_heads,
+        scratch64_d_heads,
+        grad66,
+        n * 448,
+        384,
+        384,
+        33472128,
+        33619584,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -5348,11 +5539,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act65, grad65, scratch64_d_q, n * 448, 384, 384, 33028992, 33176448, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act65, grad65, scratch64_d_q, n * 448, 384, 384, 33028992, 33176448, true);
+    else
+      denseTiledBackward(p, gp, act65, grad65, scratch64_d_q, n * 448, 384, 384, 33028992, 33176448, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act65, grad65, scratch64_d_k, n * 448, 384, 384, 33176832, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act65, grad65, scratch64_d_k, n * 448, 384, 384, 33176832, -1, true);
+    else denseTiledBackward(p, gp, act65, grad65, scratch64_d_k, n * 448, 384, 384, 33176832, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act65, grad65, scratch64_d_v, n * 448, 384, 384, 33324288, 33471744, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act65, grad65, scratch64_d_v, n * 448, 384, 384, 33324288, 33471744, true);
+    else
+      denseTiledBackward(p, gp, act65, grad65, scratch64_d_v, n * 448, 384, 384, 33324288, 33471744, true, 0, 384, 1);
   }
 
   /** Forward of op 67: model.decoder.layers.2.encoder_attn (attention). */
@@ -5360,11 +5556,14 @@ function createEngine() {
     // model.decoder.layers.2.encoder_attn: cross-attention from 448 positions × 384 to a memory of 1500: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch67_q, n * 448, 384, 384, 33620736, 33768192, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch67_q, n * 448, 384, 384, 33620736, 33768192);
+    else denseTiledForward(p, act68, scratch67_q, n * 448, 384, 384, 33620736, 33768192, 0, 384, 1);
     // k = memory · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act40, scratch67_k, n * 1500, 384, 384, 33768576, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act40, scratch67_k, n * 1500, 384, 384, 33768576, -1);
+    else denseTiledForward(p, act40, scratch67_k, n * 1500, 384, 384, 33768576, -1, 0, 384, 1);
     // v = memory · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act40, scratch67_v, n * 1500, 384, 384, 33916032, 34063488, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act40, scratch67_v, n * 1500, 384, 384, 33916032, 34063488);
+    else denseTiledForward(p, act40, scratch67_v, n * 1500, 384, 384, 33916032, 34063488, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -5401,7 +5600,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch67_heads, act69, n * 448, 384, 384, 34063872, 34211328, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch67_heads, act69, n * 448, 384, 384, 34063872, 34211328);
+    else denseTiledForward(p, scratch67_heads, act69, n * 448, 384, 384, 34063872, 34211328, 0, 384, 1);
   }
 
   /** Backward of op 67: model.decoder.layers.2.encoder_attn (attention). */
@@ -5412,22 +5612,37 @@ function createEngine() {
     scratch67_d_k.fill(0, 0, n * 576000);
     scratch67_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch67_heads,
-      scratch67_d_heads,
-      grad69,
-      n * 448,
-      384,
-      384,
-      34063872,
-      34211328,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch67_heads,
+        scratch67_d_heads,
+        grad69,
+        n * 448,
+        384,
+        384,
+        34063872,
+        34211328,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch67_heads,
+        scratch67_d_heads,
+        grad69,
+        n * 448,
+        384,
+        384,
+        34063872,
+        34211328,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -5464,11 +5679,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act68, grad68, scratch67_d_q, n * 448, 384, 384, 33620736, 33768192, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch67_d_q, n * 448, 384, 384, 33620736, 33768192, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch67_d_q, n * 448, 384, 384, 33620736, 33768192, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ memory, dmemory += dk · (k_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch67_d_k, n * 1500, 384, 384, 33768576, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act40, grad40, scratch67_d_k, n * 1500, 384, 384, 33768576, -1, true);
+    else denseTiledBackward(p, gp, act40, grad40, scratch67_d_k, n * 1500, 384, 384, 33768576, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ memory, d(bias) += dv, dmemory += dv · (v_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch67_d_v, n * 1500, 384, 384, 33916032, 34063488, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act40, grad40, scratch67_d_v, n * 1500, 384, 384, 33916032, 34063488, true);
+    else
+      denseTiledBackward(p, gp, act40, grad40, scratch67_d_v, n * 1500, 384, 384, 33916032, 34063488, true, 0, 384, 1);
   }
 
   /** Forward of op 75: model.decoder.layers.3.self_attn (attention). */
@@ -5476,11 +5696,14 @@ function createEngine() {
     // model.decoder.layers.3.self_attn: attention over 448 positions × 384: 6 heads of 64, causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act76, scratch75_q, n * 448, 384, 384, 35394816, 35542272, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act76, scratch75_q, n * 448, 384, 384, 35394816, 35542272);
+    else denseTiledForward(p, act76, scratch75_q, n * 448, 384, 384, 35394816, 35542272, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act76, scratch75_k, n * 448, 384, 384, 35542656, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act76, scratch75_k, n * 448, 384, 384, 35542656, -1);
+    else denseTiledForward(p, act76, scratch75_k, n * 448, 384, 384, 35542656, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act76, scratch75_v, n * 448, 384, 384, 35690112, 35837568, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act76, scratch75_v, n * 448, 384, 384, 35690112, 35837568);
+    else denseTiledForward(p, act76, scratch75_v, n * 448, 384, 384, 35690112, 35837568, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -5517,7 +5740,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch75_heads, act77, n * 448, 384, 384, 35837952, 35985408, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch75_heads, act77, n * 448, 384, 384, 35837952, 35985408);
+    else denseTiledForward(p, scratch75_heads, act77, n * 448, 384, 384, 35837952, 35985408, 0, 384, 1);
   }
 
   /** Backward of op 75: model.decoder.layers.3.self_attn (attention). */
@@ -5528,22 +5752,37 @@ function createEngine() {
     scratch75_d_k.fill(0, 0, n * 172032);
     scratch75_d_v.fill(0, 0, n * 172032);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch75_heads,
-      scratch75_d_heads,
-      grad77,
-      n * 448,
-      384,
-      384,
-      35837952,
-      35985408,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch75_heads,
+        scratch75_d_heads,
+        grad77,
+        n * 448,
+        384,
+        384,
+        35837952,
+        35985408,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch75_heads,
+        scratch75_d_heads,
+        grad77,
+        n * 448,
+        384,
+        384,
+        35837952,
+        35985408,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -5580,11 +5819,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act76, grad76, scratch75_d_q, n * 448, 384, 384, 35394816, 35542272, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act76, grad76, scratch75_d_q, n * 448, 384, 384, 35394816, 35542272, true);
+    else
+      denseTiledBackward(p, gp, act76, grad76, scratch75_d_q, n * 448, 384, 384, 35394816, 35542272, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act76, grad76, scratch75_d_k, n * 448, 384, 384, 35542656, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act76, grad76, scratch75_d_k, n * 448, 384, 384, 35542656, -1, true);
+    else denseTiledBackward(p, gp, act76, grad76, scratch75_d_k, n * 448, 384, 384, 35542656, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act76, grad76, scratch75_d_v, n * 448, 384, 384, 35690112, 35837568, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act76, grad76, scratch75_d_v, n * 448, 384, 384, 35690112, 35837568, true);
+    else
+      denseTiledBackward(p, gp, act76, grad76, scratch75_d_v, n * 448, 384, 384, 35690112, 35837568, true, 0, 384, 1);
   }
 
   /** Forward of op 78: model.decoder.layers.3.encoder_attn (attention). */
@@ -5592,11 +5836,14 @@ function createEngine() {
     // model.decoder.layers.3.encoder_attn: cross-attention from 448 positions × 384 to a memory of 1500: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act79, scratch78_q, n * 448, 384, 384, 35986560, 36134016, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act79, scratch78_q, n * 448, 384, 384, 35986560, 36134016);
+    else denseTiledForward(p, act79, scratch78_q, n * 448, 384, 384, 35986560, 36134016, 0, 384, 1);
     // k = memory · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act40, scratch78_k, n * 1500, 384, 384, 36134400, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act40, scratch78_k, n * 1500, 384, 384, 36134400, -1);
+    else denseTiledForward(p, act40, scratch78_k, n * 1500, 384, 384, 36134400, -1, 0, 384, 1);
     // v = memory · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act40, scratch78_v, n * 1500, 384, 384, 36281856, 36429312, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act40, scratch78_v, n * 1500, 384, 384, 36281856, 36429312);
+    else denseTiledForward(p, act40, scratch78_v, n * 1500, 384, 384, 36281856, 36429312, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
@@ -5633,7 +5880,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch78_heads, act80, n * 448, 384, 384, 36429696, 36577152, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch78_heads, act80, n * 448, 384, 384, 36429696, 36577152);
+    else denseTiledForward(p, scratch78_heads, act80, n * 448, 384, 384, 36429696, 36577152, 0, 384, 1);
   }
 
   /** Backward of op 78: model.decoder.layers.3.encoder_attn (attention). */
@@ -5644,22 +5892,37 @@ function createEngine() {
     scratch78_d_k.fill(0, 0, n * 576000);
     scratch78_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch78_heads,
-      scratch78_d_heads,
-      grad80,
-      n * 448,
-      384,
-      384,
-      36429696,
-      36577152,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch78_heads,
+        scratch78_d_heads,
+        grad80,
+        n * 448,
+        384,
+        384,
+        36429696,
+        36577152,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch78_heads,
+        scratch78_d_heads,
+        grad80,
+        n * 448,
+        384,
+        384,
+        36429696,
+        36577152,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
@@ -5696,24 +5959,29 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act79, grad79, scratch78_d_q, n * 448, 384, 384, 35986560, 36134016, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act79, grad79, scratch78_d_q, n * 448, 384, 384, 35986560, 36134016, true);
+    else
+      denseTiledBackward(p, gp, act79, grad79, scratch78_d_q, n * 448, 384, 384, 35986560, 36134016, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ memory, dmemory += dk · (k_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch78_d_k, n * 1500, 384, 384, 36134400, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act40, grad40, scratch78_d_k, n * 1500, 384, 384, 36134400, -1, true);
+    else denseTiledBackward(p, gp, act40, grad40, scratch78_d_k, n * 1500, 384, 384, 36134400, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ memory, d(bias) += dv, dmemory += dv · (v_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch78_d_v, n * 1500, 384, 384, 36281856, 36429312, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act40, grad40, scratch78_d_v, n * 1500, 384, 384, 36281856, 36429312, true);
+    else
+      denseTiledBackward(p, gp, act40, grad40, scratch78_d_v, n * 1500, 384, 384, 36281856, 36429312, true, 0, 384, 1);
   }
 
   /** Forward of op 86: proj_out (dense). */
   function forward86(p: Float32Array, n: number): void {
     // proj_out: dense 384 → 51865, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 2, act87, act88, n * 448, 384, 51865, 8208384, -1);
+    if (arena) wasmDenseForward(arena, 4, act87, act88, n * 448, 384, 51865, 8208384, -1);
     else denseTiledForward(p, act87, act88, n * 448, 384, 51865, 8208384, -1, 0, 51865, 1);
   }
 
   /** Backward of op 86: proj_out (dense). */
   function backward86(p: Float32Array, gp: Float32Array, n: number): void {
     // proj_out: dense 384 → 51865 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 2, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true);
+    if (arena) wasmDenseBackward(arena, 4, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true);
     else denseTiledBackward(p, gp, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true, 0, 51865, 1);
   }
 
@@ -6892,9 +7160,10 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArLGgWOCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICQAWohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAwhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgDAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEMCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogwIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjDAgCEGAGGohCCAJQYDgAGohCSAIIApJDQALIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GADGwgAGohDyAEQQFrQYAwbCADaiEQIAEhBSACIQYgECEHIAVBgICQAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+wEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGA4ABsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAMGohCwNAIAn9CQIAIRYgCf0JAoAwIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZBgOAAaiEGIAdBgBhqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAwaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIABBgDBqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASADCESIAf9AASQDCETIAf9AASgDCEUIAf9AASwDCEVIAYhCSAEIQogBiADQYAwbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAwaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQQhqIQYgB0GAGGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+UBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAMGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgDBsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGAMGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALC5MIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgJABaiEOA0AgACEIIAchCSAEQQF2QYDgAGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAwaiENA0AgC/0ABAAhGiAL/QAEgDAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgDAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIBgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAkAEhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoAMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChAwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIDCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AowMIAhBgOAAaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYDAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAwbCAAaiEPIARBAWtBgAxsIANqIRAgASEFIAIhBiAQIQcgBUGAgJABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAwaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAwIRwgEyAaIBz95gH95AEhEyAM/QAEgGAhHCAUIBogHP3mAf3kASEUIAz9AASAkAEhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQIAB1AFDmJhY2t3YXJkSW5wdXQxAAAPYmFja3dhcmRXZWlnaHQxAAENYmFja3dhcmRCaWFzMQACCGZvcndhcmQyAAMOYmFja3dhcmRJbnB1dDIABAryGQXrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgDBqIQwDQCAAIQYgBSEHIANBAXZBgBhsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCf0JAoAMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgDBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAwIAcgE/0LBJAwIAcgFP0LBKAwIAcgFf0LBLAwIAZBgBhqIQYgB0GA4ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgDBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgDBqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAMCESIAf9AASQMCETIAf9AASgMCEUIAf9AASwMCEVIAYhCSAEIQogBiADQYAMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAMaiEJIApBgDBqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAMCAHIBP9CwSQMCAHIBT9CwSgMCAHIBX9CwSwMCAGQQhqIQYgB0GA4ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgAxqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAMbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgAxqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwvZCgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKD+JWohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAwhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgC5NQMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkjgC6NQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgC7NQMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgC8NQMIAhBgBhqIQggCUHIqRlqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYAMaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOALk1AwgCEGAGGohCCAJQcipGWohCSAIIApJDQALIAVBgAxqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GADGwgAGohDyAEQQFrQeTUDGwgA2ohECABIQUgAiEGIBAhByAFQYCg/iVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAwhHCATIBogHP3mAf3kASETIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAkIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgAxqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAVBgAxqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvvBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIANBAXZByKkZbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB5NQMaiELA0AgCf0JAgAhFiAJ/QkC5NQMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZByKkZaiEGIAdBgBhqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeTUDGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB1wFD2JhY2t3YXJkV2VpZ2h0MgAADGNvbnZGb3J3YXJkMAABE2NvbnZCYWNrd2FyZFdlaWdodDAAAhJjb252QmFja3dhcmRJbnB1dDAAAwxjb252Rm9yd2FyZDEABAroHgWqBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIABB4NQMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0Hk1AxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQQhqIQYgB0GAGGohByAGIAhJDQALIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGIANB5NQMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvYBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwN0AaiEMA0AgACEGIAUhByAAQYDAFmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABOBdIRIgB/0ABPBdIRMgB/0ABIBeIRQgB/0ABJBeIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHg3QBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBOBdIAcgE/0LBPBdIAcgFP0LBIBeIAcgFf0LBJBeIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQSBqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AATgXSESIAf9AATwXSETIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUEEaiEJIApB4N0AaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEv0LBOBdIAcgE/0LBPBdIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkrwFqIQ4DQCAAIQggByEJIARBAXZBwLsBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB4N0AaiENA0AgC/0ABAAhGiAL/QAE4F0hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAE4F0hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEoJkCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEHAuwFqIQggCUGAD2ohCSAIIApJDQALIAVBgPcCaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtB4N0AbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGA5K8BaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQeDdAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATgXSEcIBMgGiAc/eYB/eQBIRMgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgDP0ABKCZAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYD3AmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6AFAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHA3QBqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE4F0gByAT/QsE8F0gByAU/QsEgF4gByAV/QsEkF4gBkEIaiEGIAdBwLsBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEgaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hDyANIRIgDSETIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBL9CwTgXSAHIBP9CwTwXSAGQQhqIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnwYDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAuaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AATwLiESIAf9AASALyETIAf9AASQLyEUIAf9AASgLyEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApB8C5qIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAcgFf0LBKAvIAZBgMgAaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEwaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAE8C4hEiAH/QAEgC8hEyAH/QAEkC8hFCAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAlBBGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gBkGAyABqIQYgB0Hg3QBqIQcgBiAISQ0ACyAEQTBqIQQgBUEwaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQIAAQdbBghmb3J3YXJkMAAADmJhY2t3YXJkSW5wdXQwAAEPYmFja3dhcmRXZWlnaHQwAAINYmFja3dhcmRCaWFzMAADCGZvcndhcmQxAAQOYmFja3dhcmRJbnB1dDEABQriHgaLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAkaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgBghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAkIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMDCAIQYAYaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0GADGwgA2ohECABIQUgAiEGIBAhByAFQYCAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGAGGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkGAGGohBiAHQYAYaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAMaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0GADGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQYAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkEIaiEGIAdBgBhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgAxqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAMbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgAxqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwvDBwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAkaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgBghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAkIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOAKMDCAIQYAYaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0GADGwgA2ohECABIQUgAiEGIBAhByAFQYCAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGAGGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkGAGGohBiAHQYAYaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFgNgBH9/f38AYAV/f39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAAACAQdcBg9iYWNrd2FyZFdlaWdodDEAAAhmb3J3YXJkMgABDmJhY2t3YXJkSW5wdXQyAAIPYmFja3dhcmRXZWlnaHQyAAMNYmFja3dhcmRCaWFzMgAECGZvcndhcmQzAAUKmx4GzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAMaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0GADGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQYAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkEIaiEGIAdBgBhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuOCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICQAWohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAwhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgDAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEMCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogwIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjDAgCEGAGGohCCAJQYDgAGohCSAIIApJDQALIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GADGwgAGohDyAEQQFrQYAwbCADaiEQIAEhBSACIQYgECEHIAVBgICQAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+wEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGA4ABsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAMGohCwNAIAn9CQIAIRYgCf0JAoAwIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZBgOAAaiEGIAdBgBhqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAwaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIABBgDBqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASADCESIAf9AASQDCETIAf9AASgDCEUIAf9AASwDCEVIAYhCSAEIQogBiADQYAwbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAwaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQQhqIQYgB0GAGGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+UBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAMGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgDBsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGAMGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALC5MIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgJABaiEOA0AgACEIIAchCSAEQQF2QYDgAGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAwaiENA0AgC/0ABAAhGiAL/QAEgDAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgDAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIBgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAkAEhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoAMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChAwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIDCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AowMIAhBgOAAaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYDAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAwbCAAaiEPIARBAWtBgAxsIANqIRAgASEFIAIhBiAQIQcgBUGAgJABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAwaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAwIRwgEyAaIBz95gH95AEhEyAM/QAEgGAhHCAUIBogHP3mAf3kASEUIAz9AASAkAEhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQIAB1AFDmJhY2t3YXJkSW5wdXQzAAAPYmFja3dhcmRXZWlnaHQzAAENYmFja3dhcmRCaWFzMwACCGZvcndhcmQ0AAMOYmFja3dhcmRJbnB1dDQABAryGQXrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgDBqIQwDQCAAIQYgBSEHIANBAXZBgBhsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCf0JAoAMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgDBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAwIAcgE/0LBJAwIAcgFP0LBKAwIAcgFf0LBLAwIAZBgBhqIQYgB0GA4ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgDBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgDBqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAMCESIAf9AASQMCETIAf9AASgMCEUIAf9AASwMCEVIAYhCSAEIQogBiADQYAMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAMaiEJIApBgDBqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAMCAHIBP9CwSQMCAHIBT9CwSgMCAHIBX9CwSwMCAGQQhqIQYgB0GA4ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgAxqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAMbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgAxqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwvZCgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKD+JWohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAwhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgC5NQMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkjgC6NQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgC7NQMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgC8NQMIAhBgBhqIQggCUHIqRlqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYAMaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOALk1AwgCEGAGGohCCAJQcipGWohCSAIIApJDQALIAVBgAxqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GADGwgAGohDyAEQQFrQeTUDGwgA2ohECABIQUgAiEGIBAhByAFQYCg/iVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAwhHCATIBogHP3mAf3kASETIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAkIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgAxqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAVBgAxqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvvBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIANBAXZByKkZbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB5NQMaiELA0AgCf0JAgAhFiAJ/QkC5NQMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZByKkZaiEGIAdBgBhqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeTUDGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB1wFD2JhY2t3YXJkV2VpZ2h0NAAADGNvbnZGb3J3YXJkMAABE2NvbnZCYWNrd2FyZFdlaWdodDAAAhJjb252QmFja3dhcmRJbnB1dDAAAwxjb252Rm9yd2FyZDEABAroHgWqBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIABB4NQMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0Hk1AxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQQhqIQYgB0GAGGohByAGIAhJDQALIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGIANB5NQMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvYBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwN0AaiEMA0AgACEGIAUhByAAQYDAFmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABOBdIRIgB/0ABPBdIRMgB/0ABIBeIRQgB/0ABJBeIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHg3QBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBOBdIAcgE/0LBPBdIAcgFP0LBIBeIAcgFf0LBJBeIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQSBqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AATgXSESIAf9AATwXSETIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUEEaiEJIApB4N0AaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEv0LBOBdIAcgE/0LBPBdIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkrwFqIQ4DQCAAIQggByEJIARBAXZBwLsBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB4N0AaiENA0AgC/0ABAAhGiAL/QAE4F0hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAE4F0hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEoJkCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEHAuwFqIQggCUGAD2ohCSAIIApJDQALIAVBgPcCaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtB4N0AbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGA5K8BaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQeDdAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATgXSEcIBMgGiAc/eYB/eQBIRMgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgDP0ABKCZAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYD3AmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6AFAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHA3QBqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE4F0gByAT/QsE8F0gByAU/QsEgF4gByAV/QsEkF4gBkEIaiEGIAdBwLsBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEgaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hDyANIRIgDSETIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBL9CwTgXSAHIBP9CwTwXSAGQQhqIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnwYDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAuaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AATwLiESIAf9AASALyETIAf9AASQLyEUIAf9AASgLyEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApB8C5qIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAcgFf0LBKAvIAZBgMgAaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEwaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAE8C4hEiAH/QAEgC8hEyAH/QAEkC8hFCAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAlBBGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gBkGAyABqIQYgB0Hg3QBqIQcgBiAISQ0ACyAEQTBqIQQgBUEwaiEFIAUgDEkNAAsL",
       "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMDAgABBywCE2NvbnZCYWNrd2FyZFdlaWdodDEAABJjb252QmFja3dhcmRJbnB1dDEAAQr5DQKYCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPClA2ohDgNAIAAhCCAHIQkgBEEBdkHg3QBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHwLmohDQNAIAv9AAQAIRogC/0ABPAuIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABPAuIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AATgXSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAE0IwBIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowkkjgCjCQgCEHg3QBqIQggCUGAyABqIQkgCCAKSQ0ACyAFQcC7AWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQfAubCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGA8KUDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQfAuaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABPAuIRwgEyAaIBz95gH95AEhEyAM/QAE4F0hHCAUIBogHP3mAf3kASEUIAz9AATQjAEhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAuwFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvcBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwC5qIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkHwLmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gByAV/QsEoC8gBkEIaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEwaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSESIA0hEyANIRQgBiEJIAQhCiAGQYCA7ABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCUGAJGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gBkEIaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEEwaiEEIAVBMGohBSAFIAxJDQALCw==",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
@@ -6966,12 +7235,24 @@ function createArena(): Arena | undefined {
         forward: kernel("forward1"),
         backwardInput: kernel("backwardInput1"),
         backwardWeight: kernel("backwardWeight1"),
-        backwardBias: kernel("backwardBias1"),
+        backwardBias: none,
       },
       {
         forward: kernel("forward2"),
         backwardInput: kernel("backwardInput2"),
         backwardWeight: kernel("backwardWeight2"),
+        backwardBias: kernel("backwardBias2"),
+      },
+      {
+        forward: kernel("forward3"),
+        backwardInput: kernel("backwardInput3"),
+        backwardWeight: kernel("backwardWeight3"),
+        backwardBias: kernel("backwardBias3"),
+      },
+      {
+        forward: kernel("forward4"),
+        backwardInput: kernel("backwardInput4"),
+        backwardWeight: kernel("backwardWeight4"),
         backwardBias: none,
       },
     ],
