@@ -125,11 +125,20 @@ describe("add_bias_kv gradients against finite differences (float64)", () => {
 });
 
 describe("add_bias_kv on --target wasm", () => {
-  it("agrees with the TypeScript target (float64, a padded call too)", async () => {
+  it.each([
     // dense(40): large enough to run on WebAssembly (smaller ones are unrolled TypeScript).
-    const spec = "model M(x: f32[t <= 5, 8]) {\n  attention(2, add_bias_kv = true) as a\n  dense(40)\n}\n";
+    ["head_dim 4", "model M(x: f32[t <= 5, 8]) {\n  attention(2, add_bias_kv = true) as a\n  dense(40)\n}\n", false],
+    // head_dim 17: the per-head products on the SIMD kernels too (src/emit/wasm/attention.ts).
+    [
+      "head_dim 17",
+      "model M(x: f32[t <= 5, 8]) {\n  attention(2, head_dim = 17, add_bias_kv = true) as a\n  dense(40)\n}\n",
+      true,
+    ],
+  ] as const)("agrees with the TypeScript target (float64, a padded call too), %s", async (_name, spec, perHead) => {
     const ts = any((await build(spec, { dtype: "float64", target: "ts" })).module);
-    const wa = any((await build(spec, { dtype: "float64", target: "wasm" })).module);
+    const built = await build(spec, { dtype: "float64", target: "wasm" });
+    const wa = any(built.module);
+    expect(built.text.includes("on the SIMD kernels (src/emit/wasm/attention.ts)"), "per-head products").toBe(perHead);
     expect((wa as unknown as { kernelTarget: string }).kernelTarget).toBe("wasm-simd");
     const rand = seeded(7);
     for (const [n, length] of [

@@ -17,7 +17,7 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkProgram } from "../src/program/check.js";
 import { build, inputsFdError, maxRelError, seeded, type Generated, type InputsModule } from "./helpers/generated.js";
-import { expectAttentionTarget, onBothTargets } from "./helpers/targets.js";
+import { expectAttentionTarget, headsOnSimd, onBothTargets } from "./helpers/targets.js";
 
 interface Named {
   readonly name: string;
@@ -116,10 +116,19 @@ describe("cross-attention gradients against finite differences (float64)", () =>
       "model M(x: f32[t <= 3, 4], source: f32[s <= 5, 6]) {\n  memory = source -> dense(4) as proj -> tanh\n  [x, memory] -> attention(2) as cross\n  dense(3)\n}\n",
       [12, 30],
     ],
+    [
+      // head_dim 17: on --target wasm the per-head products run on the SIMD kernels (src/emit/wasm/attention.ts)
+      "head_dim 17, kv_heads 1, dropout (inference)",
+      "model M(x: f32[t <= 3, 8], memory: f32[s <= 4, 8]) {\n  [x, memory] -> attention(2, kv_heads = 1, head_dim = 17, dropout = 0.1)\n}\n",
+      [24, 32],
+    ],
   ];
   it.each(onBothTargets(cases))("%s", async (_name, spec, sizes, target) => {
     const { module, text } = await build(spec, { dtype: "float64", target });
     expectAttentionTarget(text, target, module, spec.includes("layout = in_out"));
+    expect(headsOnSimd(text), "per-head products on the SIMD kernels").toBe(
+      target === "wasm" && spec.includes("head_dim = 17"),
+    );
     expect(inputsFdError(module as unknown as InputsModule, sizes, 2, { seed: 5, floor: FLOOR })).toBeLessThan(1e-6);
   });
 

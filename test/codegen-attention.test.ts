@@ -20,7 +20,7 @@ import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import { build, seeded, type Generated } from "./helpers/generated.js";
-import { expectAttentionTarget, onBothTargets } from "./helpers/targets.js";
+import { expectAttentionTarget, headsOnSimd, onBothTargets } from "./helpers/targets.js";
 import { initTf, relError, runGenerated, tf, tfForwardBackward, worstAt } from "./helpers/tfjs.js";
 
 // ── Configurations ─────────────────────────────────────────────────────────────────────────────────────
@@ -376,6 +376,10 @@ describe("forward against a naive reference (float64)", () => {
     const { module: m, text } = await build(specOf(c), { dtype: "float64", target });
     expectAttentionTarget(text, target, m, c.layout === "in_out");
     const hd = c.headDim ?? c.D / c.heads;
+    // Head widths above 16 (here T · T < 64 · 64): the per-head products on the SIMD kernels as well.
+    expect(headsOnSimd(text), "per-head products on the SIMD kernels").toBe(
+      target === "wasm" && hd > 16 && c.layout !== "in_out",
+    );
     expect(text).toContain(`att: attention over ${c.T} positions × ${c.D}: ${c.heads} heads of ${hd}`);
     expect(text).toContain(c.causal ? "causal" : "not causal");
     const n = 3;

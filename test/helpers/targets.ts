@@ -21,3 +21,8 @@ export function expectAttentionTarget(text: string, target: KernelTarget, module
   if (target === "wasm" && !inOut) expect((module as { kernelTarget?: string }).kernelTarget).toBe("wasm-simd");
   if (target === "ts") expect(text).not.toContain("wasmDenseForward(arena");
 }
+
+/** Whether the module runs attention's per-head products on the SIMD kernels (src/emit/wasm/attention.ts). */
+export function headsOnSimd(text: string): boolean {
+  return text.includes("on the SIMD kernels (src/emit/wasm/attention.ts)");
+}
