@@ -4906,6 +4906,45 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch0_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch0_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch0_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch0_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch0_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch0_probs[row + j]! - m);
+              scratch0_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch0_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch0_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training ? scratch0_probs[row + j]! * scratch0_mask[row + j]! : scratch0_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch0_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -4976,6 +5015,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch0_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch0_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch0_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch0_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch0_probs[row + j]!;
+              const mk = training ? scratch0_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch0_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch0_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch0_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch0_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5183,7 +5261,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 512 → 2048, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 1, input, output, n * 512, 512, 2048, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 2, input, output, n * 512, 512, 2048, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 512, 512, 2048, weightAt, biasAt, 0, 2048, 1);
   }
 
@@ -5199,7 +5277,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 512 → 2048 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 1, input, inputGrad, outputGrad, n * 512, 512, 2048, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 2, input, inputGrad, outputGrad, n * 512, 512, 2048, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 512, 2048, weightAt, biasAt, true, 0, 2048, 1);
   }
@@ -5263,7 +5341,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 2048 → 512, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 2, input, output, n * 512, 2048, 512, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 3, input, output, n * 512, 2048, 512, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 512, 2048, 512, weightAt, biasAt, 0, 512, 1);
   }
 
@@ -5279,7 +5357,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 2048 → 512 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 2, input, inputGrad, outputGrad, n * 512, 2048, 512, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 512, 2048, 512, weightAt, biasAt, true);
     else denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 2048, 512, weightAt, biasAt, true, 0, 512, 1);
   }
 
@@ -5301,6 +5379,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch11_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch11_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch11_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch11_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch11_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch11_probs[row + j]! - m);
+              scratch11_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch11_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch11_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch11_probs[row + j]! * scratch11_mask[row + j]!
+                : scratch11_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch11_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5383,6 +5502,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch11_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch11_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch11_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch11_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch11_probs[row + j]!;
+              const mk = training ? scratch11_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch11_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch11_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch11_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch11_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5445,6 +5603,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch22_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch22_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch22_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch22_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch22_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch22_probs[row + j]! - m);
+              scratch22_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch22_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch22_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch22_probs[row + j]! * scratch22_mask[row + j]!
+                : scratch22_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch22_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5527,6 +5726,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch22_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch22_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch22_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch22_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch22_probs[row + j]!;
+              const mk = training ? scratch22_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch22_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch22_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch22_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch22_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5589,6 +5827,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch33_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch33_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch33_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch33_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch33_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch33_probs[row + j]! - m);
+              scratch33_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch33_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch33_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch33_probs[row + j]! * scratch33_mask[row + j]!
+                : scratch33_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch33_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5671,6 +5950,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch33_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch33_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch33_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch33_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch33_probs[row + j]!;
+              const mk = training ? scratch33_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch33_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch33_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch33_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch33_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5733,6 +6051,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch44_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch44_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch44_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch44_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch44_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch44_probs[row + j]! - m);
+              scratch44_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch44_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch44_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch44_probs[row + j]! * scratch44_mask[row + j]!
+                : scratch44_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch44_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5815,6 +6174,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch44_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch44_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch44_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch44_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch44_probs[row + j]!;
+              const mk = training ? scratch44_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch44_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch44_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch44_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch44_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5880,6 +6278,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch55_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch55_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch55_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch55_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch55_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch55_probs[row + j]! - m);
+              scratch55_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch55_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch55_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch55_probs[row + j]! * scratch55_mask[row + j]!
+                : scratch55_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch55_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5962,6 +6401,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch55_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch55_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch55_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch55_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch55_probs[row + j]!;
+              const mk = training ? scratch55_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch55_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch55_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch55_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch55_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6027,6 +6505,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch67_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch67_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch67_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch67_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch67_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch67_probs[row + j]! - m);
+              scratch67_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch67_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch67_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch67_probs[row + j]! * scratch67_mask[row + j]!
+                : scratch67_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch67_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6109,6 +6628,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch67_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch67_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch67_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch67_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch67_probs[row + j]!;
+              const mk = training ? scratch67_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch67_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch67_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch67_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch67_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6222,6 +6780,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch71_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch71_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch71_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch71_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch71_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch71_probs[row + j]! - m);
+              scratch71_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch71_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch71_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch71_probs[row + j]! * scratch71_mask[row + j]!
+                : scratch71_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch71_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6304,6 +6903,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch71_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch71_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch71_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch71_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch71_probs[row + j]!;
+              const mk = training ? scratch71_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch71_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch71_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch71_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch71_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6369,6 +7007,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch82_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch82_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch82_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch82_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch82_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch82_probs[row + j]! - m);
+              scratch82_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch82_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch82_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch82_probs[row + j]! * scratch82_mask[row + j]!
+                : scratch82_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch82_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6451,6 +7130,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch82_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch82_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch82_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch82_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch82_probs[row + j]!;
+              const mk = training ? scratch82_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch82_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch82_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch82_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch82_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6516,6 +7234,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch86_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch86_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch86_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch86_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch86_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch86_probs[row + j]! - m);
+              scratch86_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch86_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch86_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch86_probs[row + j]! * scratch86_mask[row + j]!
+                : scratch86_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch86_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6598,6 +7357,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch86_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch86_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch86_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch86_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch86_probs[row + j]!;
+              const mk = training ? scratch86_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch86_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch86_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch86_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch86_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6663,6 +7461,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch97_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch97_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch97_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch97_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch97_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch97_probs[row + j]! - m);
+              scratch97_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch97_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch97_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch97_probs[row + j]! * scratch97_mask[row + j]!
+                : scratch97_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch97_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6745,6 +7584,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch97_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch97_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch97_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch97_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch97_probs[row + j]!;
+              const mk = training ? scratch97_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch97_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch97_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch97_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch97_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6810,6 +7688,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch101_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch101_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch101_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch101_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch101_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch101_probs[row + j]! - m);
+              scratch101_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch101_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch101_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch101_probs[row + j]! * scratch101_mask[row + j]!
+                : scratch101_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch101_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6892,6 +7811,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch101_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch101_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch101_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch101_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch101_probs[row + j]!;
+              const mk = training ? scratch101_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch101_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch101_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch101_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch101_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6973,6 +7931,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch112_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch112_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch112_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch112_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch112_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch112_probs[row + j]! - m);
+              scratch112_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch112_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch112_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch112_probs[row + j]! * scratch112_mask[row + j]!
+                : scratch112_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch112_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7055,6 +8054,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch112_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch112_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch112_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch112_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch112_probs[row + j]!;
+              const mk = training ? scratch112_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch112_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch112_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch112_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch112_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7168,6 +8206,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch116_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch116_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch116_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch116_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch116_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch116_probs[row + j]! - m);
+              scratch116_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch116_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch116_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch116_probs[row + j]! * scratch116_mask[row + j]!
+                : scratch116_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch116_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7250,6 +8329,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch116_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch116_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch116_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch116_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch116_probs[row + j]!;
+              const mk = training ? scratch116_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch116_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch116_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch116_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch116_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7331,6 +8449,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch127_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch127_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch127_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch127_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch127_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch127_probs[row + j]! - m);
+              scratch127_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch127_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch127_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch127_probs[row + j]! * scratch127_mask[row + j]!
+                : scratch127_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch127_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7413,6 +8572,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch127_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch127_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch127_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch127_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch127_probs[row + j]!;
+              const mk = training ? scratch127_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch127_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch127_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch127_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch127_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7526,6 +8724,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch131_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch131_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch131_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch131_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch131_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch131_probs[row + j]! - m);
+              scratch131_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch131_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch131_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch131_probs[row + j]! * scratch131_mask[row + j]!
+                : scratch131_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch131_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7608,6 +8847,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch131_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch131_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch131_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch131_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch131_probs[row + j]!;
+              const mk = training ? scratch131_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch131_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch131_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch131_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch131_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7689,6 +8967,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch142_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch142_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch142_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch142_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch142_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch142_probs[row + j]! - m);
+              scratch142_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch142_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch142_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch142_probs[row + j]! * scratch142_mask[row + j]!
+                : scratch142_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch142_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7771,6 +9090,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch142_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch142_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch142_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch142_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch142_probs[row + j]!;
+              const mk = training ? scratch142_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch142_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch142_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch142_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch142_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7884,6 +9242,47 @@ function createEngine() {
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch146_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch146_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch146_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch146_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch146_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch146_probs[row + j]! - m);
+              scratch146_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch146_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch146_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch146_probs[row + j]! * scratch146_mask[row + j]!
+                : scratch146_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch146_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7966,6 +9365,45 @@ function createEngine() {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch146_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch146_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch146_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch146_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch146_probs[row + j]!;
+              const mk = training ? scratch146_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch146_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch146_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch146_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch146_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -9208,8 +10646,9 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArIGgWPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDAAGohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjBAgCEGAIGohCCAJQYAgaiEJIAggCkkNAAsgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAEGwgAGohDyAEQQFrQYAQbCADaiEQIAEhBSACIQYgECEHIAVBgIDAAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAECEcIBMgGiAc/eYB/eQBIRMgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIANBAXZBgCBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBgCBqIQYgB0GAIGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGAEGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAQIRIgB/0ABJAQIRMgB/0ABKAQIRQgB/0ABLAQIRUgBiEJIAQhCiAGIANBgBBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAQaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAEGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAQaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAJqIQ4DQCAAIQggByEJIARBAXZBgCBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogC/0ABIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAQIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAICEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoBAIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChEAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIQCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AoxAIAhBgCBqIQggCUGAgAFqIQkgCCAKSQ0ACyAFQYDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAQbCAAaiEPIARBAWtBgMAAbCADaiEQIAEhBSACIQYgECEHIAVBgICAAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAECEcIBMgGiAc/eYB/eQBIRMgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQIAAAEHcgcOYmFja3dhcmRJbnB1dDEAAA9iYWNrd2FyZFdlaWdodDEAAQ1iYWNrd2FyZEJpYXMxAAIIZm9yd2FyZDIAAw5iYWNrd2FyZElucHV0MgAED2JhY2t3YXJkV2VpZ2h0MgAFDWJhY2t3YXJkQmlhczIABgryHAfuBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIANBAXZBgIABbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAAaiELA0AgCf0JAgAhFiAJ/QkCgEAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgBAgByAT/QsEkBAgByAU/QsEoBAgByAV/QsEsBAgBkGAgAFqIQYgB0GAIGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgMAAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvRAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIABBgMAAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgBAhEiAH/QAEkBAhEyAH/QAEoBAhFCAH/QAEsBAhFSAGIQkgBCEKIAYgA0GAwABsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMAAaiEJIApBgBBqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAECAHIBP9CwSQECAHIBT9CwSgECAHIBX9CwSwECAGQQhqIQYgB0GAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+gBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAwABqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYDAAGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYDAAGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALC5gIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIACaiEOA0AgACEIIAchCSAEQQF2QYCAAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDAAGohDQNAIAv9AAQAIRogC/0ABIBAIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBAIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIDAASEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjBAgCEGAgAFqIQggCUGAIGohCSAIIApJDQALIAVBgIACaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgMAAbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAgIACaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDAAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAQCEcIBMgGiAc/eYB/eQBIRMgDP0ABICAASEcIBQgGiAc/eYB/eQBIRQgDP0ABIDAASEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYCAAmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAwABqIQwDQCAAIQYgBSEHIANBAXZBgCBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgMAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAQCAHIBP9CwSQQCAHIBT9CwSgQCAHIBX9CwSwQCAGQYAgaiEGIAdBgIABaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYDAAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAwABqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAQCESIAf9AASQQCETIAf9AASgQCEUIAf9AASwQCEVIAYhCSAEIQogBiADQYAQbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAQaiEJIApBgMAAaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgEAgByAT/QsEkEAgByAU/QsEoEAgByAV/QsEsEAgBkEIaiEGIAdBgIABaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAQaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAEGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAQaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsL",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQIAAQdbBghmb3J3YXJkMAAADmJhY2t3YXJkSW5wdXQwAAEPYmFja3dhcmRXZWlnaHQwAAINYmFja3dhcmRCaWFzMAADCGZvcndhcmQxAAQOYmFja3dhcmRJbnB1dDEABQrmHgaPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDAAGohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjBAgCEGAIGohCCAJQYAgaiEJIAggCkkNAAsgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAEGwgAGohDyAEQQFrQYAQbCADaiEQIAEhBSACIQYgECEHIAVBgIDAAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAECEcIBMgGiAc/eYB/eQBIRMgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIANBAXZBgCBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBgCBqIQYgB0GAIGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGAEGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAQIRIgB/0ABJAQIRMgB/0ABKAQIRQgB/0ABLAQIRUgBiEJIAQhCiAGIANBgBBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAQaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAEGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAQaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCACGohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjBAgCEGABGohCCAJQYAgaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAgAhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgCBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgCBqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFgNgBH9/f38AYAV/f39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAAACAQdcBg9iYWNrd2FyZFdlaWdodDEAAAhmb3J3YXJkMgABDmJhY2t3YXJkSW5wdXQyAAIPYmFja3dhcmRXZWlnaHQyAAMNYmFja3dhcmRCaWFzMgAECGZvcndhcmQzAAUKqx4GzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAIhEiAH/QAEkAIhEyAH/QAEoAIhFCAH/QAEsAIhFSAGIQkgBCEKIAYgA0GAEGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEGohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAAmohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgEAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEQCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AohAIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjEAgCEGAIGohCCAJQYCAAWohCSAIIApJDQALIAVBgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgBBsIABqIQ8gBEEBa0GAwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgIACaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAQIRwgEyAaIBz95gH95AEhEyAM/QAEgCAhHCAUIBogHP3mAf3kASEUIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgA0EBdkGAgAFsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwABqIQsDQCAJ/QkCACEWIAn9CQKAQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAECAHIBP9CwSQECAHIBT9CwSgECAHIBX9CwSwECAGQYCAAWohBiAHQYAgaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAwABqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGAwABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAECESIAf9AASQECETIAf9AASgECEUIAf9AASwECEVIAYhCSAEIQogBiADQYDAAGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAwABqIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL6AEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYDAAGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgMAAbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgMAAaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLmAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAJqIQ4DQCAAIQggByEJIARBAXZBgIABbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAL/QAEgEAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgEAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKAECAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQQIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMECAIQYCAAWohCCAJQYAgaiEJIAggCkkNAAsgBUGAgAJqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAwABsIABqIQ8gBEEBa0GAEGwgA2ohECABIQUgAiEGIBAhByAFQYCAgAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBAIRwgEyAaIBz95gH95AEhEyAM/QAEgIABIRwgFCAaIBz95gH95AEhFCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgIACaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABDgJgBH9/f38AYAN/f38AAg8BA2VudgZtZW1vcnkCAAEDBAMAAAEHNAMOYmFja3dhcmRJbnB1dDMAAA9iYWNrd2FyZFdlaWdodDMAAQ1iYWNrd2FyZEJpYXMzAAIKqwoD7gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgA0EBdkGAIGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAwABqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBAIAcgE/0LBJBAIAcgFP0LBKBAIAcgFf0LBLBAIAZBgCBqIQYgB0GAgAFqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgMAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgAEGAEGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIBAIRIgB/0ABJBAIRMgB/0ABKBAIRQgB/0ABLBAIRUgBiEJIAQhCiAGIANBgBBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAwABqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAQCAHIBP9CwSQQCAHIBT9CwSgQCAHIBX9CwSwQCAGQQhqIQYgB0GAgAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgBBqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAQbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgBBqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACws=",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -9241,20 +10680,21 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (5407 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (5435 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 5407, maximum: 5407 });
+    const memory = new wasmApi!.Memory({ initial: 5435, maximum: 5435 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
     return undefined;
   }
   const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const none: WasmKernel = () => {}; // a layer without bias
   const arena: Arena = {
     heap: new Float32Array(buffer),
     params: new Float32Array(buffer, 0, paramCount),
@@ -9270,13 +10710,19 @@ function createArena(): Arena | undefined {
         forward: kernel("forward1"),
         backwardInput: kernel("backwardInput1"),
         backwardWeight: kernel("backwardWeight1"),
-        backwardBias: kernel("backwardBias1"),
+        backwardBias: none,
       },
       {
         forward: kernel("forward2"),
         backwardInput: kernel("backwardInput2"),
         backwardWeight: kernel("backwardWeight2"),
         backwardBias: kernel("backwardBias2"),
+      },
+      {
+        forward: kernel("forward3"),
+        backwardInput: kernel("backwardInput3"),
+        backwardWeight: kernel("backwardWeight3"),
+        backwardBias: kernel("backwardBias3"),
       },
     ],
   };
@@ -9354,6 +10800,35 @@ function wasmDenseBackward(
       kernels.backwardInput(gs, W * 4, ds, m);
       for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
     }
+  }
+}
+
+/** Attention, one head on the SIMD kernels: `rows` rows of `width` values of `src` from element `from`, `stride`
+ *  apart, into the heap from element `to`, contiguous. */
+function wasmGather(
+  heap: Float32Array,
+  src: Float32Array,
+  from: number,
+  stride: number,
+  rows: number,
+  width: number,
+  to: number,
+): void {
+  for (let r = 0; r < rows; r++) heap.set(src.subarray(from + r * stride, from + r * stride + width), to + r * width);
+}
+
+/** The heap's contiguous rows from element `from` added into `dst`'s rows from element `to`, `stride` apart. */
+function wasmScatterAdd(
+  heap: Float32Array,
+  from: number,
+  dst: Float32Array,
+  to: number,
+  stride: number,
+  rows: number,
+  width: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let d = 0, a = from + r * width, b = to + r * stride; d < width; d++) dst[b + d]! += heap[a + d]!;
   }
 }
 

@@ -4021,6 +4021,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 576000 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch7_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch7_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch7_v, kh, 384, 1500, 64, z + 192000);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 384000, 0, SCRATCH_BYTE + 2688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch7_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch7_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch7_probs[row + j]! - m);
+              scratch7_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch7_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch7_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 768000, SCRATCH_BYTE + 1536000, 1500);
+          for (let t = 0; t < 1500; t++)
+            scratch7_heads.set(heap.subarray(z + 384000 + t * 64, z + 384064 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4087,6 +4121,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 576000 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch7_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch7_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch7_v, kh, 384, 1500, 64, z + 192000);
+          wasmGather(heap, scratch7_d_heads, qh, 384, 1500, 64, z + 288000);
+          kernels.forward(SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 768000, 0, SCRATCH_BYTE + 11688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            const pi = z + 2922000 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch7_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch7_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 480000, z + 672000);
+          kernels.backwardWeight(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 2304000, 1500);
+          kernels.backwardInput(SCRATCH_BYTE + 11688000, SCRATCH_BYTE + 384000, SCRATCH_BYTE + 1536000, 1500);
+          kernels.backwardWeight(SCRATCH_BYTE + 11688000, SCRATCH_BYTE, SCRATCH_BYTE + 1920000, 1500);
+          wasmScatterAdd(heap, z + 384000, scratch7_d_q, qh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 480000, scratch7_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 576000, scratch7_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const oi = b * 576000 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4155,7 +4227,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 2, input, output, n * 1500, 384, 1536, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 3, input, output, n * 1500, 384, 1536, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 1500, 384, 1536, weightAt, biasAt, 0, 1536, 1);
   }
 
@@ -4171,7 +4243,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 2, input, inputGrad, outputGrad, n * 1500, 384, 1536, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 1500, 384, 1536, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1500, 384, 1536, weightAt, biasAt, true, 0, 1536, 1);
   }
@@ -4206,7 +4278,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 3, input, output, n * 1500, 1536, 384, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 4, input, output, n * 1500, 1536, 384, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 1500, 1536, 384, weightAt, biasAt, 0, 384, 1);
   }
 
@@ -4222,7 +4294,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 1500, 1536, 384, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 4, input, inputGrad, outputGrad, n * 1500, 1536, 384, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1500, 1536, 384, weightAt, biasAt, true, 0, 384, 1);
   }
@@ -4245,6 +4317,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 576000 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch15_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch15_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch15_v, kh, 384, 1500, 64, z + 192000);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 384000, 0, SCRATCH_BYTE + 2688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch15_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch15_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch15_probs[row + j]! - m);
+              scratch15_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch15_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch15_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 768000, SCRATCH_BYTE + 1536000, 1500);
+          for (let t = 0; t < 1500; t++)
+            scratch15_heads.set(heap.subarray(z + 384000 + t * 64, z + 384064 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4323,6 +4429,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 576000 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch15_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch15_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch15_v, kh, 384, 1500, 64, z + 192000);
+          wasmGather(heap, scratch15_d_heads, qh, 384, 1500, 64, z + 288000);
+          kernels.forward(SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 768000, 0, SCRATCH_BYTE + 11688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            const pi = z + 2922000 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch15_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch15_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 480000, z + 672000);
+          kernels.backwardWeight(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 2304000, 1500);
+          kernels.backwardInput(SCRATCH_BYTE + 11688000, SCRATCH_BYTE + 384000, SCRATCH_BYTE + 1536000, 1500);
+          kernels.backwardWeight(SCRATCH_BYTE + 11688000, SCRATCH_BYTE, SCRATCH_BYTE + 1920000, 1500);
+          wasmScatterAdd(heap, z + 384000, scratch15_d_q, qh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 480000, scratch15_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 576000, scratch15_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const oi = b * 576000 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4383,6 +4527,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 576000 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch23_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch23_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch23_v, kh, 384, 1500, 64, z + 192000);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 384000, 0, SCRATCH_BYTE + 2688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch23_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch23_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch23_probs[row + j]! - m);
+              scratch23_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch23_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch23_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 768000, SCRATCH_BYTE + 1536000, 1500);
+          for (let t = 0; t < 1500; t++)
+            scratch23_heads.set(heap.subarray(z + 384000 + t * 64, z + 384064 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4461,6 +4639,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 576000 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch23_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch23_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch23_v, kh, 384, 1500, 64, z + 192000);
+          wasmGather(heap, scratch23_d_heads, qh, 384, 1500, 64, z + 288000);
+          kernels.forward(SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 768000, 0, SCRATCH_BYTE + 11688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            const pi = z + 2922000 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch23_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch23_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 480000, z + 672000);
+          kernels.backwardWeight(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 2304000, 1500);
+          kernels.backwardInput(SCRATCH_BYTE + 11688000, SCRATCH_BYTE + 384000, SCRATCH_BYTE + 1536000, 1500);
+          kernels.backwardWeight(SCRATCH_BYTE + 11688000, SCRATCH_BYTE, SCRATCH_BYTE + 1920000, 1500);
+          wasmScatterAdd(heap, z + 384000, scratch23_d_q, qh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 480000, scratch23_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 576000, scratch23_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const oi = b * 576000 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4521,6 +4737,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 576000 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch31_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch31_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch31_v, kh, 384, 1500, 64, z + 192000);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 384000, 0, SCRATCH_BYTE + 2688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch31_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch31_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch31_probs[row + j]! - m);
+              scratch31_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch31_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch31_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 768000, SCRATCH_BYTE + 1536000, 1500);
+          for (let t = 0; t < 1500; t++)
+            scratch31_heads.set(heap.subarray(z + 384000 + t * 64, z + 384064 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4599,6 +4849,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 576000 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch31_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch31_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch31_v, kh, 384, 1500, 64, z + 192000);
+          wasmGather(heap, scratch31_d_heads, qh, 384, 1500, 64, z + 288000);
+          kernels.forward(SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 768000, 0, SCRATCH_BYTE + 11688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            const pi = z + 2922000 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch31_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch31_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 480000, z + 672000);
+          kernels.backwardWeight(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 2304000, 1500);
+          kernels.backwardInput(SCRATCH_BYTE + 11688000, SCRATCH_BYTE + 384000, SCRATCH_BYTE + 1536000, 1500);
+          kernels.backwardWeight(SCRATCH_BYTE + 11688000, SCRATCH_BYTE, SCRATCH_BYTE + 1920000, 1500);
+          wasmScatterAdd(heap, z + 384000, scratch31_d_q, qh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 480000, scratch31_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 576000, scratch31_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const oi = b * 576000 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4772,6 +5060,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch42_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch42_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch42_v, kh, 384, 448, 64, z + 57344);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch42_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch42_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch42_probs[row + j]! - m);
+              scratch42_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch42_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++) heap[si + j] = scratch42_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 448);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          for (let t = 0; t < 448; t++)
+            scratch42_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -4850,6 +5172,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 172032 + kc;
+          wasmGather(heap, scratch42_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch42_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch42_v, kh, 384, 448, 64, z + 57344);
+          wasmGather(heap, scratch42_d_heads, qh, 384, 448, 64, z + 86016);
+          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            const pi = z + 401408 + i * 448;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch42_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch42_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, pi + i + 1, pi + 448);
+          }
+          heap.fill(0, z + 143360, z + 200704);
+          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          wasmScatterAdd(heap, z + 114688, scratch42_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 143360, scratch42_d_k, kh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 172032, scratch42_d_v, kh, 384, 448, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -4928,6 +5288,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch45_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch45_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch45_v, kh, 384, 1500, 64, z + 124672);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1880064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch45_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch45_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch45_probs[row + j]! - m);
+              scratch45_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch45_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch45_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 498688, SCRATCH_BYTE + 997376, 448);
+          for (let t = 0; t < 448; t++)
+            scratch45_heads.set(heap.subarray(z + 249344 + t * 64, z + 249408 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5006,6 +5400,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch45_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch45_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch45_v, kh, 384, 1500, 64, z + 124672);
+          wasmGather(heap, scratch45_d_heads, qh, 384, 448, 64, z + 220672);
+          kernels.forward(SCRATCH_BYTE + 882688, SCRATCH_BYTE + 498688, 0, SCRATCH_BYTE + 4568064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            const pi = z + 1142016 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch45_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch45_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 278016, z + 470016);
+          kernels.backwardWeight(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 882688, SCRATCH_BYTE + 1496064, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 4568064, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 997376, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 4568064, SCRATCH_BYTE, SCRATCH_BYTE + 1112064, 448);
+          wasmScatterAdd(heap, z + 249344, scratch45_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 278016, scratch45_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 374016, scratch45_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5060,7 +5492,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 2, input, output, n * 448, 384, 1536, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 3, input, output, n * 448, 384, 1536, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 448, 384, 1536, weightAt, biasAt, 0, 1536, 1);
   }
 
@@ -5076,7 +5508,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 2, input, inputGrad, outputGrad, n * 448, 384, 1536, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 448, 384, 1536, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 448, 384, 1536, weightAt, biasAt, true, 0, 1536, 1);
   }
@@ -5111,7 +5543,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 3, input, output, n * 448, 1536, 384, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 4, input, output, n * 448, 1536, 384, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 448, 1536, 384, weightAt, biasAt, 0, 384, 1);
   }
 
@@ -5127,7 +5559,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 448, 1536, 384, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 4, input, inputGrad, outputGrad, n * 448, 1536, 384, weightAt, biasAt, true);
     else denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 448, 1536, 384, weightAt, biasAt, true, 0, 384, 1);
   }
 
@@ -5149,6 +5581,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch53_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch53_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch53_v, kh, 384, 448, 64, z + 57344);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch53_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch53_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch53_probs[row + j]! - m);
+              scratch53_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch53_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++) heap[si + j] = scratch53_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 448);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          for (let t = 0; t < 448; t++)
+            scratch53_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5227,6 +5693,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 172032 + kc;
+          wasmGather(heap, scratch53_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch53_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch53_v, kh, 384, 448, 64, z + 57344);
+          wasmGather(heap, scratch53_d_heads, qh, 384, 448, 64, z + 86016);
+          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            const pi = z + 401408 + i * 448;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch53_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch53_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, pi + i + 1, pi + 448);
+          }
+          heap.fill(0, z + 143360, z + 200704);
+          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          wasmScatterAdd(heap, z + 114688, scratch53_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 143360, scratch53_d_k, kh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 172032, scratch53_d_v, kh, 384, 448, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5289,6 +5793,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch56_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch56_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch56_v, kh, 384, 1500, 64, z + 124672);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1880064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch56_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch56_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch56_probs[row + j]! - m);
+              scratch56_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch56_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch56_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 498688, SCRATCH_BYTE + 997376, 448);
+          for (let t = 0; t < 448; t++)
+            scratch56_heads.set(heap.subarray(z + 249344 + t * 64, z + 249408 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5367,6 +5905,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch56_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch56_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch56_v, kh, 384, 1500, 64, z + 124672);
+          wasmGather(heap, scratch56_d_heads, qh, 384, 448, 64, z + 220672);
+          kernels.forward(SCRATCH_BYTE + 882688, SCRATCH_BYTE + 498688, 0, SCRATCH_BYTE + 4568064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            const pi = z + 1142016 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch56_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch56_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 278016, z + 470016);
+          kernels.backwardWeight(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 882688, SCRATCH_BYTE + 1496064, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 4568064, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 997376, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 4568064, SCRATCH_BYTE, SCRATCH_BYTE + 1112064, 448);
+          wasmScatterAdd(heap, z + 249344, scratch56_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 278016, scratch56_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 374016, scratch56_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5429,6 +6005,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch64_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch64_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch64_v, kh, 384, 448, 64, z + 57344);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch64_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch64_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch64_probs[row + j]! - m);
+              scratch64_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch64_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++) heap[si + j] = scratch64_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 448);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          for (let t = 0; t < 448; t++)
+            scratch64_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5507,6 +6117,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 172032 + kc;
+          wasmGather(heap, scratch64_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch64_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch64_v, kh, 384, 448, 64, z + 57344);
+          wasmGather(heap, scratch64_d_heads, qh, 384, 448, 64, z + 86016);
+          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            const pi = z + 401408 + i * 448;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch64_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch64_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, pi + i + 1, pi + 448);
+          }
+          heap.fill(0, z + 143360, z + 200704);
+          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          wasmScatterAdd(heap, z + 114688, scratch64_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 143360, scratch64_d_k, kh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 172032, scratch64_d_v, kh, 384, 448, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5569,6 +6217,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch67_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch67_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch67_v, kh, 384, 1500, 64, z + 124672);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1880064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch67_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch67_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch67_probs[row + j]! - m);
+              scratch67_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch67_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch67_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 498688, SCRATCH_BYTE + 997376, 448);
+          for (let t = 0; t < 448; t++)
+            scratch67_heads.set(heap.subarray(z + 249344 + t * 64, z + 249408 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5647,6 +6329,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch67_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch67_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch67_v, kh, 384, 1500, 64, z + 124672);
+          wasmGather(heap, scratch67_d_heads, qh, 384, 448, 64, z + 220672);
+          kernels.forward(SCRATCH_BYTE + 882688, SCRATCH_BYTE + 498688, 0, SCRATCH_BYTE + 4568064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            const pi = z + 1142016 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch67_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch67_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 278016, z + 470016);
+          kernels.backwardWeight(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 882688, SCRATCH_BYTE + 1496064, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 4568064, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 997376, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 4568064, SCRATCH_BYTE, SCRATCH_BYTE + 1112064, 448);
+          wasmScatterAdd(heap, z + 249344, scratch67_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 278016, scratch67_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 374016, scratch67_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5709,6 +6429,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch75_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch75_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch75_v, kh, 384, 448, 64, z + 57344);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch75_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch75_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch75_probs[row + j]! - m);
+              scratch75_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch75_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++) heap[si + j] = scratch75_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 448);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          for (let t = 0; t < 448; t++)
+            scratch75_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5787,6 +6541,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 172032 + kc;
+          wasmGather(heap, scratch75_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch75_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch75_v, kh, 384, 448, 64, z + 57344);
+          wasmGather(heap, scratch75_d_heads, qh, 384, 448, 64, z + 86016);
+          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            const pi = z + 401408 + i * 448;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch75_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch75_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, pi + i + 1, pi + 448);
+          }
+          heap.fill(0, z + 143360, z + 200704);
+          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          wasmScatterAdd(heap, z + 114688, scratch75_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 143360, scratch75_d_k, kh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 172032, scratch75_d_v, kh, 384, 448, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5849,6 +6641,40 @@ function createEngine() {
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch78_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch78_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch78_v, kh, 384, 1500, 64, z + 124672);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1880064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch78_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch78_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch78_probs[row + j]! - m);
+              scratch78_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch78_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch78_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 498688, SCRATCH_BYTE + 997376, 448);
+          for (let t = 0; t < 448; t++)
+            scratch78_heads.set(heap.subarray(z + 249344 + t * 64, z + 249408 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5927,6 +6753,44 @@ function createEngine() {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch78_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch78_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch78_v, kh, 384, 1500, 64, z + 124672);
+          wasmGather(heap, scratch78_d_heads, qh, 384, 448, 64, z + 220672);
+          kernels.forward(SCRATCH_BYTE + 882688, SCRATCH_BYTE + 498688, 0, SCRATCH_BYTE + 4568064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            const pi = z + 1142016 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch78_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch78_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 278016, z + 470016);
+          kernels.backwardWeight(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 882688, SCRATCH_BYTE + 1496064, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 4568064, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 997376, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 4568064, SCRATCH_BYTE, SCRATCH_BYTE + 1112064, 448);
+          wasmScatterAdd(heap, z + 249344, scratch78_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 278016, scratch78_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 374016, scratch78_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5974,14 +6838,14 @@ function createEngine() {
   /** Forward of op 86: proj_out (dense). */
   function forward86(p: Float32Array, n: number): void {
     // proj_out: dense 384 → 51865, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 4, act87, act88, n * 448, 384, 51865, 8208384, -1);
+    if (arena) wasmDenseForward(arena, 6, act87, act88, n * 448, 384, 51865, 8208384, -1);
     else denseTiledForward(p, act87, act88, n * 448, 384, 51865, 8208384, -1, 0, 51865, 1);
   }
 
   /** Backward of op 86: proj_out (dense). */
   function backward86(p: Float32Array, gp: Float32Array, n: number): void {
     // proj_out: dense 384 → 51865 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 4, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true);
+    if (arena) wasmDenseBackward(arena, 6, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true);
     else denseTiledBackward(p, gp, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true, 0, 51865, 1);
   }
 
@@ -7161,10 +8025,11 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQIAAQdbBghmb3J3YXJkMAAADmJhY2t3YXJkSW5wdXQwAAEPYmFja3dhcmRXZWlnaHQwAAINYmFja3dhcmRCaWFzMAADCGZvcndhcmQxAAQOYmFja3dhcmRJbnB1dDEABQriHgaLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAkaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgBghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAkIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMDCAIQYAYaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0GADGwgA2ohECABIQUgAiEGIBAhByAFQYCAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGAGGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkGAGGohBiAHQYAYaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAMaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0GADGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQYAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkEIaiEGIAdBgBhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgAxqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAMbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgAxqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwvDBwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAkaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgBghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAkIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOAKMDCAIQYAYaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0GADGwgA2ohECABIQUgAiEGIBAhByAFQYCAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGAGGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkGAGGohBiAHQYAYaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABFgNgBH9/f38AYAV/f39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAAACAQdcBg9iYWNrd2FyZFdlaWdodDEAAAhmb3J3YXJkMgABDmJhY2t3YXJkSW5wdXQyAAIPYmFja3dhcmRXZWlnaHQyAAMNYmFja3dhcmRCaWFzMgAECGZvcndhcmQzAAUKmx4GzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAMaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0GADGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQYAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkEIaiEGIAdBgBhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuOCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICQAWohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAwhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgDAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEMCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogwIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjDAgCEGAGGohCCAJQYDgAGohCSAIIApJDQALIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GADGwgAGohDyAEQQFrQYAwbCADaiEQIAEhBSACIQYgECEHIAVBgICQAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+wEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGA4ABsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAMGohCwNAIAn9CQIAIRYgCf0JAoAwIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZBgOAAaiEGIAdBgBhqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAwaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIABBgDBqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASADCESIAf9AASQDCETIAf9AASgDCEUIAf9AASwDCEVIAYhCSAEIQogBiADQYAwbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAwaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQQhqIQYgB0GAGGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+UBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAMGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgDBsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGAMGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALC5MIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgJABaiEOA0AgACEIIAchCSAEQQF2QYDgAGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAwaiENA0AgC/0ABAAhGiAL/QAEgDAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgDAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIBgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAkAEhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoAMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChAwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIDCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AowMIAhBgOAAaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYDAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAwbCAAaiEPIARBAWtBgAxsIANqIRAgASEFIAIhBiAQIQcgBUGAgJABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAwaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAwIRwgEyAaIBz95gH95AEhEyAM/QAEgGAhHCAUIBogHP3mAf3kASEUIAz9AASAkAEhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQIAB1AFDmJhY2t3YXJkSW5wdXQzAAAPYmFja3dhcmRXZWlnaHQzAAENYmFja3dhcmRCaWFzMwACCGZvcndhcmQ0AAMOYmFja3dhcmRJbnB1dDQABAryGQXrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgDBqIQwDQCAAIQYgBSEHIANBAXZBgBhsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCf0JAoAMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgDBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAwIAcgE/0LBJAwIAcgFP0LBKAwIAcgFf0LBLAwIAZBgBhqIQYgB0GA4ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgDBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgDBqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAMCESIAf9AASQMCETIAf9AASgMCEUIAf9AASwMCEVIAYhCSAEIQogBiADQYAMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAMaiEJIApBgDBqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAMCAHIBP9CwSQMCAHIBT9CwSgMCAHIBX9CwSwMCAGQQhqIQYgB0GA4ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgAxqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAMbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgAxqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwvZCgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKD+JWohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAwhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgC5NQMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkjgC6NQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgC7NQMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgC8NQMIAhBgBhqIQggCUHIqRlqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYAMaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOALk1AwgCEGAGGohCCAJQcipGWohCSAIIApJDQALIAVBgAxqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GADGwgAGohDyAEQQFrQeTUDGwgA2ohECABIQUgAiEGIBAhByAFQYCg/iVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAwhHCATIBogHP3mAf3kASETIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAkIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgAxqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAVBgAxqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvvBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIANBAXZByKkZbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB5NQMaiELA0AgCf0JAgAhFiAJ/QkC5NQMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZByKkZaiEGIAdBgBhqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeTUDGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB1wFD2JhY2t3YXJkV2VpZ2h0NAAADGNvbnZGb3J3YXJkMAABE2NvbnZCYWNrd2FyZFdlaWdodDAAAhJjb252QmFja3dhcmRJbnB1dDAAAwxjb252Rm9yd2FyZDEABAroHgWqBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIABB4NQMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0Hk1AxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQQhqIQYgB0GAGGohByAGIAhJDQALIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGIANB5NQMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvYBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwN0AaiEMA0AgACEGIAUhByAAQYDAFmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABOBdIRIgB/0ABPBdIRMgB/0ABIBeIRQgB/0ABJBeIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHg3QBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBOBdIAcgE/0LBPBdIAcgFP0LBIBeIAcgFf0LBJBeIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQSBqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AATgXSESIAf9AATwXSETIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUEEaiEJIApB4N0AaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEv0LBOBdIAcgE/0LBPBdIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkrwFqIQ4DQCAAIQggByEJIARBAXZBwLsBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB4N0AaiENA0AgC/0ABAAhGiAL/QAE4F0hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAE4F0hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEoJkCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEHAuwFqIQggCUGAD2ohCSAIIApJDQALIAVBgPcCaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtB4N0AbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGA5K8BaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQeDdAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATgXSEcIBMgGiAc/eYB/eQBIRMgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgDP0ABKCZAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYD3AmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6AFAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHA3QBqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE4F0gByAT/QsE8F0gByAU/QsEgF4gByAV/QsEkF4gBkEIaiEGIAdBwLsBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEgaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hDyANIRIgDSETIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBL9CwTgXSAHIBP9CwTwXSAGQQhqIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnwYDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAuaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AATwLiESIAf9AASALyETIAf9AASQLyEUIAf9AASgLyEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApB8C5qIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAcgFf0LBKAvIAZBgMgAaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEwaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAE8C4hEiAH/QAEgC8hEyAH/QAEkC8hFCAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAlBBGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gBkGAyABqIQYgB0Hg3QBqIQcgBiAISQ0ACyAEQTBqIQQgBUEwaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMDAgABBywCE2NvbnZCYWNrd2FyZFdlaWdodDEAABJjb252QmFja3dhcmRJbnB1dDEAAQr5DQKYCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPClA2ohDgNAIAAhCCAHIQkgBEEBdkHg3QBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHwLmohDQNAIAv9AAQAIRogC/0ABPAuIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABPAuIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AATgXSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAE0IwBIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowkkjgCjCQgCEHg3QBqIQggCUGAyABqIQkgCCAKSQ0ACyAFQcC7AWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQfAubCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGA8KUDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQfAuaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABPAuIRwgEyAaIBz95gH95AEhEyAM/QAE4F0hHCAUIBogHP3mAf3kASEUIAz9AATQjAEhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAuwFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvcBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwC5qIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkHwLmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gByAV/QsEoC8gBkEIaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEwaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSESIA0hEyANIRQgBiEJIAQhCiAGQYCA7ABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCUGAJGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gBkEIaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEEwaiEEIAVBMGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB0wFD2JhY2t3YXJkV2VpZ2h0MQAACGZvcndhcmQyAAEOYmFja3dhcmRJbnB1dDIAAg9iYWNrd2FyZFdlaWdodDIAAwhmb3J3YXJkMwAECuUbBc4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgAEGADGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAMIRIgB/0ABJAMIRMgB/0ABKAMIRQgB/0ABLAMIRUgBiEJIAQhCiAGIANBgAxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAxqIQkgCkGADGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZBCGohBiAHQYAYaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLxAcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYC4F2ohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgC8C4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAL0LiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AvguIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgC/C4gCEGABGohCCAJQeDdAGohCSAIIApJDQALIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAAmwgAGohDyAEQQFrQfAubCADaiEQIAEhBSACIQYgECEHIAVBgLgXaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIACIRwgEyAaIBz95gH95AEhEyAM/QAEgAQhHCAUIBogHP3mAf3kASEUIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYAIaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL7AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByADQQF2QeDdAGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQfAuaiELA0AgCf0JAgAhFiAJ/QkC8C4hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkHg3QBqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZB8C5qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEHwLmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANB8C5saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB8C5qIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLjggCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAkAFqIQ4DQCAAIQggByEJIARBAXZBgBhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogC/0ABIAMIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAMIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoAwIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChDAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIMCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AowwIAhBgBhqIQggCUGA4ABqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0GAMGwgA2ohECABIQUgAiEGIBAhByAFQYCAkAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAwhHCATIBogHP3mAf3kASETIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAkIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQIAAAEHcgcOYmFja3dhcmRJbnB1dDMAAA9iYWNrd2FyZFdlaWdodDMAAQ1iYWNrd2FyZEJpYXMzAAIIZm9yd2FyZDQAAw5iYWNrd2FyZElucHV0NAAED2JhY2t3YXJkV2VpZ2h0NAAFDWJhY2t3YXJkQmlhczQABgrgHAfsBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIANBAXZBgOAAbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDBqIQsDQCAJ/QkCACEWIAn9CQKAMCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQYDgAGohBiAHQYAYaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAMGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAMaiEMA0AgACEGIAUhByAAQYAwaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0GAMGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAMGohCSAKQYAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkEIaiEGIAdBgBhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgDBqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAwbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgDBqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwuTCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICQAWohDgNAIAAhCCAHIQkgBEEBdkGA4ABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAMGohDQNAIAv9AAQAIRogC/0ABIAwIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAwIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAYCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJABIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMDCAIQYDgAGohCCAJQYAYaiEJIAggCkkNAAsgBUGAwAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAMGwgAGohDyAEQQFrQYAMbCADaiEQIAEhBSACIQYgECEHIAVBgICQAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAMGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAMCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBgIRwgFCAaIBz95gH95AEhFCAM/QAEgJABIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgMABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL6wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAwaiEMA0AgACEGIAUhByADQQF2QYAYbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAwaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAMCAHIBP9CwSQMCAHIBT9CwSgMCAHIBX9CwSwMCAGQYAYaiEGIAdBgOAAaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAwaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAwaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgDAhEiAH/QAEkDAhEyAH/QAEoDAhFCAH/QAEsDAhFSAGIQkgBCEKIAYgA0GADGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQYAwaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgDAgByAT/QsEkDAgByAU/QsEoDAgByAV/QsEsDAgBkEIaiEGIAdBgOAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAMaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGADGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAMaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHOgQIZm9yd2FyZDUAAA5iYWNrd2FyZElucHV0NQABD2JhY2t3YXJkV2VpZ2h0NQACCGZvcndhcmQ2AAMK3RoEwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAB2ohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgA4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEDiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogOIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjA4gCEGABGohCCAJQYAcaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBgA5sIANqIRAgASEFIAIhBiAQIQcgBUGAgAdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgBxsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADmohCwNAIAn9CQIAIRYgCf0JAoAOIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgBxqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgA5qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEGADmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANBgA5saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgA5qIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2QoCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCg/iVqIQ4DQCAAIQggByEJIARBAXZBgBhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogC/0ABIAMIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAMIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpI4AuTUDCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AujUDCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AuzUDCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpI4AvDUDCAIQYAYaiEIIAlByKkZaiEJIAggCkkNAAsgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGADGohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgC5NQMIAhBgBhqIQggCUHIqRlqIQkgCCAKSQ0ACyAFQYAMaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0Hk1AxsIANqIRAgASEFIAIhBiAQIQcgBUGAoP4laiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAMIRwgEyAaIBz95gH95AEhEyAM/QAEgBghHCAUIBogHP3mAf3kASEUIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYAMaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAFQYAMaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAAEAB14FDmJhY2t3YXJkSW5wdXQ2AAAPYmFja3dhcmRXZWlnaHQ2AAEMY29udkZvcndhcmQwAAITY29udkJhY2t3YXJkV2VpZ2h0MAADEmNvbnZCYWNrd2FyZElucHV0MAAECrgdBe8EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkHIqRlsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHk1AxqIQsDQCAJ/QkCACEWIAn9CQLk1AwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkHIqRlqIQYgB0GAGGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZB5NQMaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuqBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIABB4NQMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0Hk1AxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQQhqIQYgB0GAGGohByAGIAhJDQALIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGIANB5NQMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvYBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwN0AaiEMA0AgACEGIAUhByAAQYDAFmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABOBdIRIgB/0ABPBdIRMgB/0ABIBeIRQgB/0ABJBeIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHg3QBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBOBdIAcgE/0LBPBdIAcgFP0LBIBeIAcgFf0LBJBeIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQSBqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AATgXSESIAf9AATwXSETIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUEEaiEJIApB4N0AaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEv0LBOBdIAcgE/0LBPBdIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkrwFqIQ4DQCAAIQggByEJIARBAXZBwLsBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB4N0AaiENA0AgC/0ABAAhGiAL/QAE4F0hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAE4F0hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEoJkCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEHAuwFqIQggCUGAD2ohCSAIIApJDQALIAVBgPcCaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtB4N0AbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGA5K8BaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQeDdAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATgXSEcIBMgGiAc/eYB/eQBIRMgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgDP0ABKCZAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYD3AmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6AFAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHA3QBqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE4F0gByAT/QsE8F0gByAU/QsEgF4gByAV/QsEkF4gBkEIaiEGIAdBwLsBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEgaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hDyANIRIgDSETIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBL9CwTgXSAHIBP9CwTwXSAGQQhqIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMEAwABAAc7Awxjb252Rm9yd2FyZDEAABNjb252QmFja3dhcmRXZWlnaHQxAAESY29udkJhY2t3YXJkSW5wdXQxAAIKmhQDnwYDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAuaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AATwLiESIAf9AASALyETIAf9AASQLyEUIAf9AASgLyEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApB8C5qIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAcgFf0LBKAvIAZBgMgAaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEwaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAE8C4hEiAH/QAEgC8hEyAH/QAEkC8hFCAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAlBBGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gBkGAyABqIQYgB0Hg3QBqIQcgBiAISQ0ACyAEQTBqIQQgBUEwaiEFIAUgDEkNAAsLmAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDwpQNqIQ4DQCAAIQggByEJIARBAXZB4N0AbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB8C5qIQ0DQCAL/QAEACEaIAv9AATwLiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATwLiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAE4F0hHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABNCMASEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMJJI4AowkIAhB4N0AaiEIIAlBgMgAaiEJIAggCkkNAAsgBUHAuwFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HwLmwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgPClA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHwLmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATwLiEcIBMgGiAc/eYB/eQBIRMgDP0ABOBdIRwgFCAaIBz95gH95AEhFCAM/QAE0IwBIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwLsBaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3AUDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAuaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDsAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApB8C5qIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAcgFf0LBKAvIAZBCGohBiAHQeDdAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBMGohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hEiANIRMgDSEUIAYhCSAEIQogBkGAgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAlBgCRqIQkgCkHwLmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAZBCGohBiAHQeDdAGohByAGIAhJDQALIARBMGohBCAFQTBqIQUgBSAMSQ0ACws=",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -7205,14 +8070,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (4856 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (4926 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 4856, maximum: 4856 });
+    const memory = new wasmApi!.Memory({ initial: 4926, maximum: 4926 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -7241,7 +8106,7 @@ function createArena(): Arena | undefined {
         forward: kernel("forward2"),
         backwardInput: kernel("backwardInput2"),
         backwardWeight: kernel("backwardWeight2"),
-        backwardBias: kernel("backwardBias2"),
+        backwardBias: none,
       },
       {
         forward: kernel("forward3"),
@@ -7253,6 +8118,18 @@ function createArena(): Arena | undefined {
         forward: kernel("forward4"),
         backwardInput: kernel("backwardInput4"),
         backwardWeight: kernel("backwardWeight4"),
+        backwardBias: kernel("backwardBias4"),
+      },
+      {
+        forward: kernel("forward5"),
+        backwardInput: kernel("backwardInput5"),
+        backwardWeight: kernel("backwardWeight5"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward6"),
+        backwardInput: kernel("backwardInput6"),
+        backwardWeight: kernel("backwardWeight6"),
         backwardBias: none,
       },
     ],
@@ -7384,6 +8261,35 @@ function wasmConvBackward(
   a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
   kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
   if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
+}
+
+/** Attention, one head on the SIMD kernels: `rows` rows of `width` values of `src` from element `from`, `stride`
+ *  apart, into the heap from element `to`, contiguous. */
+function wasmGather(
+  heap: Float32Array,
+  src: Float32Array,
+  from: number,
+  stride: number,
+  rows: number,
+  width: number,
+  to: number,
+): void {
+  for (let r = 0; r < rows; r++) heap.set(src.subarray(from + r * stride, from + r * stride + width), to + r * width);
+}
+
+/** The heap's contiguous rows from element `from` added into `dst`'s rows from element `to`, `stride` apart. */
+function wasmScatterAdd(
+  heap: Float32Array,
+  from: number,
+  dst: Float32Array,
+  to: number,
+  stride: number,
+  rows: number,
+  width: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let d = 0, a = from + r * width, b = to + r * stride; d < width; d++) dst[b + d]! += heap[a + d]!;
+  }
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────
