@@ -287,7 +287,9 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(" ")}`,
 );
-console.log("  CPU time per sample (median of interleaved rounds); wasm/ts = TypeScript's time / WebAssembly's (> 1: wasm faster)");
+console.log(
+  "  CPU time per sample (median of interleaved rounds); wasm/ts = TypeScript's time / WebAssembly's (> 1: wasm faster)",
+);
 for (const c of configs) {
   const { T, H, hd } = c;
   const Q = H * hd;
@@ -337,4 +339,141 @@ for (const c of configs) {
     `  ${c.name.padEnd(32)} forward ts ${us(ft).padStart(10)}  wasm ${us(fw).padStart(10)}  wasm/ts ${(ft / fw).toFixed(2)}×   backward ts ${us(bt2).padStart(10)}  wasm ${us(bw2).padStart(10)}  wasm/ts ${(bt2 / bw2).toFixed(2)}×   max rel diff ${Math.max(...errs).toExponential(1)}`,
   );
 }
-console.log(`  load after: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+console.log(
+  `  load after: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`,
+);
+
+// ── Whole modules: a training step and a forward pass, --target ts against --target wasm ─────────────────
+// The wasm module also with its attention patched back to TypeScript (as bench/workloads.mjs's ts-attn
+// row): "ts-heads" the per-head products only, "ts-attn" the per-head products and the projections.
+const { compile } = await import(pathToFileURL(path.join(root, "dist/src/index.js")).href);
+const ts = (await import("typescript")).default;
+const fs = await import("node:fs");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nnc-wasm-attention-"));
+
+function headsOnTypeScript(text) {
+  const patched = text.replaceAll(
+    /if \(arena\) \{(\s*)\/\/ on the SIMD kernels \(src\/emit\/wasm\/attention\.ts\)/g,
+    "if (false) {$1//",
+  );
+  return patched === text ? undefined : patched;
+}
+function projectionsOnTypeScript(text) {
+  return text.replace(
+    /(\/\/ (?:[qkv] = [^\n]*every position of every sample|[qkv]: d\([^\n]*|output projection[^\n]*)\n\s*)if \(arena\) wasmDense/g,
+    "$1if (false) wasmDense",
+  );
+}
+let loaded = 0;
+async function load(source, target, patch) {
+  const result = await compile(source, { target }, "bench.nn");
+  const errors = result.diagnostics.filter((d) => d.severity === "error");
+  if (errors.length > 0) throw new Error(errors.map((d) => `${d.code} ${d.message}`).join("; "));
+  let text = result.files[0].text;
+  if (patch) {
+    text = patch(text);
+    if (text === undefined) return undefined;
+  }
+  const js = ts.transpileModule(text, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+  }).outputText;
+  const file = path.join(tmp, `m${++loaded}.mjs`);
+  fs.writeFileSync(file, js);
+  return import(pathToFileURL(file).href);
+}
+
+const gpt = (name, { ctx, d, heads, layers, batch }) => ({
+  name,
+  batch,
+  ctx,
+  source: `model G(tokens: token[${ctx}] of 64) {
+  embedding(64, ${d}) as wte
+  positional(${ctx}, ${d}) as wpe
+  repeat ${layers} as h {
+    residual {
+      layernorm as ln_1
+      attention(${heads}, causal = true) as attn
+    }
+    residual {
+      layernorm as ln_2
+      dense(${4 * d}) as c_fc
+      gelu(approximate = tanh)
+      dense(${d}) as c_proj
+    }
+  }
+  layernorm as ln_f
+  dense(64, bias = false, tie = wte) as lm_head
+  loss cross_entropy
+}
+`,
+});
+const models = [
+  { ...gpt("tiny-gpt (examples/tiny-gpt.nn), batch 8", { ctx: 16, d: 32, heads: 4, layers: 2, batch: 8 }) },
+  gpt("gpt-like, 2 layers, d 256, 4 heads of 64, T 64, batch 4", { ctx: 64, d: 256, heads: 4, layers: 2, batch: 4 }),
+];
+models[0].source = fs.readFileSync(path.join(root, "examples/tiny-gpt.nn"), "utf8");
+console.log();
+console.log(
+  `whole modules, float32, CPU time per call (median of interleaved rounds), load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}; speedup = --target ts's time / the row's`,
+);
+for (const c of models) {
+  const variants = [
+    ["ts", await load(c.source, "ts")],
+    ["wasm", await load(c.source, "wasm")],
+    ["wasm ts-heads", await load(c.source, "wasm", headsOnTypeScript)],
+    ["wasm ts-attn", await load(c.source, "wasm", (t) => projectionsOnTypeScript(headsOnTypeScript(t) ?? t))],
+  ].filter(([, m]) => m !== undefined);
+  const n = c.batch;
+  const rand = seeded(5);
+  const tokens = Int32Array.from({ length: n * c.ctx }, () => Math.floor((rand() + 0.5) * 64) % 64);
+  const targets = Array.from({ length: n * c.ctx }, () => Math.floor((rand() + 0.5) * 64) % 64);
+  const runs = variants.map(([name, m]) => {
+    const trainer = m.createTrainer({ optimizer: "sgd", lr: 0.01, seed: 1 });
+    const params = m.createParams(1);
+    return {
+      name,
+      train: () => m.trainStep(trainer, tokens, targets, n),
+      forward: () => m.forward(params, tokens, n),
+      loss: m.trainStep(m.createTrainer({ optimizer: "sgd", lr: 0.01, seed: 1 }), tokens, targets, n),
+    };
+  });
+  const losses = runs.map((r) => r.loss);
+  if (losses.some((l) => Math.abs(l - losses[0]) > 1e-4 * Math.abs(losses[0])))
+    throw new Error(`${c.name}: first losses differ: ${losses.join(", ")}`);
+  const times = runs.map(() => ({ train: [], forward: [] }));
+  const rounds = quick ? 9 : 31;
+  const cpu = (f, reps) => {
+    const t0 = process.cpuUsage();
+    for (let r = 0; r < reps; r++) f();
+    const t = process.cpuUsage(t0);
+    return (t.user + t.system) / 1000 / reps;
+  };
+  const reps = c.ctx >= 64 ? 1 : 10;
+  for (let r = 0; r < rounds; r++) {
+    runs.forEach((run, k) => {
+      times[k].train.push(cpu(run.train, reps));
+      times[k].forward.push(cpu(run.forward, reps));
+    });
+  }
+  console.log(`  ${c.name} (first losses agree: ${losses.map((l) => l.toFixed(5)).join(", ")})`);
+  const base = { train: median(times[0].train), forward: median(times[0].forward) };
+  runs.forEach((run, k) => {
+    const t = median(times[k].train);
+    const f = median(times[k].forward);
+    console.log(
+      `    ${run.name.padEnd(16)} training step ${t.toFixed(2).padStart(8)} ms  ${(base.train / t).toFixed(2)}×   forward ${f.toFixed(2).padStart(8)} ms  ${(base.forward / f).toFixed(2)}×`,
+    );
+  });
+}
+console.log(
+  `  load after: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`,
+);

@@ -202,7 +202,8 @@ function attentionOnTypeScript(text) {
     /(\/\/ (?:[qkv] = [^\n]*every position of every sample|[qkv]: d\([^\n]*|output projection[^\n]*)\n\s*)if \(arena\) wasmDense/g,
     "$1if (false) wasmDense",
   );
-  if (patched === text) throw new Error("attentionOnTypeScript: no attention projection on the WebAssembly kernels to patch");
+  if (patched === text)
+    throw new Error("attentionOnTypeScript: no attention projection on the WebAssembly kernels to patch");
   return patched;
 }
 
