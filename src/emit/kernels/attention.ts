@@ -25,7 +25,9 @@
 import { projectionName, projectionTensor, type ProjectionOption } from "../../vocabulary/kinds/attention.js";
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { lit, resolvedInt } from "../kernel.js";
-import { attentionScratch, headsOnWasm } from "../wasm/attention.js";
+// UNROLL_HEAD: head widths up to it are unrolled over d (literal offsets, per-query rows in locals); the
+// WebAssembly target's hand-over of the per-head products is measured against it (wasm/attention.ts).
+import { UNROLL_HEAD, attentionScratch, headsOnWasm } from "../wasm/attention.js";
 
 interface Projection {
   /** Which scratch array it fills: q, k or v. */
@@ -201,8 +203,6 @@ function wasmOr(c: EmitCtx, IN: number, OUT: number, B: number, call: string): s
   return `if (arena) ${call.replace("#", String(c.wasmDense(IN, OUT, B >= 0)))};\nelse `;
 }
 
-/** Head widths up to this are unrolled over d: literal offsets, and per-query rows in locals. */
-const UNROLL_HEAD = 16;
 const range = (k: number) => Array.from({ length: k }, (_, i) => i);
 /** \`base + d\` with a literal d. */
 const off = (base: string, d: number) => (d === 0 ? base : `${base} + ${d}`);

@@ -59,13 +59,16 @@ export function attentionScratch(s: AttentionShape): AttentionScratch {
   return { q, k, v, dO, o, dk, dv, s: sc, dp, end: dp + ts };
 }
 
+/** Head widths up to this are unrolled over d in the TypeScript per-head code (kernels/attention.ts). */
+export const UNROLL_HEAD = 16;
+
 /** Whether a layer's per-head products run on the SIMD kernels: above the head widths the TypeScript code
- *  unrolls (16), or from 64 × 64 scores a head. Measured with bench/wasm-attention.mjs (float32, CPU time,
+ *  unrolls (UNROLL_HEAD), or from 64 × 64 scores a head. Measured with bench/wasm-attention.mjs (float32, CPU time,
  *  interleaved; load average 12 on 2 cores): T 16, hd 8 TypeScript 1.8× (forward) and 2.3× (backward)
  *  faster; T 16, hd 16 TypeScript 1.3×; T 64, hd 16 WebAssembly 1.5× and 1.75×; T 16, hd 17 1.6× and
  *  1.9×; T 16, hd 64 4.2× and 5.6×; T 64, hd 64 6.5× and 9.5×. */
 export function headsOnWasm(headDim: number, queries: number, keys: number): boolean {
-  return headDim > 16 || queries * keys >= 64 * 64;
+  return headDim > UNROLL_HEAD || queries * keys >= 64 * 64;
 }
 
 /** The module-level helpers of the per-head products: a strided matrix's rows gathered into the scratch
