@@ -194,14 +194,21 @@ function convsOnTypeScript(text) {
 
 /** The "before" of attention on the WebAssembly target (issue 17 item 2), measured in the same run: the
  *  module of \`--target wasm\` with its attention projections patched back to the TypeScript kernels (what the
- *  target ran before) while its dense layers stay on the SIMD kernels. Each projection's code is a comment
- *  line (\`// q = … every position of every sample\`, \`// q: d(…)\`, \`// output projection…\`) then
- *  \`if (arena) wasmDense…(…); else denseTiled…(…)\`; the patch makes the test false. */
+ *  target ran before; the per-head products too) while its dense layers stay on the SIMD kernels. Each
+ *  projection's code is a comment line (\`// q = … every position of every sample\`, \`// q: d(…)\`,
+ *  \`// output projection…\`) then \`if (arena) wasmDense…(…); else denseTiled…(…)\`; the patch makes the
+ *  test false. */
 function attentionOnTypeScript(text) {
-  const patched = text.replace(
-    /(\/\/ (?:[qkv] = [^\n]*every position of every sample|[qkv]: d\([^\n]*|output projection[^\n]*)\n\s*)if \(arena\) wasmDense/g,
-    "$1if (false) wasmDense",
-  );
+  const patched = text
+    .replace(
+      /(\/\/ (?:[qkv] = [^\n]*every position of every sample|[qkv]: d\([^\n]*|output projection[^\n]*)\n\s*)if \(arena\) wasmDense/g,
+      "$1if (false) wasmDense",
+    )
+    .replace(
+      // the per-head products (head widths above 16): `if (arena) { // on the SIMD kernels (…attention.ts) …`
+      /if \(arena\) \{(\s*)\/\/ on the SIMD kernels \(src\/emit\/wasm\/attention\.ts\)/g,
+      "if (false) {$1//",
+    );
   if (patched === text)
     throw new Error("attentionOnTypeScript: no attention projection on the WebAssembly kernels to patch");
   return patched;
