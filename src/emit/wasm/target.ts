@@ -63,10 +63,13 @@ export class WasmDenseTable {
   /** The dense kernel index (in \`headDim\`, out \`keys\`) of an attention layer's per-head products
    *  (attention.ts), or undefined when its scratch would take the memory past MAX_MEMORY_BYTES. */
   attention(headDim: number, queries: number, keys: number): number | undefined {
-    this.attentions.push({ headDim, queries, keys, dtype: this.dtype });
-    if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
-      this.attentions.pop();
-      return undefined;
+    const seen = this.attentions.some((s) => s.headDim === headDim && s.queries === queries && s.keys === keys);
+    if (!seen) {
+      this.attentions.push({ headDim, queries, keys, dtype: this.dtype });
+      if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
+        this.attentions.pop();
+        return undefined;
+      }
     }
     return this.index(headDim, keys, false);
   }
