@@ -192,6 +192,28 @@ function convsOnTypeScript(text) {
   return patched;
 }
 
+/** The "before" of attention on the WebAssembly target (issue 17 item 2), measured in the same run: the
+ *  module of \`--target wasm\` with its attention projections patched back to the TypeScript kernels (what the
+ *  target ran before; the per-head products too) while its dense layers stay on the SIMD kernels. Each
+ *  projection's code is a comment line (\`// q = … every position of every sample\`, \`// q: d(…)\`,
+ *  \`// output projection…\`) then \`if (arena) wasmDense…(…); else denseTiled…(…)\`; the patch makes the
+ *  test false. */
+function attentionOnTypeScript(text) {
+  const patched = text
+    .replace(
+      /(\/\/ (?:[qkv] = [^\n]*every position of every sample|[qkv]: d\([^\n]*|output projection[^\n]*)\n\s*)if \(arena\) wasmDense/g,
+      "$1if (false) wasmDense",
+    )
+    .replace(
+      // the per-head products (head widths above 16): `if (arena) { // on the SIMD kernels (…attention.ts) …`
+      /if \(arena\) \{(\s*)\/\/ on the SIMD kernels \(src\/emit\/wasm\/attention\.ts\)/g,
+      "if (false) {$1//",
+    );
+  if (patched === text)
+    throw new Error("attentionOnTypeScript: no attention projection on the WebAssembly kernels to patch");
+  return patched;
+}
+
 /** MACs per sample of a spec, as `nnc count` reports them, and those of the input gradient a training step
  *  does not compute: the first layer's, when it reads a float model input (nnc's trainStep, TF.js's
  *  gradients with respect to variables and the plain loops all skip it); 0 for token inputs. */
@@ -1211,6 +1233,12 @@ function printCase(c, r) {
       `    convolutions on WebAssembly: nnc wasm f32 ${fmtRatio(convTs.medianMs / convWasm.medianMs)} faster than with them on TypeScript (ts-conv); vs tfjs-wasm-simd: before (ts-conv) ${vs(convTs)}, after ${vs(convWasm)}`,
     );
   }
+  const attnTs = r.impls.find((i) => i.name === "nnc wasm f32 ts-attn");
+  if (convWasm && attnTs && Number.isFinite(convWasm.medianMs) && Number.isFinite(attnTs.medianMs)) {
+    out(
+      `    attention projections on WebAssembly: nnc wasm f32 ${fmtRatio(attnTs.medianMs / convWasm.medianMs)} faster than with them on TypeScript (ts-attn)`,
+    );
+  }
   for (const t of r.targets ?? []) out(`    target: ${t.text}: ${t.value} → ${t.ok ? "met" : "MISSED"}`);
   out();
 }
@@ -1269,6 +1297,7 @@ async function runWorkload({
   matmulBound = true,
   wasm = false,
   wasmConvsBefore = false,
+  wasmAttentionBefore = false,
 }) {
   const source = fam.source ?? fs.readFileSync(fam.file, "utf8");
   const file = fam.file ?? `${fam.id}.nn`;
@@ -1290,6 +1319,9 @@ async function runWorkload({
   const w64 = wasm ? await nnc(`${id}-wasm64`, source, { dtype: "float64", target: "wasm" }, file) : undefined;
   const wTs = wasmConvsBefore
     ? await nnc(`${id}-wasm-tsconv`, source, { target: "wasm" }, file, convsOnTypeScript)
+    : undefined;
+  const wTsAttn = wasmAttentionBefore
+    ? await nnc(`${id}-wasm-tsattn`, source, { target: "wasm" }, file, attentionOnTypeScript)
     : undefined;
   builds.push(
     `nnc: compile + prettier + transpile ${f32.compileMs.toFixed(0)} ms, ${(f32.text.length / 1024).toFixed(0)} KiB of TypeScript; kernels: ${kernelSummary(f32.text)}`,
@@ -1313,6 +1345,7 @@ async function runWorkload({
     ...(w32 ? [nncImpl("nnc wasm f32", w32, "float32", fam, data, mode, true)] : []),
     ...(w64 ? [nncImpl("nnc wasm f64", w64, "float64", fam, data, mode, true)] : []),
     ...(wTs ? [nncImpl("nnc wasm f32 ts-conv", wTs, "float32", fam, data, mode, true)] : []),
+    ...(wTsAttn ? [nncImpl("nnc wasm f32 ts-attn", wTsAttn, "float32", fam, data, mode, true)] : []),
     tfImpl("cpu", mod, fam, data, mode),
     tfImpl("wasm", mod, fam, data, mode),
     plainImpl(mod, fam, data, mode),
@@ -1543,7 +1576,22 @@ await workload({
   fam: gptFamily,
   batch: 8,
   mode: "train",
-  targets: [{ peer: "tfjs-cpu", min: 3 }],
+  targets: [
+    { peer: "tfjs-cpu", min: 3 },
+    { row: "nnc wasm f32", peer: "tfjs-wasm-simd", min: 3 },
+  ],
+  wasm: true,
+  wasmAttentionBefore: true,
+});
+await workload({
+  id: "W6-forward",
+  title: "tiny GPT (examples/tiny-gpt.nn) forward, batch 8 (logits at 16 positions)",
+  fam: gptFamily,
+  batch: 8,
+  mode: "forward",
+  targets: [{ row: "nnc wasm f32", peer: "tfjs-wasm-simd" }],
+  wasm: true,
+  wasmAttentionBefore: true,
 });
 await sweep();
 out(`total ${((now() - t0) / 1000).toFixed(1)} s`);

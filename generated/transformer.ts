@@ -4892,16 +4892,58 @@ function createEngine() {
     // encoder.layers.0.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act0, scratch0_q, n * 512, 512, 512, 0, 786432, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act0, scratch0_q, n * 512, 512, 512, 0, 786432);
+    else denseTiledForward(p, act0, scratch0_q, n * 512, 512, 512, 0, 786432, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act0, scratch0_k, n * 512, 512, 512, 262144, 786944, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act0, scratch0_k, n * 512, 512, 512, 262144, 786944);
+    else denseTiledForward(p, act0, scratch0_k, n * 512, 512, 512, 262144, 786944, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act0, scratch0_v, n * 512, 512, 512, 524288, 787456, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act0, scratch0_v, n * 512, 512, 512, 524288, 787456);
+    else denseTiledForward(p, act0, scratch0_v, n * 512, 512, 512, 524288, 787456, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch0_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch0_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch0_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch0_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch0_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch0_probs[row + j]! - m);
+              scratch0_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch0_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch0_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training ? scratch0_probs[row + j]! * scratch0_mask[row + j]! : scratch0_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch0_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -4937,7 +4979,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch0_heads, act2, n * 512, 512, 512, 787968, 1050112, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch0_heads, act2, n * 512, 512, 512, 787968, 1050112);
+    else denseTiledForward(p, scratch0_heads, act2, n * 512, 512, 512, 787968, 1050112, 0, 512, 1);
   }
 
   /** Backward of op 0: encoder.layers.0.self_attn (attention). */
@@ -4948,26 +4991,68 @@ function createEngine() {
     scratch0_d_k.fill(0, 0, n * 262144);
     scratch0_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch0_heads,
-      scratch0_d_heads,
-      grad2,
-      n * 512,
-      512,
-      512,
-      787968,
-      1050112,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, scratch0_heads, scratch0_d_heads, grad2, n * 512, 512, 512, 787968, 1050112, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch0_heads,
+        scratch0_d_heads,
+        grad2,
+        n * 512,
+        512,
+        512,
+        787968,
+        1050112,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch0_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch0_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch0_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch0_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch0_probs[row + j]!;
+              const mk = training ? scratch0_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch0_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch0_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch0_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch0_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5002,11 +5087,48 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act0, grad0, scratch0_d_q, n * 512, 512, 512, 0, 786432, inputGradWanted, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act0, grad0, scratch0_d_q, n * 512, 512, 512, 0, 786432, inputGradWanted);
+    else denseTiledBackward(p, gp, act0, grad0, scratch0_d_q, n * 512, 512, 512, 0, 786432, inputGradWanted, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act0, grad0, scratch0_d_k, n * 512, 512, 512, 262144, 786944, inputGradWanted, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act0, grad0, scratch0_d_k, n * 512, 512, 512, 262144, 786944, inputGradWanted);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act0,
+        grad0,
+        scratch0_d_k,
+        n * 512,
+        512,
+        512,
+        262144,
+        786944,
+        inputGradWanted,
+        0,
+        512,
+        1,
+      );
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act0, grad0, scratch0_d_v, n * 512, 512, 512, 524288, 787456, inputGradWanted, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act0, grad0, scratch0_d_v, n * 512, 512, 512, 524288, 787456, inputGradWanted);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act0,
+        grad0,
+        scratch0_d_v,
+        n * 512,
+        512,
+        512,
+        524288,
+        787456,
+        inputGradWanted,
+        0,
+        512,
+        1,
+      );
   }
 
   /** Forward of the 30 ops 1, 8, 12, 19, 23, 30, … (dropout, one shape): each call passes its arrays and offsets. */
@@ -5138,7 +5260,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 512 → 2048, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 0, input, output, n * 512, 512, 2048, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 2, input, output, n * 512, 512, 2048, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 512, 512, 2048, weightAt, biasAt, 0, 2048, 1);
   }
 
@@ -5154,7 +5276,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 512 → 2048 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 0, input, inputGrad, outputGrad, n * 512, 512, 2048, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 2, input, inputGrad, outputGrad, n * 512, 512, 2048, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 512, 2048, weightAt, biasAt, true, 0, 2048, 1);
   }
@@ -5218,7 +5340,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 2048 → 512, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 1, input, output, n * 512, 2048, 512, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 3, input, output, n * 512, 2048, 512, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 512, 2048, 512, weightAt, biasAt, 0, 512, 1);
   }
 
@@ -5234,7 +5356,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 2048 → 512 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 1, input, inputGrad, outputGrad, n * 512, 2048, 512, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 512, 2048, 512, weightAt, biasAt, true);
     else denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 2048, 512, weightAt, biasAt, true, 0, 512, 1);
   }
 
@@ -5243,16 +5365,60 @@ function createEngine() {
     // encoder.layers.1.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act12, scratch11_q, n * 512, 512, 512, 3152384, 3938816, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act12, scratch11_q, n * 512, 512, 512, 3152384, 3938816);
+    else denseTiledForward(p, act12, scratch11_q, n * 512, 512, 512, 3152384, 3938816, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act12, scratch11_k, n * 512, 512, 512, 3414528, 3939328, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act12, scratch11_k, n * 512, 512, 512, 3414528, 3939328);
+    else denseTiledForward(p, act12, scratch11_k, n * 512, 512, 512, 3414528, 3939328, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act12, scratch11_v, n * 512, 512, 512, 3676672, 3939840, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act12, scratch11_v, n * 512, 512, 512, 3676672, 3939840);
+    else denseTiledForward(p, act12, scratch11_v, n * 512, 512, 512, 3676672, 3939840, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch11_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch11_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch11_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch11_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch11_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch11_probs[row + j]! - m);
+              scratch11_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch11_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch11_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch11_probs[row + j]! * scratch11_mask[row + j]!
+                : scratch11_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch11_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5288,7 +5454,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch11_heads, act13, n * 512, 512, 512, 3940352, 4202496, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch11_heads, act13, n * 512, 512, 512, 3940352, 4202496);
+    else denseTiledForward(p, scratch11_heads, act13, n * 512, 512, 512, 3940352, 4202496, 0, 512, 1);
   }
 
   /** Backward of op 11: encoder.layers.1.self_attn (attention). */
@@ -5299,26 +5466,80 @@ function createEngine() {
     scratch11_d_k.fill(0, 0, n * 262144);
     scratch11_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch11_heads,
-      scratch11_d_heads,
-      grad13,
-      n * 512,
-      512,
-      512,
-      3940352,
-      4202496,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch11_heads,
+        scratch11_d_heads,
+        grad13,
+        n * 512,
+        512,
+        512,
+        3940352,
+        4202496,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch11_heads,
+        scratch11_d_heads,
+        grad13,
+        n * 512,
+        512,
+        512,
+        3940352,
+        4202496,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch11_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch11_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch11_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch11_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch11_probs[row + j]!;
+              const mk = training ? scratch11_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch11_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch11_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch11_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch11_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5353,11 +5574,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act12, grad12, scratch11_d_q, n * 512, 512, 512, 3152384, 3938816, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act12, grad12, scratch11_d_q, n * 512, 512, 512, 3152384, 3938816, true);
+    else denseTiledBackward(p, gp, act12, grad12, scratch11_d_q, n * 512, 512, 512, 3152384, 3938816, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act12, grad12, scratch11_d_k, n * 512, 512, 512, 3414528, 3939328, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act12, grad12, scratch11_d_k, n * 512, 512, 512, 3414528, 3939328, true);
+    else denseTiledBackward(p, gp, act12, grad12, scratch11_d_k, n * 512, 512, 512, 3414528, 3939328, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act12, grad12, scratch11_d_v, n * 512, 512, 512, 3676672, 3939840, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act12, grad12, scratch11_d_v, n * 512, 512, 512, 3676672, 3939840, true);
+    else denseTiledBackward(p, gp, act12, grad12, scratch11_d_v, n * 512, 512, 512, 3676672, 3939840, true, 0, 512, 1);
   }
 
   /** Forward of op 22: encoder.layers.2.self_attn (attention). */
@@ -5365,16 +5589,60 @@ function createEngine() {
     // encoder.layers.2.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act23, scratch22_q, n * 512, 512, 512, 6304768, 7091200, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act23, scratch22_q, n * 512, 512, 512, 6304768, 7091200);
+    else denseTiledForward(p, act23, scratch22_q, n * 512, 512, 512, 6304768, 7091200, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act23, scratch22_k, n * 512, 512, 512, 6566912, 7091712, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act23, scratch22_k, n * 512, 512, 512, 6566912, 7091712);
+    else denseTiledForward(p, act23, scratch22_k, n * 512, 512, 512, 6566912, 7091712, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act23, scratch22_v, n * 512, 512, 512, 6829056, 7092224, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act23, scratch22_v, n * 512, 512, 512, 6829056, 7092224);
+    else denseTiledForward(p, act23, scratch22_v, n * 512, 512, 512, 6829056, 7092224, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch22_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch22_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch22_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch22_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch22_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch22_probs[row + j]! - m);
+              scratch22_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch22_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch22_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch22_probs[row + j]! * scratch22_mask[row + j]!
+                : scratch22_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch22_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5410,7 +5678,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch22_heads, act24, n * 512, 512, 512, 7092736, 7354880, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch22_heads, act24, n * 512, 512, 512, 7092736, 7354880);
+    else denseTiledForward(p, scratch22_heads, act24, n * 512, 512, 512, 7092736, 7354880, 0, 512, 1);
   }
 
   /** Backward of op 22: encoder.layers.2.self_attn (attention). */
@@ -5421,26 +5690,80 @@ function createEngine() {
     scratch22_d_k.fill(0, 0, n * 262144);
     scratch22_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch22_heads,
-      scratch22_d_heads,
-      grad24,
-      n * 512,
-      512,
-      512,
-      7092736,
-      7354880,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch22_heads,
+        scratch22_d_heads,
+        grad24,
+        n * 512,
+        512,
+        512,
+        7092736,
+        7354880,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch22_heads,
+        scratch22_d_heads,
+        grad24,
+        n * 512,
+        512,
+        512,
+        7092736,
+        7354880,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch22_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch22_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch22_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch22_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch22_probs[row + j]!;
+              const mk = training ? scratch22_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch22_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch22_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch22_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch22_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5475,11 +5798,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act23, grad23, scratch22_d_q, n * 512, 512, 512, 6304768, 7091200, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act23, grad23, scratch22_d_q, n * 512, 512, 512, 6304768, 7091200, true);
+    else denseTiledBackward(p, gp, act23, grad23, scratch22_d_q, n * 512, 512, 512, 6304768, 7091200, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act23, grad23, scratch22_d_k, n * 512, 512, 512, 6566912, 7091712, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act23, grad23, scratch22_d_k, n * 512, 512, 512, 6566912, 7091712, true);
+    else denseTiledBackward(p, gp, act23, grad23, scratch22_d_k, n * 512, 512, 512, 6566912, 7091712, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act23, grad23, scratch22_d_v, n * 512, 512, 512, 6829056, 7092224, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act23, grad23, scratch22_d_v, n * 512, 512, 512, 6829056, 7092224, true);
+    else denseTiledBackward(p, gp, act23, grad23, scratch22_d_v, n * 512, 512, 512, 6829056, 7092224, true, 0, 512, 1);
   }
 
   /** Forward of op 33: encoder.layers.3.self_attn (attention). */
@@ -5487,16 +5813,60 @@ function createEngine() {
     // encoder.layers.3.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act34, scratch33_q, n * 512, 512, 512, 9457152, 10243584, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act34, scratch33_q, n * 512, 512, 512, 9457152, 10243584);
+    else denseTiledForward(p, act34, scratch33_q, n * 512, 512, 512, 9457152, 10243584, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act34, scratch33_k, n * 512, 512, 512, 9719296, 10244096, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act34, scratch33_k, n * 512, 512, 512, 9719296, 10244096);
+    else denseTiledForward(p, act34, scratch33_k, n * 512, 512, 512, 9719296, 10244096, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act34, scratch33_v, n * 512, 512, 512, 9981440, 10244608, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act34, scratch33_v, n * 512, 512, 512, 9981440, 10244608);
+    else denseTiledForward(p, act34, scratch33_v, n * 512, 512, 512, 9981440, 10244608, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch33_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch33_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch33_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch33_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch33_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch33_probs[row + j]! - m);
+              scratch33_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch33_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch33_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch33_probs[row + j]! * scratch33_mask[row + j]!
+                : scratch33_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch33_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5532,7 +5902,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch33_heads, act35, n * 512, 512, 512, 10245120, 10507264, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch33_heads, act35, n * 512, 512, 512, 10245120, 10507264);
+    else denseTiledForward(p, scratch33_heads, act35, n * 512, 512, 512, 10245120, 10507264, 0, 512, 1);
   }
 
   /** Backward of op 33: encoder.layers.3.self_attn (attention). */
@@ -5543,26 +5914,80 @@ function createEngine() {
     scratch33_d_k.fill(0, 0, n * 262144);
     scratch33_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch33_heads,
-      scratch33_d_heads,
-      grad35,
-      n * 512,
-      512,
-      512,
-      10245120,
-      10507264,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch33_heads,
+        scratch33_d_heads,
+        grad35,
+        n * 512,
+        512,
+        512,
+        10245120,
+        10507264,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch33_heads,
+        scratch33_d_heads,
+        grad35,
+        n * 512,
+        512,
+        512,
+        10245120,
+        10507264,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch33_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch33_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch33_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch33_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch33_probs[row + j]!;
+              const mk = training ? scratch33_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch33_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch33_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch33_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch33_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5597,11 +6022,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act34, grad34, scratch33_d_q, n * 512, 512, 512, 9457152, 10243584, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act34, grad34, scratch33_d_q, n * 512, 512, 512, 9457152, 10243584, true);
+    else denseTiledBackward(p, gp, act34, grad34, scratch33_d_q, n * 512, 512, 512, 9457152, 10243584, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act34, grad34, scratch33_d_k, n * 512, 512, 512, 9719296, 10244096, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act34, grad34, scratch33_d_k, n * 512, 512, 512, 9719296, 10244096, true);
+    else denseTiledBackward(p, gp, act34, grad34, scratch33_d_k, n * 512, 512, 512, 9719296, 10244096, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act34, grad34, scratch33_d_v, n * 512, 512, 512, 9981440, 10244608, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act34, grad34, scratch33_d_v, n * 512, 512, 512, 9981440, 10244608, true);
+    else denseTiledBackward(p, gp, act34, grad34, scratch33_d_v, n * 512, 512, 512, 9981440, 10244608, true, 0, 512, 1);
   }
 
   /** Forward of op 44: encoder.layers.4.self_attn (attention). */
@@ -5609,16 +6037,60 @@ function createEngine() {
     // encoder.layers.4.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act45, scratch44_q, n * 512, 512, 512, 12609536, 13395968, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act45, scratch44_q, n * 512, 512, 512, 12609536, 13395968);
+    else denseTiledForward(p, act45, scratch44_q, n * 512, 512, 512, 12609536, 13395968, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act45, scratch44_k, n * 512, 512, 512, 12871680, 13396480, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act45, scratch44_k, n * 512, 512, 512, 12871680, 13396480);
+    else denseTiledForward(p, act45, scratch44_k, n * 512, 512, 512, 12871680, 13396480, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act45, scratch44_v, n * 512, 512, 512, 13133824, 13396992, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act45, scratch44_v, n * 512, 512, 512, 13133824, 13396992);
+    else denseTiledForward(p, act45, scratch44_v, n * 512, 512, 512, 13133824, 13396992, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch44_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch44_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch44_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch44_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch44_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch44_probs[row + j]! - m);
+              scratch44_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch44_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch44_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch44_probs[row + j]! * scratch44_mask[row + j]!
+                : scratch44_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch44_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5654,7 +6126,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch44_heads, act46, n * 512, 512, 512, 13397504, 13659648, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch44_heads, act46, n * 512, 512, 512, 13397504, 13659648);
+    else denseTiledForward(p, scratch44_heads, act46, n * 512, 512, 512, 13397504, 13659648, 0, 512, 1);
   }
 
   /** Backward of op 44: encoder.layers.4.self_attn (attention). */
@@ -5665,26 +6138,80 @@ function createEngine() {
     scratch44_d_k.fill(0, 0, n * 262144);
     scratch44_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch44_heads,
-      scratch44_d_heads,
-      grad46,
-      n * 512,
-      512,
-      512,
-      13397504,
-      13659648,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch44_heads,
+        scratch44_d_heads,
+        grad46,
+        n * 512,
+        512,
+        512,
+        13397504,
+        13659648,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch44_heads,
+        scratch44_d_heads,
+        grad46,
+        n * 512,
+        512,
+        512,
+        13397504,
+        13659648,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch44_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch44_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch44_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch44_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch44_probs[row + j]!;
+              const mk = training ? scratch44_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch44_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch44_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch44_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch44_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5719,11 +6246,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act45, grad45, scratch44_d_q, n * 512, 512, 512, 12609536, 13395968, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act45, grad45, scratch44_d_q, n * 512, 512, 512, 12609536, 13395968, true);
+    else
+      denseTiledBackward(p, gp, act45, grad45, scratch44_d_q, n * 512, 512, 512, 12609536, 13395968, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act45, grad45, scratch44_d_k, n * 512, 512, 512, 12871680, 13396480, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act45, grad45, scratch44_d_k, n * 512, 512, 512, 12871680, 13396480, true);
+    else
+      denseTiledBackward(p, gp, act45, grad45, scratch44_d_k, n * 512, 512, 512, 12871680, 13396480, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act45, grad45, scratch44_d_v, n * 512, 512, 512, 13133824, 13396992, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act45, grad45, scratch44_d_v, n * 512, 512, 512, 13133824, 13396992, true);
+    else
+      denseTiledBackward(p, gp, act45, grad45, scratch44_d_v, n * 512, 512, 512, 13133824, 13396992, true, 0, 512, 1);
   }
 
   /** Forward of op 55: encoder.layers.5.self_attn (attention). */
@@ -5731,16 +6264,60 @@ function createEngine() {
     // encoder.layers.5.self_attn: attention over 512 positions × 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act56, scratch55_q, n * 512, 512, 512, 15761920, 16548352, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act56, scratch55_q, n * 512, 512, 512, 15761920, 16548352);
+    else denseTiledForward(p, act56, scratch55_q, n * 512, 512, 512, 15761920, 16548352, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act56, scratch55_k, n * 512, 512, 512, 16024064, 16548864, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act56, scratch55_k, n * 512, 512, 512, 16024064, 16548864);
+    else denseTiledForward(p, act56, scratch55_k, n * 512, 512, 512, 16024064, 16548864, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act56, scratch55_v, n * 512, 512, 512, 16286208, 16549376, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act56, scratch55_v, n * 512, 512, 512, 16286208, 16549376);
+    else denseTiledForward(p, act56, scratch55_v, n * 512, 512, 512, 16286208, 16549376, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch55_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch55_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch55_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch55_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch55_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch55_probs[row + j]! - m);
+              scratch55_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch55_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch55_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch55_probs[row + j]! * scratch55_mask[row + j]!
+                : scratch55_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch55_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5776,7 +6353,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch55_heads, act57, n * 512, 512, 512, 16549888, 16812032, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch55_heads, act57, n * 512, 512, 512, 16549888, 16812032);
+    else denseTiledForward(p, scratch55_heads, act57, n * 512, 512, 512, 16549888, 16812032, 0, 512, 1);
   }
 
   /** Backward of op 55: encoder.layers.5.self_attn (attention). */
@@ -5787,26 +6365,80 @@ function createEngine() {
     scratch55_d_k.fill(0, 0, n * 262144);
     scratch55_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch55_heads,
-      scratch55_d_heads,
-      grad57,
-      n * 512,
-      512,
-      512,
-      16549888,
-      16812032,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch55_heads,
+        scratch55_d_heads,
+        grad57,
+        n * 512,
+        512,
+        512,
+        16549888,
+        16812032,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch55_heads,
+        scratch55_d_heads,
+        grad57,
+        n * 512,
+        512,
+        512,
+        16549888,
+        16812032,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch55_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch55_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch55_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch55_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch55_probs[row + j]!;
+              const mk = training ? scratch55_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch55_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch55_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch55_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch55_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5841,11 +6473,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act56, grad56, scratch55_d_q, n * 512, 512, 512, 15761920, 16548352, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act56, grad56, scratch55_d_q, n * 512, 512, 512, 15761920, 16548352, true);
+    else
+      denseTiledBackward(p, gp, act56, grad56, scratch55_d_q, n * 512, 512, 512, 15761920, 16548352, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act56, grad56, scratch55_d_k, n * 512, 512, 512, 16024064, 16548864, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act56, grad56, scratch55_d_k, n * 512, 512, 512, 16024064, 16548864, true);
+    else
+      denseTiledBackward(p, gp, act56, grad56, scratch55_d_k, n * 512, 512, 512, 16024064, 16548864, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act56, grad56, scratch55_d_v, n * 512, 512, 512, 16286208, 16549376, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act56, grad56, scratch55_d_v, n * 512, 512, 512, 16286208, 16549376, true);
+    else
+      denseTiledBackward(p, gp, act56, grad56, scratch55_d_v, n * 512, 512, 512, 16286208, 16549376, true, 0, 512, 1);
   }
 
   /** Forward of op 67: decoder.layers.0.self_attn (attention). */
@@ -5853,16 +6491,60 @@ function createEngine() {
     // decoder.layers.0.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act1, scratch67_q, n * 512, 512, 512, 18915328, 19701760, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act1, scratch67_q, n * 512, 512, 512, 18915328, 19701760);
+    else denseTiledForward(p, act1, scratch67_q, n * 512, 512, 512, 18915328, 19701760, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act1, scratch67_k, n * 512, 512, 512, 19177472, 19702272, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act1, scratch67_k, n * 512, 512, 512, 19177472, 19702272);
+    else denseTiledForward(p, act1, scratch67_k, n * 512, 512, 512, 19177472, 19702272, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act1, scratch67_v, n * 512, 512, 512, 19439616, 19702784, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act1, scratch67_v, n * 512, 512, 512, 19439616, 19702784);
+    else denseTiledForward(p, act1, scratch67_v, n * 512, 512, 512, 19439616, 19702784, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch67_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch67_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch67_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch67_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch67_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch67_probs[row + j]! - m);
+              scratch67_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch67_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch67_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch67_probs[row + j]! * scratch67_mask[row + j]!
+                : scratch67_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch67_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5898,7 +6580,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch67_heads, act69, n * 512, 512, 512, 19703296, 19965440, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch67_heads, act69, n * 512, 512, 512, 19703296, 19965440);
+    else denseTiledForward(p, scratch67_heads, act69, n * 512, 512, 512, 19703296, 19965440, 0, 512, 1);
   }
 
   /** Backward of op 67: decoder.layers.0.self_attn (attention). */
@@ -5909,26 +6592,80 @@ function createEngine() {
     scratch67_d_k.fill(0, 0, n * 262144);
     scratch67_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch67_heads,
-      scratch67_d_heads,
-      grad69,
-      n * 512,
-      512,
-      512,
-      19703296,
-      19965440,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch67_heads,
+        scratch67_d_heads,
+        grad69,
+        n * 512,
+        512,
+        512,
+        19703296,
+        19965440,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch67_heads,
+        scratch67_d_heads,
+        grad69,
+        n * 512,
+        512,
+        512,
+        19703296,
+        19965440,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch67_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch67_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch67_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch67_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch67_probs[row + j]!;
+              const mk = training ? scratch67_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch67_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch67_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch67_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch67_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -5963,56 +6700,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(
-      p,
-      gp,
-      act1,
-      grad1,
-      scratch67_d_q,
-      n * 512,
-      512,
-      512,
-      18915328,
-      19701760,
-      inputGradWanted,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, act1, grad1, scratch67_d_q, n * 512, 512, 512, 18915328, 19701760, inputGradWanted);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act1,
+        grad1,
+        scratch67_d_q,
+        n * 512,
+        512,
+        512,
+        18915328,
+        19701760,
+        inputGradWanted,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(
-      p,
-      gp,
-      act1,
-      grad1,
-      scratch67_d_k,
-      n * 512,
-      512,
-      512,
-      19177472,
-      19702272,
-      inputGradWanted,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, act1, grad1, scratch67_d_k, n * 512, 512, 512, 19177472, 19702272, inputGradWanted);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act1,
+        grad1,
+        scratch67_d_k,
+        n * 512,
+        512,
+        512,
+        19177472,
+        19702272,
+        inputGradWanted,
+        0,
+        512,
+        1,
+      );
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(
-      p,
-      gp,
-      act1,
-      grad1,
-      scratch67_d_v,
-      n * 512,
-      512,
-      512,
-      19439616,
-      19702784,
-      inputGradWanted,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, act1, grad1, scratch67_d_v, n * 512, 512, 512, 19439616, 19702784, inputGradWanted);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act1,
+        grad1,
+        scratch67_d_v,
+        n * 512,
+        512,
+        512,
+        19439616,
+        19702784,
+        inputGradWanted,
+        0,
+        512,
+        1,
+      );
   }
 
   /** Forward of op 71: decoder.layers.0.multihead_attn (attention). */
@@ -6020,16 +6766,60 @@ function createEngine() {
     // decoder.layers.0.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act72, scratch71_q, n * 512, 512, 512, 19966976, 20753408, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act72, scratch71_q, n * 512, 512, 512, 19966976, 20753408);
+    else denseTiledForward(p, act72, scratch71_q, n * 512, 512, 512, 19966976, 20753408, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch71_k, n * 512, 512, 512, 20229120, 20753920, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch71_k, n * 512, 512, 512, 20229120, 20753920);
+    else denseTiledForward(p, act68, scratch71_k, n * 512, 512, 512, 20229120, 20753920, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch71_v, n * 512, 512, 512, 20491264, 20754432, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch71_v, n * 512, 512, 512, 20491264, 20754432);
+    else denseTiledForward(p, act68, scratch71_v, n * 512, 512, 512, 20491264, 20754432, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch71_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch71_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch71_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch71_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch71_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch71_probs[row + j]! - m);
+              scratch71_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch71_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch71_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch71_probs[row + j]! * scratch71_mask[row + j]!
+                : scratch71_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch71_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6065,7 +6855,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch71_heads, act73, n * 512, 512, 512, 20754944, 21017088, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch71_heads, act73, n * 512, 512, 512, 20754944, 21017088);
+    else denseTiledForward(p, scratch71_heads, act73, n * 512, 512, 512, 20754944, 21017088, 0, 512, 1);
   }
 
   /** Backward of op 71: decoder.layers.0.multihead_attn (attention). */
@@ -6076,26 +6867,80 @@ function createEngine() {
     scratch71_d_k.fill(0, 0, n * 262144);
     scratch71_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch71_heads,
-      scratch71_d_heads,
-      grad73,
-      n * 512,
-      512,
-      512,
-      20754944,
-      21017088,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch71_heads,
+        scratch71_d_heads,
+        grad73,
+        n * 512,
+        512,
+        512,
+        20754944,
+        21017088,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch71_heads,
+        scratch71_d_heads,
+        grad73,
+        n * 512,
+        512,
+        512,
+        20754944,
+        21017088,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch71_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch71_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch71_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch71_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch71_probs[row + j]!;
+              const mk = training ? scratch71_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch71_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch71_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch71_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch71_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6130,11 +6975,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act72, grad72, scratch71_d_q, n * 512, 512, 512, 19966976, 20753408, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act72, grad72, scratch71_d_q, n * 512, 512, 512, 19966976, 20753408, true);
+    else
+      denseTiledBackward(p, gp, act72, grad72, scratch71_d_q, n * 512, 512, 512, 19966976, 20753408, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch71_d_k, n * 512, 512, 512, 20229120, 20753920, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch71_d_k, n * 512, 512, 512, 20229120, 20753920, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch71_d_k, n * 512, 512, 512, 20229120, 20753920, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch71_d_v, n * 512, 512, 512, 20491264, 20754432, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch71_d_v, n * 512, 512, 512, 20491264, 20754432, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch71_d_v, n * 512, 512, 512, 20491264, 20754432, true, 0, 512, 1);
   }
 
   /** Forward of op 82: decoder.layers.1.self_attn (attention). */
@@ -6142,16 +6993,60 @@ function createEngine() {
     // decoder.layers.1.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act83, scratch82_q, n * 512, 512, 512, 23119360, 23905792, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act83, scratch82_q, n * 512, 512, 512, 23119360, 23905792);
+    else denseTiledForward(p, act83, scratch82_q, n * 512, 512, 512, 23119360, 23905792, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act83, scratch82_k, n * 512, 512, 512, 23381504, 23906304, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act83, scratch82_k, n * 512, 512, 512, 23381504, 23906304);
+    else denseTiledForward(p, act83, scratch82_k, n * 512, 512, 512, 23381504, 23906304, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act83, scratch82_v, n * 512, 512, 512, 23643648, 23906816, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act83, scratch82_v, n * 512, 512, 512, 23643648, 23906816);
+    else denseTiledForward(p, act83, scratch82_v, n * 512, 512, 512, 23643648, 23906816, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch82_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch82_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch82_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch82_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch82_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch82_probs[row + j]! - m);
+              scratch82_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch82_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch82_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch82_probs[row + j]! * scratch82_mask[row + j]!
+                : scratch82_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch82_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6187,7 +7082,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch82_heads, act84, n * 512, 512, 512, 23907328, 24169472, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch82_heads, act84, n * 512, 512, 512, 23907328, 24169472);
+    else denseTiledForward(p, scratch82_heads, act84, n * 512, 512, 512, 23907328, 24169472, 0, 512, 1);
   }
 
   /** Backward of op 82: decoder.layers.1.self_attn (attention). */
@@ -6198,26 +7094,80 @@ function createEngine() {
     scratch82_d_k.fill(0, 0, n * 262144);
     scratch82_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch82_heads,
-      scratch82_d_heads,
-      grad84,
-      n * 512,
-      512,
-      512,
-      23907328,
-      24169472,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch82_heads,
+        scratch82_d_heads,
+        grad84,
+        n * 512,
+        512,
+        512,
+        23907328,
+        24169472,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch82_heads,
+        scratch82_d_heads,
+        grad84,
+        n * 512,
+        512,
+        512,
+        23907328,
+        24169472,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch82_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch82_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch82_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch82_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch82_probs[row + j]!;
+              const mk = training ? scratch82_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch82_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch82_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch82_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch82_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6252,11 +7202,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act83, grad83, scratch82_d_q, n * 512, 512, 512, 23119360, 23905792, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act83, grad83, scratch82_d_q, n * 512, 512, 512, 23119360, 23905792, true);
+    else
+      denseTiledBackward(p, gp, act83, grad83, scratch82_d_q, n * 512, 512, 512, 23119360, 23905792, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act83, grad83, scratch82_d_k, n * 512, 512, 512, 23381504, 23906304, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act83, grad83, scratch82_d_k, n * 512, 512, 512, 23381504, 23906304, true);
+    else
+      denseTiledBackward(p, gp, act83, grad83, scratch82_d_k, n * 512, 512, 512, 23381504, 23906304, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act83, grad83, scratch82_d_v, n * 512, 512, 512, 23643648, 23906816, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act83, grad83, scratch82_d_v, n * 512, 512, 512, 23643648, 23906816, true);
+    else
+      denseTiledBackward(p, gp, act83, grad83, scratch82_d_v, n * 512, 512, 512, 23643648, 23906816, true, 0, 512, 1);
   }
 
   /** Forward of op 86: decoder.layers.1.multihead_attn (attention). */
@@ -6264,16 +7220,60 @@ function createEngine() {
     // decoder.layers.1.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act87, scratch86_q, n * 512, 512, 512, 24171008, 24957440, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act87, scratch86_q, n * 512, 512, 512, 24171008, 24957440);
+    else denseTiledForward(p, act87, scratch86_q, n * 512, 512, 512, 24171008, 24957440, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch86_k, n * 512, 512, 512, 24433152, 24957952, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch86_k, n * 512, 512, 512, 24433152, 24957952);
+    else denseTiledForward(p, act68, scratch86_k, n * 512, 512, 512, 24433152, 24957952, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch86_v, n * 512, 512, 512, 24695296, 24958464, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch86_v, n * 512, 512, 512, 24695296, 24958464);
+    else denseTiledForward(p, act68, scratch86_v, n * 512, 512, 512, 24695296, 24958464, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch86_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch86_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch86_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch86_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch86_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch86_probs[row + j]! - m);
+              scratch86_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch86_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch86_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch86_probs[row + j]! * scratch86_mask[row + j]!
+                : scratch86_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch86_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6309,7 +7309,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch86_heads, act88, n * 512, 512, 512, 24958976, 25221120, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch86_heads, act88, n * 512, 512, 512, 24958976, 25221120);
+    else denseTiledForward(p, scratch86_heads, act88, n * 512, 512, 512, 24958976, 25221120, 0, 512, 1);
   }
 
   /** Backward of op 86: decoder.layers.1.multihead_attn (attention). */
@@ -6320,26 +7321,80 @@ function createEngine() {
     scratch86_d_k.fill(0, 0, n * 262144);
     scratch86_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch86_heads,
-      scratch86_d_heads,
-      grad88,
-      n * 512,
-      512,
-      512,
-      24958976,
-      25221120,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch86_heads,
+        scratch86_d_heads,
+        grad88,
+        n * 512,
+        512,
+        512,
+        24958976,
+        25221120,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch86_heads,
+        scratch86_d_heads,
+        grad88,
+        n * 512,
+        512,
+        512,
+        24958976,
+        25221120,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch86_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch86_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch86_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch86_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch86_probs[row + j]!;
+              const mk = training ? scratch86_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch86_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch86_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch86_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch86_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6374,11 +7429,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act87, grad87, scratch86_d_q, n * 512, 512, 512, 24171008, 24957440, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act87, grad87, scratch86_d_q, n * 512, 512, 512, 24171008, 24957440, true);
+    else
+      denseTiledBackward(p, gp, act87, grad87, scratch86_d_q, n * 512, 512, 512, 24171008, 24957440, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch86_d_k, n * 512, 512, 512, 24433152, 24957952, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch86_d_k, n * 512, 512, 512, 24433152, 24957952, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch86_d_k, n * 512, 512, 512, 24433152, 24957952, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch86_d_v, n * 512, 512, 512, 24695296, 24958464, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch86_d_v, n * 512, 512, 512, 24695296, 24958464, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch86_d_v, n * 512, 512, 512, 24695296, 24958464, true, 0, 512, 1);
   }
 
   /** Forward of op 97: decoder.layers.2.self_attn (attention). */
@@ -6386,16 +7447,60 @@ function createEngine() {
     // decoder.layers.2.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act98, scratch97_q, n * 512, 512, 512, 27323392, 28109824, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act98, scratch97_q, n * 512, 512, 512, 27323392, 28109824);
+    else denseTiledForward(p, act98, scratch97_q, n * 512, 512, 512, 27323392, 28109824, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act98, scratch97_k, n * 512, 512, 512, 27585536, 28110336, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act98, scratch97_k, n * 512, 512, 512, 27585536, 28110336);
+    else denseTiledForward(p, act98, scratch97_k, n * 512, 512, 512, 27585536, 28110336, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act98, scratch97_v, n * 512, 512, 512, 27847680, 28110848, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act98, scratch97_v, n * 512, 512, 512, 27847680, 28110848);
+    else denseTiledForward(p, act98, scratch97_v, n * 512, 512, 512, 27847680, 28110848, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch97_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch97_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch97_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch97_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch97_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch97_probs[row + j]! - m);
+              scratch97_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch97_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch97_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch97_probs[row + j]! * scratch97_mask[row + j]!
+                : scratch97_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch97_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6431,7 +7536,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch97_heads, act99, n * 512, 512, 512, 28111360, 28373504, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch97_heads, act99, n * 512, 512, 512, 28111360, 28373504);
+    else denseTiledForward(p, scratch97_heads, act99, n * 512, 512, 512, 28111360, 28373504, 0, 512, 1);
   }
 
   /** Backward of op 97: decoder.layers.2.self_attn (attention). */
@@ -6442,26 +7548,80 @@ function createEngine() {
     scratch97_d_k.fill(0, 0, n * 262144);
     scratch97_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch97_heads,
-      scratch97_d_heads,
-      grad99,
-      n * 512,
-      512,
-      512,
-      28111360,
-      28373504,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch97_heads,
+        scratch97_d_heads,
+        grad99,
+        n * 512,
+        512,
+        512,
+        28111360,
+        28373504,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch97_heads,
+        scratch97_d_heads,
+        grad99,
+        n * 512,
+        512,
+        512,
+        28111360,
+        28373504,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch97_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch97_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch97_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch97_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch97_probs[row + j]!;
+              const mk = training ? scratch97_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch97_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch97_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch97_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch97_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6496,11 +7656,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act98, grad98, scratch97_d_q, n * 512, 512, 512, 27323392, 28109824, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act98, grad98, scratch97_d_q, n * 512, 512, 512, 27323392, 28109824, true);
+    else
+      denseTiledBackward(p, gp, act98, grad98, scratch97_d_q, n * 512, 512, 512, 27323392, 28109824, true, 0, 512, 1);
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act98, grad98, scratch97_d_k, n * 512, 512, 512, 27585536, 28110336, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act98, grad98, scratch97_d_k, n * 512, 512, 512, 27585536, 28110336, true);
+    else
+      denseTiledBackward(p, gp, act98, grad98, scratch97_d_k, n * 512, 512, 512, 27585536, 28110336, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act98, grad98, scratch97_d_v, n * 512, 512, 512, 27847680, 28110848, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act98, grad98, scratch97_d_v, n * 512, 512, 512, 27847680, 28110848, true);
+    else
+      denseTiledBackward(p, gp, act98, grad98, scratch97_d_v, n * 512, 512, 512, 27847680, 28110848, true, 0, 512, 1);
   }
 
   /** Forward of op 101: decoder.layers.2.multihead_attn (attention). */
@@ -6508,16 +7674,60 @@ function createEngine() {
     // decoder.layers.2.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act102, scratch101_q, n * 512, 512, 512, 28375040, 29161472, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act102, scratch101_q, n * 512, 512, 512, 28375040, 29161472);
+    else denseTiledForward(p, act102, scratch101_q, n * 512, 512, 512, 28375040, 29161472, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch101_k, n * 512, 512, 512, 28637184, 29161984, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch101_k, n * 512, 512, 512, 28637184, 29161984);
+    else denseTiledForward(p, act68, scratch101_k, n * 512, 512, 512, 28637184, 29161984, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch101_v, n * 512, 512, 512, 28899328, 29162496, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch101_v, n * 512, 512, 512, 28899328, 29162496);
+    else denseTiledForward(p, act68, scratch101_v, n * 512, 512, 512, 28899328, 29162496, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch101_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch101_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch101_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch101_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch101_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch101_probs[row + j]! - m);
+              scratch101_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch101_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch101_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch101_probs[row + j]! * scratch101_mask[row + j]!
+                : scratch101_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch101_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6553,7 +7763,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch101_heads, act103, n * 512, 512, 512, 29163008, 29425152, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch101_heads, act103, n * 512, 512, 512, 29163008, 29425152);
+    else denseTiledForward(p, scratch101_heads, act103, n * 512, 512, 512, 29163008, 29425152, 0, 512, 1);
   }
 
   /** Backward of op 101: decoder.layers.2.multihead_attn (attention). */
@@ -6564,26 +7775,80 @@ function createEngine() {
     scratch101_d_k.fill(0, 0, n * 262144);
     scratch101_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch101_heads,
-      scratch101_d_heads,
-      grad103,
-      n * 512,
-      512,
-      512,
-      29163008,
-      29425152,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch101_heads,
+        scratch101_d_heads,
+        grad103,
+        n * 512,
+        512,
+        512,
+        29163008,
+        29425152,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch101_heads,
+        scratch101_d_heads,
+        grad103,
+        n * 512,
+        512,
+        512,
+        29163008,
+        29425152,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch101_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch101_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch101_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch101_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch101_probs[row + j]!;
+              const mk = training ? scratch101_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch101_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch101_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch101_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch101_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6618,11 +7883,33 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act102, grad102, scratch101_d_q, n * 512, 512, 512, 28375040, 29161472, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act102, grad102, scratch101_d_q, n * 512, 512, 512, 28375040, 29161472, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act102,
+        grad102,
+        scratch101_d_q,
+        n * 512,
+        512,
+        512,
+        28375040,
+        29161472,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch101_d_k, n * 512, 512, 512, 28637184, 29161984, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch101_d_k, n * 512, 512, 512, 28637184, 29161984, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch101_d_k, n * 512, 512, 512, 28637184, 29161984, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch101_d_v, n * 512, 512, 512, 28899328, 29162496, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch101_d_v, n * 512, 512, 512, 28899328, 29162496, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch101_d_v, n * 512, 512, 512, 28899328, 29162496, true, 0, 512, 1);
   }
 
   /** Forward of op 112: decoder.layers.3.self_attn (attention). */
@@ -6630,16 +7917,60 @@ function createEngine() {
     // decoder.layers.3.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act113, scratch112_q, n * 512, 512, 512, 31527424, 32313856, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act113, scratch112_q, n * 512, 512, 512, 31527424, 32313856);
+    else denseTiledForward(p, act113, scratch112_q, n * 512, 512, 512, 31527424, 32313856, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act113, scratch112_k, n * 512, 512, 512, 31789568, 32314368, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act113, scratch112_k, n * 512, 512, 512, 31789568, 32314368);
+    else denseTiledForward(p, act113, scratch112_k, n * 512, 512, 512, 31789568, 32314368, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act113, scratch112_v, n * 512, 512, 512, 32051712, 32314880, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act113, scratch112_v, n * 512, 512, 512, 32051712, 32314880);
+    else denseTiledForward(p, act113, scratch112_v, n * 512, 512, 512, 32051712, 32314880, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch112_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch112_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch112_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch112_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch112_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch112_probs[row + j]! - m);
+              scratch112_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch112_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch112_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch112_probs[row + j]! * scratch112_mask[row + j]!
+                : scratch112_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch112_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6675,7 +8006,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch112_heads, act114, n * 512, 512, 512, 32315392, 32577536, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch112_heads, act114, n * 512, 512, 512, 32315392, 32577536);
+    else denseTiledForward(p, scratch112_heads, act114, n * 512, 512, 512, 32315392, 32577536, 0, 512, 1);
   }
 
   /** Backward of op 112: decoder.layers.3.self_attn (attention). */
@@ -6686,26 +8018,80 @@ function createEngine() {
     scratch112_d_k.fill(0, 0, n * 262144);
     scratch112_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch112_heads,
-      scratch112_d_heads,
-      grad114,
-      n * 512,
-      512,
-      512,
-      32315392,
-      32577536,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch112_heads,
+        scratch112_d_heads,
+        grad114,
+        n * 512,
+        512,
+        512,
+        32315392,
+        32577536,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch112_heads,
+        scratch112_d_heads,
+        grad114,
+        n * 512,
+        512,
+        512,
+        32315392,
+        32577536,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch112_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch112_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch112_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch112_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch112_probs[row + j]!;
+              const mk = training ? scratch112_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch112_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch112_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch112_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch112_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6740,11 +8126,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act113, grad113, scratch112_d_q, n * 512, 512, 512, 31527424, 32313856, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act113, grad113, scratch112_d_q, n * 512, 512, 512, 31527424, 32313856, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act113,
+        grad113,
+        scratch112_d_q,
+        n * 512,
+        512,
+        512,
+        31527424,
+        32313856,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act113, grad113, scratch112_d_k, n * 512, 512, 512, 31789568, 32314368, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act113, grad113, scratch112_d_k, n * 512, 512, 512, 31789568, 32314368, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act113,
+        grad113,
+        scratch112_d_k,
+        n * 512,
+        512,
+        512,
+        31789568,
+        32314368,
+        true,
+        0,
+        512,
+        1,
+      );
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act113, grad113, scratch112_d_v, n * 512, 512, 512, 32051712, 32314880, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act113, grad113, scratch112_d_v, n * 512, 512, 512, 32051712, 32314880, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act113,
+        grad113,
+        scratch112_d_v,
+        n * 512,
+        512,
+        512,
+        32051712,
+        32314880,
+        true,
+        0,
+        512,
+        1,
+      );
   }
 
   /** Forward of op 116: decoder.layers.3.multihead_attn (attention). */
@@ -6752,16 +8192,60 @@ function createEngine() {
     // decoder.layers.3.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act117, scratch116_q, n * 512, 512, 512, 32579072, 33365504, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act117, scratch116_q, n * 512, 512, 512, 32579072, 33365504);
+    else denseTiledForward(p, act117, scratch116_q, n * 512, 512, 512, 32579072, 33365504, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch116_k, n * 512, 512, 512, 32841216, 33366016, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch116_k, n * 512, 512, 512, 32841216, 33366016);
+    else denseTiledForward(p, act68, scratch116_k, n * 512, 512, 512, 32841216, 33366016, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch116_v, n * 512, 512, 512, 33103360, 33366528, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch116_v, n * 512, 512, 512, 33103360, 33366528);
+    else denseTiledForward(p, act68, scratch116_v, n * 512, 512, 512, 33103360, 33366528, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch116_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch116_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch116_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch116_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch116_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch116_probs[row + j]! - m);
+              scratch116_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch116_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch116_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch116_probs[row + j]! * scratch116_mask[row + j]!
+                : scratch116_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch116_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6797,7 +8281,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch116_heads, act118, n * 512, 512, 512, 33367040, 33629184, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch116_heads, act118, n * 512, 512, 512, 33367040, 33629184);
+    else denseTiledForward(p, scratch116_heads, act118, n * 512, 512, 512, 33367040, 33629184, 0, 512, 1);
   }
 
   /** Backward of op 116: decoder.layers.3.multihead_attn (attention). */
@@ -6808,26 +8293,80 @@ function createEngine() {
     scratch116_d_k.fill(0, 0, n * 262144);
     scratch116_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch116_heads,
-      scratch116_d_heads,
-      grad118,
-      n * 512,
-      512,
-      512,
-      33367040,
-      33629184,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch116_heads,
+        scratch116_d_heads,
+        grad118,
+        n * 512,
+        512,
+        512,
+        33367040,
+        33629184,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch116_heads,
+        scratch116_d_heads,
+        grad118,
+        n * 512,
+        512,
+        512,
+        33367040,
+        33629184,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch116_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch116_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch116_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch116_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch116_probs[row + j]!;
+              const mk = training ? scratch116_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch116_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch116_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch116_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch116_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6862,11 +8401,33 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act117, grad117, scratch116_d_q, n * 512, 512, 512, 32579072, 33365504, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act117, grad117, scratch116_d_q, n * 512, 512, 512, 32579072, 33365504, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act117,
+        grad117,
+        scratch116_d_q,
+        n * 512,
+        512,
+        512,
+        32579072,
+        33365504,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch116_d_k, n * 512, 512, 512, 32841216, 33366016, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch116_d_k, n * 512, 512, 512, 32841216, 33366016, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch116_d_k, n * 512, 512, 512, 32841216, 33366016, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch116_d_v, n * 512, 512, 512, 33103360, 33366528, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch116_d_v, n * 512, 512, 512, 33103360, 33366528, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch116_d_v, n * 512, 512, 512, 33103360, 33366528, true, 0, 512, 1);
   }
 
   /** Forward of op 127: decoder.layers.4.self_attn (attention). */
@@ -6874,16 +8435,60 @@ function createEngine() {
     // decoder.layers.4.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act128, scratch127_q, n * 512, 512, 512, 35731456, 36517888, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act128, scratch127_q, n * 512, 512, 512, 35731456, 36517888);
+    else denseTiledForward(p, act128, scratch127_q, n * 512, 512, 512, 35731456, 36517888, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act128, scratch127_k, n * 512, 512, 512, 35993600, 36518400, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act128, scratch127_k, n * 512, 512, 512, 35993600, 36518400);
+    else denseTiledForward(p, act128, scratch127_k, n * 512, 512, 512, 35993600, 36518400, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act128, scratch127_v, n * 512, 512, 512, 36255744, 36518912, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act128, scratch127_v, n * 512, 512, 512, 36255744, 36518912);
+    else denseTiledForward(p, act128, scratch127_v, n * 512, 512, 512, 36255744, 36518912, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch127_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch127_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch127_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch127_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch127_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch127_probs[row + j]! - m);
+              scratch127_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch127_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch127_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch127_probs[row + j]! * scratch127_mask[row + j]!
+                : scratch127_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch127_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6919,7 +8524,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch127_heads, act129, n * 512, 512, 512, 36519424, 36781568, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch127_heads, act129, n * 512, 512, 512, 36519424, 36781568);
+    else denseTiledForward(p, scratch127_heads, act129, n * 512, 512, 512, 36519424, 36781568, 0, 512, 1);
   }
 
   /** Backward of op 127: decoder.layers.4.self_attn (attention). */
@@ -6930,26 +8536,80 @@ function createEngine() {
     scratch127_d_k.fill(0, 0, n * 262144);
     scratch127_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch127_heads,
-      scratch127_d_heads,
-      grad129,
-      n * 512,
-      512,
-      512,
-      36519424,
-      36781568,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch127_heads,
+        scratch127_d_heads,
+        grad129,
+        n * 512,
+        512,
+        512,
+        36519424,
+        36781568,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch127_heads,
+        scratch127_d_heads,
+        grad129,
+        n * 512,
+        512,
+        512,
+        36519424,
+        36781568,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch127_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch127_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch127_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch127_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch127_probs[row + j]!;
+              const mk = training ? scratch127_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch127_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch127_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch127_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch127_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -6984,11 +8644,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act128, grad128, scratch127_d_q, n * 512, 512, 512, 35731456, 36517888, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act128, grad128, scratch127_d_q, n * 512, 512, 512, 35731456, 36517888, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act128,
+        grad128,
+        scratch127_d_q,
+        n * 512,
+        512,
+        512,
+        35731456,
+        36517888,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act128, grad128, scratch127_d_k, n * 512, 512, 512, 35993600, 36518400, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act128, grad128, scratch127_d_k, n * 512, 512, 512, 35993600, 36518400, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act128,
+        grad128,
+        scratch127_d_k,
+        n * 512,
+        512,
+        512,
+        35993600,
+        36518400,
+        true,
+        0,
+        512,
+        1,
+      );
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act128, grad128, scratch127_d_v, n * 512, 512, 512, 36255744, 36518912, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act128, grad128, scratch127_d_v, n * 512, 512, 512, 36255744, 36518912, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act128,
+        grad128,
+        scratch127_d_v,
+        n * 512,
+        512,
+        512,
+        36255744,
+        36518912,
+        true,
+        0,
+        512,
+        1,
+      );
   }
 
   /** Forward of op 131: decoder.layers.4.multihead_attn (attention). */
@@ -6996,16 +8710,60 @@ function createEngine() {
     // decoder.layers.4.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act132, scratch131_q, n * 512, 512, 512, 36783104, 37569536, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act132, scratch131_q, n * 512, 512, 512, 36783104, 37569536);
+    else denseTiledForward(p, act132, scratch131_q, n * 512, 512, 512, 36783104, 37569536, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch131_k, n * 512, 512, 512, 37045248, 37570048, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch131_k, n * 512, 512, 512, 37045248, 37570048);
+    else denseTiledForward(p, act68, scratch131_k, n * 512, 512, 512, 37045248, 37570048, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch131_v, n * 512, 512, 512, 37307392, 37570560, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch131_v, n * 512, 512, 512, 37307392, 37570560);
+    else denseTiledForward(p, act68, scratch131_v, n * 512, 512, 512, 37307392, 37570560, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch131_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch131_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch131_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch131_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch131_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch131_probs[row + j]! - m);
+              scratch131_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch131_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch131_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch131_probs[row + j]! * scratch131_mask[row + j]!
+                : scratch131_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch131_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7041,7 +8799,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch131_heads, act133, n * 512, 512, 512, 37571072, 37833216, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch131_heads, act133, n * 512, 512, 512, 37571072, 37833216);
+    else denseTiledForward(p, scratch131_heads, act133, n * 512, 512, 512, 37571072, 37833216, 0, 512, 1);
   }
 
   /** Backward of op 131: decoder.layers.4.multihead_attn (attention). */
@@ -7052,26 +8811,80 @@ function createEngine() {
     scratch131_d_k.fill(0, 0, n * 262144);
     scratch131_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch131_heads,
-      scratch131_d_heads,
-      grad133,
-      n * 512,
-      512,
-      512,
-      37571072,
-      37833216,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch131_heads,
+        scratch131_d_heads,
+        grad133,
+        n * 512,
+        512,
+        512,
+        37571072,
+        37833216,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch131_heads,
+        scratch131_d_heads,
+        grad133,
+        n * 512,
+        512,
+        512,
+        37571072,
+        37833216,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch131_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch131_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch131_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch131_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch131_probs[row + j]!;
+              const mk = training ? scratch131_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch131_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch131_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch131_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch131_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7106,11 +8919,33 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act132, grad132, scratch131_d_q, n * 512, 512, 512, 36783104, 37569536, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act132, grad132, scratch131_d_q, n * 512, 512, 512, 36783104, 37569536, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act132,
+        grad132,
+        scratch131_d_q,
+        n * 512,
+        512,
+        512,
+        36783104,
+        37569536,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch131_d_k, n * 512, 512, 512, 37045248, 37570048, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch131_d_k, n * 512, 512, 512, 37045248, 37570048, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch131_d_k, n * 512, 512, 512, 37045248, 37570048, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch131_d_v, n * 512, 512, 512, 37307392, 37570560, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch131_d_v, n * 512, 512, 512, 37307392, 37570560, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch131_d_v, n * 512, 512, 512, 37307392, 37570560, true, 0, 512, 1);
   }
 
   /** Forward of op 142: decoder.layers.5.self_attn (attention). */
@@ -7118,16 +8953,60 @@ function createEngine() {
     // decoder.layers.5.self_attn: attention over 512 positions × 512: 8 heads of 64, causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act143, scratch142_q, n * 512, 512, 512, 39935488, 40721920, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act143, scratch142_q, n * 512, 512, 512, 39935488, 40721920);
+    else denseTiledForward(p, act143, scratch142_q, n * 512, 512, 512, 39935488, 40721920, 0, 512, 1);
     // k = x · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act143, scratch142_k, n * 512, 512, 512, 40197632, 40722432, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act143, scratch142_k, n * 512, 512, 512, 40197632, 40722432);
+    else denseTiledForward(p, act143, scratch142_k, n * 512, 512, 512, 40197632, 40722432, 0, 512, 1);
     // v = x · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act143, scratch142_v, n * 512, 512, 512, 40459776, 40722944, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act143, scratch142_v, n * 512, 512, 512, 40459776, 40722944);
+    else denseTiledForward(p, act143, scratch142_v, n * 512, 512, 512, 40459776, 40722944, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch142_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch142_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch142_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch142_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch142_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch142_probs[row + j]! - m);
+              scratch142_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch142_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch142_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch142_probs[row + j]! * scratch142_mask[row + j]!
+                : scratch142_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch142_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7163,7 +9042,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch142_heads, act144, n * 512, 512, 512, 40723456, 40985600, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch142_heads, act144, n * 512, 512, 512, 40723456, 40985600);
+    else denseTiledForward(p, scratch142_heads, act144, n * 512, 512, 512, 40723456, 40985600, 0, 512, 1);
   }
 
   /** Backward of op 142: decoder.layers.5.self_attn (attention). */
@@ -7174,26 +9054,80 @@ function createEngine() {
     scratch142_d_k.fill(0, 0, n * 262144);
     scratch142_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch142_heads,
-      scratch142_d_heads,
-      grad144,
-      n * 512,
-      512,
-      512,
-      40723456,
-      40985600,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch142_heads,
+        scratch142_d_heads,
+        grad144,
+        n * 512,
+        512,
+        512,
+        40723456,
+        40985600,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch142_heads,
+        scratch142_d_heads,
+        grad144,
+        n * 512,
+        512,
+        512,
+        40723456,
+        40985600,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch142_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch142_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch142_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch142_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch142_probs[row + j]!;
+              const mk = training ? scratch142_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch142_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, pi + i + 1, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch142_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch142_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch142_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7228,11 +9162,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act143, grad143, scratch142_d_q, n * 512, 512, 512, 39935488, 40721920, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act143, grad143, scratch142_d_q, n * 512, 512, 512, 39935488, 40721920, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act143,
+        grad143,
+        scratch142_d_q,
+        n * 512,
+        512,
+        512,
+        39935488,
+        40721920,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act143, grad143, scratch142_d_k, n * 512, 512, 512, 40197632, 40722432, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act143, grad143, scratch142_d_k, n * 512, 512, 512, 40197632, 40722432, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act143,
+        grad143,
+        scratch142_d_k,
+        n * 512,
+        512,
+        512,
+        40197632,
+        40722432,
+        true,
+        0,
+        512,
+        1,
+      );
     // v: d(in_proj_ rows 1024…1535) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act143, grad143, scratch142_d_v, n * 512, 512, 512, 40459776, 40722944, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act143, grad143, scratch142_d_v, n * 512, 512, 512, 40459776, 40722944, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act143,
+        grad143,
+        scratch142_d_v,
+        n * 512,
+        512,
+        512,
+        40459776,
+        40722944,
+        true,
+        0,
+        512,
+        1,
+      );
   }
 
   /** Forward of op 146: decoder.layers.5.multihead_attn (attention). */
@@ -7240,16 +9228,60 @@ function createEngine() {
     // decoder.layers.5.multihead_attn: cross-attention from 512 positions × 512 to a memory of 512: 8 heads of 64, not causal, fused in_proj_, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…511)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act147, scratch146_q, n * 512, 512, 512, 40987136, 41773568, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act147, scratch146_q, n * 512, 512, 512, 40987136, 41773568);
+    else denseTiledForward(p, act147, scratch146_q, n * 512, 512, 512, 40987136, 41773568, 0, 512, 1);
     // k = memory · (in_proj_ rows 512…1023)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch146_k, n * 512, 512, 512, 41249280, 41774080, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch146_k, n * 512, 512, 512, 41249280, 41774080);
+    else denseTiledForward(p, act68, scratch146_k, n * 512, 512, 512, 41249280, 41774080, 0, 512, 1);
     // v = memory · (in_proj_ rows 1024…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch146_v, n * 512, 512, 512, 41511424, 41774592, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch146_v, n * 512, 512, 512, 41511424, 41774592);
+    else denseTiledForward(p, act68, scratch146_v, n * 512, 512, 512, 41511424, 41774592, 0, 512, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 8; h++) {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch146_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch146_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch146_v, kh, 512, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch146_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch146_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch146_probs[row + j]! - m);
+              scratch146_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch146_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch146_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch146_probs[row + j]! * scratch146_mask[row + j]!
+                : scratch146_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch146_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 512;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7285,7 +9317,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch146_heads, act148, n * 512, 512, 512, 41775104, 42037248, 0, 512, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch146_heads, act148, n * 512, 512, 512, 41775104, 42037248);
+    else denseTiledForward(p, scratch146_heads, act148, n * 512, 512, 512, 41775104, 42037248, 0, 512, 1);
   }
 
   /** Backward of op 146: decoder.layers.5.multihead_attn (attention). */
@@ -7296,26 +9329,80 @@ function createEngine() {
     scratch146_d_k.fill(0, 0, n * 262144);
     scratch146_d_v.fill(0, 0, n * 262144);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch146_heads,
-      scratch146_d_heads,
-      grad148,
-      n * 512,
-      512,
-      512,
-      41775104,
-      42037248,
-      true,
-      0,
-      512,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch146_heads,
+        scratch146_d_heads,
+        grad148,
+        n * 512,
+        512,
+        512,
+        41775104,
+        42037248,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch146_heads,
+        scratch146_d_heads,
+        grad148,
+        n * 512,
+        512,
+        512,
+        41775104,
+        42037248,
+        true,
+        0,
+        512,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 8; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 262144 + h * 64;
+          const kh = b * 262144 + kc;
+          wasmGather(heap, scratch146_q, qh, 512, 512, 64, z);
+          wasmGather(heap, scratch146_k, kh, 512, 512, 64, z + 32768);
+          wasmGather(heap, scratch146_v, kh, 512, 512, 64, z + 65536);
+          wasmGather(heap, scratch146_d_heads, qh, 512, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 8 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch146_probs[row + j]!;
+              const mk = training ? scratch146_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch146_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch146_d_q, qh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch146_d_k, kh, 512, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch146_d_v, kh, 512, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 262144 + i * 512 + h * 64;
           const row = ((b * 8 + h) * 512 + i) * 512;
@@ -7350,11 +9437,33 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…511) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…511)
-    denseTiledBackward(p, gp, act147, grad147, scratch146_d_q, n * 512, 512, 512, 40987136, 41773568, true, 0, 512, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act147, grad147, scratch146_d_q, n * 512, 512, 512, 40987136, 41773568, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act147,
+        grad147,
+        scratch146_d_q,
+        n * 512,
+        512,
+        512,
+        40987136,
+        41773568,
+        true,
+        0,
+        512,
+        1,
+      );
     // k: d(in_proj_ rows 512…1023) += dkᵀ memory, d(bias) += dk, dmemory += dk · (in_proj_ rows 512…1023)
-    denseTiledBackward(p, gp, act68, grad68, scratch146_d_k, n * 512, 512, 512, 41249280, 41774080, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch146_d_k, n * 512, 512, 512, 41249280, 41774080, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch146_d_k, n * 512, 512, 512, 41249280, 41774080, true, 0, 512, 1);
     // v: d(in_proj_ rows 1024…1535) += dvᵀ memory, d(bias) += dv, dmemory += dv · (in_proj_ rows 1024…1535)
-    denseTiledBackward(p, gp, act68, grad68, scratch146_d_v, n * 512, 512, 512, 41511424, 41774592, true, 0, 512, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch146_d_v, n * 512, 512, 512, 41511424, 41774592, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch146_d_v, n * 512, 512, 512, 41511424, 41774592, true, 0, 512, 1);
   }
 
   // ── Training ────────────────────────────────────────────────────────────────────────────────────────
@@ -8596,8 +10705,9 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArbGgWRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAAmohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgEAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEQCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AohAIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjEAgCEGAIGohCCAJQYCAAWohCSAIIApJDQALIAVBgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgBBsIABqIQ8gBEEBa0GAwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgIACaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAQIRwgEyAaIBz95gH95AEhEyAM/QAEgCAhHCAUIBogHP3mAf3kASEUIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgA0EBdkGAgAFsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwABqIQsDQCAJ/QkCACEWIAn9CQKAQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAECAHIBP9CwSQECAHIBT9CwSgECAHIBX9CwSwECAGQYCAAWohBiAHQYAgaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAwABqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGAwABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAECESIAf9AASQECETIAf9AASgECEUIAf9AASwECEVIAYhCSAEIQogBiADQYDAAGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAwABqIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL6AEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYDAAGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgMAAbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgMAAaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLmAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAJqIQ4DQCAAIQggByEJIARBAXZBgIABbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAL/QAEgEAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgEAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKAECAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQQIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMECAIQYCAAWohCCAJQYAgaiEJIAggCkkNAAsgBUGAgAJqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAwABsIABqIQ8gBEEBa0GAEGwgA2ohECABIQUgAiEGIBAhByAFQYCAgAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBAIRwgEyAaIBz95gH95AEhEyAM/QAEgIABIRwgFCAaIBz95gH95AEhFCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgIACaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABQAdgBH9/f38AYAN/f38AYAV/f398fABgBn9/f398fABgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fAACDwEDZW52Bm1lbW9yeQIAAQMLCgAAAQIDBAUGBgEHfwoOYmFja3dhcmRJbnB1dDEAAA9iYWNrd2FyZFdlaWdodDEAAQ1iYWNrd2FyZEJpYXMxAAIDc2dkAAMQc2dkTW9tZW50dW1GaXJzdAAEC3NnZE1vbWVudHVtAAUFc2NhbGUABgRhZGFtAAcFYWRhbXcACApzdW1TcXVhcmVzAAkKxRcK7gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgA0EBdkGAIGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAwABqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBAIAcgE/0LBJBAIAcgFP0LBKBAIAcgFf0LBLBAIAZBgCBqIQYgB0GAgAFqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgMAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgAEGAEGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIBAIRIgB/0ABJBAIRMgB/0ABKBAIRQgB/0ABLBAIRUgBiEJIAQhCiAGIANBgBBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAwABqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAQCAHIBP9CwSQQCAHIBT9CwSgQCAHIBX9CwSwQCAGQQhqIQYgB0GAgAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgBBqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAQbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgBBqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwulAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALC74BAwJ/BHsCfCAE/RQhCCAF/RQhCSADQX5xQQRsIQcCQANAIAYgB08NASAAIAZq/V0DAP1fIQogASAGav1dAwD9XyAJIAr98gH98AEhCyACIAZqIAv9Xv1bAwAAIAAgBmogCiAIIAv98gH98QH9Xv1bAwAAIAZBCGohBgwACwsgA0EBcQRAIAAgBmoqAgC7IQwgASAGaioCALsgBSAMoqAhDSACIAZqIA22OAIAIAAgBmogDCAEIA2iobY4AgALC+wBAwJ/BnsDfCAE/RQhCSAF/RQhCiAG/RQhCyADQX5xQQRsIQgCQANAIAcgCE8NASAAIAdq/V0DAP1fIQwgASAHav1dAwD9XyAKIAz98gH98AEhDSALIAIgB2r9XQMA/V/98gEgDf3wASEOIAIgB2ogDv1e/VsDAAAgACAHaiAMIAkgDv3yAf3xAf1e/VsDAAAgB0EIaiEHDAALCyADQQFxBEAgACAHaioCALshDyABIAdqKgIAuyAFIA+ioCEQIAYgAiAHaioCALuiIBCgIREgAiAHaiARtjgCACAAIAdqIA8gBCARoqG2OAIACwtlAgJ/AXsgAv0UIQUgAUF+cUEEbCEEAkADQCADIARPDQEgACADaiAAIANq/V0DAP1fIAX98gH9Xv1bAwAAIANBCGohAwwACwsgAUEBcQRAIAAgA2ogACADaioCALsgAqK2OAIACwuNAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQIAAQdbBghmb3J3YXJkMAAADmJhY2t3YXJkSW5wdXQwAAEPYmFja3dhcmRXZWlnaHQwAAINYmFja3dhcmRCaWFzMAADCGZvcndhcmQxAAQOYmFja3dhcmRJbnB1dDEABQrmHgaPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDAAGohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjBAgCEGAIGohCCAJQYAgaiEJIAggCkkNAAsgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAEGwgAGohDyAEQQFrQYAQbCADaiEQIAEhBSACIQYgECEHIAVBgIDAAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAECEcIBMgGiAc/eYB/eQBIRMgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIANBAXZBgCBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBgCBqIQYgB0GAIGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGAEGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAQIRIgB/0ABJAQIRMgB/0ABKAQIRQgB/0ABLAQIRUgBiEJIAQhCiAGIANBgBBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAQaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAEGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAQaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCACGohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjBAgCEGABGohCCAJQYAgaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAgAhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgCBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgCBqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFgNgBH9/f38AYAV/f39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAAACAQdcBg9iYWNrd2FyZFdlaWdodDEAAAhmb3J3YXJkMgABDmJhY2t3YXJkSW5wdXQyAAIPYmFja3dhcmRXZWlnaHQyAAMNYmFja3dhcmRCaWFzMgAECGZvcndhcmQzAAUKqx4GzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAIhEiAH/QAEkAIhEyAH/QAEoAIhFCAH/QAEsAIhFSAGIQkgBCEKIAYgA0GAEGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEGohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAAmohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgEAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEQCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AohAIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjEAgCEGAIGohCCAJQYCAAWohCSAIIApJDQALIAVBgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgBBsIABqIQ8gBEEBa0GAwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgIACaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAQIRwgEyAaIBz95gH95AEhEyAM/QAEgCAhHCAUIBogHP3mAf3kASEUIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgA0EBdkGAgAFsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwABqIQsDQCAJ/QkCACEWIAn9CQKAQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAECAHIBP9CwSQECAHIBT9CwSgECAHIBX9CwSwECAGQYCAAWohBiAHQYAgaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAwABqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGAwABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAECESIAf9AASQECETIAf9AASgECEUIAf9AASwECEVIAYhCSAEIQogBiADQYDAAGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAwABqIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL6AEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYDAAGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgMAAbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgMAAaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLmAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAJqIQ4DQCAAIQggByEJIARBAXZBgIABbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAL/QAEgEAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgEAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKAECAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQQIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMECAIQYCAAWohCCAJQYAgaiEJIAggCkkNAAsgBUGAgAJqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAwABsIABqIQ8gBEEBa0GAEGwgA2ohECABIQUgAiEGIBAhByAFQYCAgAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBAIRwgEyAaIBz95gH95AEhEyAM/QAEgIABIRwgFCAaIBz95gH95AEhFCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgIACaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABQAdgBH9/f38AYAN/f38AYAV/f398fABgBn9/f398fABgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fAACDwEDZW52Bm1lbW9yeQIAAQMLCgAAAQIDBAUGBgEHfwoOYmFja3dhcmRJbnB1dDMAAA9iYWNrd2FyZFdlaWdodDMAAQ1iYWNrd2FyZEJpYXMzAAIDc2dkAAMQc2dkTW9tZW50dW1GaXJzdAAEC3NnZE1vbWVudHVtAAUFc2NhbGUABgRhZGFtAAcFYWRhbXcACApzdW1TcXVhcmVzAAkKxRcK7gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgA0EBdkGAIGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAwABqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBAIAcgE/0LBJBAIAcgFP0LBKBAIAcgFf0LBLBAIAZBgCBqIQYgB0GAgAFqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgMAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgAEGAEGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIBAIRIgB/0ABJBAIRMgB/0ABKBAIRQgB/0ABLBAIRUgBiEJIAQhCiAGIANBgBBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAwABqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAQCAHIBP9CwSQQCAHIBT9CwSgQCAHIBX9CwSwQCAGQQhqIQYgB0GAgAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgBBqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAQbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgBBqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwulAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALC74BAwJ/BHsCfCAE/RQhCCAF/RQhCSADQX5xQQRsIQcCQANAIAYgB08NASAAIAZq/V0DAP1fIQogASAGav1dAwD9XyAJIAr98gH98AEhCyACIAZqIAv9Xv1bAwAAIAAgBmogCiAIIAv98gH98QH9Xv1bAwAAIAZBCGohBgwACwsgA0EBcQRAIAAgBmoqAgC7IQwgASAGaioCALsgBSAMoqAhDSACIAZqIA22OAIAIAAgBmogDCAEIA2iobY4AgALC+wBAwJ/BnsDfCAE/RQhCSAF/RQhCiAG/RQhCyADQX5xQQRsIQgCQANAIAcgCE8NASAAIAdq/V0DAP1fIQwgASAHav1dAwD9XyAKIAz98gH98AEhDSALIAIgB2r9XQMA/V/98gEgDf3wASEOIAIgB2ogDv1e/VsDAAAgACAHaiAMIAkgDv3yAf3xAf1e/VsDAAAgB0EIaiEHDAALCyADQQFxBEAgACAHaioCALshDyABIAdqKgIAuyAFIA+ioCEQIAYgAiAHaioCALuiIBCgIREgAiAHaiARtjgCACAAIAdqIA8gBCARoqG2OAIACwtlAgJ/AXsgAv0UIQUgAUF+cUEEbCEEAkADQCADIARPDQEgACADaiAAIANq/V0DAP1fIAX98gH9Xv1bAwAAIANBCGohAwwACwsgAUEBcQRAIAAgA2ogACADaioCALsgAqK2OAIACwuNAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -8644,27 +10754,28 @@ interface Arena {
 
 const GRADS_BYTE = 176562176;
 const SCRATCH_BYTE = 353124352;
-const MOMENTS_BYTE = 354304000;
+const MOMENTS_BYTE = 356139008;
 /** Rows per pass through the scratch area (64 rows of up to 4608 values: x, dy and dx). */
 const CHUNK = 64;
 
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (10795 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (10823 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 10795, maximum: 10795 });
+    const memory = new wasmApi!.Memory({ initial: 10823, maximum: 10823 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
     return undefined;
   }
   const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const none: WasmKernel = () => {}; // a layer without bias
   const arena: Arena = {
     heap: new Float32Array(buffer),
     params: new Float32Array(buffer, 0, paramCount),
@@ -8693,7 +10804,19 @@ function createArena(): Arena | undefined {
         forward: kernel("forward1"),
         backwardInput: kernel("backwardInput1"),
         backwardWeight: kernel("backwardWeight1"),
-        backwardBias: kernel("backwardBias1"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward2"),
+        backwardInput: kernel("backwardInput2"),
+        backwardWeight: kernel("backwardWeight2"),
+        backwardBias: kernel("backwardBias2"),
+      },
+      {
+        forward: kernel("forward3"),
+        backwardInput: kernel("backwardInput3"),
+        backwardWeight: kernel("backwardWeight3"),
+        backwardBias: kernel("backwardBias3"),
       },
     ],
   };
@@ -8781,6 +10904,35 @@ function wasmDenseBackward(
       kernels.backwardInput(gs, W * 4, ds, m);
       for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
     }
+  }
+}
+
+/** Attention, one head on the SIMD kernels: `rows` rows of `width` values of `src` from element `from`, `stride`
+ *  apart, into the heap from element `to`, contiguous. */
+function wasmGather(
+  heap: Float32Array,
+  src: Float32Array,
+  from: number,
+  stride: number,
+  rows: number,
+  width: number,
+  to: number,
+): void {
+  for (let r = 0; r < rows; r++) heap.set(src.subarray(from + r * stride, from + r * stride + width), to + r * width);
+}
+
+/** The heap's contiguous rows from element `from` added into `dst`'s rows from element `to`, `stride` apart. */
+function wasmScatterAdd(
+  heap: Float32Array,
+  from: number,
+  dst: Float32Array,
+  to: number,
+  stride: number,
+  rows: number,
+  width: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let d = 0, a = from + r * width, b = to + r * stride; d < width; d++) dst[b + d]! += heap[a + d]!;
   }
 }
 

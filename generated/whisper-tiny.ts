@@ -4007,16 +4007,53 @@ function createEngine() {
     // model.encoder.layers.0.self_attn: attention over 1500 positions × 384: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act8, scratch7_q, n * 1500, 384, 384, 1112064, 1259520, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act8, scratch7_q, n * 1500, 384, 384, 1112064, 1259520);
+    else denseTiledForward(p, act8, scratch7_q, n * 1500, 384, 384, 1112064, 1259520, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act8, scratch7_k, n * 1500, 384, 384, 1259904, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act8, scratch7_k, n * 1500, 384, 384, 1259904, -1);
+    else denseTiledForward(p, act8, scratch7_k, n * 1500, 384, 384, 1259904, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act8, scratch7_v, n * 1500, 384, 384, 1407360, 1554816, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act8, scratch7_v, n * 1500, 384, 384, 1407360, 1554816);
+    else denseTiledForward(p, act8, scratch7_v, n * 1500, 384, 384, 1407360, 1554816, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 576000 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch7_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch7_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch7_v, kh, 384, 1500, 64, z + 192000);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 384000, 0, SCRATCH_BYTE + 2688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch7_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch7_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch7_probs[row + j]! - m);
+              scratch7_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch7_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch7_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 768000, SCRATCH_BYTE + 1536000, 1500);
+          for (let t = 0; t < 1500; t++)
+            scratch7_heads.set(heap.subarray(z + 384000 + t * 64, z + 384064 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4048,7 +4085,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch7_heads, act9, n * 1500, 384, 384, 1555200, 1702656, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch7_heads, act9, n * 1500, 384, 384, 1555200, 1702656);
+    else denseTiledForward(p, scratch7_heads, act9, n * 1500, 384, 384, 1555200, 1702656, 0, 384, 1);
   }
 
   /** Backward of op 7: model.encoder.layers.0.self_attn (attention). */
@@ -4059,26 +4097,67 @@ function createEngine() {
     scratch7_d_k.fill(0, 0, n * 576000);
     scratch7_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch7_heads,
-      scratch7_d_heads,
-      grad9,
-      n * 1500,
-      384,
-      384,
-      1555200,
-      1702656,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, scratch7_heads, scratch7_d_heads, grad9, n * 1500, 384, 384, 1555200, 1702656, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch7_heads,
+        scratch7_d_heads,
+        grad9,
+        n * 1500,
+        384,
+        384,
+        1555200,
+        1702656,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 576000 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch7_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch7_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch7_v, kh, 384, 1500, 64, z + 192000);
+          wasmGather(heap, scratch7_d_heads, qh, 384, 1500, 64, z + 288000);
+          kernels.forward(SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 768000, 0, SCRATCH_BYTE + 11688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            const pi = z + 2922000 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch7_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch7_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 480000, z + 672000);
+          kernels.backwardWeight(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 2304000, 1500);
+          kernels.backwardInput(SCRATCH_BYTE + 11688000, SCRATCH_BYTE + 384000, SCRATCH_BYTE + 1536000, 1500);
+          kernels.backwardWeight(SCRATCH_BYTE + 11688000, SCRATCH_BYTE, SCRATCH_BYTE + 1920000, 1500);
+          wasmScatterAdd(heap, z + 384000, scratch7_d_q, qh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 480000, scratch7_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 576000, scratch7_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const oi = b * 576000 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4111,11 +4190,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act8, grad8, scratch7_d_q, n * 1500, 384, 384, 1112064, 1259520, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act8, grad8, scratch7_d_q, n * 1500, 384, 384, 1112064, 1259520, true);
+    else denseTiledBackward(p, gp, act8, grad8, scratch7_d_q, n * 1500, 384, 384, 1112064, 1259520, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act8, grad8, scratch7_d_k, n * 1500, 384, 384, 1259904, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act8, grad8, scratch7_d_k, n * 1500, 384, 384, 1259904, -1, true);
+    else denseTiledBackward(p, gp, act8, grad8, scratch7_d_k, n * 1500, 384, 384, 1259904, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act8, grad8, scratch7_d_v, n * 1500, 384, 384, 1407360, 1554816, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act8, grad8, scratch7_d_v, n * 1500, 384, 384, 1407360, 1554816, true);
+    else denseTiledBackward(p, gp, act8, grad8, scratch7_d_v, n * 1500, 384, 384, 1407360, 1554816, true, 0, 384, 1);
   }
 
   /** Forward of the 8 ops 8, 13, 16, 21, 24, 29, … (add, one shape): each call passes its arrays and offsets. */
@@ -4144,7 +4226,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 0, input, output, n * 1500, 384, 1536, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 3, input, output, n * 1500, 384, 1536, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 1500, 384, 1536, weightAt, biasAt, 0, 1536, 1);
   }
 
@@ -4160,7 +4242,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 0, input, inputGrad, outputGrad, n * 1500, 384, 1536, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 1500, 384, 1536, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1500, 384, 1536, weightAt, biasAt, true, 0, 1536, 1);
   }
@@ -4195,7 +4277,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 1, input, output, n * 1500, 1536, 384, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 4, input, output, n * 1500, 1536, 384, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 1500, 1536, 384, weightAt, biasAt, 0, 384, 1);
   }
 
@@ -4211,7 +4293,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 1, input, inputGrad, outputGrad, n * 1500, 1536, 384, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 4, input, inputGrad, outputGrad, n * 1500, 1536, 384, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1500, 1536, 384, weightAt, biasAt, true, 0, 384, 1);
   }
@@ -4221,16 +4303,53 @@ function createEngine() {
     // model.encoder.layers.1.self_attn: attention over 1500 positions × 384: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act16, scratch15_q, n * 1500, 384, 384, 2886144, 3033600, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act16, scratch15_q, n * 1500, 384, 384, 2886144, 3033600);
+    else denseTiledForward(p, act16, scratch15_q, n * 1500, 384, 384, 2886144, 3033600, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act16, scratch15_k, n * 1500, 384, 384, 3033984, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act16, scratch15_k, n * 1500, 384, 384, 3033984, -1);
+    else denseTiledForward(p, act16, scratch15_k, n * 1500, 384, 384, 3033984, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act16, scratch15_v, n * 1500, 384, 384, 3181440, 3328896, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act16, scratch15_v, n * 1500, 384, 384, 3181440, 3328896);
+    else denseTiledForward(p, act16, scratch15_v, n * 1500, 384, 384, 3181440, 3328896, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 576000 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch15_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch15_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch15_v, kh, 384, 1500, 64, z + 192000);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 384000, 0, SCRATCH_BYTE + 2688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch15_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch15_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch15_probs[row + j]! - m);
+              scratch15_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch15_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch15_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 768000, SCRATCH_BYTE + 1536000, 1500);
+          for (let t = 0; t < 1500; t++)
+            scratch15_heads.set(heap.subarray(z + 384000 + t * 64, z + 384064 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4262,7 +4381,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch15_heads, act17, n * 1500, 384, 384, 3329280, 3476736, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch15_heads, act17, n * 1500, 384, 384, 3329280, 3476736);
+    else denseTiledForward(p, scratch15_heads, act17, n * 1500, 384, 384, 3329280, 3476736, 0, 384, 1);
   }
 
   /** Backward of op 15: model.encoder.layers.1.self_attn (attention). */
@@ -4273,26 +4393,79 @@ function createEngine() {
     scratch15_d_k.fill(0, 0, n * 576000);
     scratch15_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch15_heads,
-      scratch15_d_heads,
-      grad17,
-      n * 1500,
-      384,
-      384,
-      3329280,
-      3476736,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch15_heads,
+        scratch15_d_heads,
+        grad17,
+        n * 1500,
+        384,
+        384,
+        3329280,
+        3476736,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch15_heads,
+        scratch15_d_heads,
+        grad17,
+        n * 1500,
+        384,
+        384,
+        3329280,
+        3476736,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 576000 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch15_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch15_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch15_v, kh, 384, 1500, 64, z + 192000);
+          wasmGather(heap, scratch15_d_heads, qh, 384, 1500, 64, z + 288000);
+          kernels.forward(SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 768000, 0, SCRATCH_BYTE + 11688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            const pi = z + 2922000 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch15_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch15_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 480000, z + 672000);
+          kernels.backwardWeight(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 2304000, 1500);
+          kernels.backwardInput(SCRATCH_BYTE + 11688000, SCRATCH_BYTE + 384000, SCRATCH_BYTE + 1536000, 1500);
+          kernels.backwardWeight(SCRATCH_BYTE + 11688000, SCRATCH_BYTE, SCRATCH_BYTE + 1920000, 1500);
+          wasmScatterAdd(heap, z + 384000, scratch15_d_q, qh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 480000, scratch15_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 576000, scratch15_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const oi = b * 576000 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4325,11 +4498,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act16, grad16, scratch15_d_q, n * 1500, 384, 384, 2886144, 3033600, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act16, grad16, scratch15_d_q, n * 1500, 384, 384, 2886144, 3033600, true);
+    else denseTiledBackward(p, gp, act16, grad16, scratch15_d_q, n * 1500, 384, 384, 2886144, 3033600, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act16, grad16, scratch15_d_k, n * 1500, 384, 384, 3033984, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act16, grad16, scratch15_d_k, n * 1500, 384, 384, 3033984, -1, true);
+    else denseTiledBackward(p, gp, act16, grad16, scratch15_d_k, n * 1500, 384, 384, 3033984, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act16, grad16, scratch15_d_v, n * 1500, 384, 384, 3181440, 3328896, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act16, grad16, scratch15_d_v, n * 1500, 384, 384, 3181440, 3328896, true);
+    else denseTiledBackward(p, gp, act16, grad16, scratch15_d_v, n * 1500, 384, 384, 3181440, 3328896, true, 0, 384, 1);
   }
 
   /** Forward of op 23: model.encoder.layers.2.self_attn (attention). */
@@ -4337,16 +4513,53 @@ function createEngine() {
     // model.encoder.layers.2.self_attn: attention over 1500 positions × 384: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act24, scratch23_q, n * 1500, 384, 384, 4660224, 4807680, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act24, scratch23_q, n * 1500, 384, 384, 4660224, 4807680);
+    else denseTiledForward(p, act24, scratch23_q, n * 1500, 384, 384, 4660224, 4807680, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act24, scratch23_k, n * 1500, 384, 384, 4808064, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act24, scratch23_k, n * 1500, 384, 384, 4808064, -1);
+    else denseTiledForward(p, act24, scratch23_k, n * 1500, 384, 384, 4808064, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act24, scratch23_v, n * 1500, 384, 384, 4955520, 5102976, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act24, scratch23_v, n * 1500, 384, 384, 4955520, 5102976);
+    else denseTiledForward(p, act24, scratch23_v, n * 1500, 384, 384, 4955520, 5102976, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 576000 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch23_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch23_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch23_v, kh, 384, 1500, 64, z + 192000);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 384000, 0, SCRATCH_BYTE + 2688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch23_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch23_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch23_probs[row + j]! - m);
+              scratch23_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch23_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch23_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 768000, SCRATCH_BYTE + 1536000, 1500);
+          for (let t = 0; t < 1500; t++)
+            scratch23_heads.set(heap.subarray(z + 384000 + t * 64, z + 384064 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4378,7 +4591,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch23_heads, act25, n * 1500, 384, 384, 5103360, 5250816, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch23_heads, act25, n * 1500, 384, 384, 5103360, 5250816);
+    else denseTiledForward(p, scratch23_heads, act25, n * 1500, 384, 384, 5103360, 5250816, 0, 384, 1);
   }
 
   /** Backward of op 23: model.encoder.layers.2.self_attn (attention). */
@@ -4389,26 +4603,79 @@ function createEngine() {
     scratch23_d_k.fill(0, 0, n * 576000);
     scratch23_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch23_heads,
-      scratch23_d_heads,
-      grad25,
-      n * 1500,
-      384,
-      384,
-      5103360,
-      5250816,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch23_heads,
+        scratch23_d_heads,
+        grad25,
+        n * 1500,
+        384,
+        384,
+        5103360,
+        5250816,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch23_heads,
+        scratch23_d_heads,
+        grad25,
+        n * 1500,
+        384,
+        384,
+        5103360,
+        5250816,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 576000 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch23_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch23_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch23_v, kh, 384, 1500, 64, z + 192000);
+          wasmGather(heap, scratch23_d_heads, qh, 384, 1500, 64, z + 288000);
+          kernels.forward(SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 768000, 0, SCRATCH_BYTE + 11688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            const pi = z + 2922000 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch23_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch23_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 480000, z + 672000);
+          kernels.backwardWeight(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 2304000, 1500);
+          kernels.backwardInput(SCRATCH_BYTE + 11688000, SCRATCH_BYTE + 384000, SCRATCH_BYTE + 1536000, 1500);
+          kernels.backwardWeight(SCRATCH_BYTE + 11688000, SCRATCH_BYTE, SCRATCH_BYTE + 1920000, 1500);
+          wasmScatterAdd(heap, z + 384000, scratch23_d_q, qh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 480000, scratch23_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 576000, scratch23_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const oi = b * 576000 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4441,11 +4708,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act24, grad24, scratch23_d_q, n * 1500, 384, 384, 4660224, 4807680, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act24, grad24, scratch23_d_q, n * 1500, 384, 384, 4660224, 4807680, true);
+    else denseTiledBackward(p, gp, act24, grad24, scratch23_d_q, n * 1500, 384, 384, 4660224, 4807680, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act24, grad24, scratch23_d_k, n * 1500, 384, 384, 4808064, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act24, grad24, scratch23_d_k, n * 1500, 384, 384, 4808064, -1, true);
+    else denseTiledBackward(p, gp, act24, grad24, scratch23_d_k, n * 1500, 384, 384, 4808064, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act24, grad24, scratch23_d_v, n * 1500, 384, 384, 4955520, 5102976, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act24, grad24, scratch23_d_v, n * 1500, 384, 384, 4955520, 5102976, true);
+    else denseTiledBackward(p, gp, act24, grad24, scratch23_d_v, n * 1500, 384, 384, 4955520, 5102976, true, 0, 384, 1);
   }
 
   /** Forward of op 31: model.encoder.layers.3.self_attn (attention). */
@@ -4453,16 +4723,53 @@ function createEngine() {
     // model.encoder.layers.3.self_attn: attention over 1500 positions × 384: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act32, scratch31_q, n * 1500, 384, 384, 6434304, 6581760, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act32, scratch31_q, n * 1500, 384, 384, 6434304, 6581760);
+    else denseTiledForward(p, act32, scratch31_q, n * 1500, 384, 384, 6434304, 6581760, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act32, scratch31_k, n * 1500, 384, 384, 6582144, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act32, scratch31_k, n * 1500, 384, 384, 6582144, -1);
+    else denseTiledForward(p, act32, scratch31_k, n * 1500, 384, 384, 6582144, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act32, scratch31_v, n * 1500, 384, 384, 6729600, 6877056, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act32, scratch31_v, n * 1500, 384, 384, 6729600, 6877056);
+    else denseTiledForward(p, act32, scratch31_v, n * 1500, 384, 384, 6729600, 6877056, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 576000 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch31_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch31_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch31_v, kh, 384, 1500, 64, z + 192000);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 384000, 0, SCRATCH_BYTE + 2688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch31_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch31_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch31_probs[row + j]! - m);
+              scratch31_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch31_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch31_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 768000, SCRATCH_BYTE + 1536000, 1500);
+          for (let t = 0; t < 1500; t++)
+            scratch31_heads.set(heap.subarray(z + 384000 + t * 64, z + 384064 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4494,7 +4801,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch31_heads, act33, n * 1500, 384, 384, 6877440, 7024896, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch31_heads, act33, n * 1500, 384, 384, 6877440, 7024896);
+    else denseTiledForward(p, scratch31_heads, act33, n * 1500, 384, 384, 6877440, 7024896, 0, 384, 1);
   }
 
   /** Backward of op 31: model.encoder.layers.3.self_attn (attention). */
@@ -4505,26 +4813,79 @@ function createEngine() {
     scratch31_d_k.fill(0, 0, n * 576000);
     scratch31_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch31_heads,
-      scratch31_d_heads,
-      grad33,
-      n * 1500,
-      384,
-      384,
-      6877440,
-      7024896,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch31_heads,
+        scratch31_d_heads,
+        grad33,
+        n * 1500,
+        384,
+        384,
+        6877440,
+        7024896,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch31_heads,
+        scratch31_d_heads,
+        grad33,
+        n * 1500,
+        384,
+        384,
+        6877440,
+        7024896,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 576000 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch31_q, qh, 384, 1500, 64, z);
+          wasmGather(heap, scratch31_k, kh, 384, 1500, 64, z + 96000);
+          wasmGather(heap, scratch31_v, kh, 384, 1500, 64, z + 192000);
+          wasmGather(heap, scratch31_d_heads, qh, 384, 1500, 64, z + 288000);
+          kernels.forward(SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 768000, 0, SCRATCH_BYTE + 11688000, 1500);
+          for (let i = 0; i < 1500; i++) {
+            const row = ((b * 6 + h) * 1500 + i) * 1500;
+            const si = z + 672000 + i * 1500;
+            const pi = z + 2922000 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch31_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch31_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 480000, z + 672000);
+          kernels.backwardWeight(SCRATCH_BYTE + 2688000, SCRATCH_BYTE + 1152000, SCRATCH_BYTE + 2304000, 1500);
+          kernels.backwardInput(SCRATCH_BYTE + 11688000, SCRATCH_BYTE + 384000, SCRATCH_BYTE + 1536000, 1500);
+          kernels.backwardWeight(SCRATCH_BYTE + 11688000, SCRATCH_BYTE, SCRATCH_BYTE + 1920000, 1500);
+          wasmScatterAdd(heap, z + 384000, scratch31_d_q, qh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 480000, scratch31_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 576000, scratch31_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 1500; i++) {
           const oi = b * 576000 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 1500 + i) * 1500;
@@ -4557,11 +4918,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act32, grad32, scratch31_d_q, n * 1500, 384, 384, 6434304, 6581760, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act32, grad32, scratch31_d_q, n * 1500, 384, 384, 6434304, 6581760, true);
+    else denseTiledBackward(p, gp, act32, grad32, scratch31_d_q, n * 1500, 384, 384, 6434304, 6581760, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act32, grad32, scratch31_d_k, n * 1500, 384, 384, 6582144, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act32, grad32, scratch31_d_k, n * 1500, 384, 384, 6582144, -1, true);
+    else denseTiledBackward(p, gp, act32, grad32, scratch31_d_k, n * 1500, 384, 384, 6582144, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act32, grad32, scratch31_d_v, n * 1500, 384, 384, 6729600, 6877056, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act32, grad32, scratch31_d_v, n * 1500, 384, 384, 6729600, 6877056, true);
+    else denseTiledBackward(p, gp, act32, grad32, scratch31_d_v, n * 1500, 384, 384, 6729600, 6877056, true, 0, 384, 1);
   }
 
   /** Forward of op 39: model.decoder.embed_tokens (embedding). */
@@ -4682,16 +5046,53 @@ function createEngine() {
     // model.decoder.layers.0.self_attn: attention over 448 positions × 384: 6 heads of 64, causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act43, scratch42_q, n * 448, 384, 384, 28297344, 28444800, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act43, scratch42_q, n * 448, 384, 384, 28297344, 28444800);
+    else denseTiledForward(p, act43, scratch42_q, n * 448, 384, 384, 28297344, 28444800, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act43, scratch42_k, n * 448, 384, 384, 28445184, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act43, scratch42_k, n * 448, 384, 384, 28445184, -1);
+    else denseTiledForward(p, act43, scratch42_k, n * 448, 384, 384, 28445184, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act43, scratch42_v, n * 448, 384, 384, 28592640, 28740096, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act43, scratch42_v, n * 448, 384, 384, 28592640, 28740096);
+    else denseTiledForward(p, act43, scratch42_v, n * 448, 384, 384, 28592640, 28740096, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch42_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch42_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch42_v, kh, 384, 448, 64, z + 57344);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch42_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch42_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch42_probs[row + j]! - m);
+              scratch42_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch42_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++) heap[si + j] = scratch42_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 448);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          for (let t = 0; t < 448; t++)
+            scratch42_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -4723,7 +5124,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch42_heads, act44, n * 448, 384, 384, 28740480, 28887936, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch42_heads, act44, n * 448, 384, 384, 28740480, 28887936);
+    else denseTiledForward(p, scratch42_heads, act44, n * 448, 384, 384, 28740480, 28887936, 0, 384, 1);
   }
 
   /** Backward of op 42: model.decoder.layers.0.self_attn (attention). */
@@ -4734,26 +5136,79 @@ function createEngine() {
     scratch42_d_k.fill(0, 0, n * 172032);
     scratch42_d_v.fill(0, 0, n * 172032);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch42_heads,
-      scratch42_d_heads,
-      grad44,
-      n * 448,
-      384,
-      384,
-      28740480,
-      28887936,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch42_heads,
+        scratch42_d_heads,
+        grad44,
+        n * 448,
+        384,
+        384,
+        28740480,
+        28887936,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch42_heads,
+        scratch42_d_heads,
+        grad44,
+        n * 448,
+        384,
+        384,
+        28740480,
+        28887936,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 172032 + kc;
+          wasmGather(heap, scratch42_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch42_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch42_v, kh, 384, 448, 64, z + 57344);
+          wasmGather(heap, scratch42_d_heads, qh, 384, 448, 64, z + 86016);
+          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            const pi = z + 401408 + i * 448;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch42_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch42_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, pi + i + 1, pi + 448);
+          }
+          heap.fill(0, z + 143360, z + 200704);
+          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          wasmScatterAdd(heap, z + 114688, scratch42_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 143360, scratch42_d_k, kh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 172032, scratch42_d_v, kh, 384, 448, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -4786,11 +5241,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act43, grad43, scratch42_d_q, n * 448, 384, 384, 28297344, 28444800, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act43, grad43, scratch42_d_q, n * 448, 384, 384, 28297344, 28444800, true);
+    else
+      denseTiledBackward(p, gp, act43, grad43, scratch42_d_q, n * 448, 384, 384, 28297344, 28444800, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act43, grad43, scratch42_d_k, n * 448, 384, 384, 28445184, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act43, grad43, scratch42_d_k, n * 448, 384, 384, 28445184, -1, true);
+    else denseTiledBackward(p, gp, act43, grad43, scratch42_d_k, n * 448, 384, 384, 28445184, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act43, grad43, scratch42_d_v, n * 448, 384, 384, 28592640, 28740096, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act43, grad43, scratch42_d_v, n * 448, 384, 384, 28592640, 28740096, true);
+    else
+      denseTiledBackward(p, gp, act43, grad43, scratch42_d_v, n * 448, 384, 384, 28592640, 28740096, true, 0, 384, 1);
   }
 
   /** Forward of the 12 ops 43, 46, 51, 54, 57, 62, … (add, one shape): each call passes its arrays and offsets. */
@@ -4814,16 +5274,53 @@ function createEngine() {
     // model.decoder.layers.0.encoder_attn: cross-attention from 448 positions × 384 to a memory of 1500: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act46, scratch45_q, n * 448, 384, 384, 28889088, 29036544, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act46, scratch45_q, n * 448, 384, 384, 28889088, 29036544);
+    else denseTiledForward(p, act46, scratch45_q, n * 448, 384, 384, 28889088, 29036544, 0, 384, 1);
     // k = memory · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act40, scratch45_k, n * 1500, 384, 384, 29036928, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act40, scratch45_k, n * 1500, 384, 384, 29036928, -1);
+    else denseTiledForward(p, act40, scratch45_k, n * 1500, 384, 384, 29036928, -1, 0, 384, 1);
     // v = memory · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act40, scratch45_v, n * 1500, 384, 384, 29184384, 29331840, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act40, scratch45_v, n * 1500, 384, 384, 29184384, 29331840);
+    else denseTiledForward(p, act40, scratch45_v, n * 1500, 384, 384, 29184384, 29331840, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch45_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch45_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch45_v, kh, 384, 1500, 64, z + 124672);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1880064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch45_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch45_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch45_probs[row + j]! - m);
+              scratch45_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch45_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch45_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 498688, SCRATCH_BYTE + 997376, 448);
+          for (let t = 0; t < 448; t++)
+            scratch45_heads.set(heap.subarray(z + 249344 + t * 64, z + 249408 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -4855,7 +5352,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch45_heads, act47, n * 448, 384, 384, 29332224, 29479680, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch45_heads, act47, n * 448, 384, 384, 29332224, 29479680);
+    else denseTiledForward(p, scratch45_heads, act47, n * 448, 384, 384, 29332224, 29479680, 0, 384, 1);
   }
 
   /** Backward of op 45: model.decoder.layers.0.encoder_attn (attention). */
@@ -4866,26 +5364,79 @@ function createEngine() {
     scratch45_d_k.fill(0, 0, n * 576000);
     scratch45_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch45_heads,
-      scratch45_d_heads,
-      grad47,
-      n * 448,
-      384,
-      384,
-      29332224,
-      29479680,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch45_heads,
+        scratch45_d_heads,
+        grad47,
+        n * 448,
+        384,
+        384,
+        29332224,
+        29479680,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch45_heads,
+        scratch45_d_heads,
+        grad47,
+        n * 448,
+        384,
+        384,
+        29332224,
+        29479680,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch45_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch45_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch45_v, kh, 384, 1500, 64, z + 124672);
+          wasmGather(heap, scratch45_d_heads, qh, 384, 448, 64, z + 220672);
+          kernels.forward(SCRATCH_BYTE + 882688, SCRATCH_BYTE + 498688, 0, SCRATCH_BYTE + 4568064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            const pi = z + 1142016 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch45_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch45_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 278016, z + 470016);
+          kernels.backwardWeight(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 882688, SCRATCH_BYTE + 1496064, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 4568064, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 997376, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 4568064, SCRATCH_BYTE, SCRATCH_BYTE + 1112064, 448);
+          wasmScatterAdd(heap, z + 249344, scratch45_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 278016, scratch45_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 374016, scratch45_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -4918,11 +5469,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act46, grad46, scratch45_d_q, n * 448, 384, 384, 28889088, 29036544, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act46, grad46, scratch45_d_q, n * 448, 384, 384, 28889088, 29036544, true);
+    else
+      denseTiledBackward(p, gp, act46, grad46, scratch45_d_q, n * 448, 384, 384, 28889088, 29036544, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ memory, dmemory += dk · (k_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch45_d_k, n * 1500, 384, 384, 29036928, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act40, grad40, scratch45_d_k, n * 1500, 384, 384, 29036928, -1, true);
+    else denseTiledBackward(p, gp, act40, grad40, scratch45_d_k, n * 1500, 384, 384, 29036928, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ memory, d(bias) += dv, dmemory += dv · (v_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch45_d_v, n * 1500, 384, 384, 29184384, 29331840, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act40, grad40, scratch45_d_v, n * 1500, 384, 384, 29184384, 29331840, true);
+    else
+      denseTiledBackward(p, gp, act40, grad40, scratch45_d_v, n * 1500, 384, 384, 29184384, 29331840, true, 0, 384, 1);
   }
 
   /** Forward of the 4 ops 48, 59, 70, 81 (dense, one shape): each call passes its arrays and offsets. */
@@ -4935,7 +5491,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 0, input, output, n * 448, 384, 1536, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 3, input, output, n * 448, 384, 1536, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 448, 384, 1536, weightAt, biasAt, 0, 1536, 1);
   }
 
@@ -4951,7 +5507,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 384 → 1536 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 0, input, inputGrad, outputGrad, n * 448, 384, 1536, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 448, 384, 1536, weightAt, biasAt, true);
     else
       denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 448, 384, 1536, weightAt, biasAt, true, 0, 1536, 1);
   }
@@ -4986,7 +5542,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 1, input, output, n * 448, 1536, 384, weightAt, biasAt);
+    if (arena) wasmDenseForward(arena, 4, input, output, n * 448, 1536, 384, weightAt, biasAt);
     else denseTiledForward(p, input, output, n * 448, 1536, 384, weightAt, biasAt, 0, 384, 1);
   }
 
@@ -5002,7 +5558,7 @@ function createEngine() {
     biasAt: number,
   ): void {
     // dense 1536 → 384 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 1, input, inputGrad, outputGrad, n * 448, 1536, 384, weightAt, biasAt, true);
+    if (arena) wasmDenseBackward(arena, 4, input, inputGrad, outputGrad, n * 448, 1536, 384, weightAt, biasAt, true);
     else denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 448, 1536, 384, weightAt, biasAt, true, 0, 384, 1);
   }
 
@@ -5011,16 +5567,53 @@ function createEngine() {
     // model.decoder.layers.1.self_attn: attention over 448 positions × 384: 6 heads of 64, causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act54, scratch53_q, n * 448, 384, 384, 30663168, 30810624, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act54, scratch53_q, n * 448, 384, 384, 30663168, 30810624);
+    else denseTiledForward(p, act54, scratch53_q, n * 448, 384, 384, 30663168, 30810624, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act54, scratch53_k, n * 448, 384, 384, 30811008, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act54, scratch53_k, n * 448, 384, 384, 30811008, -1);
+    else denseTiledForward(p, act54, scratch53_k, n * 448, 384, 384, 30811008, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act54, scratch53_v, n * 448, 384, 384, 30958464, 31105920, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act54, scratch53_v, n * 448, 384, 384, 30958464, 31105920);
+    else denseTiledForward(p, act54, scratch53_v, n * 448, 384, 384, 30958464, 31105920, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch53_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch53_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch53_v, kh, 384, 448, 64, z + 57344);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch53_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch53_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch53_probs[row + j]! - m);
+              scratch53_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch53_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++) heap[si + j] = scratch53_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 448);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          for (let t = 0; t < 448; t++)
+            scratch53_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5052,7 +5645,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch53_heads, act55, n * 448, 384, 384, 31106304, 31253760, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch53_heads, act55, n * 448, 384, 384, 31106304, 31253760);
+    else denseTiledForward(p, scratch53_heads, act55, n * 448, 384, 384, 31106304, 31253760, 0, 384, 1);
   }
 
   /** Backward of op 53: model.decoder.layers.1.self_attn (attention). */
@@ -5063,26 +5657,79 @@ function createEngine() {
     scratch53_d_k.fill(0, 0, n * 172032);
     scratch53_d_v.fill(0, 0, n * 172032);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch53_heads,
-      scratch53_d_heads,
-      grad55,
-      n * 448,
-      384,
-      384,
-      31106304,
-      31253760,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch53_heads,
+        scratch53_d_heads,
+        grad55,
+        n * 448,
+        384,
+        384,
+        31106304,
+        31253760,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch53_heads,
+        scratch53_d_heads,
+        grad55,
+        n * 448,
+        384,
+        384,
+        31106304,
+        31253760,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 172032 + kc;
+          wasmGather(heap, scratch53_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch53_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch53_v, kh, 384, 448, 64, z + 57344);
+          wasmGather(heap, scratch53_d_heads, qh, 384, 448, 64, z + 86016);
+          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            const pi = z + 401408 + i * 448;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch53_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch53_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, pi + i + 1, pi + 448);
+          }
+          heap.fill(0, z + 143360, z + 200704);
+          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          wasmScatterAdd(heap, z + 114688, scratch53_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 143360, scratch53_d_k, kh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 172032, scratch53_d_v, kh, 384, 448, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5115,11 +5762,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act54, grad54, scratch53_d_q, n * 448, 384, 384, 30663168, 30810624, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act54, grad54, scratch53_d_q, n * 448, 384, 384, 30663168, 30810624, true);
+    else
+      denseTiledBackward(p, gp, act54, grad54, scratch53_d_q, n * 448, 384, 384, 30663168, 30810624, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act54, grad54, scratch53_d_k, n * 448, 384, 384, 30811008, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act54, grad54, scratch53_d_k, n * 448, 384, 384, 30811008, -1, true);
+    else denseTiledBackward(p, gp, act54, grad54, scratch53_d_k, n * 448, 384, 384, 30811008, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act54, grad54, scratch53_d_v, n * 448, 384, 384, 30958464, 31105920, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act54, grad54, scratch53_d_v, n * 448, 384, 384, 30958464, 31105920, true);
+    else
+      denseTiledBackward(p, gp, act54, grad54, scratch53_d_v, n * 448, 384, 384, 30958464, 31105920, true, 0, 384, 1);
   }
 
   /** Forward of op 56: model.decoder.layers.1.encoder_attn (attention). */
@@ -5127,16 +5779,53 @@ function createEngine() {
     // model.decoder.layers.1.encoder_attn: cross-attention from 448 positions × 384 to a memory of 1500: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act57, scratch56_q, n * 448, 384, 384, 31254912, 31402368, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act57, scratch56_q, n * 448, 384, 384, 31254912, 31402368);
+    else denseTiledForward(p, act57, scratch56_q, n * 448, 384, 384, 31254912, 31402368, 0, 384, 1);
     // k = memory · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act40, scratch56_k, n * 1500, 384, 384, 31402752, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act40, scratch56_k, n * 1500, 384, 384, 31402752, -1);
+    else denseTiledForward(p, act40, scratch56_k, n * 1500, 384, 384, 31402752, -1, 0, 384, 1);
     // v = memory · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act40, scratch56_v, n * 1500, 384, 384, 31550208, 31697664, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act40, scratch56_v, n * 1500, 384, 384, 31550208, 31697664);
+    else denseTiledForward(p, act40, scratch56_v, n * 1500, 384, 384, 31550208, 31697664, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch56_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch56_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch56_v, kh, 384, 1500, 64, z + 124672);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1880064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch56_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch56_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch56_probs[row + j]! - m);
+              scratch56_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch56_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch56_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 498688, SCRATCH_BYTE + 997376, 448);
+          for (let t = 0; t < 448; t++)
+            scratch56_heads.set(heap.subarray(z + 249344 + t * 64, z + 249408 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5168,7 +5857,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch56_heads, act58, n * 448, 384, 384, 31698048, 31845504, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch56_heads, act58, n * 448, 384, 384, 31698048, 31845504);
+    else denseTiledForward(p, scratch56_heads, act58, n * 448, 384, 384, 31698048, 31845504, 0, 384, 1);
   }
 
   /** Backward of op 56: model.decoder.layers.1.encoder_attn (attention). */
@@ -5179,26 +5869,79 @@ function createEngine() {
     scratch56_d_k.fill(0, 0, n * 576000);
     scratch56_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch56_heads,
-      scratch56_d_heads,
-      grad58,
-      n * 448,
-      384,
-      384,
-      31698048,
-      31845504,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch56_heads,
+        scratch56_d_heads,
+        grad58,
+        n * 448,
+        384,
+        384,
+        31698048,
+        31845504,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch56_heads,
+        scratch56_d_heads,
+        grad58,
+        n * 448,
+        384,
+        384,
+        31698048,
+        31845504,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch56_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch56_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch56_v, kh, 384, 1500, 64, z + 124672);
+          wasmGather(heap, scratch56_d_heads, qh, 384, 448, 64, z + 220672);
+          kernels.forward(SCRATCH_BYTE + 882688, SCRATCH_BYTE + 498688, 0, SCRATCH_BYTE + 4568064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            const pi = z + 1142016 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch56_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch56_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 278016, z + 470016);
+          kernels.backwardWeight(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 882688, SCRATCH_BYTE + 1496064, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 4568064, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 997376, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 4568064, SCRATCH_BYTE, SCRATCH_BYTE + 1112064, 448);
+          wasmScatterAdd(heap, z + 249344, scratch56_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 278016, scratch56_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 374016, scratch56_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5231,11 +5974,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act57, grad57, scratch56_d_q, n * 448, 384, 384, 31254912, 31402368, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act57, grad57, scratch56_d_q, n * 448, 384, 384, 31254912, 31402368, true);
+    else
+      denseTiledBackward(p, gp, act57, grad57, scratch56_d_q, n * 448, 384, 384, 31254912, 31402368, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ memory, dmemory += dk · (k_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch56_d_k, n * 1500, 384, 384, 31402752, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act40, grad40, scratch56_d_k, n * 1500, 384, 384, 31402752, -1, true);
+    else denseTiledBackward(p, gp, act40, grad40, scratch56_d_k, n * 1500, 384, 384, 31402752, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ memory, d(bias) += dv, dmemory += dv · (v_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch56_d_v, n * 1500, 384, 384, 31550208, 31697664, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act40, grad40, scratch56_d_v, n * 1500, 384, 384, 31550208, 31697664, true);
+    else
+      denseTiledBackward(p, gp, act40, grad40, scratch56_d_v, n * 1500, 384, 384, 31550208, 31697664, true, 0, 384, 1);
   }
 
   /** Forward of op 64: model.decoder.layers.2.self_attn (attention). */
@@ -5243,16 +5991,53 @@ function createEngine() {
     // model.decoder.layers.2.self_attn: attention over 448 positions × 384: 6 heads of 64, causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act65, scratch64_q, n * 448, 384, 384, 33028992, 33176448, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act65, scratch64_q, n * 448, 384, 384, 33028992, 33176448);
+    else denseTiledForward(p, act65, scratch64_q, n * 448, 384, 384, 33028992, 33176448, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act65, scratch64_k, n * 448, 384, 384, 33176832, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act65, scratch64_k, n * 448, 384, 384, 33176832, -1);
+    else denseTiledForward(p, act65, scratch64_k, n * 448, 384, 384, 33176832, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act65, scratch64_v, n * 448, 384, 384, 33324288, 33471744, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act65, scratch64_v, n * 448, 384, 384, 33324288, 33471744);
+    else denseTiledForward(p, act65, scratch64_v, n * 448, 384, 384, 33324288, 33471744, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch64_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch64_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch64_v, kh, 384, 448, 64, z + 57344);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch64_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch64_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch64_probs[row + j]! - m);
+              scratch64_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch64_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++) heap[si + j] = scratch64_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 448);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          for (let t = 0; t < 448; t++)
+            scratch64_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5284,7 +6069,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch64_heads, act66, n * 448, 384, 384, 33472128, 33619584, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch64_heads, act66, n * 448, 384, 384, 33472128, 33619584);
+    else denseTiledForward(p, scratch64_heads, act66, n * 448, 384, 384, 33472128, 33619584, 0, 384, 1);
   }
 
   /** Backward of op 64: model.decoder.layers.2.self_attn (attention). */
@@ -5295,26 +6081,79 @@ function createEngine() {
     scratch64_d_k.fill(0, 0, n * 172032);
     scratch64_d_v.fill(0, 0, n * 172032);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch64_heads,
-      scratch64_d_heads,
-      grad66,
-      n * 448,
-      384,
-      384,
-      33472128,
-      33619584,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch64_heads,
+        scratch64_d_heads,
+        grad66,
+        n * 448,
+        384,
+        384,
+        33472128,
+        33619584,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch64_heads,
+        scratch64_d_heads,
+        grad66,
+        n * 448,
+        384,
+        384,
+        33472128,
+        33619584,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 172032 + kc;
+          wasmGather(heap, scratch64_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch64_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch64_v, kh, 384, 448, 64, z + 57344);
+          wasmGather(heap, scratch64_d_heads, qh, 384, 448, 64, z + 86016);
+          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            const pi = z + 401408 + i * 448;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch64_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch64_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, pi + i + 1, pi + 448);
+          }
+          heap.fill(0, z + 143360, z + 200704);
+          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          wasmScatterAdd(heap, z + 114688, scratch64_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 143360, scratch64_d_k, kh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 172032, scratch64_d_v, kh, 384, 448, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5347,11 +6186,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act65, grad65, scratch64_d_q, n * 448, 384, 384, 33028992, 33176448, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act65, grad65, scratch64_d_q, n * 448, 384, 384, 33028992, 33176448, true);
+    else
+      denseTiledBackward(p, gp, act65, grad65, scratch64_d_q, n * 448, 384, 384, 33028992, 33176448, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act65, grad65, scratch64_d_k, n * 448, 384, 384, 33176832, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act65, grad65, scratch64_d_k, n * 448, 384, 384, 33176832, -1, true);
+    else denseTiledBackward(p, gp, act65, grad65, scratch64_d_k, n * 448, 384, 384, 33176832, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act65, grad65, scratch64_d_v, n * 448, 384, 384, 33324288, 33471744, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act65, grad65, scratch64_d_v, n * 448, 384, 384, 33324288, 33471744, true);
+    else
+      denseTiledBackward(p, gp, act65, grad65, scratch64_d_v, n * 448, 384, 384, 33324288, 33471744, true, 0, 384, 1);
   }
 
   /** Forward of op 67: model.decoder.layers.2.encoder_attn (attention). */
@@ -5359,16 +6203,53 @@ function createEngine() {
     // model.decoder.layers.2.encoder_attn: cross-attention from 448 positions × 384 to a memory of 1500: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act68, scratch67_q, n * 448, 384, 384, 33620736, 33768192, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act68, scratch67_q, n * 448, 384, 384, 33620736, 33768192);
+    else denseTiledForward(p, act68, scratch67_q, n * 448, 384, 384, 33620736, 33768192, 0, 384, 1);
     // k = memory · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act40, scratch67_k, n * 1500, 384, 384, 33768576, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act40, scratch67_k, n * 1500, 384, 384, 33768576, -1);
+    else denseTiledForward(p, act40, scratch67_k, n * 1500, 384, 384, 33768576, -1, 0, 384, 1);
     // v = memory · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act40, scratch67_v, n * 1500, 384, 384, 33916032, 34063488, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act40, scratch67_v, n * 1500, 384, 384, 33916032, 34063488);
+    else denseTiledForward(p, act40, scratch67_v, n * 1500, 384, 384, 33916032, 34063488, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch67_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch67_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch67_v, kh, 384, 1500, 64, z + 124672);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1880064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch67_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch67_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch67_probs[row + j]! - m);
+              scratch67_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch67_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch67_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 498688, SCRATCH_BYTE + 997376, 448);
+          for (let t = 0; t < 448; t++)
+            scratch67_heads.set(heap.subarray(z + 249344 + t * 64, z + 249408 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5400,7 +6281,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch67_heads, act69, n * 448, 384, 384, 34063872, 34211328, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch67_heads, act69, n * 448, 384, 384, 34063872, 34211328);
+    else denseTiledForward(p, scratch67_heads, act69, n * 448, 384, 384, 34063872, 34211328, 0, 384, 1);
   }
 
   /** Backward of op 67: model.decoder.layers.2.encoder_attn (attention). */
@@ -5411,26 +6293,79 @@ function createEngine() {
     scratch67_d_k.fill(0, 0, n * 576000);
     scratch67_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch67_heads,
-      scratch67_d_heads,
-      grad69,
-      n * 448,
-      384,
-      384,
-      34063872,
-      34211328,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch67_heads,
+        scratch67_d_heads,
+        grad69,
+        n * 448,
+        384,
+        384,
+        34063872,
+        34211328,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch67_heads,
+        scratch67_d_heads,
+        grad69,
+        n * 448,
+        384,
+        384,
+        34063872,
+        34211328,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch67_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch67_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch67_v, kh, 384, 1500, 64, z + 124672);
+          wasmGather(heap, scratch67_d_heads, qh, 384, 448, 64, z + 220672);
+          kernels.forward(SCRATCH_BYTE + 882688, SCRATCH_BYTE + 498688, 0, SCRATCH_BYTE + 4568064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            const pi = z + 1142016 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch67_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch67_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 278016, z + 470016);
+          kernels.backwardWeight(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 882688, SCRATCH_BYTE + 1496064, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 4568064, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 997376, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 4568064, SCRATCH_BYTE, SCRATCH_BYTE + 1112064, 448);
+          wasmScatterAdd(heap, z + 249344, scratch67_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 278016, scratch67_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 374016, scratch67_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5463,11 +6398,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act68, grad68, scratch67_d_q, n * 448, 384, 384, 33620736, 33768192, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act68, grad68, scratch67_d_q, n * 448, 384, 384, 33620736, 33768192, true);
+    else
+      denseTiledBackward(p, gp, act68, grad68, scratch67_d_q, n * 448, 384, 384, 33620736, 33768192, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ memory, dmemory += dk · (k_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch67_d_k, n * 1500, 384, 384, 33768576, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act40, grad40, scratch67_d_k, n * 1500, 384, 384, 33768576, -1, true);
+    else denseTiledBackward(p, gp, act40, grad40, scratch67_d_k, n * 1500, 384, 384, 33768576, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ memory, d(bias) += dv, dmemory += dv · (v_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch67_d_v, n * 1500, 384, 384, 33916032, 34063488, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act40, grad40, scratch67_d_v, n * 1500, 384, 384, 33916032, 34063488, true);
+    else
+      denseTiledBackward(p, gp, act40, grad40, scratch67_d_v, n * 1500, 384, 384, 33916032, 34063488, true, 0, 384, 1);
   }
 
   /** Forward of op 75: model.decoder.layers.3.self_attn (attention). */
@@ -5475,16 +6415,53 @@ function createEngine() {
     // model.decoder.layers.3.self_attn: attention over 448 positions × 384: 6 heads of 64, causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act76, scratch75_q, n * 448, 384, 384, 35394816, 35542272, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act76, scratch75_q, n * 448, 384, 384, 35394816, 35542272);
+    else denseTiledForward(p, act76, scratch75_q, n * 448, 384, 384, 35394816, 35542272, 0, 384, 1);
     // k = x · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act76, scratch75_k, n * 448, 384, 384, 35542656, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act76, scratch75_k, n * 448, 384, 384, 35542656, -1);
+    else denseTiledForward(p, act76, scratch75_k, n * 448, 384, 384, 35542656, -1, 0, 384, 1);
     // v = x · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act76, scratch75_v, n * 448, 384, 384, 35690112, 35837568, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act76, scratch75_v, n * 448, 384, 384, 35690112, 35837568);
+    else denseTiledForward(p, act76, scratch75_v, n * 448, 384, 384, 35690112, 35837568, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch75_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch75_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch75_v, kh, 384, 448, 64, z + 57344);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch75_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch75_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch75_probs[row + j]! - m);
+              scratch75_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch75_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++) heap[si + j] = scratch75_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + 448);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          for (let t = 0; t < 448; t++)
+            scratch75_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5516,7 +6493,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch75_heads, act77, n * 448, 384, 384, 35837952, 35985408, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch75_heads, act77, n * 448, 384, 384, 35837952, 35985408);
+    else denseTiledForward(p, scratch75_heads, act77, n * 448, 384, 384, 35837952, 35985408, 0, 384, 1);
   }
 
   /** Backward of op 75: model.decoder.layers.3.self_attn (attention). */
@@ -5527,26 +6505,79 @@ function createEngine() {
     scratch75_d_k.fill(0, 0, n * 172032);
     scratch75_d_v.fill(0, 0, n * 172032);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch75_heads,
-      scratch75_d_heads,
-      grad77,
-      n * 448,
-      384,
-      384,
-      35837952,
-      35985408,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch75_heads,
+        scratch75_d_heads,
+        grad77,
+        n * 448,
+        384,
+        384,
+        35837952,
+        35985408,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch75_heads,
+        scratch75_d_heads,
+        grad77,
+        n * 448,
+        384,
+        384,
+        35837952,
+        35985408,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[5]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 172032 + kc;
+          wasmGather(heap, scratch75_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch75_k, kh, 384, 448, 64, z + 28672);
+          wasmGather(heap, scratch75_v, kh, 384, 448, 64, z + 57344);
+          wasmGather(heap, scratch75_d_heads, qh, 384, 448, 64, z + 86016);
+          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 448;
+            const si = z + 200704 + i * 448;
+            const pi = z + 401408 + i * 448;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch75_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch75_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, pi + i + 1, pi + 448);
+          }
+          heap.fill(0, z + 143360, z + 200704);
+          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          wasmScatterAdd(heap, z + 114688, scratch75_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 143360, scratch75_d_k, kh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 172032, scratch75_d_v, kh, 384, 448, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 448;
@@ -5579,11 +6610,16 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act76, grad76, scratch75_d_q, n * 448, 384, 384, 35394816, 35542272, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act76, grad76, scratch75_d_q, n * 448, 384, 384, 35394816, 35542272, true);
+    else
+      denseTiledBackward(p, gp, act76, grad76, scratch75_d_q, n * 448, 384, 384, 35394816, 35542272, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-    denseTiledBackward(p, gp, act76, grad76, scratch75_d_k, n * 448, 384, 384, 35542656, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act76, grad76, scratch75_d_k, n * 448, 384, 384, 35542656, -1, true);
+    else denseTiledBackward(p, gp, act76, grad76, scratch75_d_k, n * 448, 384, 384, 35542656, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
-    denseTiledBackward(p, gp, act76, grad76, scratch75_d_v, n * 448, 384, 384, 35690112, 35837568, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act76, grad76, scratch75_d_v, n * 448, 384, 384, 35690112, 35837568, true);
+    else
+      denseTiledBackward(p, gp, act76, grad76, scratch75_d_v, n * 448, 384, 384, 35690112, 35837568, true, 0, 384, 1);
   }
 
   /** Forward of op 78: model.decoder.layers.3.encoder_attn (attention). */
@@ -5591,16 +6627,53 @@ function createEngine() {
     // model.decoder.layers.3.encoder_attn: cross-attention from 448 positions × 384 to a memory of 1500: 6 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (q_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act79, scratch78_q, n * 448, 384, 384, 35986560, 36134016, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act79, scratch78_q, n * 448, 384, 384, 35986560, 36134016);
+    else denseTiledForward(p, act79, scratch78_q, n * 448, 384, 384, 35986560, 36134016, 0, 384, 1);
     // k = memory · (k_proj)ᵀ, every position of every sample
-    denseTiledForward(p, act40, scratch78_k, n * 1500, 384, 384, 36134400, -1, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 1, act40, scratch78_k, n * 1500, 384, 384, 36134400, -1);
+    else denseTiledForward(p, act40, scratch78_k, n * 1500, 384, 384, 36134400, -1, 0, 384, 1);
     // v = memory · (v_proj)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act40, scratch78_v, n * 1500, 384, 384, 36281856, 36429312, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, act40, scratch78_v, n * 1500, 384, 384, 36281856, 36429312);
+    else denseTiledForward(p, act40, scratch78_v, n * 1500, 384, 384, 36281856, 36429312, 0, 384, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 6; h++) {
         const qh = b * 172032 + h * 64;
         const kh = b * 576000 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch78_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch78_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch78_v, kh, 384, 1500, 64, z + 124672);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1880064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            let m = -Infinity;
+            for (let j = 0; j < 1500; j++) {
+              scratch78_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch78_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 1500; j++) {
+              const e = Math.exp(scratch78_probs[row + j]! - m);
+              scratch78_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 1500; j++) scratch78_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 1500; j++) heap[si + j] = scratch78_probs[row + j]!;
+            heap.fill(0, si + 1500, si + 1500);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 498688, SCRATCH_BYTE + 997376, 448);
+          for (let t = 0; t < 448; t++)
+            scratch78_heads.set(heap.subarray(z + 249344 + t * 64, z + 249408 + t * 64), qh + t * 384);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const qi = qh + i * 384;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5632,7 +6705,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch78_heads, act80, n * 448, 384, 384, 36429696, 36577152, 0, 384, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch78_heads, act80, n * 448, 384, 384, 36429696, 36577152);
+    else denseTiledForward(p, scratch78_heads, act80, n * 448, 384, 384, 36429696, 36577152, 0, 384, 1);
   }
 
   /** Backward of op 78: model.decoder.layers.3.encoder_attn (attention). */
@@ -5643,26 +6717,79 @@ function createEngine() {
     scratch78_d_k.fill(0, 0, n * 576000);
     scratch78_d_v.fill(0, 0, n * 576000);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch78_heads,
-      scratch78_d_heads,
-      grad80,
-      n * 448,
-      384,
-      384,
-      36429696,
-      36577152,
-      true,
-      0,
-      384,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch78_heads,
+        scratch78_d_heads,
+        grad80,
+        n * 448,
+        384,
+        384,
+        36429696,
+        36577152,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch78_heads,
+        scratch78_d_heads,
+        grad80,
+        n * 448,
+        384,
+        384,
+        36429696,
+        36577152,
+        true,
+        0,
+        384,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 6; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[2]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 172032 + h * 64;
+          const kh = b * 576000 + kc;
+          wasmGather(heap, scratch78_q, qh, 384, 448, 64, z);
+          wasmGather(heap, scratch78_k, kh, 384, 1500, 64, z + 28672);
+          wasmGather(heap, scratch78_v, kh, 384, 1500, 64, z + 124672);
+          wasmGather(heap, scratch78_d_heads, qh, 384, 448, 64, z + 220672);
+          kernels.forward(SCRATCH_BYTE + 882688, SCRATCH_BYTE + 498688, 0, SCRATCH_BYTE + 4568064, 448);
+          for (let i = 0; i < 448; i++) {
+            const row = ((b * 6 + h) * 448 + i) * 1500;
+            const si = z + 470016 + i * 1500;
+            const pi = z + 1142016 + i * 1500;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 1500; j++) {
+              const pr = scratch78_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 1500; j++) heap[pi + j] = scratch78_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 1500, si + 1500);
+            heap.fill(0, pi + 1500, pi + 1500);
+          }
+          heap.fill(0, z + 278016, z + 470016);
+          kernels.backwardWeight(SCRATCH_BYTE + 1880064, SCRATCH_BYTE + 882688, SCRATCH_BYTE + 1496064, 448);
+          kernels.backwardInput(SCRATCH_BYTE + 4568064, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 997376, 448);
+          kernels.backwardWeight(SCRATCH_BYTE + 4568064, SCRATCH_BYTE, SCRATCH_BYTE + 1112064, 448);
+          wasmScatterAdd(heap, z + 249344, scratch78_d_q, qh, 384, 448, 64);
+          wasmScatterAdd(heap, z + 278016, scratch78_d_k, kh, 384, 1500, 64);
+          wasmScatterAdd(heap, z + 374016, scratch78_d_v, kh, 384, 1500, 64);
+          continue;
+        }
         for (let i = 0; i < 448; i++) {
           const oi = b * 172032 + i * 384 + h * 64;
           const row = ((b * 6 + h) * 448 + i) * 1500;
@@ -5695,24 +6822,29 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
-    denseTiledBackward(p, gp, act79, grad79, scratch78_d_q, n * 448, 384, 384, 35986560, 36134016, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act79, grad79, scratch78_d_q, n * 448, 384, 384, 35986560, 36134016, true);
+    else
+      denseTiledBackward(p, gp, act79, grad79, scratch78_d_q, n * 448, 384, 384, 35986560, 36134016, true, 0, 384, 1);
     // k: d(k_proj) += dkᵀ memory, dmemory += dk · (k_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch78_d_k, n * 1500, 384, 384, 36134400, -1, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 1, act40, grad40, scratch78_d_k, n * 1500, 384, 384, 36134400, -1, true);
+    else denseTiledBackward(p, gp, act40, grad40, scratch78_d_k, n * 1500, 384, 384, 36134400, -1, true, 0, 384, 1);
     // v: d(v_proj) += dvᵀ memory, d(bias) += dv, dmemory += dv · (v_proj)
-    denseTiledBackward(p, gp, act40, grad40, scratch78_d_v, n * 1500, 384, 384, 36281856, 36429312, true, 0, 384, 1);
+    if (arena) wasmDenseBackward(arena, 0, act40, grad40, scratch78_d_v, n * 1500, 384, 384, 36281856, 36429312, true);
+    else
+      denseTiledBackward(p, gp, act40, grad40, scratch78_d_v, n * 1500, 384, 384, 36281856, 36429312, true, 0, 384, 1);
   }
 
   /** Forward of op 86: proj_out (dense). */
   function forward86(p: Float32Array, n: number): void {
     // proj_out: dense 384 → 51865, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 2, act87, act88, n * 448, 384, 51865, 8208384, -1);
+    if (arena) wasmDenseForward(arena, 6, act87, act88, n * 448, 384, 51865, 8208384, -1);
     else denseTiledForward(p, act87, act88, n * 448, 384, 51865, 8208384, -1, 0, 51865, 1);
   }
 
   /** Backward of op 86: proj_out (dense). */
   function backward86(p: Float32Array, gp: Float32Array, n: number): void {
     // proj_out: dense 384 → 51865 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 2, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true);
+    if (arena) wasmDenseBackward(arena, 6, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true);
     else denseTiledBackward(p, gp, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true, 0, 51865, 1);
   }
 
@@ -6951,10 +8083,13 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArLGgWOCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICQAWohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAwhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgDAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEMCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogwIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjDAgCEGAGGohCCAJQYDgAGohCSAIIApJDQALIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GADGwgAGohDyAEQQFrQYAwbCADaiEQIAEhBSACIQYgECEHIAVBgICQAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+wEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGA4ABsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAMGohCwNAIAn9CQIAIRYgCf0JAoAwIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZBgOAAaiEGIAdBgBhqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAwaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIABBgDBqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASADCESIAf9AASQDCETIAf9AASgDCEUIAf9AASwDCEVIAYhCSAEIQogBiADQYAwbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAwaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQQhqIQYgB0GAGGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+UBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAMGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgDBsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGAMGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALC5MIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgJABaiEOA0AgACEIIAchCSAEQQF2QYDgAGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAwaiENA0AgC/0ABAAhGiAL/QAEgDAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgDAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIBgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAkAEhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoAMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChAwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIDCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AowMIAhBgOAAaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYDAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAwbCAAaiEPIARBAWtBgAxsIANqIRAgASEFIAIhBiAQIQcgBUGAgJABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAwaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAwIRwgEyAaIBz95gH95AEhEyAM/QAEgGAhHCAUIBogHP3mAf3kASEUIAz9AASAkAEhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQIAB1AFDmJhY2t3YXJkSW5wdXQxAAAPYmFja3dhcmRXZWlnaHQxAAENYmFja3dhcmRCaWFzMQACCGZvcndhcmQyAAMOYmFja3dhcmRJbnB1dDIABAryGQXrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgDBqIQwDQCAAIQYgBSEHIANBAXZBgBhsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCf0JAoAMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgDBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAwIAcgE/0LBJAwIAcgFP0LBKAwIAcgFf0LBLAwIAZBgBhqIQYgB0GA4ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgDBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgDBqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAMCESIAf9AASQMCETIAf9AASgMCEUIAf9AASwMCEVIAYhCSAEIQogBiADQYAMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAMaiEJIApBgDBqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAMCAHIBP9CwSQMCAHIBT9CwSgMCAHIBX9CwSwMCAGQQhqIQYgB0GA4ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgAxqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAMbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgAxqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwvZCgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKD+JWohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAwhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgC5NQMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkjgC6NQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgC7NQMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgC8NQMIAhBgBhqIQggCUHIqRlqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYAMaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOALk1AwgCEGAGGohCCAJQcipGWohCSAIIApJDQALIAVBgAxqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GADGwgAGohDyAEQQFrQeTUDGwgA2ohECABIQUgAiEGIBAhByAFQYCg/iVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAwhHCATIBogHP3mAf3kASETIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAkIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgAxqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAVBgAxqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvvBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIANBAXZByKkZbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB5NQMaiELA0AgCf0JAgAhFiAJ/QkC5NQMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZByKkZaiEGIAdBgBhqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeTUDGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB1wFD2JhY2t3YXJkV2VpZ2h0MgAADGNvbnZGb3J3YXJkMAABE2NvbnZCYWNrd2FyZFdlaWdodDAAAhJjb252QmFja3dhcmRJbnB1dDAAAwxjb252Rm9yd2FyZDEABAroHgWqBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIABB4NQMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0Hk1AxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQQhqIQYgB0GAGGohByAGIAhJDQALIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGIANB5NQMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvYBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwN0AaiEMA0AgACEGIAUhByAAQYDAFmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABOBdIRIgB/0ABPBdIRMgB/0ABIBeIRQgB/0ABJBeIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHg3QBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBOBdIAcgE/0LBPBdIAcgFP0LBIBeIAcgFf0LBJBeIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQSBqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AATgXSESIAf9AATwXSETIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUEEaiEJIApB4N0AaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEv0LBOBdIAcgE/0LBPBdIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkrwFqIQ4DQCAAIQggByEJIARBAXZBwLsBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB4N0AaiENA0AgC/0ABAAhGiAL/QAE4F0hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAE4F0hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEoJkCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEHAuwFqIQggCUGAD2ohCSAIIApJDQALIAVBgPcCaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtB4N0AbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGA5K8BaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQeDdAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATgXSEcIBMgGiAc/eYB/eQBIRMgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgDP0ABKCZAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYD3AmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6AFAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHA3QBqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE4F0gByAT/QsE8F0gByAU/QsEgF4gByAV/QsEkF4gBkEIaiEGIAdBwLsBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEgaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hDyANIRIgDSETIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBL9CwTgXSAHIBP9CwTwXSAGQQhqIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnwYDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAuaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AATwLiESIAf9AASALyETIAf9AASQLyEUIAf9AASgLyEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApB8C5qIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAcgFf0LBKAvIAZBgMgAaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEwaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAE8C4hEiAH/QAEgC8hEyAH/QAEkC8hFCAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAlBBGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gBkGAyABqIQYgB0Hg3QBqIQcgBiAISQ0ACyAEQTBqIQQgBUEwaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABSAhgBX9/f39/AGAEf39/fwBgBX9/f3x8AGAGf39/f3x8AGAHf39/f3x8fABgA39/fABgDn9/f39/fHx8fHx8fHx8AGADf39/AAIPAQNlbnYGbWVtb3J5AgABAwoJAAECAwQFBgYHB3cJE2NvbnZCYWNrd2FyZFdlaWdodDEAABJjb252QmFja3dhcmRJbnB1dDEAAQNzZ2QAAhBzZ2RNb21lbnR1bUZpcnN0AAMLc2dkTW9tZW50dW0ABAVzY2FsZQAFBGFkYW0ABgVhZGFtdwAHCnN1bVNxdWFyZXMACAqTGwmYCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPClA2ohDgNAIAAhCCAHIQkgBEEBdkHg3QBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHwLmohDQNAIAv9AAQAIRogC/0ABPAuIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABPAuIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AATgXSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAE0IwBIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowkkjgCjCQgCEHg3QBqIQggCUGAyABqIQkgCCAKSQ0ACyAFQcC7AWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQfAubCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGA8KUDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQfAuaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABPAuIRwgEyAaIBz95gH95AEhEyAM/QAE4F0hHCAUIBogHP3mAf3kASEUIAz9AATQjAEhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAuwFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvcBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwC5qIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkHwLmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gByAV/QsEoC8gBkEIaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEwaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSESIA0hEyANIRQgBiEJIAQhCiAGQYCA7ABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCUGAJGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gBkEIaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEEwaiEEIAVBMGohBSAFIAxJDQALC6UBAwJ/BHsCfCAD/RQhByAE/RQhCCACQX5xQQRsIQYCQANAIAUgBk8NASAAIAVq/V0DAP1fIQkgASAFav1dAwD9XyAIIAn98gH98AEhCiAAIAVqIAkgByAK/fIB/fEB/V79WwMAACAFQQhqIQUMAAsLIAJBAXEEQCAAIAVqKgIAuyELIAEgBWoqAgC7IAQgC6KgIQwgACAFaiALIAMgDKKhtjgCAAsLvgEDAn8EewJ8IAT9FCEIIAX9FCEJIANBfnFBBGwhBwJAA0AgBiAHTw0BIAAgBmr9XQMA/V8hCiABIAZq/V0DAP1fIAkgCv3yAf3wASELIAIgBmogC/1e/VsDAAAgACAGaiAKIAggC/3yAf3xAf1e/VsDAAAgBkEIaiEGDAALCyADQQFxBEAgACAGaioCALshDCABIAZqKgIAuyAFIAyioCENIAIgBmogDbY4AgAgACAGaiAMIAQgDaKhtjgCAAsL7AEDAn8GewN8IAT9FCEJIAX9FCEKIAb9FCELIANBfnFBBGwhCAJAA0AgByAITw0BIAAgB2r9XQMA/V8hDCABIAdq/V0DAP1fIAogDP3yAf3wASENIAsgAiAHav1dAwD9X/3yASAN/fABIQ4gAiAHaiAO/V79WwMAACAAIAdqIAwgCSAO/fIB/fEB/V79WwMAACAHQQhqIQcMAAsLIANBAXEEQCAAIAdqKgIAuyEPIAEgB2oqAgC7IAUgD6KgIRAgBiACIAdqKgIAu6IgEKAhESACIAdqIBG2OAIAIAAgB2ogDyAEIBGiobY4AgALC2UCAn8BeyAC/RQhBSABQX5xQQRsIQQCQANAIAMgBE8NASAAIANqIAAgA2r9XQMA/V8gBf3yAf1e/VsDAAAgA0EIaiEDDAALCyABQQFxBEAgACADaiAAIANqKgIAuyACorY4AgALC40DAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIRkgASAOav1dAwD9XyARIBn98gH98AEhGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALshHSABIA5qKgIAuyAGIB2ioCEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC4sDAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIBH98gH9Xv1fIRkgASAOav1dAwD9XyEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyAGora7IR0gASAOaioCALshHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwvBAQICfwJ7IAL9AAQAIQUgAv0ABBAhBiABQXxxQQRsIQQCQANAIAMgBE8NASAFIAAgA2r9XQMA/V8gACADav1dAwD9X/3yAf3wASEFIAYgACADav1dAwj9XyAAIANq/V0DCP1f/fIB/fABIQYgA0EQaiEDDAALCyACIAX9CwQAIAIgBv0LBBAgAUEEbCEEAkADQCADIARPDQEgAiACKwMAIAAgA2oqAgC7IAAgA2oqAgC7oqA5AwAgA0EEaiEDDAALCws=",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQIAAQdbBghmb3J3YXJkMAAADmJhY2t3YXJkSW5wdXQwAAEPYmFja3dhcmRXZWlnaHQwAAINYmFja3dhcmRCaWFzMAADCGZvcndhcmQxAAQOYmFja3dhcmRJbnB1dDEABQriHgaLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAkaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgBghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAkIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMDCAIQYAYaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0GADGwgA2ohECABIQUgAiEGIBAhByAFQYCAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGAGGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkGAGGohBiAHQYAYaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAMaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0GADGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQYAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkEIaiEGIAdBgBhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgAxqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAMbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgAxqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwvDBwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAkaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgBghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAkIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOAKMDCAIQYAYaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0GADGwgA2ohECABIQUgAiEGIBAhByAFQYCAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGAGGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkGAGGohBiAHQYAYaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB0wFD2JhY2t3YXJkV2VpZ2h0MQAACGZvcndhcmQyAAEOYmFja3dhcmRJbnB1dDIAAg9iYWNrd2FyZFdlaWdodDIAAwhmb3J3YXJkMwAECuUbBc4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgAEGADGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAMIRIgB/0ABJAMIRMgB/0ABKAMIRQgB/0ABLAMIRUgBiEJIAQhCiAGIANBgAxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAxqIQkgCkGADGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZBCGohBiAHQYAYaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLxAcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYC4F2ohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgC8C4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAL0LiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AvguIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgC/C4gCEGABGohCCAJQeDdAGohCSAIIApJDQALIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAAmwgAGohDyAEQQFrQfAubCADaiEQIAEhBSACIQYgECEHIAVBgLgXaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIACIRwgEyAaIBz95gH95AEhEyAM/QAEgAQhHCAUIBogHP3mAf3kASEUIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYAIaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL7AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByADQQF2QeDdAGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQfAuaiELA0AgCf0JAgAhFiAJ/QkC8C4hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkHg3QBqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZB8C5qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEHwLmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANB8C5saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB8C5qIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLjggCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAkAFqIQ4DQCAAIQggByEJIARBAXZBgBhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogC/0ABIAMIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAMIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoAwIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChDAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIMCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AowwIAhBgBhqIQggCUGA4ABqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0GAMGwgA2ohECABIQUgAiEGIBAhByAFQYCAkAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAwhHCATIBogHP3mAf3kASETIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAkIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQIAAAEHcgcOYmFja3dhcmRJbnB1dDMAAA9iYWNrd2FyZFdlaWdodDMAAQ1iYWNrd2FyZEJpYXMzAAIIZm9yd2FyZDQAAw5iYWNrd2FyZElucHV0NAAED2JhY2t3YXJkV2VpZ2h0NAAFDWJhY2t3YXJkQmlhczQABgrgHAfsBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIANBAXZBgOAAbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDBqIQsDQCAJ/QkCACEWIAn9CQKAMCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQYDgAGohBiAHQYAYaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAMGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAMaiEMA0AgACEGIAUhByAAQYAwaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0GAMGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAMGohCSAKQYAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkEIaiEGIAdBgBhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgDBqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAwbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgDBqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwuTCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICQAWohDgNAIAAhCCAHIQkgBEEBdkGA4ABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAMGohDQNAIAv9AAQAIRogC/0ABIAwIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAwIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAYCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJABIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMDCAIQYDgAGohCCAJQYAYaiEJIAggCkkNAAsgBUGAwAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAMGwgAGohDyAEQQFrQYAMbCADaiEQIAEhBSACIQYgECEHIAVBgICQAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAMGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAMCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBgIRwgFCAaIBz95gH95AEhFCAM/QAEgJABIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgMABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL6wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAwaiEMA0AgACEGIAUhByADQQF2QYAYbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAwaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAMCAHIBP9CwSQMCAHIBT9CwSgMCAHIBX9CwSwMCAGQYAYaiEGIAdBgOAAaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAwaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAwaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgDAhEiAH/QAEkDAhEyAH/QAEoDAhFCAH/QAEsDAhFSAGIQkgBCEKIAYgA0GADGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQYAwaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgDAgByAT/QsEkDAgByAU/QsEoDAgByAV/QsEsDAgBkEIaiEGIAdBgOAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAMaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGADGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAMaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHOgQIZm9yd2FyZDUAAA5iYWNrd2FyZElucHV0NQABD2JhY2t3YXJkV2VpZ2h0NQACCGZvcndhcmQ2AAMK3RoEwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAB2ohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgA4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEDiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogOIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjA4gCEGABGohCCAJQYAcaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBgA5sIANqIRAgASEFIAIhBiAQIQcgBUGAgAdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgBxsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADmohCwNAIAn9CQIAIRYgCf0JAoAOIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgBxqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgA5qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEGADmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANBgA5saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgA5qIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2QoCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCg/iVqIQ4DQCAAIQggByEJIARBAXZBgBhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogC/0ABIAMIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAMIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpI4AuTUDCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AujUDCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AuzUDCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpI4AvDUDCAIQYAYaiEIIAlByKkZaiEJIAggCkkNAAsgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGADGohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgC5NQMIAhBgBhqIQggCUHIqRlqIQkgCCAKSQ0ACyAFQYAMaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0Hk1AxsIANqIRAgASEFIAIhBiAQIQcgBUGAoP4laiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAMIRwgEyAaIBz95gH95AEhEyAM/QAEgBghHCAUIBogHP3mAf3kASEUIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYAMaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAFQYAMaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAAEAB14FDmJhY2t3YXJkSW5wdXQ2AAAPYmFja3dhcmRXZWlnaHQ2AAEMY29udkZvcndhcmQwAAITY29udkJhY2t3YXJkV2VpZ2h0MAADEmNvbnZCYWNrd2FyZElucHV0MAAECrgdBe8EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkHIqRlsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHk1AxqIQsDQCAJ/QkCACEWIAn9CQLk1AwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkHIqRlqIQYgB0GAGGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZB5NQMaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuqBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIABB4NQMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0Hk1AxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQQhqIQYgB0GAGGohByAGIAhJDQALIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGIANB5NQMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvYBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwN0AaiEMA0AgACEGIAUhByAAQYDAFmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABOBdIRIgB/0ABPBdIRMgB/0ABIBeIRQgB/0ABJBeIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHg3QBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBOBdIAcgE/0LBPBdIAcgFP0LBIBeIAcgFf0LBJBeIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQSBqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AATgXSESIAf9AATwXSETIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUEEaiEJIApB4N0AaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEv0LBOBdIAcgE/0LBPBdIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkrwFqIQ4DQCAAIQggByEJIARBAXZBwLsBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB4N0AaiENA0AgC/0ABAAhGiAL/QAE4F0hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAE4F0hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEoJkCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEHAuwFqIQggCUGAD2ohCSAIIApJDQALIAVBgPcCaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtB4N0AbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGA5K8BaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQeDdAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATgXSEcIBMgGiAc/eYB/eQBIRMgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgDP0ABKCZAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYD3AmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6AFAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHA3QBqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE4F0gByAT/QsE8F0gByAU/QsEgF4gByAV/QsEkF4gBkEIaiEGIAdBwLsBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEgaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hDyANIRIgDSETIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBL9CwTgXSAHIBP9CwTwXSAGQQhqIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABQgdgBH9/f38AYAV/f39/fwBgBX9/f3x8AGAGf39/f3x8AGAHf39/f3x8fABgA39/fABgDn9/f39/fHx8fHx8fHx8AAIPAQNlbnYGbWVtb3J5AgABAwkIAAEAAgMEBQYHcQgMY29udkZvcndhcmQxAAATY29udkJhY2t3YXJkV2VpZ2h0MQABEmNvbnZCYWNrd2FyZElucHV0MQACA3NnZAADEHNnZE1vbWVudHVtRmlyc3QABAtzZ2RNb21lbnR1bQAFBXNjYWxlAAYEYWRhbQAHCuQcCJ8GAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHALmohDANAIAAhBiAFIQcgAEGAgOwAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAE8C4hEiAH/QAEgC8hEyAH/QAEkC8hFCAH/QAEoC8hFSAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTwLiAHIBP9CwSALyAHIBT9CwSQLyAHIBX9CwSgLyAGQYDIAGohBiAHQeDdAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBMGohDANAIAAhBiAFIQcgAEGAgOwAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABPAuIRIgB/0ABIAvIRMgB/0ABJAvIRQgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAJQQRqIQkgCkHwLmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAZBgMgAaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEEwaiEEIAVBMGohBSAFIAxJDQALC5gIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA8KUDaiEOA0AgACEIIAchCSAEQQF2QeDdAGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQfAuaiENA0AgC/0ABAAhGiAL/QAE8C4hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAE8C4hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABOBdIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATQjAEhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChCSSOAKEJCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiCSSOAKIJCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjCSSOAKMJCAIQeDdAGohCCAJQYDIAGohCSAIIApJDQALIAVBwLsBaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtB8C5sIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYDwpQNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhB8C5qIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAE8C4hHCATIBogHP3mAf3kASETIAz9AATgXSEcIBQgGiAc/eYB/eQBIRQgDP0ABNCMASEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcC7AWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9wFAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHALmohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCA7ABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTwLiAHIBP9CwSALyAHIBT9CwSQLyAHIBX9CwSgLyAGQQhqIQYgB0Hg3QBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQTBqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIRIgDSETIA0hFCAGIQkgBCEKIAZBgIDsAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAJQYAkaiEJIApB8C5qIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBL9CwTwLiAHIBP9CwSALyAHIBT9CwSQLyAGQQhqIQYgB0Hg3QBqIQcgBiAISQ0ACyAEQTBqIQQgBUEwaiEFIAUgDEkNAAsLpQEDAn8EewJ8IAP9FCEHIAT9FCEIIAJBfnFBBGwhBgJAA0AgBSAGTw0BIAAgBWr9XQMA/V8hCSABIAVq/V0DAP1fIAggCf3yAf3wASEKIAAgBWogCSAHIAr98gH98QH9Xv1bAwAAIAVBCGohBQwACwsgAkEBcQRAIAAgBWoqAgC7IQsgASAFaioCALsgBCALoqAhDCAAIAVqIAsgAyAMoqG2OAIACwu+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsLjQMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8hGSABIA5q/V0DAP1fIBEgGf3yAf3wASEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyEdIAEgDmoqAgC7IAYgHaKgIR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsL",
+      "AGFzbQEAAAABGAJgDn9/f39/fHx8fHx8fHx8AGADf39/AAIPAQNlbnYGbWVtb3J5AgABAwMCAAEHFgIFYWRhbXcAAApzdW1TcXVhcmVzAAEK0QQCiwMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8gEf3yAf1e/V8hGSABIA5q/V0DAP1fIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IAaitrshHSABIA5qKgIAuyEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC8EBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -7010,21 +8145,21 @@ interface Arena {
 
 const GRADS_BYTE = 151042560;
 const SCRATCH_BYTE = 302085120;
-const MOMENTS_BYTE = 318213120;
+const MOMENTS_BYTE = 322773120;
 /** Rows per pass through the scratch area (64 rows of up to 52633 values: x, dy and dx). */
 const CHUNK = 64;
 
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (9465 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (9535 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 9465, maximum: 9465 });
+    const memory = new wasmApi!.Memory({ initial: 9535, maximum: 9535 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -7060,12 +8195,36 @@ function createArena(): Arena | undefined {
         forward: kernel("forward1"),
         backwardInput: kernel("backwardInput1"),
         backwardWeight: kernel("backwardWeight1"),
-        backwardBias: kernel("backwardBias1"),
+        backwardBias: none,
       },
       {
         forward: kernel("forward2"),
         backwardInput: kernel("backwardInput2"),
         backwardWeight: kernel("backwardWeight2"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward3"),
+        backwardInput: kernel("backwardInput3"),
+        backwardWeight: kernel("backwardWeight3"),
+        backwardBias: kernel("backwardBias3"),
+      },
+      {
+        forward: kernel("forward4"),
+        backwardInput: kernel("backwardInput4"),
+        backwardWeight: kernel("backwardWeight4"),
+        backwardBias: kernel("backwardBias4"),
+      },
+      {
+        forward: kernel("forward5"),
+        backwardInput: kernel("backwardInput5"),
+        backwardWeight: kernel("backwardWeight5"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward6"),
+        backwardInput: kernel("backwardInput6"),
+        backwardWeight: kernel("backwardWeight6"),
         backwardBias: none,
       },
     ],
@@ -7207,6 +8366,35 @@ function wasmConvBackward(
   a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
   kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
   if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
+}
+
+/** Attention, one head on the SIMD kernels: `rows` rows of `width` values of `src` from element `from`, `stride`
+ *  apart, into the heap from element `to`, contiguous. */
+function wasmGather(
+  heap: Float32Array,
+  src: Float32Array,
+  from: number,
+  stride: number,
+  rows: number,
+  width: number,
+  to: number,
+): void {
+  for (let r = 0; r < rows; r++) heap.set(src.subarray(from + r * stride, from + r * stride + width), to + r * width);
+}
+
+/** The heap's contiguous rows from element `from` added into `dst`'s rows from element `to`, `stride` apart. */
+function wasmScatterAdd(
+  heap: Float32Array,
+  from: number,
+  dst: Float32Array,
+  to: number,
+  stride: number,
+  rows: number,
+  width: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let d = 0, a = from + r * width, b = to + r * stride; d < width; d++) dst[b + d]! += heap[a + d]!;
+  }
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

@@ -15,6 +15,7 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkProgram } from "../src/program/check.js";
 import { build, inputsFdError, maxRelError, seeded, type Generated, type InputsModule } from "./helpers/generated.js";
+import { expectAttentionTarget, onBothTargets } from "./helpers/targets.js";
 
 interface Named {
   readonly name: string;
@@ -67,8 +68,9 @@ describe("add_bias_kv against torch.nn.MultiheadAttention (float64)", () => {
     expect(fixture.cases.filter((c) => c.inputs.length === 1 && c.length !== undefined)).toHaveLength(1);
     expect(fixture.cases.filter((c) => c.inputs.length > 1 && c.length !== undefined)).toHaveLength(1);
   });
-  it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-    const { module } = await build(c.spec, { dtype: "float64" });
+  it.each(onBothTargets(fixture.cases.map((c) => [c.name, c] as const)))("%s", async (_name, c, target) => {
+    const { module, text } = await build(c.spec, { dtype: "float64", target });
+    expectAttentionTarget(text, target, module, c.spec.includes("layout = in_out"));
     const m = any(module);
     expect(m.params.map((t) => [t.name.slice(t.name.indexOf(".") + 1), t.shape])).toEqual(
       c.params.map((t) => [t.name, t.shape]),
@@ -115,18 +117,28 @@ describe("add_bias_kv gradients against finite differences (float64)", () => {
       [24, 12],
     ],
   ];
-  it.each(cases)("%s", async (_name, spec, sizes) => {
-    const { module } = await build(spec, { dtype: "float64" });
+  it.each(onBothTargets(cases))("%s", async (_name, spec, sizes, target) => {
+    const { module, text } = await build(spec, { dtype: "float64", target });
+    expectAttentionTarget(text, target, module, spec.includes("layout = in_out"));
     expect(inputsFdError(module as unknown as InputsModule, sizes, 2, { seed: 5, floor: FLOOR })).toBeLessThan(1e-6);
   });
 });
 
 describe("add_bias_kv on --target wasm", () => {
-  it("agrees with the TypeScript target (float64, a padded call too)", async () => {
+  it.each([
     // dense(40): large enough to run on WebAssembly (smaller ones are unrolled TypeScript).
-    const spec = "model M(x: f32[t <= 5, 8]) {\n  attention(2, add_bias_kv = true) as a\n  dense(40)\n}\n";
+    ["head_dim 4", "model M(x: f32[t <= 5, 8]) {\n  attention(2, add_bias_kv = true) as a\n  dense(40)\n}\n", false],
+    // head_dim 17: the per-head products on the SIMD kernels too (src/emit/wasm/attention.ts).
+    [
+      "head_dim 17",
+      "model M(x: f32[t <= 5, 8]) {\n  attention(2, head_dim = 17, add_bias_kv = true) as a\n  dense(40)\n}\n",
+      true,
+    ],
+  ] as const)("agrees with the TypeScript target (float64, a padded call too), %s", async (_name, spec, perHead) => {
     const ts = any((await build(spec, { dtype: "float64", target: "ts" })).module);
-    const wa = any((await build(spec, { dtype: "float64", target: "wasm" })).module);
+    const built = await build(spec, { dtype: "float64", target: "wasm" });
+    const wa = any(built.module);
+    expect(built.text.includes("on the SIMD kernels (src/emit/wasm/attention.ts)"), "per-head products").toBe(perHead);
     expect((wa as unknown as { kernelTarget: string }).kernelTarget).toBe("wasm-simd");
     const rand = seeded(7);
     for (const [n, length] of [

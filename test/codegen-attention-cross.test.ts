@@ -17,6 +17,7 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkProgram } from "../src/program/check.js";
 import { build, inputsFdError, maxRelError, seeded, type Generated, type InputsModule } from "./helpers/generated.js";
+import { expectAttentionTarget, headsOnSimd, onBothTargets } from "./helpers/targets.js";
 
 interface Named {
   readonly name: string;
@@ -57,8 +58,9 @@ const fixture = JSON.parse(fs.readFileSync("test/reference/pytorch/attention_cro
 };
 
 describe("cross-attention against torch.nn.MultiheadAttention (float64)", () => {
-  it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-    const { module } = await build(c.spec, { dtype: "float64" });
+  it.each(onBothTargets(fixture.cases.map((c) => [c.name, c] as const)))("%s", async (_name, c, target) => {
+    const { module, text } = await build(c.spec, { dtype: "float64", target });
+    expectAttentionTarget(text, target, module, c.spec.includes("layout = in_out"));
     const m = cross(module);
     expect(m.params.map((t) => [t.name.slice(t.name.indexOf(".") + 1), t.shape])).toEqual(
       c.params.map((t) => [t.name, t.shape]),
@@ -114,30 +116,48 @@ describe("cross-attention gradients against finite differences (float64)", () =>
       "model M(x: f32[t <= 3, 4], source: f32[s <= 5, 6]) {\n  memory = source -> dense(4) as proj -> tanh\n  [x, memory] -> attention(2) as cross\n  dense(3)\n}\n",
       [12, 30],
     ],
+    [
+      // head_dim 17: on --target wasm the per-head products run on the SIMD kernels (src/emit/wasm/attention.ts)
+      "head_dim 17, kv_heads 1, dropout (inference)",
+      "model M(x: f32[t <= 3, 8], memory: f32[s <= 4, 8]) {\n  [x, memory] -> attention(2, kv_heads = 1, head_dim = 17, dropout = 0.1)\n}\n",
+      [24, 32],
+    ],
   ];
-  it.each(cases)("%s", async (_name, spec, sizes) => {
-    const { module } = await build(spec, { dtype: "float64" });
+  it.each(onBothTargets(cases))("%s", async (_name, spec, sizes, target) => {
+    const { module, text } = await build(spec, { dtype: "float64", target });
+    expectAttentionTarget(text, target, module, spec.includes("layout = in_out"));
+    expect(headsOnSimd(text), "per-head products on the SIMD kernels").toBe(
+      target === "wasm" && spec.includes("head_dim = 17"),
+    );
     expect(inputsFdError(module as unknown as InputsModule, sizes, 2, { seed: 5, floor: FLOOR })).toBeLessThan(1e-6);
   });
 
-  it("the query itself as the memory is self-attention, and its gradient sums both paths", async () => {
-    const self = (await build("model M(x: f32[t <= 4, 8]) {\n  attention(2) as a\n}\n", { dtype: "float64" })).module;
-    const both = cross(
-      (await build("model M(x: f32[t <= 4, 8]) {\n  [x, x] -> attention(2) as a\n}\n", { dtype: "float64" })).module,
-    );
-    const rand = seeded(9);
-    const p = self.createParams(3);
-    const x = Float64Array.from({ length: 2 * 32 }, () => rand() - 0.5);
-    const w = Float64Array.from({ length: 2 * 32 }, () => rand() - 0.5);
-    const y = Float64Array.from(self.forward(p, x, 2));
-    const gp1 = new Float64Array(self.paramCount);
-    const gx1 = Float64Array.from(self.backward(p, w, gp1));
-    expect(maxRelError(both.forward(p, x as unknown as Float64Array[], 2), y)).toBeLessThan(1e-14);
-    const gp2 = new Float64Array(both.paramCount);
-    const gx2 = both.backward(p, w, gp2) as unknown as Float64Array;
-    expect(maxRelError(gp2, gp1)).toBeLessThan(1e-12);
-    expect(maxRelError(gx2, gx1)).toBeLessThan(1e-12);
-  });
+  it.each(["ts", "wasm"] as const)(
+    "the query itself as the memory is self-attention, and its gradient sums both paths (--target %s)",
+    async (target) => {
+      const self = (await build("model M(x: f32[t <= 4, 8]) {\n  attention(2) as a\n}\n", { dtype: "float64", target }))
+        .module;
+      const both = cross(
+        (await build("model M(x: f32[t <= 4, 8]) {\n  [x, x] -> attention(2) as a\n}\n", { dtype: "float64", target }))
+          .module,
+      );
+      const rand = seeded(9);
+      // Each module's own array (on the wasm target another module's runs the TypeScript kernels).
+      const p = self.createParams(3);
+      const q = both.createParams(0);
+      q.set(p);
+      const x = Float64Array.from({ length: 2 * 32 }, () => rand() - 0.5);
+      const w = Float64Array.from({ length: 2 * 32 }, () => rand() - 0.5);
+      const y = Float64Array.from(self.forward(p, x, 2));
+      const gp1 = new Float64Array(self.paramCount);
+      const gx1 = Float64Array.from(self.backward(p, w, gp1));
+      expect(maxRelError(both.forward(q, x as unknown as Float64Array[], 2), y)).toBeLessThan(1e-14);
+      const gp2 = new Float64Array(both.paramCount);
+      const gx2 = both.backward(q, w, gp2) as unknown as Float64Array;
+      expect(maxRelError(gp2, gp1)).toBeLessThan(1e-12);
+      expect(maxRelError(gx2, gx1)).toBeLessThan(1e-12);
+    },
+  );
 });
 
 describe("cross-attention reads the memory's positions", () => {

@@ -14,6 +14,7 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkProgram } from "../src/program/check.js";
 import { build, inputsFdError, maxRelError, type Generated, type InputsModule } from "./helpers/generated.js";
+import { expectAttentionTarget, onBothTargets } from "./helpers/targets.js";
 
 interface Named {
   readonly name: string;
@@ -54,8 +55,9 @@ const fixture = JSON.parse(fs.readFileSync("test/reference/pytorch/attention_kbi
 const FLOOR = 1e-4;
 
 describe("k_bias = false against a torch WhisperAttention (float64)", () => {
-  it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-    const { module } = await build(c.spec, { dtype: "float64" });
+  it.each(onBothTargets(fixture.cases.map((c) => [c.name, c] as const)))("%s", async (_name, c, target) => {
+    const { module, text } = await build(c.spec, { dtype: "float64", target });
+    expectAttentionTarget(text, target, module, c.spec.includes("layout = in_out"));
     const m = multi(module);
     const sorted = (xs: [string, number[]][]) => [...xs].sort((a, b) => a[0].localeCompare(b[0]));
     expect(sorted(m.params.map((t) => [t.name.slice(t.name.indexOf(".") + 1), [...t.shape]]))).toEqual(
@@ -97,8 +99,9 @@ describe("k_bias gradients against finite differences (float64)", () => {
       [18, 24],
     ],
   ];
-  it.each(cases)("%s", async (_name, spec, count, sizes) => {
-    const { module } = await build(spec, { dtype: "float64" });
+  it.each(onBothTargets(cases))("%s", async (_name, spec, count, sizes, target) => {
+    const { module, text } = await build(spec, { dtype: "float64", target });
+    expectAttentionTarget(text, target, module, spec.includes("layout = in_out"));
     expect(module.paramCount).toBe(count);
     expect(inputsFdError(module as unknown as InputsModule, sizes, 2, { seed: 7, floor: FLOOR })).toBeLessThan(1e-6);
   });

@@ -20,6 +20,7 @@ import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import { build, seeded, type Generated } from "./helpers/generated.js";
+import { expectAttentionTarget, headsOnSimd, onBothTargets } from "./helpers/targets.js";
 import { initTf, relError, runGenerated, tf, tfForwardBackward, worstAt } from "./helpers/tfjs.js";
 
 // ── Configurations ─────────────────────────────────────────────────────────────────────────────────────
@@ -245,10 +246,13 @@ const uniformStream = (seed: number) => {
   return () => (r() + 1) / 2;
 };
 
-/** Every parameter U(±0.5) (biases too: createParams starts the fused and output biases at zero). */
+/** Every parameter U(±0.5) (biases too: createParams starts the fused and output biases at zero), in the
+ *  module's own array (on the WebAssembly target a plain array would run the TypeScript kernels). */
 function randomParams(m: Generated, seed: number): Float64Array {
   const r = seeded(seed);
-  return new Float64Array(m.paramCount).map(() => 0.5 * r());
+  const p = m.createParams(0) as Float64Array;
+  for (let i = 0; i < p.length; i++) p[i] = 0.5 * r();
+  return p;
 }
 
 /** max |a − b| / max |b|. */
@@ -321,8 +325,9 @@ function fdCheck(
 }
 
 describe("gradients against finite differences (float64)", () => {
-  it.each(cases.map((c) => [label(c), c] as const))("%s", async (_name, c) => {
-    const { module: m } = await build(specOf(c), { dtype: "float64" });
+  it.each(onBothTargets(cases.map((c) => [label(c), c] as const)))("%s", async (_name, c, target) => {
+    const { module: m, text } = await build(specOf(c), { dtype: "float64", target });
+    expectAttentionTarget(text, target, m, c.layout === "in_out");
     const modes = (c.dropout ?? 0) > 0 ? [true, false] : [false];
     for (const training of modes) {
       const e = fdCheck(m, 2, { h: 1e-4, training });
@@ -367,9 +372,14 @@ describe("gradients against finite differences (float64)", () => {
 // ── (b) forward against the naive reference ───────────────────────────────────────────────────────────
 
 describe("forward against a naive reference (float64)", () => {
-  it.each(cases.map((c) => [label(c), c] as const))("%s", async (_name, c) => {
-    const { module: m, text } = await build(specOf(c), { dtype: "float64" });
+  it.each(onBothTargets(cases.map((c) => [label(c), c] as const)))("%s", async (_name, c, target) => {
+    const { module: m, text } = await build(specOf(c), { dtype: "float64", target });
+    expectAttentionTarget(text, target, m, c.layout === "in_out");
     const hd = c.headDim ?? c.D / c.heads;
+    // Head widths above 16 (here T · T < 64 · 64): the per-head products on the SIMD kernels as well.
+    expect(headsOnSimd(text), "per-head products on the SIMD kernels").toBe(
+      target === "wasm" && hd > 16 && c.layout !== "in_out",
+    );
     expect(text).toContain(`att: attention over ${c.T} positions × ${c.D}: ${c.heads} heads of ${hd}`);
     expect(text).toContain(c.causal ? "causal" : "not causal");
     const n = 3;
@@ -485,14 +495,16 @@ describe("against TF.js (float32)", () => {
     { T: 5, D: 8, heads: 2, causal: true, layout: "in_out", names: { qkv_proj: "c_attn", out_proj: "c_proj" } },
     { T: 4, D: 8, heads: 4, kvHeads: 2, qkv: "separate", layout: "in_out", bias: false },
   ];
-  it.each(tfCases.map((c) => [label(c), c] as const))("%s", async (name, c) => {
+  it.each(onBothTargets(tfCases.map((c) => [label(c), c] as const)))("%s", async (name, c, target) => {
     const run = await runGenerated(specOf(c), {
+      target,
       seed: 3,
       // Every parameter random, biases included.
       setup: (m, p, _bf, rand) => {
         for (let i = 0; i < m.paramCount; i++) p[i] = 0.5 * rand();
       },
     });
+    expectAttentionTarget(run.text, target, run.m, c.layout === "in_out");
     const ref = tfForwardBackward(run, (x, ps) => tfAttention(c, x, ps));
     const check = (what: string, got: ArrayLike<number>, expected: ArrayLike<number>) => {
       const e = relError(got, expected);
@@ -517,9 +529,10 @@ describe("causal attention does not look ahead", () => {
     { T: 5, D: 8, heads: 2, causal: true },
     { T: 5, D: 8, heads: 4, kvHeads: 2, rope: true, causal: true, qkv: "separate" },
   ];
-  it.each(configs.map((c) => [label(c), c] as const))("%s", async (_name, c) => {
-    const { module: m } = await build(specOf(c), { dtype: "float64" });
-    const { module: open } = await build(specOf({ ...c, causal: false }), { dtype: "float64" });
+  it.each(onBothTargets(configs.map((c) => [label(c), c] as const)))("%s", async (_name, c, target) => {
+    const { module: m, text } = await build(specOf(c), { dtype: "float64", target });
+    expectAttentionTarget(text, target, m);
+    const { module: open } = await build(specOf({ ...c, causal: false }), { dtype: "float64", target });
     const { T, D } = c;
     const n = 2;
     const p = randomParams(m, 21);

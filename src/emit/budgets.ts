@@ -157,6 +157,13 @@ export function estimateSource(
         wasmConvs.add(key);
       }
     }
+    // Attention on that target: each [out, in] projection's WebAssembly branch beside the TypeScript one
+    // (~2.5 KB a layer), and above head width 16 the per-head products' branches (~5 KB; measured on
+    // transformer.nn's 18 and whisper-tiny's 12 attention layers, ~6 KB a layer together).
+    if (wasm && op.kind === "attention" && !op.tensors.some((t) => t.layout === "in_out")) {
+      const hd = op.attrs?.["head_dim"];
+      bytes += 2_500n + (typeof hd === "bigint" && hd > 16n ? 5_000n : 0n);
+    }
     if (op.kind !== "dense") continue;
     const macs = denseMacs(op);
     if (

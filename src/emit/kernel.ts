@@ -95,6 +95,10 @@ export interface EmitCtx {
    *  them when the parameters live in a WebAssembly memory; undefined when its scratch would not fit that
    *  memory (TypeScript only, as when absent). */
   readonly wasmConv?: (outChannels: number, taps: number, plane: number, bias: boolean) => number | undefined;
+  /** With the WebAssembly target: the index of the dense SIMD kernels (in `headDim`, out `keys`) that run an
+   *  attention layer's per-head products (wasm/attention.ts), its scratch reserved; undefined when that
+   *  scratch would not fit the memory (TypeScript only, as when absent). */
+  readonly wasmAttention?: (headDim: number, queries: number, keys: number) => number | undefined;
 }
 
 export interface Kernel {

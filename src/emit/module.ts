@@ -1432,6 +1432,7 @@ function context(
       ? {
           wasmDense: (i: number, o: number, bias: boolean) => wasmTable.index(i, o, bias),
           wasmConv: (oc: number, taps: number, plane: number, bias: boolean) => wasmTable.conv(oc, taps, plane, bias),
+          wasmAttention: (hd: number, queries: number, keys: number) => wasmTable.attention(hd, queries, keys),
         }
       : {}),
     weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]!`),

@@ -25,6 +25,9 @@
 import { projectionName, projectionTensor, type ProjectionOption } from "../../vocabulary/kinds/attention.js";
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { lit, resolvedInt } from "../kernel.js";
+// UNROLL_HEAD: head widths up to it are unrolled over d (literal offsets, per-query rows in locals); the
+// WebAssembly target's hand-over of the per-head products is measured against it (wasm/attention.ts).
+import { UNROLL_HEAD, attentionScratch, headsOnWasm } from "../wasm/attention.js";
 
 interface Projection {
   /** Which scratch array it fills: q, k or v. */
@@ -192,8 +195,14 @@ function describe(c: EmitCtx, g: Geometry): string {
   return `${c.op.name}: ${over}: ${parts.join(", ")}`;
 }
 
-/** Head widths up to this are unrolled over d: literal offsets, and per-query rows in locals. */
-const UNROLL_HEAD = 16;
+/** On the WebAssembly target, a projection with an [out, in] weight (\`IN → OUT\`) takes the dense layers'
+ *  SIMD kernels (src/emit/wasm/dense.ts) when the parameters live in their memory: \`call\` with \`#\` for the
+ *  kernel index, then \`else\` before the TypeScript call that follows. Empty on the TypeScript target. */
+function wasmOr(c: EmitCtx, IN: number, OUT: number, B: number, call: string): string {
+  if (!c.wasmDense) return "";
+  return `if (arena) ${call.replace("#", String(c.wasmDense(IN, OUT, B >= 0)))};\nelse `;
+}
+
 const range = (k: number) => Array.from({ length: k }, (_, i) => i);
 /** \`base + d\` with a literal d. */
 const off = (base: string, d: number) => (d === 0 ? base : `${base} + ${d}`);
@@ -256,6 +265,123 @@ for (let b = 0; b < n; b++) {
 `;
 }
 
+/** The dense SIMD kernel index of the per-head products on the WebAssembly target (wasm/attention.ts), or
+ *  −1: TypeScript only (the TypeScript target, sizes where the TypeScript loops are faster, an output
+ *  projection stored [in, out], whose module may have no dense kernel calls, or a scratch past the memory). */
+function headsKernel(c: EmitCtx, g: Geometry): number {
+  if (!c.wasmAttention || g.outInOut || !headsOnWasm(g.hd, g.T, g.SK)) return -1;
+  return c.wasmAttention(g.hd, g.T, g.SK) ?? -1;
+}
+
+/** Element size and the scratch layout of one head (wasm/attention.ts). */
+function headsLayout(c: EmitCtx, g: Geometry) {
+  const dtype = c.options.dtype;
+  return { elt: dtype === "float32" ? 4 : 8, L: attentionScratch({ headDim: g.hd, queries: g.T, keys: g.SK, dtype }) };
+}
+
+/** One head of sample b on the SIMD kernels, forward (when the parameters live in their memory): the scores
+ *  q_h·k_hᵀ, the softmax (and the dropout mask) here as on the TypeScript path, A·v_h into the head output. */
+function headsForward(c: EmitCtx, g: Geometry, k: number, len: string, weight: string, dropoutCode: string): string {
+  const { T, SK, hd, Q, K } = g;
+  const { elt, L } = headsLayout(c, g);
+  const at = (e: number) => (e === 0 ? "SCRATCH_BYTE" : `SCRATCH_BYTE + ${e * elt}`);
+  return `    if (arena) {
+      // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+      const heap = arena.heap;
+      const kernels = arena.kernels[${k}]!;
+      const z = SCRATCH_BYTE / ${elt};
+      wasmGather(heap, ${g.q}, qh, ${Q}, ${T}, ${hd}, z);
+      wasmGather(heap, ${g.k}, kh, ${K}, ${SK}, ${hd}, z + ${L.k});
+      wasmGather(heap, ${g.v}, kh, ${K}, ${SK}, ${hd}, z + ${L.v});
+      kernels.forward(${at(L.q)}, ${at(L.k)}, 0, ${at(L.s)}, ${T});
+      for (let i = 0; i < ${T}; i++) {
+        const row = ((b * ${g.H} + h) * ${T} + i) * ${SK};
+        const si = z + ${L.s} + i * ${SK};
+        let m = -Infinity;
+        for (let j = 0; j < ${len}; j++) {
+          ${g.probs}[row + j] = heap[si + j]! * ${lit(1 / Math.sqrt(hd))};
+          m = Math.max(m, ${g.probs}[row + j]!);
+        }
+        let sum = 0;
+        for (let j = 0; j < ${len}; j++) {
+          const e = Math.exp(${g.probs}[row + j]! - m);
+          ${g.probs}[row + j] = e;
+          sum += e;
+        }
+        const r = 1 / sum;
+        for (let j = 0; j < ${len}; j++) ${g.probs}[row + j]! *= r;${dropoutCode}
+        // A (zero past the keys this query sees) for the value product
+        for (let j = 0; j < ${len}; j++) heap[si + j] = ${weight};
+        heap.fill(0, si + ${len}, si + ${SK});
+      }
+      kernels.backwardInput(${at(L.s)}, ${at(L.v)}, ${at(L.o)}, ${T});
+      for (let t = 0; t < ${T}; t++) ${g.heads}.set(heap.subarray(z + ${L.o} + t * ${hd}, z + ${L.o + hd} + t * ${hd}), qh + t * ${Q});
+      continue;
+    }
+`;
+}
+
+/** One head of sample b on the SIMD kernels, backward: dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ·dO_h,
+ *  dq_h = dS·k_h, dk_h = dSᵀ·q_h, each added into dq, dk, dv. */
+function headsBackward(
+  c: EmitCtx,
+  g: Geometry,
+  k: number,
+  len: string,
+  [dHeads, dq, dk, dv]: readonly [string, string, string, string],
+): string {
+  const { T, SK, hd, Q, K } = g;
+  const { elt, L } = headsLayout(c, g);
+  const at = (e: number) => (e === 0 ? "SCRATCH_BYTE" : `SCRATCH_BYTE + ${e * elt}`);
+  const dropping = g.dropout > 0;
+  return `    if (arena) {
+      // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+      const heap = arena.heap;
+      const kernels = arena.kernels[${k}]!;
+      const z = SCRATCH_BYTE / ${elt};
+      const qh = b * ${T * Q} + h * ${hd};
+      const kh = b * ${SK * K} + kc;
+      wasmGather(heap, ${g.q}, qh, ${Q}, ${T}, ${hd}, z);
+      wasmGather(heap, ${g.k}, kh, ${K}, ${SK}, ${hd}, z + ${L.k});
+      wasmGather(heap, ${g.v}, kh, ${K}, ${SK}, ${hd}, z + ${L.v});
+      wasmGather(heap, ${dHeads}, qh, ${Q}, ${T}, ${hd}, z + ${L.dO});
+      kernels.forward(${at(L.dO)}, ${at(L.v)}, 0, ${at(L.dp)}, ${T});
+      for (let i = 0; i < ${T}; i++) {
+        const row = ((b * ${g.H} + h) * ${T} + i) * ${SK};
+        const si = z + ${L.s} + i * ${SK};
+        const pi = z + ${L.dp} + i * ${SK};
+        // dP_j${dropping ? " · M_ij" : ""}, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √${hd}
+        let s = 0;
+        for (let j = 0; j < ${len}; j++) {
+          const pr = ${g.probs}[row + j]!;${
+            dropping
+              ? `
+          const mk = training ? ${g.mask}[row + j]! : 1;
+          const dp = heap[pi + j]! * mk;
+          heap[si + j] = pr * mk;`
+              : `
+          const dp = heap[pi + j]!;
+          heap[si + j] = pr;`
+          }
+          heap[pi + j] = dp;
+          s += pr * dp;
+        }
+        for (let j = 0; j < ${len}; j++) heap[pi + j] = ${g.probs}[row + j]! * (heap[pi + j]! - s) * ${lit(1 / Math.sqrt(hd))};
+        heap.fill(0, si + ${len}, si + ${SK});
+        heap.fill(0, pi + ${len}, pi + ${SK});
+      }
+      heap.fill(0, z + ${L.dk}, z + ${L.dv + SK * hd});
+      kernels.backwardWeight(${at(L.s)}, ${at(L.dO)}, ${at(L.dv)}, ${T});
+      kernels.backwardInput(${at(L.dp)}, ${at(L.k)}, ${at(L.o)}, ${T});
+      kernels.backwardWeight(${at(L.dp)}, ${at(L.q)}, ${at(L.dk)}, ${T});
+      wasmScatterAdd(heap, z + ${L.o}, ${dq}, qh, ${Q}, ${T}, ${hd});
+      wasmScatterAdd(heap, z + ${L.dk}, ${dk}, kh, ${K}, ${SK}, ${hd});
+      wasmScatterAdd(heap, z + ${L.dv}, ${dv}, kh, ${K}, ${SK}, ${hd});
+      continue;
+    }
+`;
+}
+
 export const attention: Kernel = {
   forward(c) {
     const g = geometry(c);
@@ -284,7 +410,7 @@ export const attention: Kernel = {
 denseInOutForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, 0, ${W}, 1);`;
         }
         return `// ${pr.name} = ${from} · (${pr.tensor})ᵀ${pr.B >= 0 ? " + bias" : ""}, every position of every sample
-denseTiledForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, 0, ${W}, 1);`;
+${wasmOr(c, inW, pr.rows, pr.B, `wasmDenseForward(arena, #, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B})`)}denseTiledForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, 0, ${W}, 1);`;
       })
       .join("\n");
 
@@ -322,6 +448,7 @@ for (let t = 0; t < ${T}; t++) {
         for (let j = 0; j < ${len}; j++) ${g.mask}[row + j] = ${keep <= 0 ? "0" : `random() < ${lit(keep)} ? ${lit(1 / keep)} : 0`};
       }`
         : "";
+    const heads = headsKernel(c, g);
     const weight =
       g.dropout > 0
         ? `training ? ${g.probs}[row + j]! * ${g.mask}[row + j]! : ${g.probs}[row + j]!`
@@ -342,7 +469,7 @@ ${rotate(g.k, KV, K)}
   for (let h = 0; h < ${H}; h++) {
     const qh = b * ${T * Q} + h * ${hd};
     const kh = b * ${g.SK * K} + ${kvColumn(g)};
-    for (let i = 0; i < ${T}; i++) {
+${heads >= 0 ? headsForward(c, g, heads, len, weight, dropoutCode) : ""}    for (let i = 0; i < ${T}; i++) {
       const qi = qh + i * ${Q};
       const row = ((b * ${H} + h) * ${T} + i) * ${g.SK};
       let m = -Infinity;
@@ -398,7 +525,7 @@ ${
     ? `// output projection: y = heads · ${g.outName}${g.BO >= 0 ? " + bias" : ""} (stored [in, out])
 denseInOutForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${D}, ${g.BO}, 0, ${D}, 1);`
     : `// output projection: y = heads · ${g.outName}ᵀ${g.BO >= 0 ? " + bias" : ""}
-denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0, ${D}, 1);`
+${wasmOr(c, Q, D, g.BO, `wasmDenseForward(arena, #, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO})`)}denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0, ${D}, 1);`
 }`;
   },
 
@@ -449,12 +576,13 @@ denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0
 denseInOutBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
         }
         return `// ${pr.name}: d(${pr.tensor}) += d${pr.name}ᵀ ${from}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, ${dx} += d${pr.name} · (${pr.tensor})
-denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
+${wasmOr(c, inW, pr.rows, pr.B, `wasmDenseBackward(arena, #, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]})`)}denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
       })
       .join("\n");
 
     const dropping = g.dropout > 0;
     const unrolled = hd <= UNROLL_HEAD;
+    const heads = headsKernel(c, g);
     return `// ${describe(c, g)}, backward
 ${dHeads}.fill(0, 0, n * ${T * Q});
 ${dq}.fill(0, 0, n * ${T * Q});
@@ -465,13 +593,13 @@ ${
     ? `// output projection (stored [in, out]): d(${g.outName}) += headsᵀ dy,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · ${g.outName}ᵀ
 denseInOutBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${D}, ${g.BO}, true, 0, ${D}, 1);`
     : `// output projection: d(${g.outName}) += dyᵀ heads,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · ${g.outName}
-denseTiledBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true, 0, ${D}, 1);`
+${wasmOr(c, Q, D, g.BO, `wasmDenseBackward(arena, #, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true)`)}denseTiledBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true, 0, ${D}, 1);`
 }
 for (let b = 0; b < n; b++) {
   // per head: through the weighted sum${dropping ? ", the dropout mask" : ""} and the softmax to q, k and v
   for (let h = 0; h < ${H}; h++) {
     const kc = ${kvColumn(g)};
-    for (let i = 0; i < ${T}; i++) {
+${heads >= 0 ? headsBackward(c, g, heads, len, [dHeads, dq, dk, dv]) : ""}    for (let i = 0; i < ${T}; i++) {
       const oi = b * ${T * Q} + i * ${Q} + h * ${hd};
       const row = ((b * ${H} + h) * ${T} + i) * ${g.SK};
       // dP_j = dO_i · v_j${dropping ? " · M_ij" : ""}, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j

@@ -15,6 +15,7 @@
 import { base64DecoderSource } from "../base64.js";
 import { type DenseShape, denseBackwardBias, denseBackwardInput, denseBackwardWeight, denseForward } from "./dense.js";
 import { type ConvShape, convBackwardInput, convBackwardWeight, convForward, convScratch } from "./conv.js";
+import { type AttentionShape, attentionScratch, attentionStaging } from "./attention.js";
 import type { FunctionDef } from "./encoder.js";
 import { kernelModule } from "./dense.js";
 import { optimizerKernels } from "./optimizer.js";
@@ -35,6 +36,8 @@ export const MAX_MEMORY_BYTES = 2 ** 30;
 export class WasmDenseTable {
   readonly shapes: DenseShape[] = [];
   readonly convs: ConvShape[] = [];
+  /** Attention layers whose per-head products run on the dense kernels (attention.ts): their scratch. */
+  readonly attentions: AttentionShape[] = [];
   /** `paramCount`: the parameters the memory holds, for the cap on its size. */
   constructor(
     readonly dtype: "float32" | "float64",
@@ -59,6 +62,19 @@ export class WasmDenseTable {
       return undefined;
     }
     return this.convs.length - 1;
+  }
+  /** The dense kernel index (in \`headDim\`, out \`keys\`) of an attention layer's per-head products
+   *  (attention.ts), or undefined when its scratch would take the memory past MAX_MEMORY_BYTES. */
+  attention(headDim: number, queries: number, keys: number): number | undefined {
+    const seen = this.attentions.some((s) => s.headDim === headDim && s.queries === queries && s.keys === keys);
+    if (!seen) {
+      this.attentions.push({ headDim, queries, keys, dtype: this.dtype });
+      if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
+        this.attentions.pop();
+        return undefined;
+      }
+    }
+    return this.index(headDim, keys, false);
   }
   /** The kernel index of a dense layer `IN → OUT`. */
   index(inFeatures: number, outFeatures: number, bias: boolean): number {
@@ -124,7 +140,11 @@ export function kernelModules(table: WasmDenseTable): Uint8Array[] {
 /** Elements of the scratch area: CHUNK dense rows of x, dy and dx, or one sample's convolution buffers. */
 function scratchElements(table: WasmDenseTable): number {
   const rows = Math.max(0, ...table.shapes.map((s) => 2 * s.inFeatures + s.outFeatures));
-  return Math.max(CHUNK * rows, ...table.convs.map((s) => convScratch(s).end));
+  return Math.max(
+    CHUNK * rows,
+    ...table.convs.map((s) => convScratch(s).end),
+    ...table.attentions.map((s) => attentionScratch(s).end),
+  );
 }
 
 /** Bytes of the memory of one parameter array: parameters, gradients and scratch rows, 16-byte aligned. */
@@ -337,7 +357,7 @@ function unstageGrads(arena: Arena, kept: ${F}, grads: ${F}): void {
   staged.set(kept);
 }
 
-${[...(dense ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : [])].join("\n\n")}`;
+${[...(dense ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : [])].join("\n\n")}`;
 }
 
 /** The dense layers' staging: rows CHUNK at a time through the scratch area. */

@@ -1,0 +1,28 @@
+// Running a numerical test on both kernel targets of a generated module (`compile({ target })`): the
+// TypeScript kernels and the WebAssembly SIMD kernels (src/emit/wasm/), as the conv tests do.
+import { expect } from "vitest";
+
+export type KernelTarget = "ts" | "wasm";
+
+/** Every case once per target: its name gets " --target ts|wasm" and the target is appended to it. */
+export function onBothTargets<const T extends readonly unknown[]>(
+  cases: readonly (readonly [string, ...T])[],
+): (readonly [string, ...T, KernelTarget])[] {
+  return cases.flatMap(([name, ...rest]) =>
+    (["ts", "wasm"] as const).map((target) => [`${name} --target ${target}`, ...rest, target] as const),
+  );
+}
+
+/** On the wasm target, an attention layer's [out, in] projections run on the dense SIMD kernels (the
+ *  module's text calls them under \`if (arena)\` and the engine has SIMD); on ts, no WebAssembly at all. */
+export function expectAttentionTarget(text: string, target: KernelTarget, module: unknown, inOut = false): void {
+  const simd = /every position of every sample\n\s*if \(arena\) wasmDenseForward\(arena, /.test(text);
+  expect(simd, "attention projections on the SIMD kernels").toBe(target === "wasm" && !inOut);
+  if (target === "wasm" && !inOut) expect((module as { kernelTarget?: string }).kernelTarget).toBe("wasm-simd");
+  if (target === "ts") expect(text).not.toContain("wasmDenseForward(arena");
+}
+
+/** Whether the module runs attention's per-head products on the SIMD kernels (src/emit/wasm/attention.ts). */
+export function headsOnSimd(text: string): boolean {
+  return text.includes("on the SIMD kernels (src/emit/wasm/attention.ts)");
+}
