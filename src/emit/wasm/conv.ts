@@ -9,10 +9,13 @@
 // Forward  y   (+)= W · col          broadcast tiles: 2 channels × 16 positions (f32), no lane sums
 // dW           += dy · colᵀ         dot-product tiles along P (dense forward's), accumulated over samples
 // dcol          = Wᵀ · dy           broadcast tiles: 2 taps × 16 positions
-// The bias (forward: written into y before the product, which then adds to it; backward: the sum of dy's
-// rows) and im2col/col2im are TypeScript in the generated module, as the copies in and out of the memory.
-import { type Precision, broadcastKernel, denseForward } from "./dense.js";
+// im2col and col2im are kernels too (im2col.ts), one pair per geometry, on the sample's input copied into
+// the memory (x, or its gradient for col2im). The bias (forward: written into y before the product, which
+// then adds to it; backward: the sum of dy's rows) and the copies of a sample in and out of the memory are
+// TypeScript in the generated module.
+import { type Precision, broadcastKernel, denseForward, kernelModule } from "./dense.js";
 import type { FunctionDef } from "./encoder.js";
+import { type ColumnGeometry, columnKernel } from "./im2col.js";
 
 /** One convolution as its kernels see it. */
 export interface ConvShape {
@@ -23,6 +26,8 @@ export interface ConvShape {
   readonly plane: number;
   readonly bias: boolean;
   readonly dtype: Precision;
+  /** The input and its windows, for im2col and col2im (taps = channels · Π kernel, plane = Π small). */
+  readonly geometry: ColumnGeometry;
 }
 
 /** The kernels' signatures (byte addresses; `m` unused but for the weight gradient's OC rows). */
@@ -30,6 +35,8 @@ export const convSignatures = {
   forward: ["w", "col", "y", "m"],
   backwardWeight: ["dy", "col", "b", "dw", "m"],
   backwardInput: ["w", "dy", "dcol", "m"],
+  im2col: ["x", "col"],
+  col2im: ["dx", "dcol"],
 } as const;
 
 const eltOf = (dtype: Precision) => (dtype === "float32" ? 4 : 8);
@@ -41,6 +48,22 @@ function checkShape(s: ConvShape): void {
   if (8 * Math.max(s.outChannels, s.taps, s.plane) * eltOf(s.dtype) + 16 > 0x7fff_ffff) {
     throw new RangeError("conv kernel: does not fit 32-bit addresses");
   }
+  const g = s.geometry;
+  const taps = g.channels * g.axes.reduce((a, x) => a * x.k, 1);
+  const plane = g.axes.reduce((a, x) => a * x.small, 1);
+  if (taps !== s.taps || plane !== s.plane) throw new RangeError("conv kernel: geometry and sizes disagree");
+}
+
+/** col ← the columns of the sample at x (im2col.ts). */
+export function convIm2col(s: ConvShape, name: string): FunctionDef {
+  checkShape(s);
+  return columnKernel(s.geometry, s.dtype, "fill", name);
+}
+
+/** dx += every cell of dcol, at the input element it was read from (col2im). */
+export function convCol2im(s: ConvShape, name: string): FunctionDef {
+  checkShape(s);
+  return columnKernel(s.geometry, s.dtype, "add", name);
 }
 
 /** y[oc, p] (+)= Σ_k W[oc, k] · col[k, p]: adds to y (the bias written there) when the layer has a bias. */
@@ -90,11 +113,13 @@ export function convBackwardInput(s: ConvShape, name: string): FunctionDef {
   );
 }
 
-/** Where a convolution's buffers lie in the scratch area, in elements from its start (16-byte aligned). */
+/** Where a convolution's buffers lie in the scratch area, in elements from its start (16-byte aligned):
+ *  the columns, y or dy, dcol, and one sample's input (x for im2col, then its gradient for col2im). */
 export interface ConvScratch {
   readonly col: number;
   readonly y: number;
   readonly dcol: number;
+  readonly x: number;
   readonly end: number;
 }
 
@@ -103,5 +128,25 @@ export function convScratch(s: ConvShape): ConvScratch {
   const align = (n: number) => Math.ceil(n / lanes) * lanes;
   const y = align(s.taps * s.plane);
   const dcol = y + align(s.outChannels * s.plane);
-  return { col: 0, y, dcol, end: dcol + s.taps * s.plane };
+  const x = dcol + align(s.taps * s.plane);
+  const g = s.geometry;
+  return { col: 0, y, dcol, x, end: x + g.channels * g.axes.reduce((a, b) => a * b.big, 1) };
+}
+
+/** The kernels of a convolution: products (forward, backwardWeight, backwardInput) and columns (im2col,
+ *  col2im), named by `k`. */
+export function convKernelsOf(s: ConvShape, k: number): FunctionDef[] {
+  return [
+    convForward(s, `convForward${k}`),
+    convBackwardWeight(s, `convBackwardWeight${k}`),
+    convBackwardInput(s, `convBackwardInput${k}`),
+    convIm2col(s, `convIm2col${k}`),
+    convCol2im(s, `convCol2im${k}`),
+  ];
+}
+
+/** Whether each of a convolution's kernels fits a module of `limit` bytes alone (the column kernels unroll
+ *  the last axis' taps: a very wide kernel does not, and the layer then stays on TypeScript). */
+export function convFits(s: ConvShape, limit: number): boolean {
+  return convKernelsOf(s, 0).every((f) => kernelModule([f]).length <= limit);
 }
