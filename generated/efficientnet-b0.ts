@@ -7293,33 +7293,9 @@ function createEngine() {
 
   /** Forward of op 0: features.0.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 3; ic++) {
-          const xc = xb + ic * 50176;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh * 2 + kh - 1;
-                if (ih >= 0) {
-                  const xr = xc + ih * 224 + kw - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 112);
-                  r += 112;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 0, act1, b * 401408, 32, 12544, 0, -1, 338688);
-      }
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 32, 12544, 0, -1, 338688, 1078784);
     } else {
       // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7348,56 +7324,9 @@ function createEngine() {
 
   /** Backward of op 0: features.0.0 (conv2d). */
   function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = inputGradWanted;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 112);
-                    r += 112;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 0, grad1, b * 401408, 32, 12544, 0, 338688, 740096, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 740096;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 112;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 0, act0, grad1, grad0, n, 150528, 32, 12544, 0, 338688, 740096, 1078784, inputGradWanted);
     } else {
       const dx = inputGradWanted;
       for (let b = 0; b < n; b++) {
@@ -7775,25 +7704,9 @@ function createEngine() {
 
   /** Forward of op 7: features.1.0.block.1.fc1 (conv2d). */
   function forward7(p: Float32Array, n: number): void {
-    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 32; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act7[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 1, act8, b * 8, 8, 1, 1280, 1536, 32);
-      }
+      wasmConvForward(arena, 1, act7, act8, n, 32, 8, 1, 1280, 1536, 32, 72);
     } else {
       // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7822,7 +7735,7 @@ function createEngine() {
 
   /** Backward of op 7: features.1.0.block.1.fc1 (conv2d). */
   function backward7(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 8; c++) {
       let acc = 0;
@@ -7832,40 +7745,7 @@ function createEngine() {
       gp[1536 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act7[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 1, grad8, b * 8, 8, 1, 1280, 32, 40, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 40;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad7[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 1, act7, grad8, grad7, n, 32, 8, 1, 1280, 32, 40, 72, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7933,25 +7813,9 @@ function createEngine() {
 
   /** Forward of op 9: features.1.0.block.1.fc2 (conv2d). */
   function forward9(p: Float32Array, n: number): void {
-    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 8;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 8; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act9[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 2, act10, b * 32, 32, 1, 1544, 1800, 8);
-      }
+      wasmConvForward(arena, 2, act9, act10, n, 8, 32, 1, 1544, 1800, 8, 48);
     } else {
       // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7980,7 +7844,7 @@ function createEngine() {
 
   /** Backward of op 9: features.1.0.block.1.fc2 (conv2d). */
   function backward9(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 32; c++) {
       let acc = 0;
@@ -7990,40 +7854,7 @@ function createEngine() {
       gp[1800 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 8;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 8; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act9[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 2, grad10, b * 32, 32, 1, 1544, 8, 40, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 40;
-          for (let ic = 0; ic < 8; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad9[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 2, act9, grad10, grad9, n, 8, 32, 1, 1544, 8, 40, 48, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8139,25 +7970,9 @@ function createEngine() {
 
   /** Forward of op 12: features.1.0.block.2.0 (conv2d). */
   function forward12(p: Float32Array, n: number): void {
-    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 32; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act12[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 3, act13, b * 200704, 16, 12544, 1832, -1, 401408);
-      }
+      wasmConvForward(arena, 3, act12, act13, n, 401408, 16, 12544, 1832, -1, 401408, 1003520);
     } else {
       // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8186,42 +8001,9 @@ function createEngine() {
 
   /** Backward of op 12: features.1.0.block.2.0 (conv2d). */
   function backward12(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act12[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 3, grad13, b * 200704, 16, 12544, 1832, 401408, 602112, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 602112;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad12[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 3, act12, grad13, grad12, n, 401408, 16, 12544, 1832, 401408, 602112, 1003520, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8374,25 +8156,9 @@ function createEngine() {
 
   /** Forward of op 14: features.2.0.block.0.0 (conv2d). */
   function forward14(p: Float32Array, n: number): void {
-    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 16; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act14[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 4, act15, b * 1204224, 96, 12544, 2376, -1, 200704);
-      }
+      wasmConvForward(arena, 4, act14, act15, n, 200704, 96, 12544, 2376, -1, 200704, 1605632);
     } else {
       // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8421,42 +8187,9 @@ function createEngine() {
 
   /** Backward of op 14: features.2.0.block.0.0 (conv2d). */
   function backward14(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act14[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 4, grad15, b * 1204224, 96, 12544, 2376, 200704, 1404928, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1404928;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad14[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 4, act14, grad15, grad14, n, 200704, 96, 12544, 2376, 200704, 1404928, 1605632, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8876,25 +8609,9 @@ function createEngine() {
 
   /** Forward of op 21: features.2.0.block.2.fc1 (conv2d). */
   function forward21(p: Float32Array, n: number): void {
-    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 96;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 96; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act21[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 5, act22, b * 4, 4, 1, 5160, 5544, 96);
-      }
+      wasmConvForward(arena, 5, act21, act22, n, 96, 4, 1, 5160, 5544, 96, 196);
     } else {
       // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8923,7 +8640,7 @@ function createEngine() {
 
   /** Backward of op 21: features.2.0.block.2.fc1 (conv2d). */
   function backward21(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 4; c++) {
       let acc = 0;
@@ -8933,40 +8650,7 @@ function createEngine() {
       gp[5544 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 96;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act21[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 5, grad22, b * 4, 4, 1, 5160, 96, 100, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 100;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad21[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 5, act21, grad22, grad21, n, 96, 4, 1, 5160, 96, 100, 196, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9049,25 +8733,9 @@ function createEngine() {
 
   /** Forward of op 23: features.2.0.block.2.fc2 (conv2d). */
   function forward23(p: Float32Array, n: number): void {
-    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 4;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 4; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act23[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 6, act24, b * 96, 96, 1, 5548, 5932, 4);
-      }
+      wasmConvForward(arena, 6, act23, act24, n, 4, 96, 1, 5548, 5932, 4, 104);
     } else {
       // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9096,7 +8764,7 @@ function createEngine() {
 
   /** Backward of op 23: features.2.0.block.2.fc2 (conv2d). */
   function backward23(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 96; c++) {
       let acc = 0;
@@ -9106,40 +8774,7 @@ function createEngine() {
       gp[5932 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 4;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 4; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act23[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 6, grad24, b * 96, 96, 1, 5548, 4, 100, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 100;
-          for (let ic = 0; ic < 4; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad23[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 6, act23, grad24, grad23, n, 4, 96, 1, 5548, 4, 100, 104, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9255,25 +8890,9 @@ function createEngine() {
 
   /** Forward of op 26: features.2.0.block.3.0 (conv2d). */
   function forward26(p: Float32Array, n: number): void {
-    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 301056;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 96; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act26[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 7, act27, b * 75264, 24, 3136, 6028, -1, 301056);
-      }
+      wasmConvForward(arena, 7, act26, act27, n, 301056, 24, 3136, 6028, -1, 301056, 677376);
     } else {
       // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9302,42 +8921,9 @@ function createEngine() {
 
   /** Backward of op 26: features.2.0.block.3.0 (conv2d). */
   function backward26(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 301056;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act26[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 7, grad27, b * 75264, 24, 3136, 6028, 301056, 376320, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 376320;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad26[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 7, act26, grad27, grad26, n, 301056, 24, 3136, 6028, 301056, 376320, 677376, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9521,25 +9107,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 24; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 8, output, b * 451584, 144, 3136, weightAt, -1, 75264);
-      }
+      wasmConvForward(arena, 8, input, output, n, 75264, 144, 3136, weightAt, -1, 75264, 602112);
     } else {
       // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9578,42 +9148,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 8, outputGrad, b * 451584, 144, 3136, weightAt, 75264, 526848, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 526848;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        8,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        75264,
+        144,
+        3136,
+        weightAt,
+        75264,
+        526848,
+        602112,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9957,25 +9509,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 144;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 144; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 9, output, b * 6, 6, 1, weightAt, biasAt, 144);
-      }
+      wasmConvForward(arena, 9, input, output, n, 144, 6, 1, weightAt, biasAt, 144, 296);
     } else {
       // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10015,7 +9551,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 6; c++) {
       let acc = 0;
@@ -10025,40 +9561,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 144;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 9, outputGrad, b * 6, 6, 1, weightAt, 144, 152, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 152;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 9, input, outputGrad, inputGrad, n, 144, 6, 1, weightAt, 144, 152, 296, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10134,25 +9637,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 6;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 6; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 10, output, b * 144, 144, 1, weightAt, biasAt, 8);
-      }
+      wasmConvForward(arena, 10, input, output, n, 6, 144, 1, weightAt, biasAt, 8, 160);
     } else {
       // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10192,7 +9679,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 144; c++) {
       let acc = 0;
@@ -10202,40 +9689,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 6;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 6; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 10, outputGrad, b * 144, 144, 1, weightAt, 8, 152, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 152;
-          for (let ic = 0; ic < 6; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 10, input, outputGrad, inputGrad, n, 6, 144, 1, weightAt, 8, 152, 160, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10336,25 +9790,9 @@ function createEngine() {
 
   /** Forward of op 40: features.2.1.block.3.0 (conv2d). */
   function forward40(p: Float32Array, n: number): void {
-    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 451584;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 144; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act40[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 11, act41, b * 75264, 24, 3136, 15586, -1, 451584);
-      }
+      wasmConvForward(arena, 11, act40, act41, n, 451584, 24, 3136, 15586, -1, 451584, 978432);
     } else {
       // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10383,42 +9821,9 @@ function createEngine() {
 
   /** Backward of op 40: features.2.1.block.3.0 (conv2d). */
   function backward40(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 451584;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act40[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 11, grad41, b * 75264, 24, 3136, 15586, 451584, 526848, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 526848;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad40[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 11, act40, grad41, grad40, n, 451584, 24, 3136, 15586, 451584, 526848, 978432, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10806,25 +10211,9 @@ function createEngine() {
 
   /** Forward of op 56: features.3.0.block.3.0 (conv2d). */
   function forward56(p: Float32Array, n: number): void {
-    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 144; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act56[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 12, act57, b * 31360, 40, 784, 28600, -1, 112896);
-      }
+      wasmConvForward(arena, 12, act56, act57, n, 112896, 40, 784, 28600, -1, 112896, 257152);
     } else {
       // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10853,42 +10242,9 @@ function createEngine() {
 
   /** Backward of op 56: features.3.0.block.3.0 (conv2d). */
   function backward56(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act56[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 12, grad57, b * 31360, 40, 784, 28600, 112896, 144256, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 144256;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad56[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 12, act56, grad57, grad56, n, 112896, 40, 784, 28600, 112896, 144256, 257152, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11072,25 +10428,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 40; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 13, output, b * 188160, 240, 784, weightAt, -1, 31360);
-      }
+      wasmConvForward(arena, 13, input, output, n, 31360, 240, 784, weightAt, -1, 31360, 250880);
     } else {
       // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11129,42 +10469,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 13, outputGrad, b * 188160, 240, 784, weightAt, 31360, 219520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 219520;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        13,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        31360,
+        240,
+        784,
+        weightAt,
+        31360,
+        219520,
+        250880,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11508,25 +10830,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 240;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 240; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 14, output, b * 10, 10, 1, weightAt, biasAt, 240);
-      }
+      wasmConvForward(arena, 14, input, output, n, 240, 10, 1, weightAt, biasAt, 240, 492);
     } else {
       // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11566,7 +10872,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 10; c++) {
       let acc = 0;
@@ -11576,40 +10882,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 240;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 14, outputGrad, b * 10, 10, 1, weightAt, 240, 252, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 252;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 14, input, outputGrad, inputGrad, n, 240, 10, 1, weightAt, 240, 252, 492, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11700,25 +10973,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 10;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 10; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 15, output, b * 240, 240, 1, weightAt, biasAt, 12);
-      }
+      wasmConvForward(arena, 15, input, output, n, 10, 240, 1, weightAt, biasAt, 12, 264);
     } else {
       // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11758,7 +11015,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 240; c++) {
       let acc = 0;
@@ -11768,40 +11025,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 10;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 10; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 15, outputGrad, b * 240, 240, 1, weightAt, 12, 252, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 252;
-          for (let ic = 0; ic < 10; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 15, input, outputGrad, inputGrad, n, 10, 240, 1, weightAt, 12, 252, 264, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11917,25 +11141,9 @@ function createEngine() {
 
   /** Forward of op 70: features.3.1.block.3.0 (conv2d). */
   function forward70(p: Float32Array, n: number): void {
-    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 188160;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 240; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 16, act71, b * 31360, 40, 784, 56050, -1, 188160);
-      }
+      wasmConvForward(arena, 16, act70, act71, n, 188160, 40, 784, 56050, -1, 188160, 407680);
     } else {
       // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11964,42 +11172,9 @@ function createEngine() {
 
   /** Backward of op 70: features.3.1.block.3.0 (conv2d). */
   function backward70(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 188160;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 16, grad71, b * 31360, 40, 784, 56050, 188160, 219520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 219520;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad70[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 16, act70, grad71, grad70, n, 188160, 40, 784, 56050, 188160, 219520, 407680, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12383,25 +11558,9 @@ function createEngine() {
 
   /** Forward of op 86: features.4.0.block.3.0 (conv2d). */
   function forward86(p: Float32Array, n: number): void {
-    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 240; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act86[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 17, act87, b * 15680, 80, 196, 83500, -1, 47040);
-      }
+      wasmConvForward(arena, 17, act86, act87, n, 47040, 80, 196, 83500, -1, 47040, 109760);
     } else {
       // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -12430,42 +11589,9 @@ function createEngine() {
 
   /** Backward of op 86: features.4.0.block.3.0 (conv2d). */
   function backward86(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act86[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 17, grad87, b * 15680, 80, 196, 83500, 47040, 62720, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 62720;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad86[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 17, act86, grad87, grad86, n, 47040, 80, 196, 83500, 47040, 62720, 109760, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12649,25 +11775,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 80; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 18, output, b * 94080, 480, 196, weightAt, -1, 15680);
-      }
+      wasmConvForward(arena, 18, input, output, n, 15680, 480, 196, weightAt, -1, 15680, 125440);
     } else {
       // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -12706,42 +11816,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 18, outputGrad, b * 94080, 480, 196, weightAt, 15680, 109760, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 109760;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        18,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        15680,
+        480,
+        196,
+        weightAt,
+        15680,
+        109760,
+        125440,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13091,25 +12183,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 480;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 480; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 19, output, b * 20, 20, 1, weightAt, biasAt, 480);
-      }
+      wasmConvForward(arena, 19, input, output, n, 480, 20, 1, weightAt, biasAt, 480, 980);
     } else {
       // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13149,7 +12225,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 20; c++) {
       let acc = 0;
@@ -13159,40 +12235,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 480;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 19, outputGrad, b * 20, 20, 1, weightAt, 480, 500, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 500;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 19, input, outputGrad, inputGrad, n, 480, 20, 1, weightAt, 480, 500, 980, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13283,25 +12326,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 20;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 20; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 20, output, b * 480, 480, 1, weightAt, biasAt, 20);
-      }
+      wasmConvForward(arena, 20, input, output, n, 20, 480, 1, weightAt, biasAt, 20, 520);
     } else {
       // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13341,7 +12368,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 480; c++) {
       let acc = 0;
@@ -13351,40 +12378,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 20;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 20; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 20, outputGrad, b * 480, 480, 1, weightAt, 20, 500, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 500;
-          for (let ic = 0; ic < 20; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 20, input, outputGrad, inputGrad, n, 20, 480, 1, weightAt, 20, 500, 520, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13514,25 +12508,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 480; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 21, output, b * 15680, 80, 196, weightAt, -1, 94080);
-      }
+      wasmConvForward(arena, 21, input, output, n, 94080, 80, 196, weightAt, -1, 94080, 203840);
     } else {
       // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13571,42 +12549,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 21, outputGrad, b * 15680, 80, 196, weightAt, 94080, 109760, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 109760;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        21,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        94080,
+        80,
+        196,
+        weightAt,
+        94080,
+        109760,
+        203840,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13883,25 +12843,9 @@ function createEngine() {
 
   /** Forward of op 132: features.5.0.block.3.0 (conv2d). */
   function forward132(p: Float32Array, n: number): void {
-    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 480; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act132[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 22, act133, b * 21952, 112, 196, 380680, -1, 94080);
-      }
+      wasmConvForward(arena, 22, act132, act133, n, 94080, 112, 196, 380680, -1, 94080, 210112);
     } else {
       // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13930,42 +12874,9 @@ function createEngine() {
 
   /** Backward of op 132: features.5.0.block.3.0 (conv2d). */
   function backward132(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act132[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 22, grad133, b * 21952, 112, 196, 380680, 94080, 116032, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 116032;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad132[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 22, act132, grad133, grad132, n, 94080, 112, 196, 380680, 94080, 116032, 210112, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14149,25 +13060,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 21952;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 112; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 23, output, b * 131712, 672, 196, weightAt, -1, 21952);
-      }
+      wasmConvForward(arena, 23, input, output, n, 21952, 672, 196, weightAt, -1, 21952, 175616);
     } else {
       // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14206,42 +13101,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 21952;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 112; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 23, outputGrad, b * 131712, 672, 196, weightAt, 21952, 153664, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 153664;
-          for (let ic = 0; ic < 112; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        23,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        21952,
+        672,
+        196,
+        weightAt,
+        21952,
+        153664,
+        175616,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14591,25 +13468,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 672;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 24, output, b * 28, 28, 1, weightAt, biasAt, 672);
-      }
+      wasmConvForward(arena, 24, input, output, n, 672, 28, 1, weightAt, biasAt, 672, 1372);
     } else {
       // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14649,7 +13510,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 28; c++) {
       let acc = 0;
@@ -14659,40 +13520,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 672;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 24, outputGrad, b * 28, 28, 1, weightAt, 672, 700, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 700;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 24, input, outputGrad, inputGrad, n, 672, 28, 1, weightAt, 672, 700, 1372, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14783,25 +13611,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 28;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 28; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 25, output, b * 672, 672, 1, weightAt, biasAt, 28);
-      }
+      wasmConvForward(arena, 25, input, output, n, 28, 672, 1, weightAt, biasAt, 28, 728);
     } else {
       // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14841,7 +13653,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 672; c++) {
       let acc = 0;
@@ -14851,40 +13663,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 28;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 28; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 25, outputGrad, b * 672, 672, 1, weightAt, 28, 700, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 700;
-          for (let ic = 0; ic < 28; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 25, input, outputGrad, inputGrad, n, 28, 672, 1, weightAt, 28, 700, 728, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -15014,25 +13793,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 131712;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 26, output, b * 21952, 112, 196, weightAt, -1, 131712);
-      }
+      wasmConvForward(arena, 26, input, output, n, 131712, 112, 196, weightAt, -1, 131712, 285376);
     } else {
       // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15071,42 +13834,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 131712;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 26, outputGrad, b * 21952, 112, 196, weightAt, 131712, 153664, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 153664;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        26,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        131712,
+        112,
+        196,
+        weightAt,
+        131712,
+        153664,
+        285376,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -15572,25 +14317,9 @@ function createEngine() {
 
   /** Forward of op 178: features.6.0.block.3.0 (conv2d). */
   function forward178(p: Float32Array, n: number): void {
-    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32928;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act178[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 27, act179, b * 9408, 192, 49, 984892, -1, 32928);
-      }
+      wasmConvForward(arena, 27, act178, act179, n, 32928, 192, 49, 984892, -1, 32928, 75264);
     } else {
       // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15619,42 +14348,9 @@ function createEngine() {
 
   /** Backward of op 178: features.6.0.block.3.0 (conv2d). */
   function backward178(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32928;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act178[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 27, grad179, b * 9408, 192, 49, 984892, 32928, 42336, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 42336;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad178[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 27, act178, grad179, grad178, n, 32928, 192, 49, 984892, 32928, 42336, 75264, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -15838,25 +14534,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 9408;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 192; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 28, output, b * 56448, 1152, 49, weightAt, -1, 9408);
-      }
+      wasmConvForward(arena, 28, input, output, n, 9408, 1152, 49, weightAt, -1, 9408, 75264);
     } else {
       // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15895,42 +14575,9 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 9408;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 28, outputGrad, b * 56448, 1152, 49, weightAt, 9408, 65856, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 65856;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 28, input, outputGrad, inputGrad, n, 9408, 1152, 49, weightAt, 9408, 65856, 75264, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16280,25 +14927,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 1152;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1152; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 29, output, b * 48, 48, 1, weightAt, biasAt, 1152);
-      }
+      wasmConvForward(arena, 29, input, output, n, 1152, 48, 1, weightAt, biasAt, 1152, 2352);
     } else {
       // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -16338,7 +14969,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 48; c++) {
       let acc = 0;
@@ -16348,40 +14979,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 1152;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 29, outputGrad, b * 48, 48, 1, weightAt, 1152, 1200, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1200;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 29, input, outputGrad, inputGrad, n, 1152, 48, 1, weightAt, 1152, 1200, 2352, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16472,25 +15070,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 48;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 48; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 30, output, b * 1152, 1152, 1, weightAt, biasAt, 48);
-      }
+      wasmConvForward(arena, 30, input, output, n, 48, 1152, 1, weightAt, biasAt, 48, 1248);
     } else {
       // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -16542,7 +15124,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 1152; c++) {
       let acc = 0;
@@ -16552,40 +15134,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 48;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 48; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 30, outputGrad, b * 1152, 1152, 1, weightAt, 48, 1200, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1200;
-          for (let ic = 0; ic < 48; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 30, input, outputGrad, inputGrad, n, 48, 1152, 1, weightAt, 48, 1200, 1248, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16715,25 +15264,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1152; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 31, output, b * 9408, 192, 49, weightAt, -1, 56448);
-      }
+      wasmConvForward(arena, 31, input, output, n, 56448, 192, 49, weightAt, -1, 56448, 122304);
     } else {
       // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -16772,42 +15305,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 31, outputGrad, b * 9408, 192, 49, weightAt, 56448, 65856, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 65856;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        31,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        56448,
+        192,
+        49,
+        weightAt,
+        56448,
+        65856,
+        122304,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -17162,25 +15677,9 @@ function createEngine() {
 
   /** Forward of op 240: features.7.0.block.3.0 (conv2d). */
   function forward240(p: Float32Array, n: number): void {
-    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1152; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act240[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 32, act241, b * 15680, 320, 49, 3226108, -1, 56448);
-      }
+      wasmConvForward(arena, 32, act240, act241, n, 56448, 320, 49, 3226108, -1, 56448, 128576);
     } else {
       // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -17209,42 +15708,9 @@ function createEngine() {
 
   /** Backward of op 240: features.7.0.block.3.0 (conv2d). */
   function backward240(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act240[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 32, grad241, b * 15680, 320, 49, 3226108, 56448, 72128, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 72128;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad240[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 32, act240, grad241, grad240, n, 56448, 320, 49, 3226108, 56448, 72128, 128576, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -17397,25 +15863,9 @@ function createEngine() {
 
   /** Forward of op 242: features.8.0 (conv2d). */
   function forward242(p: Float32Array, n: number): void {
-    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 320; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act242[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 33, act243, b * 62720, 1280, 49, 3595388, -1, 15680);
-      }
+      wasmConvForward(arena, 33, act242, act243, n, 15680, 1280, 49, 3595388, -1, 15680, 94080);
     } else {
       // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -17444,42 +15894,9 @@ function createEngine() {
 
   /** Backward of op 242: features.8.0 (conv2d). */
   function backward242(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 320; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act242[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 33, grad243, b * 62720, 1280, 49, 3595388, 15680, 78400, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 78400;
-          for (let ic = 0; ic < 320; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad242[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 33, act242, grad243, grad242, n, 15680, 1280, 49, 3595388, 15680, 78400, 94080, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -18934,23 +17351,27 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIBB04FCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMMY29udkZvcndhcmQwAAQK4xYFkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAuAJqIQ4DQCAAIQggByEJIARBAXZBgNAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgChqIQ0DQCAL/QAEACEaIAv9AASAKCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgFAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIB4IRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYDQAGohCCAJQcA+aiEJIAggCkkNAAsgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAKGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgMC4AmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAKGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBQIRwgFCAaIBz95gH95AEhFCAM/QAEgHghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAoIAcgE/0LBJAoIAcgFP0LBKAoIAcgFf0LBLAoIAZBwD5qIQYgB0GA0ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAKCESIAf9AASQKCETIAf9AASgKCEUIAf9AASwKCEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgChqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAKCAHIBP9CwSQKCAHIBT9CwSgKCAHIBX9CwSwKCAGQQhqIQYgB0GA0ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB7ABqIQsDQCAJ/QkCACEWIAn9CQJsIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkHYAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQwAAASY29udkJhY2t3YXJkSW5wdXQwAAEMY29udkZvcndhcmQxAAITY29udkJhY2t3YXJkV2VpZ2h0MQADEmNvbnZCYWNrd2FyZElucHV0MQAEDGNvbnZGb3J3YXJkMgAFCo0dBp0OAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAniSOAJ4IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAmAlqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEWIBEhFyARIRggCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCEGAkAZqIQggCUHYAWohCSAIIApJDQALIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtB7ABsIANqIRAgASEFIAIhBiAQIQcgBUGAwMkAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsL3wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHoAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAbaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAbaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHsAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGAAWohCwNAIAkqAgAhGyAJKgKAASEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgAJqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAAWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgAGSOAKAASAJQwAAAAAgCyoCBCAMKgIElJIgCSoChAGSOAKEASAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiAGSOAKIASAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjAGSOAKMASAIQQhqIQggCUGAAmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAAWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2AEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkEgaiELA0AgCSoCACEbIAkqAiAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQcAAaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQyAAASY29udkJhY2t3YXJkSW5wdXQyAAEMY29udkZvcndhcmQzAAITY29udkJhY2t3YXJkV2VpZ2h0MwADEmNvbnZCYWNrd2FyZElucHV0MwAEDGNvbnZGb3J3YXJkNAAFCt4YBu4EAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUEgaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgIgkjgCICAJQwAAAAAgCyoCBCAMKgIElJIgCSoCJJI4AiQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAiiSOAIoIAlDAAAAACALKgIEIAwqAgyUkiAJKgIskjgCLCAIQQhqIQggCUHAAGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EgbCADaiEQIAEhBSACIQYgECEHIAVBIGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQSBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEgaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwulAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAFqIQsDQCAJ/QkCACEWIAn9CQKAASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAJqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDiAGohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAAZI4AoABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEAZI4AoQBIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIAZI4AogBIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMAZI4AowBIAhBgJAGaiEIIAlBgAJqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQYABbCADaiEQIAEhBSACIQYgECEHIAVBgIDiAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAFqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAwaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwABqIQsDQCAJ/QkCACEWIAn9CQJAIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAQABAQABB6ABCBNjb252QmFja3dhcmRXZWlnaHQ0AAASY29udkJhY2t3YXJkSW5wdXQ0AAEMY29udkZvcndhcmQ1AAITY29udkJhY2t3YXJkV2VpZ2h0NQADEmNvbnZCYWNrd2FyZElucHV0NQAEDGNvbnZGb3J3YXJkNgAFE2NvbnZCYWNrd2FyZFdlaWdodDYABhJjb252QmFja3dhcmRJbnB1dDYABwqRHAiVCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAkCSOAJAIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJEkjgCRCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCSJI4AkggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAkySOAJMIAhBgJAGaiEIIAlBgAFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQcAAbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQcAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBCGohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgANqIQsDQCAJKgIAIRsgCSoCgAMhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAGaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgANqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoADkjgCgAMgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQDkjgChAMgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogDkjgCiAMgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowDkjgCjAMgCEEIaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgANsIANqIRAgASEFIAIhBiAQIQcgBUGAA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYADaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAxqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgANqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBEGohCwNAIAkqAgAhGyAJKgIQIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEgaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvtBAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBEGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCEJI4AhAgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAhSSOAIUIAlDAAAAACALKgIEIAwqAgiUkiAJKgIYkjgCGCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCHJI4AhwgCEEIaiEIIAlBIGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EQbCADaiEQIAEhBSACIQYgECEHIAVBEGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQRBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGADGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEQaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAAABAAd1Bgxjb252Rm9yd2FyZDcAABNjb252QmFja3dhcmRXZWlnaHQ3AAESY29udkJhY2t3YXJkSW5wdXQ3AAIMY29udkZvcndhcmQ4AAMTY29udkJhY2t3YXJkV2VpZ2h0OAAEEmNvbnZCYWNrd2FyZElucHV0OAAFCsAdBqIDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgANqIQsDQCAJ/QkCACEWIAn9CQKAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGABmohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5wIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAA5I4AoADIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEA5I4AoQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIA5I4AogDIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMA5I4AowDIAhBgMQBaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYADbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYADaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgANqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgOwAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4ABqIQsDQCAJ/QkCACEWIAn9CQJgIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQcABaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkggCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCwEmohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCYJI4AmAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAmSSOAJkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJokjgCaCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCbJI4AmwgCEGAxAFqIQggCUHAAWohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtB4ABsIANqIRAgASEFIAIhBiAQIQcgBUGAsBJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDsAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAAaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwABAAABAAAHiAEHDGNvbnZGb3J3YXJkOQAAE2NvbnZCYWNrd2FyZFdlaWdodDkAARJjb252QmFja3dhcmRJbnB1dDkAAg1jb252Rm9yd2FyZDEwAAMUY29udkJhY2t3YXJkV2VpZ2h0MTAABBNjb252QmFja3dhcmRJbnB1dDEwAAUNY29udkZvcndhcmQxMQAGCskWB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwARqIQsDQCAJKgIAIRsgCSoCwAQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAJaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwARqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAEkjgCwAQgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQEkjgCxAQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgEkjgCyAQgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswEkjgCzAQgCEEIaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUHABGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAEaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBwARqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBGGohCwNAIAkqAgAhGyAJKgIYIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEwaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwu+BwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBEGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCGJI4AhggCUMAAAAAIAsqAgQgDCoCBJSSIAkqAhySOAIcIAlDAAAAACALKgIEIAwqAgiUkiAJKgIgkjgCICAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCJJI4AiQgCEEIaiEIIAlBMGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUEIaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFiARIRcgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIEIAwqAgCUkiAJKgIYkjgCGCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCHJI4AhwgCEEIaiEIIAlBMGohCSAIIApJDQALIAVBCGohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EYbCADaiEQIAEhBSACIQYgECEHIAVBEGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUEIaiEOA0AgDyEIIAchCSARIRIgESETIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAFQQhqIQUgBkEIaiEGIAdBCGohByAFIA5JDQALCwvXAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEEYaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBGGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGA7ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAJaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd7BhRjb252QmFja3dhcmRXZWlnaHQxMQAAE2NvbnZCYWNrd2FyZElucHV0MTEAAQ1jb252Rm9yd2FyZDEyAAIUY29udkJhY2t3YXJkV2VpZ2h0MTIAAxNjb252QmFja3dhcmRJbnB1dDEyAAQNY29udkZvcndhcmQxMwAFCrcdBpwIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAoO4AaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLABJI4AsAEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEBJI4AsQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIBJI4AsgEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMBJI4AswEIAhBgMQBaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQcAEbCADaiEQIAEhBSACIQYgECEHIAVBgKDuAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQcAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwARqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAtAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAlqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAyBtqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwASSOALABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxASSOALEBCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyASSOALIBCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzASSOALMBCAIQYAxaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUGAyBtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQcAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLQBaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwARqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgKwCaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoAFqIQsDQCAJ/QkCACEWIAn9CQKgASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQcACaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwABAQABAQAHkgEHFGNvbnZCYWNrd2FyZFdlaWdodDEzAAATY29udkJhY2t3YXJkSW5wdXQxMwABDWNvbnZGb3J3YXJkMTQAAhRjb252QmFja3dhcmRXZWlnaHQxNAADE2NvbnZCYWNrd2FyZElucHV0MTQABA1jb252Rm9yd2FyZDE1AAUUY29udkJhY2t3YXJkV2VpZ2h0MTUABgqFHQeRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgNQHaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqABkjgCoAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQBkjgCpAEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgBkjgCqAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwBkjgCrAEgCEGAMWohCCAJQcACaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQaABbCADaiEQIAEhBSACIQYgECEHIAVBgNQHaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGgAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCsAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaABaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgMsAaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwAdqIQsDQCAJKgIAIRsgCSoCwAchHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAPaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwAdqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAHkjgCwAcgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQHkjgCxAcgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgHkjgCyAcgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswHkjgCzAcgCEEIaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUHAB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAHaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMsAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQcAHaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAywBqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkEoaiELA0AgCSoCACEbIAkqAighHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQdAAaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvABwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBIGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCKJI4AiggCUMAAAAAIAsqAgQgDCoCBJSSIAkqAiySOAIsIAlDAAAAACALKgIEIAwqAgiUkiAJKgIwkjgCMCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCNJI4AjQgCEEIaiEIIAlB0ABqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBCGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRYgESEXIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCKJI4AiggCUMAAAAAIAsqAgQgDCoCBJSSIAkqAiySOAIsIAhBCGohCCAJQdAAaiEJIAggCkkNAAsgBUEIaiEFIAZBCGohBiAHQQhqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQShsIANqIRAgASEFIAIhBiAQIQcgBUEgaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQQhqIQ4DQCAPIQggByEJIBEhEiARIRMgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAVBCGohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE1AAANY29udkZvcndhcmQxNgABFGNvbnZCYWNrd2FyZFdlaWdodDE2AAITY29udkJhY2t3YXJkSW5wdXQxNgADDWNvbnZGb3J3YXJkMTcABBRjb252QmFja3dhcmRXZWlnaHQxNwAFCqIdBtgBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQShqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAywBqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBKGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCsAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAD2ohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD4LWohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLAB5I4AsAHIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEB5I4AsQHIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIB5I4AsgHIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMB5I4AswHIAhBgDFqIQggCUGAD2ohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0HAB2wgA2ohECABIQUgAiEGIBAhByAFQYD4LWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGArAJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGA2ARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgA9qIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGA2ARqIQgDQCANIQ4gDSESIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgA9qIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgL4LaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEGgDGohCCAJQYAPaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE3AAANY29udkZvcndhcmQxOAABFGNvbnZCYWNrd2FyZFdlaWdodDE4AAITY29udkJhY2t3YXJkSW5wdXQxOAADDWNvbnZGb3J3YXJkMTkABBRjb252QmFja3dhcmRXZWlnaHQxOQAFCowdBt4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAB2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDYBGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAHaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgNgEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAdqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgKwCaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgA9qIQsDQCAJKgIAIRsgCSoCgA8hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAeaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgA9qIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoAPkjgCgA8gCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQPkjgChA8gCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogPkjgCiA8gCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowPkjgCjA8gCEEIaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGAD2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQAAAQAHkQEHE2NvbnZCYWNrd2FyZElucHV0MTkAAA1jb252Rm9yd2FyZDIwAAEUY29udkJhY2t3YXJkV2VpZ2h0MjAAAhNjb252QmFja3dhcmRJbnB1dDIwAAMNY29udkZvcndhcmQyMQAEFGNvbnZCYWNrd2FyZFdlaWdodDIxAAUTY29udkJhY2t3YXJkSW5wdXQyMQAGCtsbB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAPaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKwCaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAPaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGArAJqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHQAGohCwNAIAkqAgAhGyAJKgJQIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGgAWohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQdAAaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgJQkjgCUCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCVJI4AlQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAliSOAJYIAlDAAAAACALKgIEIAwqAgyUkiAJKgJckjgCXCAIQQhqIQggCUGgAWohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HQAGwgA2ohECABIQUgAiEGIBAhByAFQdAAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB0ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGArAJqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB0ABqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsAlqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsAlqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPwWaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAPkjgCgA8gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQPkjgChA8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogPkjgCiA8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowPkjgCjA8gCEGgDGohCCAJQYAeaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGA/BZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAPaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMjIAABRjb252QmFja3dhcmRXZWlnaHQyMgABE2NvbnZCYWNrd2FyZElucHV0MjIAAg1jb252Rm9yd2FyZDIzAAMUY29udkJhY2t3YXJkV2VpZ2h0MjMABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD8FmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAD5I4AoAPIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKED5I4AoQPIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKID5I4AogPIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMD5I4AowPIAhBoAxqIQggCUGAHmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAPbCADaiEQIAEhBSACIQYgECEHIAVBgPwWaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAPaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgA9qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAkA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgLASaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwANqIQsDQCAJ/QkCACEWIAn9CQLAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAHaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgLASaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBwANqIQsDQCAJ/QkCACEWIAn9CQLAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAHaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCuBWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLAA5I4AsADIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEA5I4AsQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIA5I4AsgDIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMA5I4AswDIAhBoAxqIQggCUGAB2ohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQcADbCADaiEQIAEhBSACIQYgECEHIAVBgK4FaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAAAAQAAAQAAB6EBCBNjb252QmFja3dhcmRJbnB1dDIzAAANY29udkZvcndhcmQyNAABFGNvbnZCYWNrd2FyZFdlaWdodDI0AAITY29udkJhY2t3YXJkSW5wdXQyNAADDWNvbnZGb3J3YXJkMjUABBRjb252QmFja3dhcmRXZWlnaHQyNQAFE2NvbnZCYWNrd2FyZElucHV0MjUABg1jb252Rm9yd2FyZDI2AAcKohoI3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQcADaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwANqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBwANqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUHAA2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAzARqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGAFWohCwNAIAkqAgAhGyAJKgKAFSEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgCpqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAFWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgBWSOAKAFSAJQwAAAAAgCyoCBCAMKgIElJIgCSoChBWSOAKEFSAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiBWSOAKIFSAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjBWSOAKMFSAIQQhqIQggCUGAKmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYAVaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgBVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAzARqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgBVqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDMBGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQfAAaiELA0AgCSoCACEbIAkqAnAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQeABaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvxBAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVB8ABqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAnCSOAJwIAlDAAAAACALKgIEIAwqAgSUkiAJKgJ0kjgCdCAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCeJI4AnggCUMAAAAAIAsqAgQgDCoCDJSSIAkqAnySOAJ8IAhBCGohCCAJQeABaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQfAAbCADaiEQIAEhBSACIQYgECEHIAVB8ABqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEHwAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDMBGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHwAGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MjYAABNjb252QmFja3dhcmRJbnB1dDI2AAENY29udkZvcndhcmQyNwACFGNvbnZCYWNrd2FyZFdlaWdodDI3AAMK+xoEjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCUIGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAFZI4AoAVIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEFZI4AoQVIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIFZI4AogVIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMFZI4AowVIAhBoAxqIQggCUGAKmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgJQgaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAVaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgBVqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAFWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAfaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBVqIQsDQCAJ/QkCACEWIAn9CQKAFSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAqaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAfaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBVqIQsDQCAJKgIAIRsgCSoCgBUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCpqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIUIaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAFZI4AoAVIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQVkjgChBUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBWSOAKIFSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMFZI4AowVIAhBiANqIQggCUGAKmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgIUIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDI3AAANY29udkZvcndhcmQyOAABFGNvbnZCYWNrd2FyZFdlaWdodDI4AAITY29udkJhY2t3YXJkSW5wdXQyOAADDWNvbnZGb3J3YXJkMjkABBRjb252QmFja3dhcmRXZWlnaHQyOQAFCpYeBtcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAH2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAfaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAZqIQsDQCAJ/QkCACEWIAn9CQKABiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAMaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAZqIQsDQCAJKgIAIRsgCSoCgAYhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgAxqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKYCaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKABpI4AoAGIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQGkjgChAYgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAaSOAKIBiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMBpI4AowGIAhBiANqIQggCUGADGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAGbCADaiEQIAEhBSACIQYgECEHIAVBgKYCaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIA2aiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAZqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgAZqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgDZqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgAZqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9wBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDADWohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAkaiELA0AgCSoCACEbIAkqAoAkIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAyABqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/oEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAJGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgCSSOAKAJCAJQwAAAAAgCyoCBCAMKgIElJIgCSoChCSSOAKEJCAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiCSSOAKIJCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjCSSOAKMJCAIQQhqIQggCUGAyABqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQAAAQAHkQEHE2NvbnZCYWNrd2FyZElucHV0MjkAAA1jb252Rm9yd2FyZDMwAAEUY29udkJhY2t3YXJkV2VpZ2h0MzAAAhNjb252QmFja3dhcmRJbnB1dDMwAAMNY29udkZvcndhcmQzMQAEFGNvbnZCYWNrd2FyZFdlaWdodDMxAAUTY29udkJhY2t3YXJkSW5wdXQzMQAGCvYcB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAkaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMANaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAkaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAwA1qIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHAAWohCwNAIAkqAgAhGyAJKgLAASEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgANqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHAAWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCwAGSOALAASAJQwAAAAAgCyoCBCAMKgIElJIgCSoCxAGSOALEASAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCyAGSOALIASAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCzAGSOALMASAIQQhqIQggCUGAA2ohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HAAWwgA2ohECABIQUgAiEGIBAhByAFQcABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBwAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAwA1qIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBwAFqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9sEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgDZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgCRqIQsDQCAJKgIAIRsgCSoCgCQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrQkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkDWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjCSSOAKMJCAIQYgDaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgDZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAJGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCANmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAJGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAAAHTgQNY29udkZvcndhcmQzMgAAFGNvbnZCYWNrd2FyZFdlaWdodDMyAAETY29udkJhY2t3YXJkSW5wdXQzMgACDWNvbnZGb3J3YXJkMzMAAwrHFwTdBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDaAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAyABqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgNoAaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgCRqIQsDQCAJKgIAIRsgCSoCgCQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrQkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkDWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjCSSOAKMJCAIQYgDaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgNoAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgCRqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgNoAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDkAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAKaiELA0AgCf0JAgAhFiAJ/QkCgAohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCA5ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACmohCwNAIAkqAgAhGyAJKgKACiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMDAgABBy4CFGNvbnZCYWNrd2FyZFdlaWdodDMzAAATY29udkJhY2t3YXJkSW5wdXQzMwABCooOAqwJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAKkjgCgAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAqSOAKECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowKkjgCjAogCEGIA2ohCCAJQYAUaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgApsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgApqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgOQAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0MAAAEmNvbnZCYWNrd2FyZElucHV0MAABC2NvbnZJbTJjb2wwAAILY29udkNvbDJpbTAAAwxjb252Rm9yd2FyZDEABAqYHAWdDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMDJAGohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJ4kjgCeCAIQYCQBmohCCAJQdgBaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFiARIRcgESEYIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQewAbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYCYCWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLC98EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABB6ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQewAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC/0DAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOAkaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAkG8A2ohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBAGohBSACQcADaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEEaiEFIAJBwANqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAoAxqIQMgAyAESQ0ACwu6AwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDgJGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIAJBBGohAiAKQQRqIQUgAkG8A2ohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQILIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEAaiEFIAJBwANqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBBGohBSACQcADaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAoAxqIQMgAyAESQ0ACwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGACGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYABaiELA0AgCSoCACEbIAkqAoABIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAAmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwsKAAECAgEAAQICAQetAQoTY29udkJhY2t3YXJkV2VpZ2h0MQAAEmNvbnZCYWNrd2FyZElucHV0MQABC2NvbnZJbTJjb2wxAAILY29udkNvbDJpbTEAAwxjb252Rm9yd2FyZDIABBNjb252QmFja3dhcmRXZWlnaHQyAAUSY29udkJhY2t3YXJkSW5wdXQyAAYLY29udkltMmNvbDIABwtjb252Q29sMmltMgAIDGNvbnZGb3J3YXJkMwAJCucXCvkEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAAWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgAGSOAKAASAJQwAAAAAgCyoCBCAMKgIElJIgCSoChAGSOAKEASAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiAGSOAKIASAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjAGSOAKMASAIQQhqIQggCUGAAmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAAWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwvYAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGACGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQSBqIQsDQCAJKgIAIRsgCSoCICEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwABqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+4EAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUEgaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgIgkjgCICAJQwAAAAAgCyoCBCAMKgIElJIgCSoCJJI4AiQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAiiSOAIoIAlDAAAAACALKgIEIAwqAgyUkiAJKgIskjgCLCAIQQhqIQggCUHAAGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EgbCADaiEQIAEhBSACIQYgECEHIAVBIGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQSBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEgaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuxAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQSBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC60BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBIGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwulAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAFqIQsDQCAJ/QkCACEWIAn9CQKAASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAJqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeCAQcTY29udkJhY2t3YXJkV2VpZ2h0MwAAEmNvbnZCYWNrd2FyZElucHV0MwABC2NvbnZJbTJjb2wzAAILY29udkNvbDJpbTMAAwxjb252Rm9yd2FyZDQABBNjb252QmFja3dhcmRXZWlnaHQ0AAUSY29udkJhY2t3YXJkSW5wdXQ0AAYK2R0HnwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA4gBqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAGSOAKAASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAGSOAKEASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAGSOAKIASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAGSOAKMASAIQYCQBmohCCAJQYACaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAiANsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYCA4gBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYABaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL3QECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgOIAaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJBwANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC80BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDiAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgDBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAAGohCwNAIAn9CQIAIRYgCf0JAkAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQYABaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLlQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJAkjgCQCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCRJI4AkQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAkiSOAJIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJMkjgCTCAIQYCQBmohCCAJQYABaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAiANsIABqIQ8gBEEBa0HAAGwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHAAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAwaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAw4NAAABAgEAAAECAQAAAQfYAQ0LY29udkltMmNvbDQAAAtjb252Q29sMmltNAABDGNvbnZGb3J3YXJkNQACE2NvbnZCYWNrd2FyZFdlaWdodDUAAxJjb252QmFja3dhcmRJbnB1dDUABAtjb252SW0yY29sNQAFC2NvbnZDb2wyaW01AAYMY29udkZvcndhcmQ2AAcTY29udkJhY2t3YXJkV2VpZ2h0NgAIEmNvbnZCYWNrd2FyZElucHV0NgAJC2NvbnZJbTJjb2w2AAoLY29udkNvbDJpbTYACwxjb252Rm9yd2FyZDcADArqHA3cAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAMWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBAUkNAAsgA0GAiANqIQMgAyAESQ0ACwvMAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAMWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgANqIQsDQCAJKgIAIRsgCSoCgAMhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAGaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgANqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoADkjgCgAMgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQDkjgChAMgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogDkjgCiAMgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowDkjgCjAMgCEEIaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgANsIANqIRAgASEFIAIhBiAQIQcgBUGAA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYADaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAxqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgANqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC7IBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgANqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC64BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgANqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAUgBSoCACACKgIAkjgCACAFQQRqIQUgAkEEaiECBSACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsL1wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkEQaiELA0AgCSoCACEbIAkqAhAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQSBqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+0EAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUEQaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgIQkjgCECAJQwAAAAAgCyoCBCAMKgIElJIgCSoCFJI4AhQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAhiSOAIYIAlDAAAAACALKgIEIAwqAgyUkiAJKgIckjgCHCAIQQhqIQggCUEgaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQRBsIANqIRAgASEFIAIhBiAQIQcgBUEQaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBEGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAMaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQRBqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC7EBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBEGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrQECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEEQaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgANqIQsDQCAJ/QkCACEWIAn9CQKAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGABmohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeCAQcTY29udkJhY2t3YXJkV2VpZ2h0NwAAEmNvbnZCYWNrd2FyZElucHV0NwABC2NvbnZJbTJjb2w3AAILY29udkNvbDJpbTcAAwxjb252Rm9yd2FyZDgABBNjb252QmFja3dhcmRXZWlnaHQ4AAUSY29udkJhY2t3YXJkSW5wdXQ4AAYKxh0HnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAyQBqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoADkjgCgAMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQDkjgChAMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogDkjgCiAMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowDkjgCjAMgCEGAxAFqIQggCUGABmohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgANsIANqIRAgASEFIAIhBiAQIQcgBUGAwMkAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAA2ohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2wECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAwMkAaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwvLAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDAyQBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiECCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGA7ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHgAGohCwNAIAn9CQIAIRYgCf0JAmAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBwAFqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuSCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLASaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJgkjgCYCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCZJI4AmQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAmiSOAJoIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJskjgCbCAIQYDEAWohCCAJQcABaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0HgAGwgA2ohECABIQUgAiEGIBAhByAFQYCwEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQeAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB4ABqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAw0MAAABAgEAAAECAQAAB84BDAtjb252SW0yY29sOAAAC2NvbnZDb2wyaW04AAEMY29udkZvcndhcmQ5AAITY29udkJhY2t3YXJkV2VpZ2h0OQADEmNvbnZCYWNrd2FyZElucHV0OQAEC2NvbnZJbTJjb2w5AAULY29udkNvbDJpbTkABg1jb252Rm9yd2FyZDEwAAcUY29udkJhY2t3YXJkV2VpZ2h0MTAACBNjb252QmFja3dhcmRJbnB1dDEwAAkMY29udkltMmNvbDEwAAoMY29udkNvbDJpbTEwAAsKkxwM2gECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAsBJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC8oBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgLASaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwARqIQsDQCAJKgIAIRsgCSoCwAQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAJaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwARqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAEkjgCwAQgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQEkjgCxAQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgEkjgCyAQgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswEkjgCzAQgCEEIaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUHABGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAEaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBwARqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC7IBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBwARqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC64BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBwARqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAUgBSoCACACKgIAkjgCACAFQQRqIQUgAkEEaiECBSACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsL1wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgBtqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkEYaiELA0AgCSoCACEbIAkqAhghHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQTBqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC74HAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUEQaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgIYkjgCGCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCHJI4AhwgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAiCSOAIgIAlDAAAAACALKgIEIAwqAgyUkiAJKgIkkjgCJCAIQQhqIQggCUEwaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQQhqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEWIBEhFyAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAhiSOAIYIAlDAAAAACALKgIEIAwqAgSUkiAJKgIckjgCHCAIQQhqIQggCUEwaiEJIAggCkkNAAsgBUEIaiEFIAZBCGohBiAHQQhqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQRhsIANqIRAgASEFIAIhBiAQIQcgBUEQaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQQhqIQ4DQCAPIQggByEJIBEhEiARIRMgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAVBCGohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQRhqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAG2ohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEYaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuxAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQRhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC60BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBGGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEAAgIAAQeDAQcNY29udkZvcndhcmQxMQAAFGNvbnZCYWNrd2FyZFdlaWdodDExAAETY29udkJhY2t3YXJkSW5wdXQxMQACDGNvbnZJbTJjb2wxMQADDGNvbnZDb2wyaW0xMQAEDWNvbnZGb3J3YXJkMTIABRRjb252QmFja3dhcmRXZWlnaHQxMgAGCsQdB6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgOwAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwARqIQsDQCAJ/QkCACEWIAn9CQLABCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGACWohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5wIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAoO4AaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLABJI4AsAEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEBJI4AsQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIBJI4AsgEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMBJI4AswEIAhBgMQBaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQcAEbCADaiEQIAEhBSACIQYgECEHIAVBgKDuAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQcAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwARqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9sBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgKDuAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLywECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAoO4AaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAtAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAlqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAyBtqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwASSOALABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxASSOALEBCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyASSOALIBCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzASSOALMBCAIQYAxaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUGAyBtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwoJAAEBAAIAAQEAB6ABCRNjb252QmFja3dhcmRJbnB1dDEyAAAMY29udkltMmNvbDEyAAEMY29udkNvbDJpbTEyAAINY29udkZvcndhcmQxMwADFGNvbnZCYWNrd2FyZFdlaWdodDEzAAQTY29udkJhY2t3YXJkSW5wdXQxMwAFDGNvbnZJbTJjb2wxMwAGDGNvbnZDb2wyaW0xMwAHDWNvbnZGb3J3YXJkMTQACAqeGgmeAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAtAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHABGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMgbaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC8kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMgbaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALIAdBAWoiB0EBSQ0ACyADQcAYaiEDIAMgBEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCsAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaABaiELA0AgCf0JAgAhFiAJ/QkCoAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkHAAmohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDUB2ohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKgAZI4AqABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKkAZI4AqQBIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKoAZI4AqgBIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKsAZI4AqwBIAhBgDFqIQggCUHAAmohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GgAWwgA2ohECABIQUgAiEGIBAhByAFQYDUB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBoAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGArAJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGgAWohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgNQHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC8kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgNQHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALIAdBAWoiB0EBSQ0ACyADQcAYaiEDIAMgBEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgMsAaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwAdqIQsDQCAJKgIAIRsgCSoCwAchHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAPaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwsKAAECAgEAAQICAQe3AQoUY29udkJhY2t3YXJkV2VpZ2h0MTQAABNjb252QmFja3dhcmRJbnB1dDE0AAEMY29udkltMmNvbDE0AAIMY29udkNvbDJpbTE0AAMNY29udkZvcndhcmQxNQAEFGNvbnZCYWNrd2FyZFdlaWdodDE1AAUTY29udkJhY2t3YXJkSW5wdXQxNQAGDGNvbnZJbTJjb2wxNQAHDGNvbnZDb2wyaW0xNQAIDWNvbnZGb3J3YXJkMTYACQq2Ggr5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwAdqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAHkjgCwAcgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQHkjgCxAcgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgHkjgCyAcgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswHkjgCzAcgCEEIaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUHAB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAHaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMsAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQcAHaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDLAGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQShqIQsDQCAJKgIAIRsgCSoCKCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZB0ABqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC8AHAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUEgaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgIokjgCKCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCLJI4AiwgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAjCSOAIwIAlDAAAAACALKgIEIAwqAgyUkiAJKgI0kjgCNCAIQQhqIQggCUHQAGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUEIaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFiARIRcgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIEIAwqAgCUkiAJKgIokjgCKCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCLJI4AiwgCEEIaiEIIAlB0ABqIQkgCCAKSQ0ACyAFQQhqIQUgBkEIaiEGIAdBCGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBKGwgA2ohECABIQUgAiEGIBAhByAFQSBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBCGohDgNAIA8hCCAHIQkgESESIBEhEyAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgBUEIaiEFIAZBCGohBiAHQQhqIQcgBSAOSQ0ACwsL2AEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBKGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDLAGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEoaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuxAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQShqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC60BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBKGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgKwCaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwAdqIQsDQCAJ/QkCACEWIAn9CQLAByEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQYAPaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgEAB3MGFGNvbnZCYWNrd2FyZFdlaWdodDE2AAATY29udkJhY2t3YXJkSW5wdXQxNgABDGNvbnZJbTJjb2wxNgACDGNvbnZDb2wyaW0xNgADDWNvbnZGb3J3YXJkMTcABBRjb252QmFja3dhcmRXZWlnaHQxNwAFCs0bBpEIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA+C1qIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAeSOALAByAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAeSOALEByAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAeSOALIByAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAeSOALMByAIQYAxaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGA+C1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgKwCaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwAdqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD4LWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD4LWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGA2ARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgA9qIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGA2ARqIQgDQCANIQ4gDSESIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgA9qIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgL4LaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEGgDGohCCAJQYAPaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEBAAIAAQeBAQcTY29udkJhY2t3YXJkSW5wdXQxNwAADGNvbnZJbTJjb2wxNwABDGNvbnZDb2wyaW0xNwACDWNvbnZGb3J3YXJkMTgAAxRjb252QmFja3dhcmRXZWlnaHQxOAAEE2NvbnZCYWNrd2FyZElucHV0MTgABQxjb252SW0yY29sMTgABgrBHAfeBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA2ARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEHAB2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYDYBGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQcAHaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgL4LaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwv/AQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYC+C2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsAlqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAAmohCwNAIAn9CQIAIRYgCf0JAsACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgAVqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsAlqIQgDQCANIQ4gDSESIAYhCSAEIQogBkHAAmohCwNAIAn9CQIAIRYgCf0JAsACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgAVqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgOoDaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsACkjgCwAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQCkjgCxAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgCkjgCyAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswCkjgCzAIgCEGgDGohCCAJQYAFaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwAJsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBwAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAw0MAAECAQAAAQIBAAABB9YBDAxjb252Q29sMmltMTgAAA1jb252Rm9yd2FyZDE5AAEUY29udkJhY2t3YXJkV2VpZ2h0MTkAAhNjb252QmFja3dhcmRJbnB1dDE5AAMMY29udkltMmNvbDE5AAQMY29udkNvbDJpbTE5AAUNY29udkZvcndhcmQyMAAGFGNvbnZCYWNrd2FyZFdlaWdodDIwAAcTY29udkJhY2t3YXJkSW5wdXQyMAAIDGNvbnZJbTJjb2wyMAAJDGNvbnZDb2wyaW0yMAAKDWNvbnZGb3J3YXJkMjEACwqLHQz/AQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDqA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYCsAmohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAPaiELA0AgCSoCACEbIAkqAoAPIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAHmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAPaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAD5I4AoAPIAlDAAAAACALKgIEIAwqAgSUkiAJKgKED5I4AoQPIAlDAAAAACALKgIEIAwqAgiUkiAJKgKID5I4AogPIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMD5I4AowPIAhBCGohCCAJQYAeaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAPbCADaiEQIAEhBSACIQYgECEHIAVBgA9qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAD2ohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCsAmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAD2ohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAD2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAD2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGArAJqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHQAGohCwNAIAkqAgAhGyAJKgJQIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGgAWohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQdAAaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgJQkjgCUCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCVJI4AlQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAliSOAJYIAlDAAAAACALKgIEIAwqAgyUkiAJKgJckjgCXCAIQQhqIQggCUGgAWohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HQAGwgA2ohECABIQUgAiEGIBAhByAFQdAAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB0ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGArAJqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB0ABqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC7IBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABB0ABqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC64BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABB0ABqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAUgBSoCACACKgIAkjgCACAFQQRqIQUgAkEEaiECBSACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAPaiELA0AgCf0JAgAhFiAJ/QkCgA8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAHmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAPaiELA0AgCf0JAgAhFiAJ/QkCgA8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAHmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgEAB3MGFGNvbnZCYWNrd2FyZFdlaWdodDIxAAATY29udkJhY2t3YXJkSW5wdXQyMQABDGNvbnZJbTJjb2wyMQACDGNvbnZDb2wyaW0yMQADDWNvbnZGb3J3YXJkMjIABBRjb252QmFja3dhcmRXZWlnaHQyMgAFCuwdBo8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA/BZqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgA+SOAKADyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChA+SOAKEDyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiA+SOAKIDyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjA+SOAKMDyAIQaAMaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAD2wgA2ohECABIQUgAiEGIBAhByAFQYD8FmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAPaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAPaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgA9qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA/BZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgPwWaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCQDWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAPaiELA0AgCf0JAgAhFiAJ/QkCgA8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAHmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCQDWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAPaiELA0AgCf0JAgAhFiAJ/QkCgA8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAHmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA/BZqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgA+SOAKADyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChA+SOAKEDyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiA+SOAKIDyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjA+SOAKMDyAIQaAMaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAD2wgA2ohECABIQUgAiEGIBAhByAFQYD8FmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEBAAIAAQeBAQcTY29udkJhY2t3YXJkSW5wdXQyMgAADGNvbnZJbTJjb2wyMgABDGNvbnZDb2wyaW0yMgACDWNvbnZGb3J3YXJkMjMAAxRjb252QmFja3dhcmRXZWlnaHQyMwAEE2NvbnZCYWNrd2FyZElucHV0MjMABQxjb252SW0yY29sMjMABgrBHAfeBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAkA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCQDWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAPaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgPwWaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwv/AQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD8FmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAA2ohCwNAIAn9CQIAIRYgCf0JAsADIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgAdqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkHAA2ohCwNAIAn9CQIAIRYgCf0JAsADIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgAdqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgK4FaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsADkjgCwAMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQDkjgCxAMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgDkjgCyAMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswDkjgCzAMgCEGgDGohCCAJQYAHaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwANsIANqIRAgASEFIAIhBiAQIQcgBUGArgVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBwANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAA2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEHAA2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQcADaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgK4FaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAw0MAAECAQAAAQIBAAABB9YBDAxjb252Q29sMmltMjMAAA1jb252Rm9yd2FyZDI0AAEUY29udkJhY2t3YXJkV2VpZ2h0MjQAAhNjb252QmFja3dhcmRJbnB1dDI0AAMMY29udkltMmNvbDI0AAQMY29udkNvbDJpbTI0AAUNY29udkZvcndhcmQyNQAGFGNvbnZCYWNrd2FyZFdlaWdodDI1AAcTY29udkJhY2t3YXJkSW5wdXQyNQAIDGNvbnZJbTJjb2wyNQAJDGNvbnZDb2wyaW0yNQAKDWNvbnZGb3J3YXJkMjYACwqLHQz/AQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCuBWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDMBGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAVaiELA0AgCSoCACEbIAkqAoAVIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAKmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAVaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAFZI4AoAVIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEFZI4AoQVIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIFZI4AogVIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMFZI4AowVIAhBCGohCCAJQYAqaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgBVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAFWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDMBGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAFWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAFWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAFWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAzARqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHwAGohCwNAIAkqAgAhGyAJKgJwIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkHgAWohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQfAAaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgJwkjgCcCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCdJI4AnQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAniSOAJ4IAlDAAAAACALKgIEIAwqAgyUkiAJKgJ8kjgCfCAIQQhqIQggCUHgAWohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HwAGwgA2ohECABIQUgAiEGIBAhByAFQfAAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB8ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAzARqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB8ABqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC7IBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABB8ABqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC64BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABB8ABqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAUgBSoCACACKgIAkjgCACAFQQRqIQUgAkEEaiECBSACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjYAABNjb252QmFja3dhcmRJbnB1dDI2AAEMY29udkltMmNvbDI2AAIMY29udkNvbDJpbTI2AAMNY29udkZvcndhcmQyNwAECtQVBY8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAlCBqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBWSOAKAFSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBWSOAKEFSAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBWSOAKIFSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBWSOAKMFSAIQaAMaiEIIAlBgCpqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYCUIGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAVaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgBVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAlCBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgJQgaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYDAH2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAKmohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYDAH2ohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAVaiELA0AgCSoCACEbIAkqAoAVIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAqaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjcAABNjb252QmFja3dhcmRJbnB1dDI3AAEMY29udkltMmNvbDI3AAIMY29udkNvbDJpbTI3AAMNY29udkZvcndhcmQyOAAECrwWBawJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAhQhqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAVkjgCgBUgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChBWSOAKEFSAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIFZI4AogVIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowVkjgCjBUgCEGIA2ohCCAJQYAqaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgBVsIANqIRAgASEFIAIhBiAQIQcgBUGAhQhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgBVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwB9qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAFWohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAFWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDAH2ohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAFWohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAhQhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgAiAFKgIYOAIYIAVBHGohBSACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvlAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCFCGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAZqIQsDQCAJ/QkCACEWIAn9CQKABiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAMaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAZqIQsDQCAJKgIAIRsgCSoCgAYhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgAxqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwoJAAECAgEAAQICB6cBCRRjb252QmFja3dhcmRXZWlnaHQyOAAAE2NvbnZCYWNrd2FyZElucHV0MjgAAQxjb252SW0yY29sMjgAAgxjb252Q29sMmltMjgAAw1jb252Rm9yd2FyZDI5AAQUY29udkJhY2t3YXJkV2VpZ2h0MjkABRNjb252QmFja3dhcmRJbnB1dDI5AAYMY29udkltMmNvbDI5AAcMY29udkNvbDJpbTI5AAgK+xwJrAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCmAmohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgAaSOAKABiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEBpI4AoQGIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogGkjgCiAYgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjAaSOAKMBiAIQYgDaiEIIAlBgAxqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GABmwgA2ohECABIQUgAiEGIBAhByAFQYCmAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGABmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCANmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAGaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAGaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIA2aiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAGaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCmAmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgKYCaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC9wBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDADWohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAkaiELA0AgCSoCACEbIAkqAoAkIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAyABqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/oEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAJGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgCSSOAKAJCAJQwAAAAAgCyoCBCAMKgIElJIgCSoChCSSOAKEJCAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiCSSOAKIJCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjCSSOAKMJCAIQQhqIQggCUGAyABqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAkaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMANaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAkaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYAkaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYAkaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAEAAgIAAQAHmQEIDWNvbnZGb3J3YXJkMzAAABRjb252QmFja3dhcmRXZWlnaHQzMAABE2NvbnZCYWNrd2FyZElucHV0MzAAAgxjb252SW0yY29sMzAAAwxjb252Q29sMmltMzAABA1jb252Rm9yd2FyZDMxAAUUY29udkJhY2t3YXJkV2VpZ2h0MzEABhNjb252QmFja3dhcmRJbnB1dDMxAAcK/h0I2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgMANaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwAFqIQsDQCAJKgIAIRsgCSoCwAEhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYADaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwAFqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsABkjgCwAEgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQBkjgCxAEgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgBkjgCyAEgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswBkjgCzAEgCEEIaiEIIAlBgANqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwAFsIANqIRAgASEFIAIhBiAQIQcgBUHAAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcABaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMANaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQcABaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcABaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcABaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC9sEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgDZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgCRqIQsDQCAJKgIAIRsgCSoCgCQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrQkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkDWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjCSSOAKMJCAIQYgDaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgDZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAJGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCANmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAJGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAABAgEAAAd6Bwxjb252SW0yY29sMzEAAAxjb252Q29sMmltMzEAAQ1jb252Rm9yd2FyZDMyAAIUY29udkJhY2t3YXJkV2VpZ2h0MzIAAxNjb252QmFja3dhcmRJbnB1dDMyAAQMY29udkltMmNvbDMyAAUMY29udkNvbDJpbTMyAAYKnBoH8AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA5A1qIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgAiAFKgIYOAIYIAVBHGohBSACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvlAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDkDWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvdBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDaAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAyABqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgNoAaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgCRqIQsDQCAJKgIAIRsgCSoCgCQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrQkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkDWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjCSSOAKMJCAIQYgDaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgNoAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgCRqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgNoAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDkDWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOQNaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAEAAgIHXAUNY29udkZvcndhcmQzMwAAFGNvbnZCYWNrd2FyZFdlaWdodDMzAAETY29udkJhY2t3YXJkSW5wdXQzMwACDGNvbnZJbTJjb2wzMwADDGNvbnZDb2wyaW0zMwAECsAWBdsEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgOQAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgApqIQsDQCAJ/QkCACEWIAn9CQKACiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAUaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIDkAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAKaiELA0AgCSoCACEbIAkqAoAKIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAUaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDqA2ohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgAqSOAKACiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKECpI4AoQKIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogKkjgCiAogCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjAqSOAKMCiAIQYgDaiEIIAlBgBRqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GACmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGACmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCA5ABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACmohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGACmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCA5ABqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/ABAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAUqAhA4AhAgAiAFKgIUOAIUIAIgBSoCGDgCGCAFQRxqIQUgAkEcaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EBSQ0ACyADQcQBaiEDIAMgBEkNAAsL5QECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA6gNqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBSAFKgIYIAIqAhiSOAIYIAVBHGohBSACQRxqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EBSQ0ACyADQcQBaiEDIAMgBEkNAAsL",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -18967,11 +17388,14 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
-/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy, and its
+ *  columns (im2col.ts): col ← im2col(x), dx += col2im(dcol). */
 interface ConvKernels {
   readonly forward: WasmKernel;
   readonly backwardWeight: WasmKernel;
   readonly backwardInput: WasmKernel;
+  readonly im2col: WasmKernel;
+  readonly col2im: WasmKernel;
 }
 
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
@@ -18991,14 +17415,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (744 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (756 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 744, maximum: 744 });
+    const memory = new wasmApi!.Memory({ initial: 756, maximum: 756 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -19022,171 +17446,239 @@ function createArena(): Arena | undefined {
         forward: kernel("convForward0"),
         backwardWeight: kernel("convBackwardWeight0"),
         backwardInput: kernel("convBackwardInput0"),
+        im2col: kernel("convIm2col0"),
+        col2im: kernel("convCol2im0"),
       },
       {
         forward: kernel("convForward1"),
         backwardWeight: kernel("convBackwardWeight1"),
         backwardInput: kernel("convBackwardInput1"),
+        im2col: kernel("convIm2col1"),
+        col2im: kernel("convCol2im1"),
       },
       {
         forward: kernel("convForward2"),
         backwardWeight: kernel("convBackwardWeight2"),
         backwardInput: kernel("convBackwardInput2"),
+        im2col: kernel("convIm2col2"),
+        col2im: kernel("convCol2im2"),
       },
       {
         forward: kernel("convForward3"),
         backwardWeight: kernel("convBackwardWeight3"),
         backwardInput: kernel("convBackwardInput3"),
+        im2col: kernel("convIm2col3"),
+        col2im: kernel("convCol2im3"),
       },
       {
         forward: kernel("convForward4"),
         backwardWeight: kernel("convBackwardWeight4"),
         backwardInput: kernel("convBackwardInput4"),
+        im2col: kernel("convIm2col4"),
+        col2im: kernel("convCol2im4"),
       },
       {
         forward: kernel("convForward5"),
         backwardWeight: kernel("convBackwardWeight5"),
         backwardInput: kernel("convBackwardInput5"),
+        im2col: kernel("convIm2col5"),
+        col2im: kernel("convCol2im5"),
       },
       {
         forward: kernel("convForward6"),
         backwardWeight: kernel("convBackwardWeight6"),
         backwardInput: kernel("convBackwardInput6"),
+        im2col: kernel("convIm2col6"),
+        col2im: kernel("convCol2im6"),
       },
       {
         forward: kernel("convForward7"),
         backwardWeight: kernel("convBackwardWeight7"),
         backwardInput: kernel("convBackwardInput7"),
+        im2col: kernel("convIm2col7"),
+        col2im: kernel("convCol2im7"),
       },
       {
         forward: kernel("convForward8"),
         backwardWeight: kernel("convBackwardWeight8"),
         backwardInput: kernel("convBackwardInput8"),
+        im2col: kernel("convIm2col8"),
+        col2im: kernel("convCol2im8"),
       },
       {
         forward: kernel("convForward9"),
         backwardWeight: kernel("convBackwardWeight9"),
         backwardInput: kernel("convBackwardInput9"),
+        im2col: kernel("convIm2col9"),
+        col2im: kernel("convCol2im9"),
       },
       {
         forward: kernel("convForward10"),
         backwardWeight: kernel("convBackwardWeight10"),
         backwardInput: kernel("convBackwardInput10"),
+        im2col: kernel("convIm2col10"),
+        col2im: kernel("convCol2im10"),
       },
       {
         forward: kernel("convForward11"),
         backwardWeight: kernel("convBackwardWeight11"),
         backwardInput: kernel("convBackwardInput11"),
+        im2col: kernel("convIm2col11"),
+        col2im: kernel("convCol2im11"),
       },
       {
         forward: kernel("convForward12"),
         backwardWeight: kernel("convBackwardWeight12"),
         backwardInput: kernel("convBackwardInput12"),
+        im2col: kernel("convIm2col12"),
+        col2im: kernel("convCol2im12"),
       },
       {
         forward: kernel("convForward13"),
         backwardWeight: kernel("convBackwardWeight13"),
         backwardInput: kernel("convBackwardInput13"),
+        im2col: kernel("convIm2col13"),
+        col2im: kernel("convCol2im13"),
       },
       {
         forward: kernel("convForward14"),
         backwardWeight: kernel("convBackwardWeight14"),
         backwardInput: kernel("convBackwardInput14"),
+        im2col: kernel("convIm2col14"),
+        col2im: kernel("convCol2im14"),
       },
       {
         forward: kernel("convForward15"),
         backwardWeight: kernel("convBackwardWeight15"),
         backwardInput: kernel("convBackwardInput15"),
+        im2col: kernel("convIm2col15"),
+        col2im: kernel("convCol2im15"),
       },
       {
         forward: kernel("convForward16"),
         backwardWeight: kernel("convBackwardWeight16"),
         backwardInput: kernel("convBackwardInput16"),
+        im2col: kernel("convIm2col16"),
+        col2im: kernel("convCol2im16"),
       },
       {
         forward: kernel("convForward17"),
         backwardWeight: kernel("convBackwardWeight17"),
         backwardInput: kernel("convBackwardInput17"),
+        im2col: kernel("convIm2col17"),
+        col2im: kernel("convCol2im17"),
       },
       {
         forward: kernel("convForward18"),
         backwardWeight: kernel("convBackwardWeight18"),
         backwardInput: kernel("convBackwardInput18"),
+        im2col: kernel("convIm2col18"),
+        col2im: kernel("convCol2im18"),
       },
       {
         forward: kernel("convForward19"),
         backwardWeight: kernel("convBackwardWeight19"),
         backwardInput: kernel("convBackwardInput19"),
+        im2col: kernel("convIm2col19"),
+        col2im: kernel("convCol2im19"),
       },
       {
         forward: kernel("convForward20"),
         backwardWeight: kernel("convBackwardWeight20"),
         backwardInput: kernel("convBackwardInput20"),
+        im2col: kernel("convIm2col20"),
+        col2im: kernel("convCol2im20"),
       },
       {
         forward: kernel("convForward21"),
         backwardWeight: kernel("convBackwardWeight21"),
         backwardInput: kernel("convBackwardInput21"),
+        im2col: kernel("convIm2col21"),
+        col2im: kernel("convCol2im21"),
       },
       {
         forward: kernel("convForward22"),
         backwardWeight: kernel("convBackwardWeight22"),
         backwardInput: kernel("convBackwardInput22"),
+        im2col: kernel("convIm2col22"),
+        col2im: kernel("convCol2im22"),
       },
       {
         forward: kernel("convForward23"),
         backwardWeight: kernel("convBackwardWeight23"),
         backwardInput: kernel("convBackwardInput23"),
+        im2col: kernel("convIm2col23"),
+        col2im: kernel("convCol2im23"),
       },
       {
         forward: kernel("convForward24"),
         backwardWeight: kernel("convBackwardWeight24"),
         backwardInput: kernel("convBackwardInput24"),
+        im2col: kernel("convIm2col24"),
+        col2im: kernel("convCol2im24"),
       },
       {
         forward: kernel("convForward25"),
         backwardWeight: kernel("convBackwardWeight25"),
         backwardInput: kernel("convBackwardInput25"),
+        im2col: kernel("convIm2col25"),
+        col2im: kernel("convCol2im25"),
       },
       {
         forward: kernel("convForward26"),
         backwardWeight: kernel("convBackwardWeight26"),
         backwardInput: kernel("convBackwardInput26"),
+        im2col: kernel("convIm2col26"),
+        col2im: kernel("convCol2im26"),
       },
       {
         forward: kernel("convForward27"),
         backwardWeight: kernel("convBackwardWeight27"),
         backwardInput: kernel("convBackwardInput27"),
+        im2col: kernel("convIm2col27"),
+        col2im: kernel("convCol2im27"),
       },
       {
         forward: kernel("convForward28"),
         backwardWeight: kernel("convBackwardWeight28"),
         backwardInput: kernel("convBackwardInput28"),
+        im2col: kernel("convIm2col28"),
+        col2im: kernel("convCol2im28"),
       },
       {
         forward: kernel("convForward29"),
         backwardWeight: kernel("convBackwardWeight29"),
         backwardInput: kernel("convBackwardInput29"),
+        im2col: kernel("convIm2col29"),
+        col2im: kernel("convCol2im29"),
       },
       {
         forward: kernel("convForward30"),
         backwardWeight: kernel("convBackwardWeight30"),
         backwardInput: kernel("convBackwardInput30"),
+        im2col: kernel("convIm2col30"),
+        col2im: kernel("convCol2im30"),
       },
       {
         forward: kernel("convForward31"),
         backwardWeight: kernel("convBackwardWeight31"),
         backwardInput: kernel("convBackwardInput31"),
+        im2col: kernel("convIm2col31"),
+        col2im: kernel("convCol2im31"),
       },
       {
         forward: kernel("convForward32"),
         backwardWeight: kernel("convBackwardWeight32"),
         backwardInput: kernel("convBackwardInput32"),
+        im2col: kernel("convIm2col32"),
+        col2im: kernel("convCol2im32"),
       },
       {
         forward: kernel("convForward33"),
         backwardWeight: kernel("convBackwardWeight33"),
         backwardInput: kernel("convBackwardInput33"),
+        im2col: kernel("convIm2col33"),
+        col2im: kernel("convCol2im33"),
       },
     ],
   };
@@ -19267,44 +17759,68 @@ function wasmDenseBackward(
   }
 }
 
-/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+/** y = W·col + b on convolution kernel `k` for `n` samples of `x`. */
 function wasmConvForward(
   a: Arena,
   k: number,
+  x: Float32Array,
   y: Float32Array,
-  yo: number,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
   W: number,
   B: number,
   Y: number,
+  X: number,
 ): void {
   const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
-  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-  y.set(heap.subarray(ys, ys + OC * P), yo);
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    kernels.im2col(xs * 4, SCRATCH_BYTE);
+    if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
+    kernels.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
+    y.set(heap.subarray(ys, ys + OC * P), b * OC * P);
+  }
 }
 
-/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
- *  `gy` at element `go`. */
+/** dW += dy·colᵀ into the arena's gradients for `n` samples and, when `dx`, gx += col2im(Wᵀ·dy). */
 function wasmConvBackward(
   a: Arena,
   k: number,
+  x: Float32Array,
   gy: Float32Array,
-  go: number,
+  gx: Float32Array,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
   W: number,
   Y: number,
   DCOL: number,
+  X: number,
   dx: boolean,
 ): void {
+  const heap = a.heap;
   const kernels = a.convs[k]!;
-  const ys = SCRATCH_BYTE + Y * 4;
-  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
-  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const dcol = SCRATCH_BYTE + DCOL * 4;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    kernels.im2col(xs * 4, SCRATCH_BYTE);
+    heap.set(gy.subarray(b * OC * P, (b + 1) * OC * P), ys);
+    kernels.backwardWeight(ys * 4, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
+    if (dx) {
+      kernels.backwardInput(W * 4, ys * 4, dcol, 0);
+      heap.set(gx.subarray(b * IN, (b + 1) * IN), xs);
+      kernels.col2im(xs * 4, dcol);
+      gx.set(heap.subarray(xs, xs + IN), b * IN);
+    }
+  }
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

@@ -5114,33 +5114,9 @@ function createEngine() {
 
   /** Forward of op 0: features.0.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 3; ic++) {
-          const xc = xb + ic * 50176;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh * 2 + kh - 1;
-                if (ih >= 0) {
-                  const xr = xc + ih * 224 + kw - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 112);
-                  r += 112;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 0, act1, b * 401408, 32, 12544, 0, -1, 338688);
-      }
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 32, 12544, 0, -1, 338688, 1078784);
     } else {
       // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5169,56 +5145,9 @@ function createEngine() {
 
   /** Backward of op 0: features.0.0 (conv2d). */
   function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = inputGradWanted;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 112);
-                    r += 112;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 0, grad1, b * 401408, 32, 12544, 0, 338688, 740096, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 740096;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 112;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 0, act0, grad1, grad0, n, 150528, 32, 12544, 0, 338688, 740096, 1078784, inputGradWanted);
     } else {
       const dx = inputGradWanted;
       for (let b = 0; b < n; b++) {
@@ -5553,25 +5482,9 @@ function createEngine() {
 
   /** Forward of op 6: features.1.conv.1 (conv2d). */
   function forward6(p: Float32Array, n: number): void {
-    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 32; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 1, act7, b * 200704, 16, 12544, 1280, -1, 401408);
-      }
+      wasmConvForward(arena, 1, act6, act7, n, 401408, 16, 12544, 1280, -1, 401408, 1003520);
     } else {
       // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5600,42 +5513,9 @@ function createEngine() {
 
   /** Backward of op 6: features.1.conv.1 (conv2d). */
   function backward6(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 1, grad7, b * 200704, 16, 12544, 1280, 401408, 602112, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 602112;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad6[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 1, act6, grad7, grad6, n, 401408, 16, 12544, 1280, 401408, 602112, 1003520, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -5788,25 +5668,9 @@ function createEngine() {
 
   /** Forward of op 8: features.2.conv.0.0 (conv2d). */
   function forward8(p: Float32Array, n: number): void {
-    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 16; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act8[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 2, act9, b * 1204224, 96, 12544, 1824, -1, 200704);
-      }
+      wasmConvForward(arena, 2, act8, act9, n, 200704, 96, 12544, 1824, -1, 200704, 1605632);
     } else {
       // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5835,42 +5699,9 @@ function createEngine() {
 
   /** Backward of op 8: features.2.conv.0.0 (conv2d). */
   function backward8(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act8[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 2, grad9, b * 1204224, 96, 12544, 1824, 200704, 1404928, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1404928;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad8[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 2, act8, grad9, grad8, n, 200704, 96, 12544, 1824, 200704, 1404928, 1605632, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6247,25 +6078,9 @@ function createEngine() {
 
   /** Forward of op 14: features.2.conv.2 (conv2d). */
   function forward14(p: Float32Array, n: number): void {
-    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 301056;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 96; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act14[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 3, act15, b * 75264, 24, 3136, 4608, -1, 301056);
-      }
+      wasmConvForward(arena, 3, act14, act15, n, 301056, 24, 3136, 4608, -1, 301056, 677376);
     } else {
       // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6294,42 +6109,9 @@ function createEngine() {
 
   /** Backward of op 14: features.2.conv.2 (conv2d). */
   function backward14(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 301056;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act14[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 3, grad15, b * 75264, 24, 3136, 4608, 301056, 376320, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 376320;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad14[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 3, act14, grad15, grad14, n, 301056, 24, 3136, 4608, 301056, 376320, 677376, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6513,25 +6295,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 24; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 4, output, b * 451584, 144, 3136, weightAt, -1, 75264);
-      }
+      wasmConvForward(arena, 4, input, output, n, 75264, 144, 3136, weightAt, -1, 75264, 602112);
     } else {
       // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6570,42 +6336,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 4, outputGrad, b * 451584, 144, 3136, weightAt, 75264, 526848, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 526848;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        4,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        75264,
+        144,
+        3136,
+        weightAt,
+        75264,
+        526848,
+        602112,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6898,25 +6646,9 @@ function createEngine() {
 
   /** Forward of op 22: features.3.conv.2 (conv2d). */
   function forward22(p: Float32Array, n: number): void {
-    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 451584;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 144; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act22[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 5, act23, b * 75264, 24, 3136, 12288, -1, 451584);
-      }
+      wasmConvForward(arena, 5, act22, act23, n, 451584, 24, 3136, 12288, -1, 451584, 978432);
     } else {
       // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6945,42 +6677,9 @@ function createEngine() {
 
   /** Backward of op 22: features.3.conv.2 (conv2d). */
   function backward22(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 451584;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act22[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 5, grad23, b * 75264, 24, 3136, 12288, 451584, 526848, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 526848;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad22[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 5, act22, grad23, grad22, n, 451584, 24, 3136, 12288, 451584, 526848, 978432, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7263,25 +6962,9 @@ function createEngine() {
 
   /** Forward of op 31: features.4.conv.2 (conv2d). */
   function forward31(p: Float32Array, n: number): void {
-    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 144; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act31[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 6, act32, b * 25088, 32, 784, 21120, -1, 112896);
-      }
+      wasmConvForward(arena, 6, act31, act32, n, 112896, 32, 784, 21120, -1, 112896, 250880);
     } else {
       // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7310,42 +6993,9 @@ function createEngine() {
 
   /** Backward of op 31: features.4.conv.2 (conv2d). */
   function backward31(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act31[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 6, grad32, b * 25088, 32, 784, 21120, 112896, 137984, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 137984;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad31[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 6, act31, grad32, grad31, n, 112896, 32, 784, 21120, 112896, 137984, 250880, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7529,25 +7179,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 25088;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 32; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 7, output, b * 150528, 192, 784, weightAt, -1, 25088);
-      }
+      wasmConvForward(arena, 7, input, output, n, 25088, 192, 784, weightAt, -1, 25088, 200704);
     } else {
       // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7586,42 +7220,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 25088;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 7, outputGrad, b * 150528, 192, 784, weightAt, 25088, 175616, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 175616;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        7,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        25088,
+        192,
+        784,
+        weightAt,
+        25088,
+        175616,
+        200704,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7927,25 +7543,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 192; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 8, output, b * 25088, 32, 784, weightAt, -1, 150528);
-      }
+      wasmConvForward(arena, 8, input, output, n, 150528, 32, 784, weightAt, -1, 150528, 326144);
     } else {
       // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7984,42 +7584,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 8, outputGrad, b * 25088, 32, 784, weightAt, 150528, 175616, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 175616;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        8,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        150528,
+        32,
+        784,
+        weightAt,
+        150528,
+        175616,
+        326144,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8365,25 +7947,9 @@ function createEngine() {
 
   /** Forward of op 57: features.7.conv.2 (conv2d). */
   function forward57(p: Float32Array, n: number): void {
-    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 37632;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 192; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act57[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 9, act58, b * 12544, 64, 196, 64128, -1, 37632);
-      }
+      wasmConvForward(arena, 9, act57, act58, n, 37632, 64, 196, 64128, -1, 37632, 87808);
     } else {
       // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8412,42 +7978,9 @@ function createEngine() {
 
   /** Backward of op 57: features.7.conv.2 (conv2d). */
   function backward57(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 37632;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act57[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 9, grad58, b * 12544, 64, 196, 64128, 37632, 50176, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 50176;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad57[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 9, act57, grad58, grad57, n, 37632, 64, 196, 64128, 37632, 50176, 87808, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8631,25 +8164,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 12544;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 64; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 10, output, b * 75264, 384, 196, weightAt, -1, 12544);
-      }
+      wasmConvForward(arena, 10, input, output, n, 12544, 384, 196, weightAt, -1, 12544, 100352);
     } else {
       // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8688,42 +8205,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 12544;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 10, outputGrad, b * 75264, 384, 196, weightAt, 12544, 87808, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 87808;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        10,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        12544,
+        384,
+        196,
+        weightAt,
+        12544,
+        87808,
+        100352,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9029,25 +8528,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 384; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 11, output, b * 12544, 64, 196, weightAt, -1, 75264);
-      }
+      wasmConvForward(arena, 11, input, output, n, 75264, 64, 196, weightAt, -1, 75264, 163072);
     } else {
       // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9086,42 +8569,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 11, outputGrad, b * 12544, 64, 196, weightAt, 75264, 87808, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 87808;
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        11,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        75264,
+        64,
+        196,
+        weightAt,
+        75264,
+        87808,
+        163072,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9389,25 +8854,9 @@ function createEngine() {
 
   /** Forward of op 92: features.11.conv.2 (conv2d). */
   function forward92(p: Float32Array, n: number): void {
-    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 384; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act92[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 12, act93, b * 18816, 96, 196, 268928, -1, 75264);
-      }
+      wasmConvForward(arena, 12, act92, act93, n, 75264, 96, 196, 268928, -1, 75264, 169344);
     } else {
       // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9436,42 +8885,9 @@ function createEngine() {
 
   /** Backward of op 92: features.11.conv.2 (conv2d). */
   function backward92(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act92[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 12, grad93, b * 18816, 96, 196, 268928, 75264, 94080, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 94080;
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad92[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 12, act92, grad93, grad92, n, 75264, 96, 196, 268928, 75264, 94080, 169344, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9655,25 +9071,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 18816;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 96; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 13, output, b * 112896, 576, 196, weightAt, -1, 18816);
-      }
+      wasmConvForward(arena, 13, input, output, n, 18816, 576, 196, weightAt, -1, 18816, 150528);
     } else {
       // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9712,42 +9112,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 18816;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 13, outputGrad, b * 112896, 576, 196, weightAt, 18816, 131712, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 131712;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        13,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        18816,
+        576,
+        196,
+        weightAt,
+        18816,
+        131712,
+        150528,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10053,25 +9435,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 576; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 14, output, b * 18816, 96, 196, weightAt, -1, 112896);
-      }
+      wasmConvForward(arena, 14, input, output, n, 112896, 96, 196, weightAt, -1, 112896, 244608);
     } else {
       // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10110,42 +9476,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 576; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 14, outputGrad, b * 18816, 96, 196, weightAt, 112896, 131712, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 131712;
-          for (let ic = 0; ic < 576; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        14,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        112896,
+        96,
+        196,
+        weightAt,
+        112896,
+        131712,
+        244608,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10491,25 +9839,9 @@ function createEngine() {
 
   /** Forward of op 118: features.14.conv.2 (conv2d). */
   function forward118(p: Float32Array, n: number): void {
-    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 28224;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 576; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act118[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 15, act119, b * 7840, 160, 49, 605312, -1, 28224);
-      }
+      wasmConvForward(arena, 15, act118, act119, n, 28224, 160, 49, 605312, -1, 28224, 64288);
     } else {
       // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10538,42 +9870,9 @@ function createEngine() {
 
   /** Backward of op 118: features.14.conv.2 (conv2d). */
   function backward118(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 28224;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 576; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act118[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 15, grad119, b * 7840, 160, 49, 605312, 28224, 36064, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 36064;
-          for (let ic = 0; ic < 576; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad118[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 15, act118, grad119, grad118, n, 28224, 160, 49, 605312, 28224, 36064, 64288, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10757,25 +10056,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 7840;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 160; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 16, output, b * 47040, 960, 49, weightAt, -1, 7840);
-      }
+      wasmConvForward(arena, 16, input, output, n, 7840, 960, 49, weightAt, -1, 7840, 62720);
     } else {
       // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10814,42 +10097,9 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 7840;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 160; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 16, outputGrad, b * 47040, 960, 49, weightAt, 7840, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 160; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 16, input, outputGrad, inputGrad, n, 7840, 960, 49, weightAt, 7840, 54880, 62720, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11155,25 +10405,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 960; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 17, output, b * 7840, 160, 49, weightAt, -1, 47040);
-      }
+      wasmConvForward(arena, 17, input, output, n, 47040, 160, 49, weightAt, -1, 47040, 101920);
     } else {
       // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11212,42 +10446,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 17, outputGrad, b * 7840, 160, 49, weightAt, 47040, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        17,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        47040,
+        160,
+        49,
+        weightAt,
+        47040,
+        54880,
+        101920,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11452,25 +10668,9 @@ function createEngine() {
 
   /** Forward of op 144: features.17.conv.2 (conv2d). */
   function forward144(p: Float32Array, n: number): void {
-    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 960; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act144[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 18, act145, b * 15680, 320, 49, 1503872, -1, 47040);
-      }
+      wasmConvForward(arena, 18, act144, act145, n, 47040, 320, 49, 1503872, -1, 47040, 109760);
     } else {
       // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11499,42 +10699,9 @@ function createEngine() {
 
   /** Backward of op 144: features.17.conv.2 (conv2d). */
   function backward144(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act144[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 18, grad145, b * 15680, 320, 49, 1503872, 47040, 62720, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 62720;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad144[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 18, act144, grad145, grad144, n, 47040, 320, 49, 1503872, 47040, 62720, 109760, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11687,25 +10854,9 @@ function createEngine() {
 
   /** Forward of op 146: features.18.0 (conv2d). */
   function forward146(p: Float32Array, n: number): void {
-    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 320; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 19, act147, b * 62720, 1280, 49, 1811712, -1, 15680);
-      }
+      wasmConvForward(arena, 19, act146, act147, n, 15680, 1280, 49, 1811712, -1, 15680, 94080);
     } else {
       // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11734,42 +10885,9 @@ function createEngine() {
 
   /** Backward of op 146: features.18.0 (conv2d). */
   function backward146(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 320; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 19, grad147, b * 62720, 1280, 49, 1811712, 15680, 78400, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 78400;
-          for (let ic = 0; ic < 320; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad146[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 19, act146, grad147, grad146, n, 15680, 1280, 49, 1811712, 15680, 78400, 94080, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13161,18 +12279,22 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIBB04FCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMMY29udkZvcndhcmQwAAQK4xYFkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAuAJqIQ4DQCAAIQggByEJIARBAXZBgNAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgChqIQ0DQCAL/QAEACEaIAv9AASAKCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgFAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIB4IRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYDQAGohCCAJQcA+aiEJIAggCkkNAAsgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAKGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgMC4AmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAKGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBQIRwgFCAaIBz95gH95AEhFCAM/QAEgHghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAoIAcgE/0LBJAoIAcgFP0LBKAoIAcgFf0LBLAoIAZBwD5qIQYgB0GA0ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAKCESIAf9AASQKCETIAf9AASgKCEUIAf9AASwKCEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgChqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAKCAHIBP9CwSQKCAHIBT9CwSgKCAHIBX9CwSwKCAGQQhqIQYgB0GA0ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB7ABqIQsDQCAJ/QkCACEWIAn9CQJsIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkHYAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHUQQTY29udkJhY2t3YXJkV2VpZ2h0MAAAEmNvbnZCYWNrd2FyZElucHV0MAABDGNvbnZGb3J3YXJkMQACE2NvbnZCYWNrd2FyZFdlaWdodDEAAwrJHgSdDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMDJAGohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJ4kjgCeCAIQYCQBmohCCAJQdgBaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFiARIRcgESEYIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQewAbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYCYCWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLC98EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABB6ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQewAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6UDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAWohCwNAIAn9CQIAIRYgCf0JAoABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAmohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgOIAaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoABkjgCgAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQBkjgChAEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogBkjgCiAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowBkjgCjAEgCEGAkAZqIQggCUGAAmohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBgAFsIANqIRAgASEFIAIhBiAQIQcgBUGAgOIAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDEAAAxjb252Rm9yd2FyZDIAARNjb252QmFja3dhcmRXZWlnaHQyAAISY29udkJhY2t3YXJkSW5wdXQyAAMMY29udkZvcndhcmQzAAQTY29udkJhY2t3YXJkV2VpZ2h0MwAFCswdBqQDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYABaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAMGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAAaiELA0AgCf0JAgAhFiAJ/QkCQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAFqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuVCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAkCSOAJAIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJEkjgCRCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCSJI4AkggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAkySOAJMIAhBgJAGaiEIIAlBgAFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQcAAbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQcAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBCGohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgANqIQsDQCAJ/QkCACEWIAn9CQKAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGABmohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5wIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAA5I4AoADIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEA5I4AoQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIA5I4AogDIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMA5I4AowDIAhBgMQBaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYADbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDMAAAxjb252Rm9yd2FyZDQAARNjb252QmFja3dhcmRXZWlnaHQ0AAISY29udkJhY2t3YXJkSW5wdXQ0AAMMY29udkZvcndhcmQ1AAQTY29udkJhY2t3YXJkV2VpZ2h0NQAFCsAdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAA2ohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGA7ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHgAGohCwNAIAn9CQIAIRYgCf0JAmAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBwAFqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuSCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLASaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJgkjgCYCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCZJI4AmQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAmiSOAJoIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJskjgCbCAIQYDEAWohCCAJQcABaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0HgAGwgA2ohECABIQUgAiEGIBAhByAFQYCwEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQeAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB4ABqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgOwAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwARqIQsDQCAJ/QkCACEWIAn9CQLABCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGACWohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5wIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAoO4AaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLABJI4AsAEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEBJI4AsQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIBJI4AsgEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMBJI4AswEIAhBgMQBaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQcAEbCADaiEQIAEhBSACIQYgECEHIAVBgKDuAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDUAAAxjb252Rm9yd2FyZDYAARNjb252QmFja3dhcmRXZWlnaHQ2AAISY29udkJhY2t3YXJkSW5wdXQ2AAMMY29udkZvcndhcmQ3AAQTY29udkJhY2t3YXJkV2VpZ2h0NwAFCqwdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA7ABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHABGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCQAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAEaiELA0AgCf0JAgAhFiAJ/QkCwAQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGACWohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDIG2ohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLABJI4AsAEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEBJI4AsQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIBJI4AsgEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMBJI4AswEIAhBgDFqIQggCUGACWohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0HABGwgA2ohECABIQUgAiEGIBAhByAFQYDIG2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAkAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHABGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAwAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAWohCwNAIAn9CQIAIRYgCf0JAoABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkAZqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAGSOAKAASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAGSOAKEASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAGSOAKIASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAGSOAKMASAIQYAxaiEIIAlBgAJqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAFsIANqIRAgASEFIAIhBiAQIQcgBUGAkAZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB18FEmNvbnZCYWNrd2FyZElucHV0NwAADGNvbnZGb3J3YXJkOAABE2NvbnZCYWNrd2FyZFdlaWdodDgAAhJjb252QmFja3dhcmRJbnB1dDgAAwxjb252Rm9yd2FyZDkABArXFgWeAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAWohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAwAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABmohCwNAIAn9CQIAIRYgCf0JAoAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAxqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA4CRqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAaSOAKABiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAaSOAKEBiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAaSOAKIBiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAaSOAKMBiAIQYAxaiEIIAlBgAxqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAZsIANqIRAgASEFIAIhBiAQIQcgBUGA4CRqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAZqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIADaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAZqIQsDQCAJ/QkCACEWIAn9CQKABiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAMaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIADaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAZqIQsDQCAJ/QkCACEWIAn9CQKABiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAMaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2kFE2NvbnZCYWNrd2FyZFdlaWdodDkAABJjb252QmFja3dhcmRJbnB1dDkAAQ1jb252Rm9yd2FyZDEwAAIUY29udkJhY2t3YXJkV2VpZ2h0MTAAAxNjb252QmFja3dhcmRJbnB1dDEwAAQKxR4FjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCYCWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKABpI4AoAGIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEBpI4AoQGIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIBpI4AogGIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMBpI4AowGIAhBoAxqIQggCUGADGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAGbCADaiEQIAEhBSACIQYgECEHIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIADaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAZqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAZqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGABmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAJqIQsDQCAJ/QkCACEWIAn9CQKAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAEaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAJqIQsDQCAJ/QkCACEWIAn9CQKAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAEaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCIA2ohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAApI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEApI4AoQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIApI4AogCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMApI4AowCIAhBoAxqIQggCUGABGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIgDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAGaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgAZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMTEAABRjb252QmFja3dhcmRXZWlnaHQxMQABE2NvbnZCYWNrd2FyZElucHV0MTEAAg1jb252Rm9yd2FyZDEyAAMUY29udkJhY2t3YXJkV2VpZ2h0MTIABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCwEmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKADJI4AoAMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEDJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIDJI4AogMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMDJI4AowMIAhBoAxqIQggCUGAGGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAMbCADaiEQIAEhBSACIQYgECEHIAVBgLASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAGaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAxqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgAZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGADGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCwEmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKADJI4AoAMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEDJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIDJI4AogMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMDJI4AowMIAhBoAxqIQggCUGAGGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAMbCADaiEQIAEhBSACIQYgECEHIAVBgLASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTIAAA1jb252Rm9yd2FyZDEzAAEUY29udkJhY2t3YXJkV2VpZ2h0MTMAAhNjb252QmFja3dhcmRJbnB1dDEzAAMNY29udkZvcndhcmQxNAAECpYbBd4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGADGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAMaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgAxqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAzARqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAOSOAKAAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAOSOAKEAyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAOSOAKIAyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAOSOAKMAyAIQaAMaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAA2wgA2ohECABIQUgAiEGIBAhByAFQYDMBGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDADWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYADaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYADaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgANqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAJGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAJGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MTQAABNjb252QmFja3dhcmRJbnB1dDE0AAENY29udkZvcndhcmQxNQACFGNvbnZCYWNrd2FyZFdlaWdodDE1AAMK+xoEjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDIG2ohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEEpI4AoQSIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIEpI4AogSIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMEpI4AowSIAhBoAxqIQggCUGAJGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYASbCADaiEQIAEhBSACIQYgECEHIAVBgMgbaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYASaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAwA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAEmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBJqIQsDQCAJ/QkCACEWIAn9CQKAEiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAkaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBJqIQsDQCAJKgIAIRsgCSoCgBIhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCRqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPIGaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQSkjgChBIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBKSOAKIEiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMEpI4AowSIAhBiANqIQggCUGAJGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYASbCADaiEQIAEhBSACIQYgECEHIAVBgPIGaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTUAAA1jb252Rm9yd2FyZDE2AAEUY29udkJhY2t3YXJkV2VpZ2h0MTYAAhNjb252QmFja3dhcmRJbnB1dDE2AAMNY29udkZvcndhcmQxNwAECpccBdcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAFmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYASaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAWaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYASaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAVqIQsDQCAJ/QkCACEWIAn9CQKABSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAKaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAVqIQsDQCAJKgIAIRsgCSoCgAUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgApqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPUBaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKABZI4AoAFIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQFkjgChAUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAWSOAKIBSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMBZI4AowFIAhBiANqIQggCUGACmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAFbCADaiEQIAEhBSACIQYgECEHIAVBgPUBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAFaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAlaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgAVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAwCVqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAwCVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAHmohCwNAIAn9CQIAIRYgCf0JAoAeIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgDxqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAwCVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAHmohCwNAIAkqAgAhGyAJKgKAHiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MTcAABNjb252QmFja3dhcmRJbnB1dDE3AAENY29udkZvcndhcmQxOAACFGNvbnZCYWNrd2FyZFdlaWdodDE4AAMKkxwErAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYC+C2ohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgB6SOAKAHiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEHpI4AoQeIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogekjgCiB4gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjB6SOAKMHiAIQYgDaiEIIAlBgDxqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAHmwgA2ohECABIQUgAiEGIBAhByAFQYC+C2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAHmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAJWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAeaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAlaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDLAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAeaiELA0AgCf0JAgAhFiAJ/QkCgB4hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCAywBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAHmohCwNAIAkqAgAhGyAJKgKAHiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC6wJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAekjgCgB4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChB6SOAKEHiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIHpI4AogeIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowekjgCjB4gCEGIA2ohCCAJQYA8aiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgB5sIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAAAAQAHVAQTY29udkJhY2t3YXJkSW5wdXQxOAAADWNvbnZGb3J3YXJkMTkAARRjb252QmFja3dhcmRXZWlnaHQxOQACE2NvbnZCYWNrd2FyZElucHV0MTkAAwrCFwTZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgB5qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMsAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgB5qIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgB5qIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgMsAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDkAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAKaiELA0AgCf0JAgAhFiAJ/QkCgAohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCA5ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACmohCwNAIAkqAgAhGyAJKgKACiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC6wJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAKkjgCgAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAqSOAKECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowKkjgCjAogCEGIA2ohCCAJQYAUaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgApsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgApqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgOQAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0MAAAEmNvbnZCYWNrd2FyZElucHV0MAABC2NvbnZJbTJjb2wwAAILY29udkNvbDJpbTAAAwxjb252Rm9yd2FyZDEABArjHQWdDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMDJAGohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJ4kjgCeCAIQYCQBmohCCAJQdgBaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFiARIRcgESEYIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQewAbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYCYCWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLC98EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABB6ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQewAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC/0DAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOAkaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAkG8A2ohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBAGohBSACQcADaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEEaiEFIAJBwANqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAoAxqIQMgAyAESQ0ACwu6AwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDgJGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIAJBBGohAiAKQQRqIQUgAkG8A2ohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQILIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEAaiEFIAJBwANqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBBGohBSACQcADaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAoAxqIQMgAyAESQ0ACwulAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAFqIQsDQCAJ/QkCACEWIAn9CQKAASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAJqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeCAQcTY29udkJhY2t3YXJkV2VpZ2h0MQAAEmNvbnZCYWNrd2FyZElucHV0MQABC2NvbnZJbTJjb2wxAAILY29udkNvbDJpbTEAAwxjb252Rm9yd2FyZDIABBNjb252QmFja3dhcmRXZWlnaHQyAAUSY29udkJhY2t3YXJkSW5wdXQyAAYK2R0HnwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA4gBqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAGSOAKAASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAGSOAKEASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAGSOAKIASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAGSOAKMASAIQYCQBmohCCAJQYACaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAiANsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYCA4gBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYABaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL3QECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgOIAaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJBwANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC80BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDiAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgDBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAAGohCwNAIAn9CQIAIRYgCf0JAkAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQYABaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLlQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJAkjgCQCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCRJI4AkQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAkiSOAJIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJMkjgCTCAIQYCQBmohCCAJQYABaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAiANsIABqIQ8gBEEBa0HAAGwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHAAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAwaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAABAgEAAAEHggEIC2NvbnZJbTJjb2wyAAALY29udkNvbDJpbTIAAQxjb252Rm9yd2FyZDMAAhNjb252QmFja3dhcmRXZWlnaHQzAAMSY29udkJhY2t3YXJkSW5wdXQzAAQLY29udkltMmNvbDMABQtjb252Q29sMmltMwAGDGNvbnZGb3J3YXJkNAAHCt8YCNwBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJBwANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC8wBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJBwANqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBwANqIQILIAhBAWoiCEHwAEkNAAsgB0EBaiIHQQFJDQALIANBgIgDaiEDIAMgBEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAyABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAA2ohCwNAIAn9CQIAIRYgCf0JAoADIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAGaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAyQBqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoADkjgCgAMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQDkjgChAMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogDkjgCiAMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowDkjgCjAMgCEGAxAFqIQggCUGABmohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgANsIANqIRAgASEFIAIhBiAQIQcgBUGAwMkAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAA2ohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2wECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAwMkAaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwvLAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDAyQBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiECCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGA7ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHgAGohCwNAIAn9CQIAIRYgCf0JAmAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBwAFqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeCAQcTY29udkJhY2t3YXJkV2VpZ2h0NAAAEmNvbnZCYWNrd2FyZElucHV0NAABC2NvbnZJbTJjb2w0AAILY29udkNvbDJpbTQAAwxjb252Rm9yd2FyZDUABBNjb252QmFja3dhcmRXZWlnaHQ1AAUSY29udkJhY2t3YXJkSW5wdXQ1AAYKxR0HkggCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCwEmohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCYJI4AmAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAmSSOAJkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJokjgCaCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCbJI4AmwgCEGAxAFqIQggCUHAAWohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtB4ABsIANqIRAgASEFIAIhBiAQIQcgBUGAsBJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDsAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAAaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvaAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCwEmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLygECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAsBJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiECCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGA7ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAJaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCg7gBqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAEkjgCwAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQEkjgCxAQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgEkjgCyAQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswEkjgCzAQgCEGAxAFqIQggCUGACWohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUGAoO4AaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA7ABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHABGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAABAgEAAAEHggEIC2NvbnZJbTJjb2w1AAALY29udkNvbDJpbTUAAQxjb252Rm9yd2FyZDYAAhNjb252QmFja3dhcmRXZWlnaHQ2AAMSY29udkJhY2t3YXJkSW5wdXQ2AAQLY29udkltMmNvbDYABQtjb252Q29sMmltNgAGDGNvbnZGb3J3YXJkNwAHCsYYCNsBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgKDuAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLywECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAoO4AaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAkAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAlqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAyBtqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwASSOALABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxASSOALEBCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyASSOALIBCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzASSOALMBCAIQYAxaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUGAyBtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQcAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwARqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDIG2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDIG2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAwAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAWohCwNAIAn9CQIAIRYgCf0JAoABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeCAQcTY29udkJhY2t3YXJkV2VpZ2h0NwAAEmNvbnZCYWNrd2FyZElucHV0NwABC2NvbnZJbTJjb2w3AAILY29udkNvbDJpbTcAAwxjb252Rm9yd2FyZDgABBNjb252QmFja3dhcmRXZWlnaHQ4AAUSY29udkJhY2t3YXJkSW5wdXQ4AAYKrh0HkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCQBmohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAAZI4AoABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEAZI4AoQBIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIAZI4AogBIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMAZI4AowBIAhBgDFqIQggCUGAAmohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYCQBmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAWohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgJAGaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC8kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgJAGaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALIAdBAWoiB0EBSQ0ACyADQcAYaiEDIAMgBEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYDAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAGaiELA0AgCf0JAgAhFiAJ/QkCgAYhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGADGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDgJGohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKABpI4AoAGIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEBpI4AoQGIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIBpI4AogGIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMBpI4AowGIAhBgDFqIQggCUGADGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GABmwgA2ohECABIQUgAiEGIBAhByAFQYDgJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgAZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABmohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAABAgEAAAEHgwEIC2NvbnZJbTJjb2w4AAALY29udkNvbDJpbTgAAQxjb252Rm9yd2FyZDkAAhNjb252QmFja3dhcmRXZWlnaHQ5AAMSY29udkJhY2t3YXJkSW5wdXQ5AAQLY29udkltMmNvbDkABQtjb252Q29sMmltOQAGDWNvbnZGb3J3YXJkMTAABwrjHQjZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDgJGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDgJGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABmohCwNAIAn9CQIAIRYgCf0JAoAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgAxqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgANqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGABmohCwNAIAn9CQIAIRYgCf0JAoAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgAxqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJgJaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAGkjgCgAYgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQGkjgChAYgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogGkjgCiAYgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowGkjgCjAYgCEGgDGohCCAJQYAMaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgAZsIANqIRAgASEFIAIhBiAQIQcgBUGAmAlqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgAZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGABmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAA2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAGaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgJgJaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwv/AQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCYCWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgAZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAmohCwNAIAn9CQIAIRYgCf0JAoACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgARqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgAZqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAAmohCwNAIAn9CQIAIRYgCf0JAoACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgARqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgEAB3MGFGNvbnZCYWNrd2FyZFdlaWdodDEwAAATY29udkJhY2t3YXJkSW5wdXQxMAABDGNvbnZJbTJjb2wxMAACDGNvbnZDb2wyaW0xMAADDWNvbnZGb3J3YXJkMTEABBRjb252QmFja3dhcmRXZWlnaHQxMQAFCuwdBo8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAiANqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAKSOAKAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAKSOAKEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAKSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAKSOAKMAiAIQaAMaiEIIAlBgARqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAAmwgA2ohECABIQUgAiEGIBAhByAFQYCIA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCABmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAGaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAiANqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIgDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCABmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAGGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCABmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAGGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAsBJqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAySOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAySOAKEDCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAySOAKIDCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAySOAKMDCAIQaAMaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GADGwgA2ohECABIQUgAiEGIBAhByAFQYCwEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEBAAIAAQeBAQcTY29udkJhY2t3YXJkSW5wdXQxMQAADGNvbnZJbTJjb2wxMQABDGNvbnZDb2wyaW0xMQACDWNvbnZGb3J3YXJkMTIAAxRjb252QmFja3dhcmRXZWlnaHQxMgAEE2NvbnZCYWNrd2FyZElucHV0MTIABQxjb252SW0yY29sMTIABgrBHAfeBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGADGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCABmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAMaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgLASaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwv/AQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCwEmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgAlqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCf0JAoAMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgBhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgAlqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCf0JAoAMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgBhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLASaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAMkjgCgAwgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQMkjgChAwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogMkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowMkjgCjAwgCEGgDGohCCAJQYAYaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgAxsIANqIRAgASEFIAIhBiAQIQcgBUGAsBJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGADGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAMaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgLASaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAQAAAQd7Bwxjb252Q29sMmltMTIAAA1jb252Rm9yd2FyZDEzAAEUY29udkJhY2t3YXJkV2VpZ2h0MTMAAhNjb252QmFja3dhcmRJbnB1dDEzAAMMY29udkltMmNvbDEzAAQMY29udkNvbDJpbTEzAAUNY29udkZvcndhcmQxNAAGCr4cB/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgLASaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAzARqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAOSOAKAAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAOSOAKEAyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAOSOAKIAyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAOSOAKMAyAIQaAMaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAA2wgA2ohECABIQUgAiEGIBAhByAFQYDMBGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDADWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYADaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYADaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgANqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAzARqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMwEaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAJGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAJGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTQAABNjb252QmFja3dhcmRJbnB1dDE0AAEMY29udkltMmNvbDE0AAIMY29udkNvbDJpbTE0AAMNY29udkZvcndhcmQxNQAECtQVBY8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAyBtqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBKSOAKAEiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBKSOAKEEiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBKSOAKIEiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBKSOAKMEiAIQaAMaiEIIAlBgCRqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAEmwgA2ohECABIQUgAiEGIBAhByAFQYDIG2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDADWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYASaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgBJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAyBtqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMgbaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYDAFmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAJGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYDAFmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYASaiELA0AgCSoCACEbIAkqAoASIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAkaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTUAABNjb252QmFja3dhcmRJbnB1dDE1AAEMY29udkltMmNvbDE1AAIMY29udkNvbDJpbTE1AAMNY29udkZvcndhcmQxNgAECrwWBawJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA8gZqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoASkjgCgBIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChBKSOAKEEiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIEpI4AogSIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowSkjgCjBIgCEGIA2ohCCAJQYAkaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgBJsIANqIRAgASEFIAIhBiAQIQcgBUGA8gZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEmohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAEmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDAFmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAEmohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA8gZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgAiAFKgIYOAIYIAVBHGohBSACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvlAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDyBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAVqIQsDQCAJ/QkCACEWIAn9CQKABSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAKaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAVqIQsDQCAJKgIAIRsgCSoCgAUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgApqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTYAABNjb252QmFja3dhcmRJbnB1dDE2AAEMY29udkltMmNvbDE2AAIMY29udkNvbDJpbTE2AAMNY29udkZvcndhcmQxNwAECrwWBawJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA9QFqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAFkjgCgAUgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAWSOAKEBSAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIBZI4AogFIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowFkjgCjAUgCEGIA2ohCCAJQYAKaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgAVsIANqIRAgASEFIAIhBiAQIQcgBUGA9QFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgAVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwCVqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABWohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGABWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDAJWohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGABWohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA9QFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgAiAFKgIYOAIYIAVBHGohBSACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvlAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD1AWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgB5qIQsDQCAJ/QkCACEWIAn9CQKAHiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYA8aiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgB5qIQsDQCAJKgIAIRsgCSoCgB4hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgDxqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTcAABNjb252QmFja3dhcmRJbnB1dDE3AAEMY29udkltMmNvbDE3AAIMY29udkNvbDJpbTE3AAMNY29udkZvcndhcmQxOAAECr4WBawJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAekjgCgB4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChB6SOAKEHiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIHpI4AogeIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowekjgCjB4gCEGIA2ohCCAJQYA8aiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgB5sIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgB5qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwCVqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAHmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDAJWohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAvgtqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgAiAFKgIYOAIYIAVBHGohBSACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvlAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYC+C2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDLAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAeaiELA0AgCf0JAgAhFiAJ/QkCgB4hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCAywBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAHmohCwNAIAkqAgAhGyAJKgKAHiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTgAABNjb252QmFja3dhcmRJbnB1dDE4AAEMY29udkltMmNvbDE4AAIMY29udkNvbDJpbTE4AAMNY29udkZvcndhcmQxOQAECsAWBawJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAekjgCgB4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChB6SOAKEHiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIHpI4AogeIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowekjgCjB4gCEGIA2ohCCAJQYA8aiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgB5sIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgB5qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMsAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgB5qIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgB5qIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgMsAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYC+C2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgL4LaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC9sEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgOQAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgApqIQsDQCAJ/QkCACEWIAn9CQKACiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAUaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIDkAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAKaiELA0AgCSoCACEbIAkqAoAKIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAUaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAECAgdMBBRjb252QmFja3dhcmRXZWlnaHQxOQAAE2NvbnZCYWNrd2FyZElucHV0MTkAAQxjb252SW0yY29sMTkAAgxjb252Q29sMmltMTkAAwrjEQSsCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgOoDaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKACpI4AoAKIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQKkjgChAogCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAqSOAKICiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMCpI4AowKIAhBiANqIQggCUGAFGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAKbCADaiEQIAEhBSACIQYgECEHIAVBgOoDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAKaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDkAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAKaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIDkAGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGACmohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA6gNqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgAiAFKgIYOAIYIAVBHGohBSACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvlAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDqA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACws=",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -13189,11 +12311,14 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
-/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy, and its
+ *  columns (im2col.ts): col ← im2col(x), dx += col2im(dcol). */
 interface ConvKernels {
   readonly forward: WasmKernel;
   readonly backwardWeight: WasmKernel;
   readonly backwardInput: WasmKernel;
+  readonly im2col: WasmKernel;
+  readonly col2im: WasmKernel;
 }
 
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
@@ -13213,14 +12338,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (526 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (539 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 526, maximum: 526 });
+    const memory = new wasmApi!.Memory({ initial: 539, maximum: 539 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -13244,101 +12369,141 @@ function createArena(): Arena | undefined {
         forward: kernel("convForward0"),
         backwardWeight: kernel("convBackwardWeight0"),
         backwardInput: kernel("convBackwardInput0"),
+        im2col: kernel("convIm2col0"),
+        col2im: kernel("convCol2im0"),
       },
       {
         forward: kernel("convForward1"),
         backwardWeight: kernel("convBackwardWeight1"),
         backwardInput: kernel("convBackwardInput1"),
+        im2col: kernel("convIm2col1"),
+        col2im: kernel("convCol2im1"),
       },
       {
         forward: kernel("convForward2"),
         backwardWeight: kernel("convBackwardWeight2"),
         backwardInput: kernel("convBackwardInput2"),
+        im2col: kernel("convIm2col2"),
+        col2im: kernel("convCol2im2"),
       },
       {
         forward: kernel("convForward3"),
         backwardWeight: kernel("convBackwardWeight3"),
         backwardInput: kernel("convBackwardInput3"),
+        im2col: kernel("convIm2col3"),
+        col2im: kernel("convCol2im3"),
       },
       {
         forward: kernel("convForward4"),
         backwardWeight: kernel("convBackwardWeight4"),
         backwardInput: kernel("convBackwardInput4"),
+        im2col: kernel("convIm2col4"),
+        col2im: kernel("convCol2im4"),
       },
       {
         forward: kernel("convForward5"),
         backwardWeight: kernel("convBackwardWeight5"),
         backwardInput: kernel("convBackwardInput5"),
+        im2col: kernel("convIm2col5"),
+        col2im: kernel("convCol2im5"),
       },
       {
         forward: kernel("convForward6"),
         backwardWeight: kernel("convBackwardWeight6"),
         backwardInput: kernel("convBackwardInput6"),
+        im2col: kernel("convIm2col6"),
+        col2im: kernel("convCol2im6"),
       },
       {
         forward: kernel("convForward7"),
         backwardWeight: kernel("convBackwardWeight7"),
         backwardInput: kernel("convBackwardInput7"),
+        im2col: kernel("convIm2col7"),
+        col2im: kernel("convCol2im7"),
       },
       {
         forward: kernel("convForward8"),
         backwardWeight: kernel("convBackwardWeight8"),
         backwardInput: kernel("convBackwardInput8"),
+        im2col: kernel("convIm2col8"),
+        col2im: kernel("convCol2im8"),
       },
       {
         forward: kernel("convForward9"),
         backwardWeight: kernel("convBackwardWeight9"),
         backwardInput: kernel("convBackwardInput9"),
+        im2col: kernel("convIm2col9"),
+        col2im: kernel("convCol2im9"),
       },
       {
         forward: kernel("convForward10"),
         backwardWeight: kernel("convBackwardWeight10"),
         backwardInput: kernel("convBackwardInput10"),
+        im2col: kernel("convIm2col10"),
+        col2im: kernel("convCol2im10"),
       },
       {
         forward: kernel("convForward11"),
         backwardWeight: kernel("convBackwardWeight11"),
         backwardInput: kernel("convBackwardInput11"),
+        im2col: kernel("convIm2col11"),
+        col2im: kernel("convCol2im11"),
       },
       {
         forward: kernel("convForward12"),
         backwardWeight: kernel("convBackwardWeight12"),
         backwardInput: kernel("convBackwardInput12"),
+        im2col: kernel("convIm2col12"),
+        col2im: kernel("convCol2im12"),
       },
       {
         forward: kernel("convForward13"),
         backwardWeight: kernel("convBackwardWeight13"),
         backwardInput: kernel("convBackwardInput13"),
+        im2col: kernel("convIm2col13"),
+        col2im: kernel("convCol2im13"),
       },
       {
         forward: kernel("convForward14"),
         backwardWeight: kernel("convBackwardWeight14"),
         backwardInput: kernel("convBackwardInput14"),
+        im2col: kernel("convIm2col14"),
+        col2im: kernel("convCol2im14"),
       },
       {
         forward: kernel("convForward15"),
         backwardWeight: kernel("convBackwardWeight15"),
         backwardInput: kernel("convBackwardInput15"),
+        im2col: kernel("convIm2col15"),
+        col2im: kernel("convCol2im15"),
       },
       {
         forward: kernel("convForward16"),
         backwardWeight: kernel("convBackwardWeight16"),
         backwardInput: kernel("convBackwardInput16"),
+        im2col: kernel("convIm2col16"),
+        col2im: kernel("convCol2im16"),
       },
       {
         forward: kernel("convForward17"),
         backwardWeight: kernel("convBackwardWeight17"),
         backwardInput: kernel("convBackwardInput17"),
+        im2col: kernel("convIm2col17"),
+        col2im: kernel("convCol2im17"),
       },
       {
         forward: kernel("convForward18"),
         backwardWeight: kernel("convBackwardWeight18"),
         backwardInput: kernel("convBackwardInput18"),
+        im2col: kernel("convIm2col18"),
+        col2im: kernel("convCol2im18"),
       },
       {
         forward: kernel("convForward19"),
         backwardWeight: kernel("convBackwardWeight19"),
         backwardInput: kernel("convBackwardInput19"),
+        im2col: kernel("convIm2col19"),
+        col2im: kernel("convCol2im19"),
       },
     ],
   };
@@ -13419,44 +12584,68 @@ function wasmDenseBackward(
   }
 }
 
-/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+/** y = W·col + b on convolution kernel `k` for `n` samples of `x`. */
 function wasmConvForward(
   a: Arena,
   k: number,
+  x: Float32Array,
   y: Float32Array,
-  yo: number,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
   W: number,
   B: number,
   Y: number,
+  X: number,
 ): void {
   const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
-  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-  y.set(heap.subarray(ys, ys + OC * P), yo);
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    kernels.im2col(xs * 4, SCRATCH_BYTE);
+    if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
+    kernels.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
+    y.set(heap.subarray(ys, ys + OC * P), b * OC * P);
+  }
 }
 
-/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
- *  `gy` at element `go`. */
+/** dW += dy·colᵀ into the arena's gradients for `n` samples and, when `dx`, gx += col2im(Wᵀ·dy). */
 function wasmConvBackward(
   a: Arena,
   k: number,
+  x: Float32Array,
   gy: Float32Array,
-  go: number,
+  gx: Float32Array,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
   W: number,
   Y: number,
   DCOL: number,
+  X: number,
   dx: boolean,
 ): void {
+  const heap = a.heap;
   const kernels = a.convs[k]!;
-  const ys = SCRATCH_BYTE + Y * 4;
-  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
-  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const dcol = SCRATCH_BYTE + DCOL * 4;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    kernels.im2col(xs * 4, SCRATCH_BYTE);
+    heap.set(gy.subarray(b * OC * P, (b + 1) * OC * P), ys);
+    kernels.backwardWeight(ys * 4, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
+    if (dx) {
+      kernels.backwardInput(W * 4, ys * 4, dcol, 0);
+      heap.set(gx.subarray(b * IN, (b + 1) * IN), xs);
+      kernels.col2im(xs * 4, dcol);
+      gx.set(heap.subarray(xs, xs + IN), b * IN);
+    }
+  }
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

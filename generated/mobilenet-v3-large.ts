@@ -5694,33 +5694,9 @@ function createEngine() {
 
   /** Forward of op 0: features.0.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 3; ic++) {
-          const xc = xb + ic * 50176;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh * 2 + kh - 1;
-                if (ih >= 0) {
-                  const xr = xc + ih * 224 + kw - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 112);
-                  r += 112;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 0, act1, b * 200704, 16, 12544, 0, -1, 338688);
-      }
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 16, 12544, 0, -1, 338688, 878080);
     } else {
       // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5749,56 +5725,9 @@ function createEngine() {
 
   /** Backward of op 0: features.0.0 (conv2d). */
   function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = inputGradWanted;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 112);
-                    r += 112;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 0, grad1, b * 200704, 16, 12544, 0, 338688, 539392, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 539392;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 112;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 0, act0, grad1, grad0, n, 150528, 16, 12544, 0, 338688, 539392, 878080, inputGradWanted);
     } else {
       const dx = inputGradWanted;
       for (let b = 0; b < n; b++) {
@@ -6166,25 +6095,9 @@ function createEngine() {
 
   /** Forward of op 6: features.1.block.1.0 (conv2d). */
   function forward6(p: Float32Array, n: number): void {
-    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 16; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 1, act7, b * 200704, 16, 12544, 640, -1, 200704);
-      }
+      wasmConvForward(arena, 1, act6, act7, n, 200704, 16, 12544, 640, -1, 200704, 602112);
     } else {
       // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6213,42 +6126,9 @@ function createEngine() {
 
   /** Backward of op 6: features.1.block.1.0 (conv2d). */
   function backward6(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 1, grad7, b * 200704, 16, 12544, 640, 200704, 401408, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 401408;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad6[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 1, act6, grad7, grad6, n, 200704, 16, 12544, 640, 200704, 401408, 602112, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6327,25 +6207,9 @@ function createEngine() {
 
   /** Forward of op 9: features.2.block.0.0 (conv2d). */
   function forward9(p: Float32Array, n: number): void {
-    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 16; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act9[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 2, act10, b * 802816, 64, 12544, 928, -1, 200704);
-      }
+      wasmConvForward(arena, 2, act9, act10, n, 200704, 64, 12544, 928, -1, 200704, 1204224);
     } else {
       // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6374,42 +6238,9 @@ function createEngine() {
 
   /** Backward of op 9: features.2.block.0.0 (conv2d). */
   function backward9(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act9[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 2, grad10, b * 802816, 64, 12544, 928, 200704, 1003520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1003520;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad9[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 2, act9, grad10, grad9, n, 200704, 64, 12544, 928, 200704, 1003520, 1204224, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6786,25 +6617,9 @@ function createEngine() {
 
   /** Forward of op 15: features.2.block.2.0 (conv2d). */
   function forward15(p: Float32Array, n: number): void {
-    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 64; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act15[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 3, act16, b * 75264, 24, 3136, 2784, -1, 200704);
-      }
+      wasmConvForward(arena, 3, act15, act16, n, 200704, 24, 3136, 2784, -1, 200704, 476672);
     } else {
       // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6833,42 +6648,9 @@ function createEngine() {
 
   /** Backward of op 15: features.2.block.2.0 (conv2d). */
   function backward15(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act15[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 3, grad16, b * 75264, 24, 3136, 2784, 200704, 275968, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 275968;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad15[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 3, act15, grad16, grad15, n, 200704, 24, 3136, 2784, 200704, 275968, 476672, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7052,25 +6834,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 24; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 4, output, b * 225792, 72, 3136, weightAt, -1, 75264);
-      }
+      wasmConvForward(arena, 4, input, output, n, 75264, 72, 3136, weightAt, -1, 75264, 376320);
     } else {
       // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7109,42 +6875,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 4, outputGrad, b * 225792, 72, 3136, weightAt, 75264, 301056, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 301056;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        4,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        75264,
+        72,
+        3136,
+        weightAt,
+        75264,
+        301056,
+        376320,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7437,25 +7185,9 @@ function createEngine() {
 
   /** Forward of op 23: features.3.block.2.0 (conv2d). */
   function forward23(p: Float32Array, n: number): void {
-    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 225792;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 72; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act23[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 5, act24, b * 75264, 24, 3136, 7032, -1, 225792);
-      }
+      wasmConvForward(arena, 5, act23, act24, n, 225792, 24, 3136, 7032, -1, 225792, 526848);
     } else {
       // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7484,42 +7216,9 @@ function createEngine() {
 
   /** Backward of op 23: features.3.block.2.0 (conv2d). */
   function backward23(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 225792;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act23[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 5, grad24, b * 75264, 24, 3136, 7032, 225792, 301056, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 301056;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad23[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 5, act23, grad24, grad23, n, 225792, 24, 3136, 7032, 225792, 301056, 526848, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7849,25 +7548,9 @@ function createEngine() {
 
   /** Forward of op 33: features.4.block.2.fc1 (conv2d). */
   function forward33(p: Float32Array, n: number): void {
-    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 72;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 72; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act33[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 6, act34, b * 24, 24, 1, 12624, 14352, 72);
-      }
+      wasmConvForward(arena, 6, act33, act34, n, 72, 24, 1, 12624, 14352, 72, 168);
     } else {
       // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7896,7 +7579,7 @@ function createEngine() {
 
   /** Backward of op 33: features.4.block.2.fc1 (conv2d). */
   function backward33(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 24; c++) {
       let acc = 0;
@@ -7906,40 +7589,7 @@ function createEngine() {
       gp[14352 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 72;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act33[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 6, grad34, b * 24, 24, 1, 12624, 72, 96, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 96;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad33[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 6, act33, grad34, grad33, n, 72, 24, 1, 12624, 72, 96, 168, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8022,25 +7672,9 @@ function createEngine() {
 
   /** Forward of op 35: features.4.block.2.fc2 (conv2d). */
   function forward35(p: Float32Array, n: number): void {
-    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 24;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 24; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act35[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 7, act36, b * 72, 72, 1, 14376, 16104, 24);
-      }
+      wasmConvForward(arena, 7, act35, act36, n, 24, 72, 1, 14376, 16104, 24, 120);
     } else {
       // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8069,7 +7703,7 @@ function createEngine() {
 
   /** Backward of op 35: features.4.block.2.fc2 (conv2d). */
   function backward35(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 72; c++) {
       let acc = 0;
@@ -8079,40 +7713,7 @@ function createEngine() {
       gp[16104 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 24;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act35[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 7, grad36, b * 72, 72, 1, 14376, 24, 96, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 96;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad35[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 7, act35, grad36, grad35, n, 24, 72, 1, 14376, 24, 96, 120, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8229,25 +7830,9 @@ function createEngine() {
 
   /** Forward of op 38: features.4.block.3.0 (conv2d). */
   function forward38(p: Float32Array, n: number): void {
-    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 72; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act38[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 8, act39, b * 31360, 40, 784, 16176, -1, 56448);
-      }
+      wasmConvForward(arena, 8, act38, act39, n, 56448, 40, 784, 16176, -1, 56448, 144256);
     } else {
       // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8276,42 +7861,9 @@ function createEngine() {
 
   /** Backward of op 38: features.4.block.3.0 (conv2d). */
   function backward38(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act38[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 8, grad39, b * 31360, 40, 784, 16176, 56448, 87808, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 87808;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad38[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 8, act38, grad39, grad38, n, 56448, 40, 784, 16176, 56448, 87808, 144256, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8495,25 +8047,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 40; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 9, output, b * 94080, 120, 784, weightAt, -1, 31360);
-      }
+      wasmConvForward(arena, 9, input, output, n, 31360, 120, 784, weightAt, -1, 31360, 156800);
     } else {
       // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8552,42 +8088,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 9, outputGrad, b * 94080, 120, 784, weightAt, 31360, 125440, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 125440;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        9,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        31360,
+        120,
+        784,
+        weightAt,
+        31360,
+        125440,
+        156800,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8937,25 +8455,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 120;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 120; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 10, output, b * 32, 32, 1, weightAt, biasAt, 120);
-      }
+      wasmConvForward(arena, 10, input, output, n, 120, 32, 1, weightAt, biasAt, 120, 272);
     } else {
       // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8995,7 +8497,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 32; c++) {
       let acc = 0;
@@ -9005,40 +8507,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 120;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 10, outputGrad, b * 32, 32, 1, weightAt, 120, 152, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 152;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 10, input, outputGrad, inputGrad, n, 120, 32, 1, weightAt, 120, 152, 272, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9129,25 +8598,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 32; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 11, output, b * 120, 120, 1, weightAt, biasAt, 32);
-      }
+      wasmConvForward(arena, 11, input, output, n, 32, 120, 1, weightAt, biasAt, 32, 184);
     } else {
       // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9187,7 +8640,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 120; c++) {
       let acc = 0;
@@ -9197,40 +8650,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 11, outputGrad, b * 120, 120, 1, weightAt, 32, 152, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 152;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 11, input, outputGrad, inputGrad, n, 32, 120, 1, weightAt, 32, 152, 184, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9366,25 +8786,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 120; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 12, output, b * 31360, 40, 784, weightAt, -1, 94080);
-      }
+      wasmConvForward(arena, 12, input, output, n, 94080, 40, 784, weightAt, -1, 94080, 219520);
     } else {
       // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9423,42 +8827,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 12, outputGrad, b * 31360, 40, 784, weightAt, 94080, 125440, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 125440;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        12,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        94080,
+        40,
+        784,
+        weightAt,
+        94080,
+        125440,
+        219520,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9600,25 +8986,9 @@ function createEngine() {
 
   /** Forward of op 70: features.7.block.0.0 (conv2d). */
   function forward70(p: Float32Array, n: number): void {
-    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 40; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 13, act71, b * 188160, 240, 784, 61120, -1, 31360);
-      }
+      wasmConvForward(arena, 13, act70, act71, n, 31360, 240, 784, 61120, -1, 31360, 250880);
     } else {
       // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9647,42 +9017,9 @@ function createEngine() {
 
   /** Backward of op 70: features.7.block.0.0 (conv2d). */
   function backward70(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 13, grad71, b * 188160, 240, 784, 61120, 31360, 219520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 219520;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad70[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 13, act70, grad71, grad70, n, 31360, 240, 784, 61120, 31360, 219520, 250880, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10059,25 +9396,9 @@ function createEngine() {
 
   /** Forward of op 76: features.7.block.2.0 (conv2d). */
   function forward76(p: Float32Array, n: number): void {
-    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 240; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act76[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 14, act77, b * 15680, 80, 196, 73840, -1, 47040);
-      }
+      wasmConvForward(arena, 14, act76, act77, n, 47040, 80, 196, 73840, -1, 47040, 109760);
     } else {
       // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10106,42 +9427,9 @@ function createEngine() {
 
   /** Backward of op 76: features.7.block.2.0 (conv2d). */
   function backward76(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act76[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 14, grad77, b * 15680, 80, 196, 73840, 47040, 62720, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 62720;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad76[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 14, act76, grad77, grad76, n, 47040, 80, 196, 73840, 47040, 62720, 109760, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10318,25 +9606,9 @@ function createEngine() {
 
   /** Forward of op 78: features.8.block.0.0 (conv2d). */
   function forward78(p: Float32Array, n: number): void {
-    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 80; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 15, act79, b * 39200, 200, 196, 93200, -1, 15680);
-      }
+      wasmConvForward(arena, 15, act78, act79, n, 15680, 200, 196, 93200, -1, 15680, 70560);
     } else {
       // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10365,42 +9637,9 @@ function createEngine() {
 
   /** Backward of op 78: features.8.block.0.0 (conv2d). */
   function backward78(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 15, grad79, b * 39200, 200, 196, 93200, 15680, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad78[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 15, act78, grad79, grad78, n, 15680, 200, 196, 93200, 15680, 54880, 70560, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10693,25 +9932,9 @@ function createEngine() {
 
   /** Forward of op 84: features.8.block.2.0 (conv2d). */
   function forward84(p: Float32Array, n: number): void {
-    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 39200;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 200; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act84[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 16, act85, b * 15680, 80, 196, 111800, -1, 39200);
-      }
+      wasmConvForward(arena, 16, act84, act85, n, 39200, 80, 196, 111800, -1, 39200, 94080);
     } else {
       // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10740,42 +9963,9 @@ function createEngine() {
 
   /** Backward of op 84: features.8.block.2.0 (conv2d). */
   function backward84(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 39200;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 200; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act84[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 16, grad85, b * 15680, 80, 196, 111800, 39200, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 200; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad84[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 16, act84, grad85, grad84, n, 39200, 80, 196, 111800, 39200, 54880, 94080, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10861,25 +10051,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 80; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 17, output, b * 36064, 184, 196, weightAt, -1, 15680);
-      }
+      wasmConvForward(arena, 17, input, output, n, 15680, 184, 196, weightAt, -1, 15680, 67424);
     } else {
       // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10918,42 +10092,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 17, outputGrad, b * 36064, 184, 196, weightAt, 15680, 51744, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 51744;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        17,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        15680,
+        184,
+        196,
+        weightAt,
+        15680,
+        51744,
+        67424,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11259,25 +10415,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 36064;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 184; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 18, output, b * 15680, 80, 196, weightAt, -1, 36064);
-      }
+      wasmConvForward(arena, 18, input, output, n, 36064, 80, 196, weightAt, -1, 36064, 87808);
     } else {
       // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11316,42 +10456,9 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 36064;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 184; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 18, outputGrad, b * 15680, 80, 196, weightAt, 36064, 51744, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 51744;
-          for (let ic = 0; ic < 184; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 18, input, outputGrad, inputGrad, n, 36064, 80, 196, weightAt, 36064, 51744, 87808, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11477,25 +10584,9 @@ function createEngine() {
 
   /** Forward of op 105: features.11.block.0.0 (conv2d). */
   function forward105(p: Float32Array, n: number): void {
-    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 80; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act105[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 19, act106, b * 94080, 480, 196, 191944, -1, 15680);
-      }
+      wasmConvForward(arena, 19, act105, act106, n, 15680, 480, 196, 191944, -1, 15680, 125440);
     } else {
       // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11524,42 +10615,9 @@ function createEngine() {
 
   /** Backward of op 105: features.11.block.0.0 (conv2d). */
   function backward105(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act105[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 19, grad106, b * 94080, 480, 196, 191944, 15680, 109760, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 109760;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad105[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 19, act105, grad106, grad105, n, 15680, 480, 196, 191944, 15680, 109760, 125440, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11895,25 +10953,9 @@ function createEngine() {
 
   /** Forward of op 112: features.11.block.2.fc1 (conv2d). */
   function forward112(p: Float32Array, n: number): void {
-    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 480;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 480; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act112[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 20, act113, b * 120, 120, 1, 236584, 294184, 480);
-      }
+      wasmConvForward(arena, 20, act112, act113, n, 480, 120, 1, 236584, 294184, 480, 1080);
     } else {
       // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11954,7 +10996,7 @@ function createEngine() {
 
   /** Backward of op 112: features.11.block.2.fc1 (conv2d). */
   function backward112(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 120; c++) {
       let acc = 0;
@@ -11964,40 +11006,7 @@ function createEngine() {
       gp[294184 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 480;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act112[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 20, grad113, b * 120, 120, 1, 236584, 480, 600, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 600;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad112[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 20, act112, grad113, grad112, n, 480, 120, 1, 236584, 480, 600, 1080, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12080,25 +11089,9 @@ function createEngine() {
 
   /** Forward of op 114: features.11.block.2.fc2 (conv2d). */
   function forward114(p: Float32Array, n: number): void {
-    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 120;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 120; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act114[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 21, act115, b * 480, 480, 1, 294304, 351904, 120);
-      }
+      wasmConvForward(arena, 21, act114, act115, n, 120, 480, 1, 294304, 351904, 120, 720);
     } else {
       // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -12139,7 +11132,7 @@ function createEngine() {
 
   /** Backward of op 114: features.11.block.2.fc2 (conv2d). */
   function backward114(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 480; c++) {
       let acc = 0;
@@ -12149,40 +11142,7 @@ function createEngine() {
       gp[351904 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 120;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act114[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 21, grad115, b * 480, 480, 1, 294304, 120, 600, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 600;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad114[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 21, act114, grad115, grad114, n, 120, 480, 1, 294304, 120, 600, 720, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12299,25 +11259,9 @@ function createEngine() {
 
   /** Forward of op 117: features.11.block.3.0 (conv2d). */
   function forward117(p: Float32Array, n: number): void {
-    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 480; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act117[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 22, act118, b * 21952, 112, 196, 352384, -1, 94080);
-      }
+      wasmConvForward(arena, 22, act117, act118, n, 94080, 112, 196, 352384, -1, 94080, 210112);
     } else {
       // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -12346,42 +11290,9 @@ function createEngine() {
 
   /** Backward of op 117: features.11.block.3.0 (conv2d). */
   function backward117(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act117[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 22, grad118, b * 21952, 112, 196, 352384, 94080, 116032, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 116032;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad117[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 22, act117, grad118, grad117, n, 94080, 112, 196, 352384, 94080, 116032, 210112, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12565,25 +11476,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 21952;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 112; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 23, output, b * 131712, 672, 196, weightAt, -1, 21952);
-      }
+      wasmConvForward(arena, 23, input, output, n, 21952, 672, 196, weightAt, -1, 21952, 175616);
     } else {
       // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -12622,42 +11517,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 21952;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 112; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 23, outputGrad, b * 131712, 672, 196, weightAt, 21952, 153664, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 153664;
-          for (let ic = 0; ic < 112; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        23,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        21952,
+        672,
+        196,
+        weightAt,
+        21952,
+        153664,
+        175616,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13001,25 +11878,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 672;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 24, output, b * 168, 168, 1, weightAt, biasAt, 672);
-      }
+      wasmConvForward(arena, 24, input, output, n, 672, 168, 1, weightAt, biasAt, 672, 1512);
     } else {
       // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13071,7 +11932,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 168; c++) {
       let acc = 0;
@@ -13081,40 +11942,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 672;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 24, outputGrad, b * 168, 168, 1, weightAt, 672, 840, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 840;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 24, input, outputGrad, inputGrad, n, 672, 168, 1, weightAt, 672, 840, 1512, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13205,25 +12033,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 168;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 168; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 25, output, b * 672, 672, 1, weightAt, biasAt, 168);
-      }
+      wasmConvForward(arena, 25, input, output, n, 168, 672, 1, weightAt, biasAt, 168, 1008);
     } else {
       // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13275,7 +12087,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 672; c++) {
       let acc = 0;
@@ -13285,40 +12097,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 168;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 168; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 25, outputGrad, b * 672, 672, 1, weightAt, 168, 840, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 840;
-          for (let ic = 0; ic < 168; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 25, input, outputGrad, inputGrad, n, 168, 672, 1, weightAt, 168, 840, 1008, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13440,25 +12219,9 @@ function createEngine() {
 
   /** Forward of op 131: features.12.block.3.0 (conv2d). */
   function forward131(p: Float32Array, n: number): void {
-    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 131712;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act131[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 26, act132, b * 21952, 112, 196, 717000, -1, 131712);
-      }
+      wasmConvForward(arena, 26, act131, act132, n, 131712, 112, 196, 717000, -1, 131712, 285376);
     } else {
       // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13487,42 +12250,9 @@ function createEngine() {
 
   /** Backward of op 131: features.12.block.3.0 (conv2d). */
   function backward131(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 131712;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act131[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 26, grad132, b * 21952, 112, 196, 717000, 131712, 153664, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 153664;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad131[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 26, act131, grad132, grad131, n, 131712, 112, 196, 717000, 131712, 153664, 285376, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13886,25 +12616,9 @@ function createEngine() {
 
   /** Forward of op 146: features.13.block.3.0 (conv2d). */
   function forward146(p: Float32Array, n: number): void {
-    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32928;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 27, act147, b * 7840, 160, 49, 1113872, -1, 32928);
-      }
+      wasmConvForward(arena, 27, act146, act147, n, 32928, 160, 49, 1113872, -1, 32928, 73696);
     } else {
       // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13933,42 +12647,9 @@ function createEngine() {
 
   /** Backward of op 146: features.13.block.3.0 (conv2d). */
   function backward146(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32928;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 27, grad147, b * 7840, 160, 49, 1113872, 32928, 40768, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 40768;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad146[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 27, act146, grad147, grad146, n, 32928, 160, 49, 1113872, 32928, 40768, 73696, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14152,25 +12833,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 7840;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 160; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 28, output, b * 47040, 960, 49, weightAt, -1, 7840);
-      }
+      wasmConvForward(arena, 28, input, output, n, 7840, 960, 49, weightAt, -1, 7840, 62720);
     } else {
       // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14209,42 +12874,9 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 7840;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 160; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 28, outputGrad, b * 47040, 960, 49, weightAt, 7840, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 160; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 28, input, outputGrad, inputGrad, n, 7840, 960, 49, weightAt, 7840, 54880, 62720, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14594,25 +13226,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 960;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 960; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 29, output, b * 240, 240, 1, weightAt, biasAt, 960);
-      }
+      wasmConvForward(arena, 29, input, output, n, 960, 240, 1, weightAt, biasAt, 960, 2160);
     } else {
       // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14664,7 +13280,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 240; c++) {
       let acc = 0;
@@ -14674,40 +13290,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 960;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 29, outputGrad, b * 240, 240, 1, weightAt, 960, 1200, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1200;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 29, input, outputGrad, inputGrad, n, 960, 240, 1, weightAt, 960, 1200, 2160, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14798,25 +13381,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 240;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 240; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 30, output, b * 960, 960, 1, weightAt, biasAt, 240);
-      }
+      wasmConvForward(arena, 30, input, output, n, 240, 960, 1, weightAt, biasAt, 240, 1440);
     } else {
       // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14868,7 +13435,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 960; c++) {
       let acc = 0;
@@ -14878,40 +13445,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 240;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 30, outputGrad, b * 960, 960, 1, weightAt, 240, 1200, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1200;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 30, input, outputGrad, inputGrad, n, 240, 960, 1, weightAt, 240, 1200, 1440, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -15047,25 +13581,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 960; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 31, output, b * 7840, 160, 49, weightAt, -1, 47040);
-      }
+      wasmConvForward(arena, 31, input, output, n, 47040, 160, 49, weightAt, -1, 47040, 101920);
     } else {
       // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15104,42 +13622,24 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 31, outputGrad, b * 7840, 160, 49, weightAt, 47040, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        31,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        47040,
+        160,
+        49,
+        weightAt,
+        47040,
+        54880,
+        101920,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16508,22 +15008,26 @@ const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArLGgWQCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICsAmohDgNAIAAhCCAHIQkgBEEBdkGAPGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAeaiENA0AgC/0ABAAhGiAL/QAEgB4hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgB4hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIA8IRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAWiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgCggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEKCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogoIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjCggCEGAPGohCCAJQYDQAGohCSAIIApJDQALIAVBgPgAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgB5sIABqIQ8gBEEBa0GAKGwgA2ohECABIQUgAiEGIBAhByAFQYCArAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgB5qIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgB4hHCATIBogHP3mAf3kASETIAz9AASAPCEcIBQgGiAc/eYB/eQBIRQgDP0ABIBaIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgPgAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL7AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAeaiEMA0AgACEGIAUhByADQQF2QYDQAGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAoaiELA0AgCf0JAgAhFiAJ/QkCgCghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAHmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgB4gByAT/QsEkB4gByAU/QsEoB4gByAV/QsEsB4gBkGA0ABqIQYgB0GAPGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgChqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAHmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAHmohDANAIAAhBiAFIQcgAEGAKGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAeIRIgB/0ABJAeIRMgB/0ABKAeIRQgB/0ABLAeIRUgBiEJIAQhCiAGIANBgChsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgChqIQkgCkGAHmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAeIAcgE/0LBJAeIAcgFP0LBKAeIAcgFf0LBLAeIAZBCGohBiAHQYA8aiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAoaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAKGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAoaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAuAJqIQ4DQCAAIQggByEJIARBAXZBgNAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgChqIQ0DQCAL/QAEACEaIAv9AASAKCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgFAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIB4IRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYDQAGohCCAJQcA+aiEJIAggCkkNAAsgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAKGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgMC4AmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAKGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBQIRwgFCAaIBz95gH95AEhFCAM/QAEgHghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
       "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQACB1kFDmJhY2t3YXJkSW5wdXQxAAAPYmFja3dhcmRXZWlnaHQxAAENYmFja3dhcmRCaWFzMQACDGNvbnZGb3J3YXJkMAADE2NvbnZCYWNrd2FyZFdlaWdodDAABArvHAXrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAoIAcgE/0LBJAoIAcgFP0LBKAoIAcgFf0LBLAoIAZBwD5qIQYgB0GA0ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAKCESIAf9AASQKCETIAf9AASgKCEUIAf9AASwKCEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgChqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAKCAHIBP9CwSQKCAHIBT9CwSgKCAHIBX9CwSwKCAGQQhqIQYgB0GA0ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQcANaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB7ABqIQsDQCAJ/QkCACEWIAn9CQJsIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkHYAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC50OAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAniSOAJ4IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAmAlqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEWIBEhFyARIRggCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCEGAkAZqIQggCUHYAWohCSAIIApJDQALIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtB7ABsIANqIRAgASEFIAIhBiAQIQcgBUGAwMkAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB18FEmNvbnZCYWNrd2FyZElucHV0MAAADGNvbnZGb3J3YXJkMQABE2NvbnZCYWNrd2FyZFdlaWdodDEAAhJjb252QmFja3dhcmRJbnB1dDEAAwxjb252Rm9yd2FyZDIABArrFgXfBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQegAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHsAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBCGohBiAHQYCQBmohByAGIAhJDQALIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBwA1qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQewAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwABqIQsDQCAJ/QkCACEWIAn9CQJAIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5UIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCQJI4AkAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAkSSOAJEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJIkjgCSCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCTJI4AkwgCEGAkAZqIQggCUGAAWohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAAaiELA0AgCf0JAgAhFiAJ/QkCQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAFqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQyAAASY29udkJhY2t3YXJkSW5wdXQyAAEMY29udkZvcndhcmQzAAITY29udkJhY2t3YXJkV2VpZ2h0MwADEmNvbnZCYWNrd2FyZElucHV0MwAEDGNvbnZGb3J3YXJkNAAFCsEdBpUIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCQJI4AkAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAkSSOAJEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJIkjgCSCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCTJI4AkwgCEGAkAZqIQggCUGAAWohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAIGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAMGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgARqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuaCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAApI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEApI4AoQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIApI4AogCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMApI4AowCIAhBgMQBaiEIIAlBgARqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6ADAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAMGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYACaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwugAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4ABqIQsDQCAJ/QkCACEWIAn9CQJgIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQcABaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQ0AAASY29udkJhY2t3YXJkSW5wdXQ0AAEMY29udkZvcndhcmQ1AAITY29udkJhY2t3YXJkV2VpZ2h0NQADEmNvbnZCYWNrd2FyZElucHV0NQAEDGNvbnZGb3J3YXJkNgAFCvQbBpIIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAsBJqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmCSOAJgIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJkkjgCZCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCaJI4AmggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAmySOAJsIAhBgMQBaiEIIAlBwAFqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQeAAbCADaiEQIAEhBSACIQYgECEHIAVBgLASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6ADAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABB4ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGANmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAAaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoAJqIQsDQCAJ/QkCACEWIAn9CQKgAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkHABGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5oIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkDdqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqACkjgCoAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQCkjgCpAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgCkjgCqAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwCkjgCrAIgCEGAxAFqIQggCUHABGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGAkDdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGgAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYA2aiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAJqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBoAJqIQsDQCAJKgIAIRsgCSoCoAIhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQcAEaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAQABAQABB6ABCBNjb252QmFja3dhcmRXZWlnaHQ2AAASY29udkJhY2t3YXJkSW5wdXQ2AAEMY29udkZvcndhcmQ3AAITY29udkJhY2t3YXJkV2VpZ2h0NwADEmNvbnZCYWNrd2FyZElucHV0NwAEDGNvbnZGb3J3YXJkOAAFE2NvbnZCYWNrd2FyZFdlaWdodDgABhJjb252QmFja3dhcmRJbnB1dDgABwrUHQj5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBoAJqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAqACkjgCoAIgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAqQCkjgCpAIgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAqgCkjgCqAIgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAqwCkjgCrAIgCEEIaiEIIAlBwARqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGgAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQaACaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgDZqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBoAJqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZB4ABqIQsDQCAJKgIAIRsgCSoCYCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwAFqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/EEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgAGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCYJI4AmAgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAmSSOAJkIAlDAAAAACALKgIEIAwqAgiUkiAJKgJokjgCaCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCbJI4AmwgCEEIaiEIIAlBwAFqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtB4ABsIANqIRAgASEFIAIhBiAQIQcgBUHgAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQeAAaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgDZqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB4ABqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGA2gBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgAmohCwNAIAn9CQIAIRYgCf0JAqACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBwARqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA5A1qIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCoAKSOAKgAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCpAKSOAKkAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCqAKSOAKoAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCrAKSOAKsAiAIQYAxaiEIIAlBwARqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQaACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgNoAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAJqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAAABAAABB58BCAxjb252Rm9yd2FyZDkAABNjb252QmFja3dhcmRXZWlnaHQ5AAESY29udkJhY2t3YXJkSW5wdXQ5AAINY29udkZvcndhcmQxMAADFGNvbnZCYWNrd2FyZFdlaWdodDEwAAQTY29udkJhY2t3YXJkSW5wdXQxMAAFDWNvbnZGb3J3YXJkMTEABhRjb252QmFja3dhcmRXZWlnaHQxMQAHCuEdCJ8DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAlgFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgAWohCwNAIAn9CQIAIRYgCf0JAqABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBwAJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA1AdqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCoAGSOAKgASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCpAGSOAKkASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCqAGSOAKoASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCrAGSOAKsASAIQYAxaiEIIAlBwAJqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBoAFsIANqIRAgASEFIAIhBiAQIQcgBUGA1AdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQaABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJYBaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAFqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGA+ABqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHgA2ohCwNAIAkqAgAhGyAJKgLgAyEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwAdqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgA2ohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoC4AOSOALgAyAJQwAAAAAgCyoCBCAMKgIElJIgCSoC5AOSOALkAyAJQwAAAAAgCyoCBCAMKgIIlJIgCSoC6AOSOALoAyAJQwAAAAAgCyoCBCAMKgIMlJIgCSoC7AOSOALsAyAIQQhqIQggCUHAB2ohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HgA2wgA2ohECABIQUgAiEGIBAhByAFQeADaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB4ANqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGA+ABqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB4ANqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYD4AGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYABaiELA0AgCSoCACEbIAkqAoABIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAAmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYABaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAAZI4AoABIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEAZI4AoQBIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIAZI4AogBIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMAZI4AowBIAhBCGohCCAJQYACaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYABbCADaiEQIAEhBSACIQYgECEHIAVBgAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDExAAANY29udkZvcndhcmQxMgABFGNvbnZCYWNrd2FyZFdlaWdodDEyAAITY29udkJhY2t3YXJkSW5wdXQxMgADDWNvbnZGb3J3YXJkMTMABBRjb252QmFja3dhcmRXZWlnaHQxMwAFCuUbBtoBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYABaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgPgAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYABaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgJYBaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4ANqIQsDQCAJ/QkCACEWIAn9CQLgAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQcAHaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPwWaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAuADkjgC4AMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAuQDkjgC5AMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAugDkjgC6AMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAuwDkjgC7AMgCEGAMWohCCAJQcAHaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQeADbCADaiEQIAEhBSACIQYgECEHIAVBgPwWaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEHgA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCWAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeADaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCsAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaABaiELA0AgCf0JAgAhFiAJ/QkCoAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkHAAmohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDUB2ohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKgAZI4AqABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKkAZI4AqQBIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKoAZI4AqgBIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKsAZI4AqwBIAhBgDFqIQggCUHAAmohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GgAWwgA2ohECABIQUgAiEGIBAhByAFQYDUB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTMAAA1jb252Rm9yd2FyZDE0AAEUY29udkJhY2t3YXJkV2VpZ2h0MTQAAhNjb252QmFja3dhcmRJbnB1dDE0AAMNY29udkZvcndhcmQxNQAECtYZBZ4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGgAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCsAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaABaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIRIgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAeSOALAByAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAeSOALEByAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAeSOALIByAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAeSOALMByAIQaAMaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAB2wgA2ohECABIQUgAiEGIBAhByAFQYC+C2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAB2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDYBGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAHaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgNgEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAdqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2sFFGNvbnZCYWNrd2FyZFdlaWdodDE1AAATY29udkJhY2t3YXJkSW5wdXQxNQABDWNvbnZGb3J3YXJkMTYAAhRjb252QmFja3dhcmRXZWlnaHQxNgADE2NvbnZCYWNrd2FyZElucHV0MTYABArFHgWPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgOoDaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsACkjgCwAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQCkjgCxAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgCkjgCyAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswCkjgCzAIgCEGgDGohCCAJQYAFaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwAJsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBwAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA9ANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYD0A2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGA9ANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgBmohCwNAIAn9CQIAIRYgCf0JAqAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBwAxqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGA9ANqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGgBmohCwNAIAn9CQIAIRYgCf0JAqAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBwAxqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMkJaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqAGkjgCoAYgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQGkjgCpAYgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgGkjgCqAYgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwGkjgCrAYgCEGgDGohCCAJQcAMaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBoAZsIANqIRAgASEFIAIhBiAQIQcgBUGAyQlqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBoAZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA9ANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGgBmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGgBmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYD0A2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQaAGaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMTcAABRjb252QmFja3dhcmRXZWlnaHQxNwABE2NvbnZCYWNrd2FyZElucHV0MTcAAg1jb252Rm9yd2FyZDE4AAMUY29udkJhY2t3YXJkV2VpZ2h0MTgABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwAJqIQsDQCAJ/QkCACEWIAn9CQLAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAFaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBwAJqIQsDQCAJ/QkCACEWIAn9CQLAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAFaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDqA2ohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLAApI4AsACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEApI4AsQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIApI4AsgCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMApI4AswCIAhBoAxqIQggCUGABWohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQcACbCADaiEQIAEhBSACIQYgECEHIAVBgOoDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMwDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBwAJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAzANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUHAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4AVqIQsDQCAJ/QkCACEWIAn9CQLgBSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQcALaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZB4AVqIQsDQCAJ/QkCACEWIAn9CQLgBSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQcALaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDnCGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLgBZI4AuAFIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLkBZI4AuQFIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLoBZI4AugFIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLsBZI4AuwFIAhBoAxqIQggCUHAC2ohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQeAFbCADaiEQIAEhBSACIQYgECEHIAVBgOcIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE4AAANY29udkZvcndhcmQxOQABFGNvbnZCYWNrd2FyZFdlaWdodDE5AAITY29udkJhY2t3YXJkSW5wdXQxOQADDWNvbnZGb3J3YXJkMjAABBRjb252QmFja3dhcmRXZWlnaHQyMAAFCowdBt4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHgBWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDMA2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAFaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQeAFaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMwDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlB4AVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgIgOaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgA9qIQsDQCAJKgIAIRsgCSoCgA8hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAeaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgA9qIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoAPkjgCgA8gCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQPkjgChA8gCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogPkjgCiA8gCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowPkjgCjA8gCEEIaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGAD2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQAAAQAHkQEHE2NvbnZCYWNrd2FyZElucHV0MjAAAA1jb252Rm9yd2FyZDIxAAEUY29udkJhY2t3YXJkV2VpZ2h0MjEAAhNjb252QmFja3dhcmRJbnB1dDIxAAMNY29udkZvcndhcmQyMgAEFGNvbnZCYWNrd2FyZFdlaWdodDIyAAUTY29udkJhY2t3YXJkSW5wdXQyMgAGCuQbB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAPaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIgOaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAPaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAiA5qIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHgA2ohCwNAIAkqAgAhGyAJKgLgAyEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwAdqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgA2ohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoC4AOSOALgAyAJQwAAAAAgCyoCBCAMKgIElJIgCSoC5AOSOALkAyAJQwAAAAAgCyoCBCAMKgIIlJIgCSoC6AOSOALoAyAJQwAAAAAgCyoCBCAMKgIMlJIgCSoC7AOSOALsAyAIQQhqIQggCUHAB2ohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HgA2wgA2ohECABIQUgAiEGIBAhByAFQeADaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB4ANqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAiA5qIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB4ANqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAkA1qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAkA1qIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPwWaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAPkjgCgA8gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQPkjgChA8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogPkjgCiA8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowPkjgCjA8gCEGgDGohCCAJQYAeaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGA/BZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAkA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCQDWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAPaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwABAAABAAAHiwEHDWNvbnZGb3J3YXJkMjMAABRjb252QmFja3dhcmRXZWlnaHQyMwABE2NvbnZCYWNrd2FyZElucHV0MjMAAg1jb252Rm9yd2FyZDI0AAMUY29udkJhY2t3YXJkV2VpZ2h0MjQABBNjb252QmFja3dhcmRJbnB1dDI0AAUNY29udkZvcndhcmQyNQAGCuUbB+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAA2ohCwNAIAn9CQIAIRYgCf0JAsADIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgAdqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkHAA2ohCwNAIAn9CQIAIRYgCf0JAsADIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgAdqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgK4FaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsADkjgCwAMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQDkjgCxAMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgDkjgCyAMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswDkjgCzAMgCEGgDGohCCAJQYAHaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwANsIANqIRAgASEFIAIhBiAQIQcgBUGArgVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBwANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAA2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEHAA2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQcADaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDIG2ohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAVaiELA0AgCSoCACEbIAkqAoAVIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAKmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAVaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAFZI4AoAVIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEFZI4AoQVIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIFZI4AogVIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMFZI4AowVIAhBCGohCCAJQYAqaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgBVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAFWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDIG2ohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAFWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgMgbaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBoAVqIQsDQCAJKgIAIRsgCSoCoAUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQcAKaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd7BhRjb252QmFja3dhcmRXZWlnaHQyNQAAE2NvbnZCYWNrd2FyZElucHV0MjUAAQ1jb252Rm9yd2FyZDI2AAIUY29udkJhY2t3YXJkV2VpZ2h0MjYAAxNjb252QmFja3dhcmRJbnB1dDI2AAQNY29udkZvcndhcmQyNwAFCoYdBvkEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGgBWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCoAWSOAKgBSAJQwAAAAAgCyoCBCAMKgIElJIgCSoCpAWSOAKkBSAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCqAWSOAKoBSAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCrAWSOAKsBSAIQQhqIQggCUHACmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GgBWwgA2ohECABIQUgAiEGIBAhByAFQaAFaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBoAVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAyBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBoAVqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAFWohCwNAIAn9CQIAIRYgCf0JAoAVIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgCpqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAFWohCwNAIAn9CQIAIRYgCf0JAoAVIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgCpqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJQgaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAVkjgCgBUgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQVkjgChBUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogVkjgCiBUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowVkjgCjBUgCEGgDGohCCAJQYAqaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBVsIANqIRAgASEFIAIhBiAQIQcgBUGAlCBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAFWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAVaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAoBpqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAFWohCwNAIAn9CQIAIRYgCf0JAoAVIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgCpqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAoBpqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAFWohCwNAIAkqAgAhGyAJKgKAFSEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAKmohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MjcAABNjb252QmFja3dhcmRJbnB1dDI3AAENY29udkZvcndhcmQyOAACFGNvbnZCYWNrd2FyZFdlaWdodDI4AAMKkRwErAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCFCGohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgBWSOAKAFSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEFZI4AoQVIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogVkjgCiBUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjBWSOAKMFSAIQYgDaiEIIAlBgCpqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYCFCGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCgGmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKAaaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAVqIQsDQCAJ/QkCACEWIAn9CQKABSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAKaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAVqIQsDQCAJKgIAIRsgCSoCgAUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgApqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPUBaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKABZI4AoAFIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQFkjgChAUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAWSOAKIBSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMBZI4AowFIAhBiANqIQggCUGACmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAFbCADaiEQIAEhBSACIQYgECEHIAVBgPUBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAAAAQAAAQAAB6EBCBNjb252QmFja3dhcmRJbnB1dDI4AAANY29udkZvcndhcmQyOQABFGNvbnZCYWNrd2FyZFdlaWdodDI5AAITY29udkJhY2t3YXJkSW5wdXQyOQADDWNvbnZGb3J3YXJkMzAABBRjb252QmFja3dhcmRXZWlnaHQzMAAFE2NvbnZCYWNrd2FyZElucHV0MzAABg1jb252Rm9yd2FyZDMxAAcKnRoI1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAFaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAlaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgAVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAwCVqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYCgOGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAeaiELA0AgCSoCACEbIAkqAoAeIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAPGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAeaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAHpI4AoAeIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEHpI4AoQeIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIHpI4AogeIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMHpI4AoweIAhBCGohCCAJQYA8aiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAebCADaiEQIAEhBSACIQYgECEHIAVBgB5qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAHmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCgOGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAHmohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgKA4aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwAdqIQsDQCAJKgIAIRsgCSoCwAchHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAPaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwAdqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAHkjgCwAcgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQHkjgCxAcgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgHkjgCyAcgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswHkjgCzAcgCEEIaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUHAB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAHaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKA4aiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQcAHaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgB5qIQsDQCAJ/QkCACEWIAn9CQKAHiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYA8aiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgB5qIQsDQCAJKgIAIRsgCSoCgB4hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgDxqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMDAgABBy4CFGNvbnZCYWNrd2FyZFdlaWdodDMxAAATY29udkJhY2t3YXJkSW5wdXQzMQABCogOAqwJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAekjgCgB4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChB6SOAKEHiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIHpI4AogeIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowekjgCjB4gCEGIA2ohCCAJQYA8aiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgB5sIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgB5qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwCVqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAHmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDAJWohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAEBAAIAAQEHiAEIEmNvbnZCYWNrd2FyZElucHV0MAAAC2NvbnZJbTJjb2wwAAELY29udkNvbDJpbTAAAgxjb252Rm9yd2FyZDEAAxNjb252QmFja3dhcmRXZWlnaHQxAAQSY29udkJhY2t3YXJkSW5wdXQxAAULY29udkltMmNvbDEABgtjb252Q29sMmltMQAHCqweCN8EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABB6ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHADWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQewAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkHADWohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC/0DAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOAkaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAkG8A2ohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBAGohBSACQcADaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEEaiEFIAJBwANqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAoAxqIQMgAyAESQ0ACwu6AwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDgJGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIAJBBGohAiAKQQRqIQUgAkG8A2ohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQILIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEAaiEFIAJBwANqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBBGohBSACQcADaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAoAxqIQMgAyAESQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwABqIQsDQCAJ/QkCACEWIAn9CQJAIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5UIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCQJI4AkAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAkSSOAJEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJIkjgCSCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCTJI4AkwgCEGAkAZqIQggCUGAAWohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL3AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHAA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAsgB0EBaiIHQQFJDQALIANBgIgDaiEDIAMgBEkNAAsLzAECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHAA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBAUkNAAsgA0GAiANqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEAAgIAAQd8Bwxjb252Rm9yd2FyZDIAABNjb252QmFja3dhcmRXZWlnaHQyAAESY29udkJhY2t3YXJkSW5wdXQyAAILY29udkltMmNvbDIAAwtjb252Q29sMmltMgAEDGNvbnZGb3J3YXJkMwAFE2NvbnZCYWNrd2FyZFdlaWdodDMABgrPHQekAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwABqIQsDQCAJ/QkCACEWIAn9CQJAIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5UIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCQJI4AkAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAkSSOAJEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJIkjgCSCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCTJI4AkwgCEGAkAZqIQggCUGAAWohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAIGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL3AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHAA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAsgB0EBaiIHQQFJDQALIANBgIgDaiEDIAMgBEkNAAsLzAECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHAA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBAUkNAAsgA0GAiANqIQMgAyAESQ0ACwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYAwaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAJqIQsDQCAJ/QkCACEWIAn9CQKAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGABGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5oIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoACkjgCgAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQCkjgChAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogCkjgCiAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowCkjgCjAIgCEGAxAFqIQggCUGABGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgAJsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwoJAAEBAAIAAQEAB5cBCRJjb252QmFja3dhcmRJbnB1dDMAAAtjb252SW0yY29sMwABC2NvbnZDb2wyaW0zAAIMY29udkZvcndhcmQ0AAMTY29udkJhY2t3YXJkV2VpZ2h0NAAEEmNvbnZCYWNrd2FyZElucHV0NAAFC2NvbnZJbTJjb2w0AAYLY29udkNvbDJpbTQABwxjb252Rm9yd2FyZDUACAruGwmgAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2gECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC8oBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC6ADAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgDZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHgAGohCwNAIAn9CQIAIRYgCf0JAmAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBwAFqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuSCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLASaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJgkjgCYCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCZJI4AmQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAmiSOAJoIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJskjgCbCAIQYDEAWohCCAJQcABaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0HgAGwgA2ohECABIQUgAiEGIBAhByAFQYCwEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwugAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQeAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHgAGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2gECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAsBJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC8oBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgLASaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgDZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgAmohCwNAIAn9CQIAIRYgCf0JAqACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQcAEaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwsKAAECAgEAAQICAQetAQoTY29udkJhY2t3YXJkV2VpZ2h0NQAAEmNvbnZCYWNrd2FyZElucHV0NQABC2NvbnZJbTJjb2w1AAILY29udkNvbDJpbTUAAwxjb252Rm9yd2FyZDYABBNjb252QmFja3dhcmRXZWlnaHQ2AAUSY29udkJhY2t3YXJkSW5wdXQ2AAYLY29udkltMmNvbDYABwtjb252Q29sMmltNgAIDGNvbnZGb3J3YXJkNwAJCtgbCpoIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkDdqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqACkjgCoAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQCkjgCpAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgCkjgCqAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwCkjgCrAIgCEGAxAFqIQggCUHABGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGAkDdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGgAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYA2aiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAJqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9oBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgJA3aiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwvKAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCQN2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQILIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGANmohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQaACaiELA0AgCSoCACEbIAkqAqACIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkHABGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQaACaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKgApI4AqACIAlDAAAAACALKgIEIAwqAgSUkiAJKgKkApI4AqQCIAlDAAAAACALKgIEIAwqAgiUkiAJKgKoApI4AqgCIAlDAAAAACALKgIEIAwqAgyUkiAJKgKsApI4AqwCIAhBCGohCCAJQcAEaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQaACbCADaiEQIAEhBSACIQYgECEHIAVBoAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGgAmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYA2aiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQaACaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQaACaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQaACaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZB4ABqIQsDQCAJKgIAIRsgCSoCYCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwAFqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwoJAAECAgEAAQICB54BCRNjb252QmFja3dhcmRXZWlnaHQ3AAASY29udkJhY2t3YXJkSW5wdXQ3AAELY29udkltMmNvbDcAAgtjb252Q29sMmltNwADDGNvbnZGb3J3YXJkOAAEE2NvbnZCYWNrd2FyZFdlaWdodDgABRJjb252QmFja3dhcmRJbnB1dDgABgtjb252SW0yY29sOAAHC2NvbnZDb2wyaW04AAgKrRsJ8QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQeAAaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgJgkjgCYCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCZJI4AmQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAmiSOAJoIAlDAAAAACALKgIEIAwqAgyUkiAJKgJskjgCbCAIQQhqIQggCUHAAWohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HgAGwgA2ohECABIQUgAiEGIBAhByAFQeAAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB4ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGANmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHgAGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHgAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHgAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgNoAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoAJqIQsDQCAJ/QkCACEWIAn9CQKgAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQcAEaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgOQNaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqACkjgCoAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQCkjgCpAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgCkjgCqAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwCkjgCrAIgCEGAMWohCCAJQcAEaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQaACbCADaiEQIAEhBSACIQYgECEHIAVBgOQNaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGgAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDaAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaACaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2QECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA5A1qIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBHEkEQCADIAlB8ABsaiEKIApBAGohBSACQfAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALIAdBAWoiB0EBSQ0ACyADQcAYaiEDIAMgBEkNAAsLyQECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA5A1qIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBHEkEQCADIAlB8ABsaiEKIApBAGohBSACQfAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQfAAaiECCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwsKAAEAAgIAAQACAgeyAQoMY29udkZvcndhcmQ5AAATY29udkJhY2t3YXJkV2VpZ2h0OQABEmNvbnZCYWNrd2FyZElucHV0OQACC2NvbnZJbTJjb2w5AAMLY29udkNvbDJpbTkABA1jb252Rm9yd2FyZDEwAAUUY29udkJhY2t3YXJkV2VpZ2h0MTAABhNjb252QmFja3dhcmRJbnB1dDEwAAcMY29udkltMmNvbDEwAAgMY29udkNvbDJpbTEwAAkKkx0KnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCWAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaABaiELA0AgCf0JAgAhFiAJ/QkCoAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkHAAmohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDUB2ohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKgAZI4AqABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKkAZI4AqQBIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKoAZI4AqgBIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKsAZI4AqwBIAhBgDFqIQggCUHAAmohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GgAWwgA2ohECABIQUgAiEGIBAhByAFQYDUB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBoAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAlgFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGgAWohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgNQHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC8kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgNQHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALIAdBAWoiB0EBSQ0ACyADQcAYaiEDIAMgBEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgPgAaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZB4ANqIQsDQCAJKgIAIRsgCSoC4AMhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQcAHaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVB4ANqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAuADkjgC4AMgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAuQDkjgC5AMgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAugDkjgC6AMgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAuwDkjgC7AMgCEEIaiEIIAlBwAdqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtB4ANsIANqIRAgASEFIAIhBiAQIQcgBUHgA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQeADaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgPgAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQeADaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQeADaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQeADaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwsKAAEAAgIAAQACAge3AQoNY29udkZvcndhcmQxMQAAFGNvbnZCYWNrd2FyZFdlaWdodDExAAETY29udkJhY2t3YXJkSW5wdXQxMQACDGNvbnZJbTJjb2wxMQADDGNvbnZDb2wyaW0xMQAEDWNvbnZGb3J3YXJkMTIABRRjb252QmFja3dhcmRXZWlnaHQxMgAGE2NvbnZCYWNrd2FyZElucHV0MTIABwxjb252SW0yY29sMTIACAxjb252Q29sMmltMTIACQqTHQrbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGA+ABqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGAAWohCwNAIAkqAgAhGyAJKgKAASEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgAJqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAAWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgAGSOAKAASAJQwAAAAAgCyoCBCAMKgIElJIgCSoChAGSOAKEASAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiAGSOAKIASAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjAGSOAKMASAIQQhqIQggCUGAAmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGA+ABqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgAFqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC7IBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgAFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC64BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgAFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAUgBSoCACACKgIAkjgCACAFQQRqIQUgAkEEaiECBSACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCWAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeADaiELA0AgCf0JAgAhFiAJ/QkC4AMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkHAB2ohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD8FmohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLgA5I4AuADIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLkA5I4AuQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLoA5I4AugDIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLsA5I4AuwDIAhBgDFqIQggCUHAB2ohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0HgA2wgA2ohECABIQUgAiEGIBAhByAFQYD8FmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABB4ANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAlgFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHgA2ohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgPwWaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC8kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgPwWaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALIAdBAWoiB0EBSQ0ACyADQcAYaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMTMAABRjb252QmFja3dhcmRXZWlnaHQxMwABE2NvbnZCYWNrd2FyZElucHV0MTMAAgxjb252SW0yY29sMTMAAwxjb252Q29sMmltMTMABA1jb252Rm9yd2FyZDE0AAUK3RYGnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCsAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaABaiELA0AgCf0JAgAhFiAJ/QkCoAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkHAAmohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDUB2ohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKgAZI4AqABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKkAZI4AqQBIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKoAZI4AqgBIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKsAZI4AqwBIAhBgDFqIQggCUHAAmohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GgAWwgA2ohECABIQUgAiEGIBAhByAFQYDUB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBoAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGArAJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGgAWohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgNQHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC8kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgNQHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALIAdBAWoiB0EBSQ0ACyADQcAYaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIRIgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgEAB3MGFGNvbnZCYWNrd2FyZFdlaWdodDE0AAATY29udkJhY2t3YXJkSW5wdXQxNAABDGNvbnZJbTJjb2wxNAACDGNvbnZDb2wyaW0xNAADDWNvbnZGb3J3YXJkMTUABBRjb252QmFja3dhcmRXZWlnaHQxNQAFCuwdBo8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAeSOALAByAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAeSOALEByAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAeSOALIByAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAeSOALMByAIQaAMaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAB2wgA2ohECABIQUgAiEGIBAhByAFQYC+C2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAB2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDYBGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAHaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgNgEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAdqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAvgtqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgL4LaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEBAAIAAQeBAQcTY29udkJhY2t3YXJkSW5wdXQxNQAADGNvbnZJbTJjb2wxNQABDGNvbnZDb2wyaW0xNQACDWNvbnZGb3J3YXJkMTYAAxRjb252QmFja3dhcmRXZWlnaHQxNgAEE2NvbnZCYWNrd2FyZElucHV0MTYABQxjb252SW0yY29sMTYABgrBHAfeBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBwAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA9ANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYD0A2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwv/AQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDqA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGA9ANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgBmohCwNAIAn9CQIAIRYgCf0JAqAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBwAxqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGA9ANqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGgBmohCwNAIAn9CQIAIRYgCf0JAqAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBwAxqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMkJaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqAGkjgCoAYgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQGkjgCpAYgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgGkjgCqAYgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwGkjgCrAYgCEGgDGohCCAJQcAMaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBoAZsIANqIRAgASEFIAIhBiAQIQcgBUGAyQlqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBoAZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA9ANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGgBmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGgBmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYD0A2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQaAGaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMkJaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAQAAAQd7Bwxjb252Q29sMmltMTYAAA1jb252Rm9yd2FyZDE3AAEUY29udkJhY2t3YXJkV2VpZ2h0MTcAAhNjb252QmFja3dhcmRJbnB1dDE3AAMMY29udkltMmNvbDE3AAQMY29udkNvbDJpbTE3AAUNY29udkZvcndhcmQxOAAGCr4cB/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMkJaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDMA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDMA2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDMA2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMwDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA6gNqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDMA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeAFaiELA0AgCf0JAgAhFiAJ/QkC4AUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkHAC2ohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDMA2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQeAFaiELA0AgCf0JAgAhFiAJ/QkC4AUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkHAC2ohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgEAB3MGFGNvbnZCYWNrd2FyZFdlaWdodDE4AAATY29udkJhY2t3YXJkSW5wdXQxOAABDGNvbnZJbTJjb2wxOAACDGNvbnZDb2wyaW0xOAADDWNvbnZGb3J3YXJkMTkABBRjb252QmFja3dhcmRXZWlnaHQxOQAFCuwdBo8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA5whqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoC4AWSOALgBSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoC5AWSOALkBSAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoC6AWSOALoBSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoC7AWSOALsBSAIQaAMaiEIIAlBwAtqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HgBWwgA2ohECABIQUgAiEGIBAhByAFQYDnCGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHgBWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDMA2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAFaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQeAFaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMwDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlB4AVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA5whqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOcIaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwwLAAEBAAIAAQEAAgAHzQELE2NvbnZCYWNrd2FyZElucHV0MTkAAAxjb252SW0yY29sMTkAAQxjb252Q29sMmltMTkAAg1jb252Rm9yd2FyZDIwAAMUY29udkJhY2t3YXJkV2VpZ2h0MjAABBNjb252QmFja3dhcmRJbnB1dDIwAAUMY29udkltMmNvbDIwAAYMY29udkNvbDJpbTIwAAcNY29udkZvcndhcmQyMQAIFGNvbnZCYWNrd2FyZFdlaWdodDIxAAkTY29udkJhY2t3YXJkSW5wdXQyMQAKCrQcC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA6gNqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgIgOaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgA9qIQsDQCAJKgIAIRsgCSoCgA8hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAeaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgA9qIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoAPkjgCgA8gCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQPkjgChA8gCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogPkjgCiA8gCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowPkjgCjA8gCEEIaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGAD2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAPaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIgOaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAPaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYAPaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYAPaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYCIDmohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQeADaiELA0AgCSoCACEbIAkqAuADIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkHAB2ohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQeADaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgLgA5I4AuADIAlDAAAAACALKgIEIAwqAgSUkiAJKgLkA5I4AuQDIAlDAAAAACALKgIEIAwqAgiUkiAJKgLoA5I4AugDIAlDAAAAACALKgIEIAwqAgyUkiAJKgLsA5I4AuwDIAhBCGohCCAJQcAHaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQeADbCADaiEQIAEhBSACIQYgECEHIAVB4ANqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEHgA2ohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCIDmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHgA2ohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAABAgEAAAEHigEIDGNvbnZJbTJjb2wyMQAADGNvbnZDb2wyaW0yMQABDWNvbnZGb3J3YXJkMjIAAhRjb252QmFja3dhcmRXZWlnaHQyMgADE2NvbnZCYWNrd2FyZElucHV0MjIABAxjb252SW0yY29sMjIABQxjb252Q29sMmltMjIABg1jb252Rm9yd2FyZDIzAAcKoR0IsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHgA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHgA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD8FmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAD5I4AoAPIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKED5I4AoQPIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKID5I4AogPIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMD5I4AowPIAhBoAxqIQggCUGAHmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAPbCADaiEQIAEhBSACIQYgECEHIAVBgPwWaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAPaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgA9qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAkA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuEAgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD8FmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCAFQThqIQUgAkE4aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA/BZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgLASaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwANqIQsDQCAJ/QkCACEWIAn9CQLAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAHaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgLASaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBwANqIQsDQCAJ/QkCACEWIAn9CQLAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAHaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwsKAAECAgEAAQICAQe3AQoUY29udkJhY2t3YXJkV2VpZ2h0MjMAABNjb252QmFja3dhcmRJbnB1dDIzAAEMY29udkltMmNvbDIzAAIMY29udkNvbDJpbTIzAAMNY29udkZvcndhcmQyNAAEFGNvbnZCYWNrd2FyZFdlaWdodDI0AAUTY29udkJhY2t3YXJkSW5wdXQyNAAGDGNvbnZJbTJjb2wyNAAHDGNvbnZDb2wyaW0yNAAIDWNvbnZGb3J3YXJkMjUACQruHQqPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgK4FaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsADkjgCwAMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQDkjgCxAMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgDkjgCyAMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswDkjgCzAMgCEGgDGohCCAJQYAHaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwANsIANqIRAgASEFIAIhBiAQIQcgBUGArgVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBwANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAA2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEHAA2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQcADaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgK4FaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwv/AQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCuBWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDIG2ohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAVaiELA0AgCSoCACEbIAkqAoAVIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAKmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAVaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAFZI4AoAVIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEFZI4AoQVIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIFZI4AogVIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMFZI4AowVIAhBCGohCCAJQYAqaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgBVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAFWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDIG2ohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAFWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAFWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAFWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAyBtqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGgBWohCwNAIAkqAgAhGyAJKgKgBSEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwApqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAECAgEAAQIHmAEIFGNvbnZCYWNrd2FyZFdlaWdodDI1AAATY29udkJhY2t3YXJkSW5wdXQyNQABDGNvbnZJbTJjb2wyNQACDGNvbnZDb2wyaW0yNQADDWNvbnZGb3J3YXJkMjYABBRjb252QmFja3dhcmRXZWlnaHQyNgAFE2NvbnZCYWNrd2FyZElucHV0MjYABgxjb252SW0yY29sMjYABwqVHQj5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBoAVqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAqAFkjgCoAUgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAqQFkjgCpAUgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAqgFkjgCqAUgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAqwFkjgCrAUgCEEIaiEIIAlBwApqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBoAVsIANqIRAgASEFIAIhBiAQIQcgBUGgBWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQaAFaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMgbaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQaAFaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQaAFaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQaAFaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAFWohCwNAIAn9CQIAIRYgCf0JAoAVIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgCpqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAFWohCwNAIAn9CQIAIRYgCf0JAoAVIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgCpqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJQgaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAVkjgCgBUgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQVkjgChBUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogVkjgCiBUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowVkjgCjBUgCEGgDGohCCAJQYAqaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBVsIANqIRAgASEFIAIhBiAQIQcgBUGAlCBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAFWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAVaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgJQgaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAQAAAQd7Bwxjb252Q29sMmltMjYAAA1jb252Rm9yd2FyZDI3AAEUY29udkJhY2t3YXJkV2VpZ2h0MjcAAhNjb252QmFja3dhcmRJbnB1dDI3AAMMY29udkltMmNvbDI3AAQMY29udkNvbDJpbTI3AAUNY29udkZvcndhcmQyOAAGCpgdB/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgJQgaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCgGmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAKmohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCgGmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAVaiELA0AgCSoCACEbIAkqAoAVIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAqaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCFCGohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgBWSOAKAFSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEFZI4AoQVIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogVkjgCiBUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjBWSOAKMFSAIQYgDaiEIIAlBgCpqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYCFCGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCgGmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKAaaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCFCGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIUIaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAwCVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABWohCwNAIAn9CQIAIRYgCf0JAoAFIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgApqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAwCVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGABWohCwNAIAkqAgAhGyAJKgKABSEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGACmohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwoJAAECAgEAAQICB6cBCRRjb252QmFja3dhcmRXZWlnaHQyOAAAE2NvbnZCYWNrd2FyZElucHV0MjgAAQxjb252SW0yY29sMjgAAgxjb252Q29sMmltMjgAAw1jb252Rm9yd2FyZDI5AAQUY29udkJhY2t3YXJkV2VpZ2h0MjkABRNjb252QmFja3dhcmRJbnB1dDI5AAYMY29udkltMmNvbDI5AAcMY29udkNvbDJpbTI5AAgK+RwJrAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD1AWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgAWSOAKABSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEBZI4AoQFIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogFkjgCiAUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjAWSOAKMBSAIQYgDaiEIIAlBgApqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GABWwgA2ohECABIQUgAiEGIBAhByAFQYD1AWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGABWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAJWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAFaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAFaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAlaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAFaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD1AWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgPUBaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYCgOGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAeaiELA0AgCSoCACEbIAkqAoAeIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAPGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAeaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAHpI4AoAeIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEHpI4AoQeIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIHpI4AogeIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMHpI4AoweIAhBCGohCCAJQYA8aiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAebCADaiEQIAEhBSACIQYgECEHIAVBgB5qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAHmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCgOGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAHmohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAHmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAHmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAEAAgIAAQAHmQEIDWNvbnZGb3J3YXJkMzAAABRjb252QmFja3dhcmRXZWlnaHQzMAABE2NvbnZCYWNrd2FyZElucHV0MzAAAgxjb252SW0yY29sMzAAAwxjb252Q29sMmltMzAABA1jb252Rm9yd2FyZDMxAAUUY29udkJhY2t3YXJkV2VpZ2h0MzEABhNjb252QmFja3dhcmRJbnB1dDMxAAcK+x0I2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgKA4aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwAdqIQsDQCAJKgIAIRsgCSoCwAchHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAPaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwAdqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAHkjgCwAcgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQHkjgCxAcgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgHkjgCyAcgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswHkjgCzAcgCEEIaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUHAB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAHaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKA4aiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQcAHaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAwCVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAHmohCwNAIAn9CQIAIRYgCf0JAoAeIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgDxqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAwCVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAHmohCwNAIAkqAgAhGyAJKgKAHiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC6wJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAekjgCgB4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChB6SOAKEHiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIHpI4AogeIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowekjgCjB4gCEGIA2ohCCAJQYA8aiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgB5sIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgB5qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwCVqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAHmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDAJWohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABBgFgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwMCAAAHHwIMY29udkltMmNvbDMxAAAMY29udkNvbDJpbTMxAAEK2gMC8AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAvgtqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgAiAFKgIYOAIYIAVBHGohBSACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvlAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYC+C2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACws=",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -16540,11 +15044,14 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
-/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy, and its
+ *  columns (im2col.ts): col ← im2col(x), dx += col2im(dcol). */
 interface ConvKernels {
   readonly forward: WasmKernel;
   readonly backwardWeight: WasmKernel;
   readonly backwardInput: WasmKernel;
+  readonly im2col: WasmKernel;
+  readonly col2im: WasmKernel;
 }
 
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
@@ -16564,14 +15071,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (743 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (756 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 743, maximum: 743 });
+    const memory = new wasmApi!.Memory({ initial: 756, maximum: 756 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -16601,161 +15108,225 @@ function createArena(): Arena | undefined {
         forward: kernel("convForward0"),
         backwardWeight: kernel("convBackwardWeight0"),
         backwardInput: kernel("convBackwardInput0"),
+        im2col: kernel("convIm2col0"),
+        col2im: kernel("convCol2im0"),
       },
       {
         forward: kernel("convForward1"),
         backwardWeight: kernel("convBackwardWeight1"),
         backwardInput: kernel("convBackwardInput1"),
+        im2col: kernel("convIm2col1"),
+        col2im: kernel("convCol2im1"),
       },
       {
         forward: kernel("convForward2"),
         backwardWeight: kernel("convBackwardWeight2"),
         backwardInput: kernel("convBackwardInput2"),
+        im2col: kernel("convIm2col2"),
+        col2im: kernel("convCol2im2"),
       },
       {
         forward: kernel("convForward3"),
         backwardWeight: kernel("convBackwardWeight3"),
         backwardInput: kernel("convBackwardInput3"),
+        im2col: kernel("convIm2col3"),
+        col2im: kernel("convCol2im3"),
       },
       {
         forward: kernel("convForward4"),
         backwardWeight: kernel("convBackwardWeight4"),
         backwardInput: kernel("convBackwardInput4"),
+        im2col: kernel("convIm2col4"),
+        col2im: kernel("convCol2im4"),
       },
       {
         forward: kernel("convForward5"),
         backwardWeight: kernel("convBackwardWeight5"),
         backwardInput: kernel("convBackwardInput5"),
+        im2col: kernel("convIm2col5"),
+        col2im: kernel("convCol2im5"),
       },
       {
         forward: kernel("convForward6"),
         backwardWeight: kernel("convBackwardWeight6"),
         backwardInput: kernel("convBackwardInput6"),
+        im2col: kernel("convIm2col6"),
+        col2im: kernel("convCol2im6"),
       },
       {
         forward: kernel("convForward7"),
         backwardWeight: kernel("convBackwardWeight7"),
         backwardInput: kernel("convBackwardInput7"),
+        im2col: kernel("convIm2col7"),
+        col2im: kernel("convCol2im7"),
       },
       {
         forward: kernel("convForward8"),
         backwardWeight: kernel("convBackwardWeight8"),
         backwardInput: kernel("convBackwardInput8"),
+        im2col: kernel("convIm2col8"),
+        col2im: kernel("convCol2im8"),
       },
       {
         forward: kernel("convForward9"),
         backwardWeight: kernel("convBackwardWeight9"),
         backwardInput: kernel("convBackwardInput9"),
+        im2col: kernel("convIm2col9"),
+        col2im: kernel("convCol2im9"),
       },
       {
         forward: kernel("convForward10"),
         backwardWeight: kernel("convBackwardWeight10"),
         backwardInput: kernel("convBackwardInput10"),
+        im2col: kernel("convIm2col10"),
+        col2im: kernel("convCol2im10"),
       },
       {
         forward: kernel("convForward11"),
         backwardWeight: kernel("convBackwardWeight11"),
         backwardInput: kernel("convBackwardInput11"),
+        im2col: kernel("convIm2col11"),
+        col2im: kernel("convCol2im11"),
       },
       {
         forward: kernel("convForward12"),
         backwardWeight: kernel("convBackwardWeight12"),
         backwardInput: kernel("convBackwardInput12"),
+        im2col: kernel("convIm2col12"),
+        col2im: kernel("convCol2im12"),
       },
       {
         forward: kernel("convForward13"),
         backwardWeight: kernel("convBackwardWeight13"),
         backwardInput: kernel("convBackwardInput13"),
+        im2col: kernel("convIm2col13"),
+        col2im: kernel("convCol2im13"),
       },
       {
         forward: kernel("convForward14"),
         backwardWeight: kernel("convBackwardWeight14"),
         backwardInput: kernel("convBackwardInput14"),
+        im2col: kernel("convIm2col14"),
+        col2im: kernel("convCol2im14"),
       },
       {
         forward: kernel("convForward15"),
         backwardWeight: kernel("convBackwardWeight15"),
         backwardInput: kernel("convBackwardInput15"),
+        im2col: kernel("convIm2col15"),
+        col2im: kernel("convCol2im15"),
       },
       {
         forward: kernel("convForward16"),
         backwardWeight: kernel("convBackwardWeight16"),
         backwardInput: kernel("convBackwardInput16"),
+        im2col: kernel("convIm2col16"),
+        col2im: kernel("convCol2im16"),
       },
       {
         forward: kernel("convForward17"),
         backwardWeight: kernel("convBackwardWeight17"),
         backwardInput: kernel("convBackwardInput17"),
+        im2col: kernel("convIm2col17"),
+        col2im: kernel("convCol2im17"),
       },
       {
         forward: kernel("convForward18"),
         backwardWeight: kernel("convBackwardWeight18"),
         backwardInput: kernel("convBackwardInput18"),
+        im2col: kernel("convIm2col18"),
+        col2im: kernel("convCol2im18"),
       },
       {
         forward: kernel("convForward19"),
         backwardWeight: kernel("convBackwardWeight19"),
         backwardInput: kernel("convBackwardInput19"),
+        im2col: kernel("convIm2col19"),
+        col2im: kernel("convCol2im19"),
       },
       {
         forward: kernel("convForward20"),
         backwardWeight: kernel("convBackwardWeight20"),
         backwardInput: kernel("convBackwardInput20"),
+        im2col: kernel("convIm2col20"),
+        col2im: kernel("convCol2im20"),
       },
       {
         forward: kernel("convForward21"),
         backwardWeight: kernel("convBackwardWeight21"),
         backwardInput: kernel("convBackwardInput21"),
+        im2col: kernel("convIm2col21"),
+        col2im: kernel("convCol2im21"),
       },
       {
         forward: kernel("convForward22"),
         backwardWeight: kernel("convBackwardWeight22"),
         backwardInput: kernel("convBackwardInput22"),
+        im2col: kernel("convIm2col22"),
+        col2im: kernel("convCol2im22"),
       },
       {
         forward: kernel("convForward23"),
         backwardWeight: kernel("convBackwardWeight23"),
         backwardInput: kernel("convBackwardInput23"),
+        im2col: kernel("convIm2col23"),
+        col2im: kernel("convCol2im23"),
       },
       {
         forward: kernel("convForward24"),
         backwardWeight: kernel("convBackwardWeight24"),
         backwardInput: kernel("convBackwardInput24"),
+        im2col: kernel("convIm2col24"),
+        col2im: kernel("convCol2im24"),
       },
       {
         forward: kernel("convForward25"),
         backwardWeight: kernel("convBackwardWeight25"),
         backwardInput: kernel("convBackwardInput25"),
+        im2col: kernel("convIm2col25"),
+        col2im: kernel("convCol2im25"),
       },
       {
         forward: kernel("convForward26"),
         backwardWeight: kernel("convBackwardWeight26"),
         backwardInput: kernel("convBackwardInput26"),
+        im2col: kernel("convIm2col26"),
+        col2im: kernel("convCol2im26"),
       },
       {
         forward: kernel("convForward27"),
         backwardWeight: kernel("convBackwardWeight27"),
         backwardInput: kernel("convBackwardInput27"),
+        im2col: kernel("convIm2col27"),
+        col2im: kernel("convCol2im27"),
       },
       {
         forward: kernel("convForward28"),
         backwardWeight: kernel("convBackwardWeight28"),
         backwardInput: kernel("convBackwardInput28"),
+        im2col: kernel("convIm2col28"),
+        col2im: kernel("convCol2im28"),
       },
       {
         forward: kernel("convForward29"),
         backwardWeight: kernel("convBackwardWeight29"),
         backwardInput: kernel("convBackwardInput29"),
+        im2col: kernel("convIm2col29"),
+        col2im: kernel("convCol2im29"),
       },
       {
         forward: kernel("convForward30"),
         backwardWeight: kernel("convBackwardWeight30"),
         backwardInput: kernel("convBackwardInput30"),
+        im2col: kernel("convIm2col30"),
+        col2im: kernel("convCol2im30"),
       },
       {
         forward: kernel("convForward31"),
         backwardWeight: kernel("convBackwardWeight31"),
         backwardInput: kernel("convBackwardInput31"),
+        im2col: kernel("convIm2col31"),
+        col2im: kernel("convCol2im31"),
       },
     ],
   };
@@ -16836,44 +15407,68 @@ function wasmDenseBackward(
   }
 }
 
-/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+/** y = W·col + b on convolution kernel `k` for `n` samples of `x`. */
 function wasmConvForward(
   a: Arena,
   k: number,
+  x: Float32Array,
   y: Float32Array,
-  yo: number,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
   W: number,
   B: number,
   Y: number,
+  X: number,
 ): void {
   const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
-  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-  y.set(heap.subarray(ys, ys + OC * P), yo);
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    kernels.im2col(xs * 4, SCRATCH_BYTE);
+    if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
+    kernels.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
+    y.set(heap.subarray(ys, ys + OC * P), b * OC * P);
+  }
 }
 
-/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
- *  `gy` at element `go`. */
+/** dW += dy·colᵀ into the arena's gradients for `n` samples and, when `dx`, gx += col2im(Wᵀ·dy). */
 function wasmConvBackward(
   a: Arena,
   k: number,
+  x: Float32Array,
   gy: Float32Array,
-  go: number,
+  gx: Float32Array,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
   W: number,
   Y: number,
   DCOL: number,
+  X: number,
   dx: boolean,
 ): void {
+  const heap = a.heap;
   const kernels = a.convs[k]!;
-  const ys = SCRATCH_BYTE + Y * 4;
-  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
-  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const dcol = SCRATCH_BYTE + DCOL * 4;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    kernels.im2col(xs * 4, SCRATCH_BYTE);
+    heap.set(gy.subarray(b * OC * P, (b + 1) * OC * P), ys);
+    kernels.backwardWeight(ys * 4, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
+    if (dx) {
+      kernels.backwardInput(W * 4, ys * 4, dcol, 0);
+      heap.set(gx.subarray(b * IN, (b + 1) * IN), xs);
+      kernels.col2im(xs * 4, dcol);
+      gx.set(heap.subarray(xs, xs + IN), b * IN);
+    }
+  }
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

@@ -143,8 +143,9 @@ export function estimateSource(
     (options.target ?? "auto") !== "ts" && options.baked === undefined && 4n * params * elt <= BigInt(MAX_MEMORY_BYTES);
   const wasmShapes = new Set<string>();
   // Convolutions with groups 1 (conv1d, conv2d) on that target: ~2 KB of staging code once, and per distinct
-  // layer its three kernels as base64 (~2.5 KB), its WebAssembly branch beside the TypeScript one and the
-  // TypeScript branch's own im2col code (~5.5 KB; measured on DenseNet-121's 120 and U-Net's 23 distinct convolutions).
+  // layer its five kernels as base64 (products, im2col and col2im: ~4–5 KB, measured 3.9 KB a convolution on
+  // DenseNet-121, 4.4 KB on U-Net, 4.9 KB on ResNet-18) and the TypeScript branch's own im2col code beside
+  // the one-line WebAssembly call (the estimate is 0.84 of DenseNet-121's real size, 0.96 of U-Net's).
   const wasmConvs = new Set<string>();
   for (const op of ops) {
     bytes += 1_100n + 300n * BigInt(op.tensors.length);
