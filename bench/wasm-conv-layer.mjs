@@ -38,7 +38,12 @@ const cases = [
   { name: "LeNet conv2d(16, 5) on [6, 14, 14]", input: [6, 14, 14], layer: "conv2d(16, 5)" },
   { name: "LeNet conv2d(6, 5) on [1, 32, 32]", input: [1, 32, 32], layer: "conv2d(6, 5)" },
   { name: "conv2d(32, 3, padding = 1) on [16, 16, 16]", input: [16, 16, 16], layer: "conv2d(32, 3, padding = 1)" },
-];
+  { name: "conv1d(32, 5, padding = 2) on [16, 128]", input: [16, 128], layer: "conv1d(32, 5, padding = 2)" },
+  { name: "grouped conv2d(64, 3, padding = 1, groups = 8) on [64, 14, 14]", input: [64, 14, 14], layer: "conv2d(64, 3, padding = 1, groups = 8)" },
+  { name: "grouped conv2d(128, 3, padding = 1, groups = 32) on [128, 14, 14] (ResNeXt's 4 a group)", input: [128, 14, 14], layer: "conv2d(128, 3, padding = 1, groups = 32)" },
+  { name: "depthwise conv2d(96, 3, padding = 1, groups = 96) on [96, 28, 28] (MobileNet)", input: [96, 28, 28], layer: "conv2d(96, 3, padding = 1, groups = 96)" },
+  { name: "depthwise conv2d(192, 3, stride = 2, padding = 1, groups = 192) on [192, 14, 14]", input: [192, 14, 14], layer: "conv2d(192, 3, stride = 2, padding = 1, groups = 192)" },
+].filter((c) => !args.includes("--only") || c.name.includes(args[args.indexOf("--only") + 1]));
 const n = 32;
 
 function cpuMs(f, reps) {

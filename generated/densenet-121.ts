@@ -14814,7 +14814,7 @@ function createEngine() {
   function forward0(p: Float32Array, n: number): void {
     // features.conv0: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 0, act0, act1, n, 150528, 64, 12544, 0, -1, 1843968, 4490752);
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 64, 12544, 147, 1, 0, -1, 1843968, 4490752);
     } else {
       // features.conv0: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14855,10 +14855,13 @@ function createEngine() {
         150528,
         64,
         12544,
+        147,
+        1,
         0,
         1843968,
         2646784,
         4490752,
+        4641280,
         inputGradWanted,
       );
     } else {
@@ -15187,7 +15190,7 @@ function createEngine() {
   function forward6(p: Float32Array, n: number): void {
     // features.denseblock1.denselayer1.conv1: conv2d 64→128, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [128, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 1, act6, act7, n, 200704, 128, 3136, 9664, -1, 200704, 802816);
+      wasmConvForward(arena, 1, act6, act7, n, 200704, 128, 3136, 64, 1, 9664, -1, 200704, 802816);
     } else {
       // features.denseblock1.denselayer1.conv1: conv2d 64→128, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15218,7 +15221,25 @@ function createEngine() {
   function backward6(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock1.denselayer1.conv1: conv2d 64→128, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [128, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 1, act6, grad7, grad6, n, 200704, 128, 3136, 9664, 200704, 602112, 802816, true);
+      wasmConvBackward(
+        arena,
+        1,
+        act6,
+        grad7,
+        grad6,
+        n,
+        200704,
+        128,
+        3136,
+        64,
+        1,
+        9664,
+        200704,
+        602112,
+        802816,
+        1003520,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -15424,7 +15445,7 @@ function createEngine() {
   ): void {
     // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 56, 56] → [32, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 2, input, output, n, 401408, 32, 3136, weightAt, -1, 3612672, 7325696);
+      wasmConvForward(arena, 2, input, output, n, 401408, 32, 3136, 1152, 1, weightAt, -1, 3612672, 7325696);
     } else {
       // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 56, 56] → [32, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15475,10 +15496,13 @@ function createEngine() {
         401408,
         32,
         3136,
+        1152,
+        1,
         weightAt,
         3612672,
         3713024,
         7325696,
+        7727104,
         true,
       );
     } else {
@@ -15674,7 +15698,7 @@ function createEngine() {
   function forward13(p: Float32Array, n: number): void {
     // features.denseblock1.denselayer2.conv1: conv2d 96→128, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [128, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 3, act13, act14, n, 301056, 128, 3136, 55168, -1, 301056, 1003520);
+      wasmConvForward(arena, 3, act13, act14, n, 301056, 128, 3136, 96, 1, 55168, -1, 301056, 1003520);
     } else {
       // features.denseblock1.denselayer2.conv1: conv2d 96→128, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15705,7 +15729,25 @@ function createEngine() {
   function backward13(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock1.denselayer2.conv1: conv2d 96→128, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [128, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 3, act13, grad14, grad13, n, 301056, 128, 3136, 55168, 301056, 702464, 1003520, true);
+      wasmConvBackward(
+        arena,
+        3,
+        act13,
+        grad14,
+        grad13,
+        n,
+        301056,
+        128,
+        3136,
+        96,
+        1,
+        55168,
+        301056,
+        702464,
+        1003520,
+        1304576,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -15788,7 +15830,7 @@ function createEngine() {
   function forward20(p: Float32Array, n: number): void {
     // features.denseblock1.denselayer3.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 56, 56] → [128, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 4, act20, act21, n, 401408, 128, 3136, 104832, -1, 401408, 1204224);
+      wasmConvForward(arena, 4, act20, act21, n, 401408, 128, 3136, 128, 1, 104832, -1, 401408, 1204224);
     } else {
       // features.denseblock1.denselayer3.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15819,7 +15861,25 @@ function createEngine() {
   function backward20(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock1.denselayer3.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 56, 56] → [128, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 4, act20, grad21, grad20, n, 401408, 128, 3136, 104832, 401408, 802816, 1204224, true);
+      wasmConvBackward(
+        arena,
+        4,
+        act20,
+        grad21,
+        grad20,
+        n,
+        401408,
+        128,
+        3136,
+        128,
+        1,
+        104832,
+        401408,
+        802816,
+        1204224,
+        1605632,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16012,7 +16072,7 @@ function createEngine() {
   function forward27(p: Float32Array, n: number): void {
     // features.denseblock1.denselayer4.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 56, 56] → [128, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 5, act27, act28, n, 501760, 128, 3136, 158656, -1, 501760, 1404928);
+      wasmConvForward(arena, 5, act27, act28, n, 501760, 128, 3136, 160, 1, 158656, -1, 501760, 1404928);
     } else {
       // features.denseblock1.denselayer4.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -16043,7 +16103,25 @@ function createEngine() {
   function backward27(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock1.denselayer4.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 56, 56] → [128, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 5, act27, grad28, grad27, n, 501760, 128, 3136, 158656, 501760, 903168, 1404928, true);
+      wasmConvBackward(
+        arena,
+        5,
+        act27,
+        grad28,
+        grad27,
+        n,
+        501760,
+        128,
+        3136,
+        160,
+        1,
+        158656,
+        501760,
+        903168,
+        1404928,
+        1906688,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16236,7 +16314,7 @@ function createEngine() {
   function forward34(p: Float32Array, n: number): void {
     // features.denseblock1.denselayer5.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 56, 56] → [128, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 6, act34, act35, n, 602112, 128, 3136, 216640, -1, 602112, 1605632);
+      wasmConvForward(arena, 6, act34, act35, n, 602112, 128, 3136, 192, 1, 216640, -1, 602112, 1605632);
     } else {
       // features.denseblock1.denselayer5.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -16267,7 +16345,25 @@ function createEngine() {
   function backward34(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock1.denselayer5.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 56, 56] → [128, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 6, act34, grad35, grad34, n, 602112, 128, 3136, 216640, 602112, 1003520, 1605632, true);
+      wasmConvBackward(
+        arena,
+        6,
+        act34,
+        grad35,
+        grad34,
+        n,
+        602112,
+        128,
+        3136,
+        192,
+        1,
+        216640,
+        602112,
+        1003520,
+        1605632,
+        2207744,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16460,7 +16556,7 @@ function createEngine() {
   function forward41(p: Float32Array, n: number): void {
     // features.denseblock1.denselayer6.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 56, 56] → [128, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 7, act41, act42, n, 702464, 128, 3136, 278784, -1, 702464, 1806336);
+      wasmConvForward(arena, 7, act41, act42, n, 702464, 128, 3136, 224, 1, 278784, -1, 702464, 1806336);
     } else {
       // features.denseblock1.denselayer6.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -16491,7 +16587,25 @@ function createEngine() {
   function backward41(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock1.denselayer6.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 56, 56] → [128, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 7, act41, grad42, grad41, n, 702464, 128, 3136, 278784, 702464, 1103872, 1806336, true);
+      wasmConvBackward(
+        arena,
+        7,
+        act41,
+        grad42,
+        grad41,
+        n,
+        702464,
+        128,
+        3136,
+        224,
+        1,
+        278784,
+        702464,
+        1103872,
+        1806336,
+        2508800,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16684,7 +16798,7 @@ function createEngine() {
   function forward48(p: Float32Array, n: number): void {
     // features.transition1.conv: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 8, act48, act49, n, 802816, 128, 3136, 345088, -1, 802816, 2007040);
+      wasmConvForward(arena, 8, act48, act49, n, 802816, 128, 3136, 256, 1, 345088, -1, 802816, 2007040);
     } else {
       // features.transition1.conv: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -16715,7 +16829,25 @@ function createEngine() {
   function backward48(p: Float32Array, gp: Float32Array, n: number): void {
     // features.transition1.conv: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 8, act48, grad49, grad48, n, 802816, 128, 3136, 345088, 802816, 1204224, 2007040, true);
+      wasmConvBackward(
+        arena,
+        8,
+        act48,
+        grad49,
+        grad48,
+        n,
+        802816,
+        128,
+        3136,
+        256,
+        1,
+        345088,
+        802816,
+        1204224,
+        2007040,
+        2809856,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16957,7 +17089,7 @@ function createEngine() {
   function forward52(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer1.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 9, act52, act53, n, 100352, 128, 784, 378112, -1, 100352, 301056);
+      wasmConvForward(arena, 9, act52, act53, n, 100352, 128, 784, 128, 1, 378112, -1, 100352, 301056);
     } else {
       // features.denseblock2.denselayer1.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -16988,7 +17120,25 @@ function createEngine() {
   function backward52(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer1.conv1: conv2d 128→128, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 9, act52, grad53, grad52, n, 100352, 128, 784, 378112, 100352, 200704, 301056, true);
+      wasmConvBackward(
+        arena,
+        9,
+        act52,
+        grad53,
+        grad52,
+        n,
+        100352,
+        128,
+        784,
+        128,
+        1,
+        378112,
+        100352,
+        200704,
+        301056,
+        401408,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -17060,7 +17210,7 @@ function createEngine() {
   ): void {
     // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [32, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 10, input, output, n, 100352, 32, 784, weightAt, -1, 903168, 1831424);
+      wasmConvForward(arena, 10, input, output, n, 100352, 32, 784, 1152, 1, weightAt, -1, 903168, 1831424);
     } else {
       // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -17111,10 +17261,13 @@ function createEngine() {
         100352,
         32,
         784,
+        1152,
+        1,
         weightAt,
         903168,
         928256,
         1831424,
+        1931776,
         true,
       );
     } else {
@@ -17310,7 +17463,7 @@ function createEngine() {
   function forward59(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer2.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 11, act59, act60, n, 125440, 128, 784, 431936, -1, 125440, 351232);
+      wasmConvForward(arena, 11, act59, act60, n, 125440, 128, 784, 160, 1, 431936, -1, 125440, 351232);
     } else {
       // features.denseblock2.denselayer2.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -17341,7 +17494,25 @@ function createEngine() {
   function backward59(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer2.conv1: conv2d 160→128, 1×1, stride 1, pad 0, no bias; [160, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 11, act59, grad60, grad59, n, 125440, 128, 784, 431936, 125440, 225792, 351232, true);
+      wasmConvBackward(
+        arena,
+        11,
+        act59,
+        grad60,
+        grad59,
+        n,
+        125440,
+        128,
+        784,
+        160,
+        1,
+        431936,
+        125440,
+        225792,
+        351232,
+        476672,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -17534,7 +17705,7 @@ function createEngine() {
   function forward66(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer3.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 12, act66, act67, n, 150528, 128, 784, 489920, -1, 150528, 401408);
+      wasmConvForward(arena, 12, act66, act67, n, 150528, 128, 784, 192, 1, 489920, -1, 150528, 401408);
     } else {
       // features.denseblock2.denselayer3.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -17565,7 +17736,25 @@ function createEngine() {
   function backward66(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer3.conv1: conv2d 192→128, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 12, act66, grad67, grad66, n, 150528, 128, 784, 489920, 150528, 250880, 401408, true);
+      wasmConvBackward(
+        arena,
+        12,
+        act66,
+        grad67,
+        grad66,
+        n,
+        150528,
+        128,
+        784,
+        192,
+        1,
+        489920,
+        150528,
+        250880,
+        401408,
+        551936,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -17758,7 +17947,7 @@ function createEngine() {
   function forward73(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer4.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 13, act73, act74, n, 175616, 128, 784, 552064, -1, 175616, 451584);
+      wasmConvForward(arena, 13, act73, act74, n, 175616, 128, 784, 224, 1, 552064, -1, 175616, 451584);
     } else {
       // features.denseblock2.denselayer4.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -17789,7 +17978,25 @@ function createEngine() {
   function backward73(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer4.conv1: conv2d 224→128, 1×1, stride 1, pad 0, no bias; [224, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 13, act73, grad74, grad73, n, 175616, 128, 784, 552064, 175616, 275968, 451584, true);
+      wasmConvBackward(
+        arena,
+        13,
+        act73,
+        grad74,
+        grad73,
+        n,
+        175616,
+        128,
+        784,
+        224,
+        1,
+        552064,
+        175616,
+        275968,
+        451584,
+        627200,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -17982,7 +18189,7 @@ function createEngine() {
   function forward80(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer5.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 14, act80, act81, n, 200704, 128, 784, 618368, -1, 200704, 501760);
+      wasmConvForward(arena, 14, act80, act81, n, 200704, 128, 784, 256, 1, 618368, -1, 200704, 501760);
     } else {
       // features.denseblock2.denselayer5.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -18013,7 +18220,25 @@ function createEngine() {
   function backward80(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer5.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 14, act80, grad81, grad80, n, 200704, 128, 784, 618368, 200704, 301056, 501760, true);
+      wasmConvBackward(
+        arena,
+        14,
+        act80,
+        grad81,
+        grad80,
+        n,
+        200704,
+        128,
+        784,
+        256,
+        1,
+        618368,
+        200704,
+        301056,
+        501760,
+        702464,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -18206,7 +18431,7 @@ function createEngine() {
   function forward87(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer6.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 15, act87, act88, n, 225792, 128, 784, 688832, -1, 225792, 551936);
+      wasmConvForward(arena, 15, act87, act88, n, 225792, 128, 784, 288, 1, 688832, -1, 225792, 551936);
     } else {
       // features.denseblock2.denselayer6.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -18237,7 +18462,25 @@ function createEngine() {
   function backward87(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer6.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 15, act87, grad88, grad87, n, 225792, 128, 784, 688832, 225792, 326144, 551936, true);
+      wasmConvBackward(
+        arena,
+        15,
+        act87,
+        grad88,
+        grad87,
+        n,
+        225792,
+        128,
+        784,
+        288,
+        1,
+        688832,
+        225792,
+        326144,
+        551936,
+        777728,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -18430,7 +18673,7 @@ function createEngine() {
   function forward94(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer7.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 16, act94, act95, n, 250880, 128, 784, 763456, -1, 250880, 602112);
+      wasmConvForward(arena, 16, act94, act95, n, 250880, 128, 784, 320, 1, 763456, -1, 250880, 602112);
     } else {
       // features.denseblock2.denselayer7.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -18461,7 +18704,25 @@ function createEngine() {
   function backward94(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer7.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 16, act94, grad95, grad94, n, 250880, 128, 784, 763456, 250880, 351232, 602112, true);
+      wasmConvBackward(
+        arena,
+        16,
+        act94,
+        grad95,
+        grad94,
+        n,
+        250880,
+        128,
+        784,
+        320,
+        1,
+        763456,
+        250880,
+        351232,
+        602112,
+        852992,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -18654,7 +18915,7 @@ function createEngine() {
   function forward101(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer8.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 17, act101, act102, n, 275968, 128, 784, 842240, -1, 275968, 652288);
+      wasmConvForward(arena, 17, act101, act102, n, 275968, 128, 784, 352, 1, 842240, -1, 275968, 652288);
     } else {
       // features.denseblock2.denselayer8.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -18685,7 +18946,25 @@ function createEngine() {
   function backward101(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer8.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 17, act101, grad102, grad101, n, 275968, 128, 784, 842240, 275968, 376320, 652288, true);
+      wasmConvBackward(
+        arena,
+        17,
+        act101,
+        grad102,
+        grad101,
+        n,
+        275968,
+        128,
+        784,
+        352,
+        1,
+        842240,
+        275968,
+        376320,
+        652288,
+        928256,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -18878,7 +19157,7 @@ function createEngine() {
   function forward108(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer9.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 18, act108, act109, n, 301056, 128, 784, 925184, -1, 301056, 702464);
+      wasmConvForward(arena, 18, act108, act109, n, 301056, 128, 784, 384, 1, 925184, -1, 301056, 702464);
     } else {
       // features.denseblock2.denselayer9.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -18909,7 +19188,25 @@ function createEngine() {
   function backward108(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer9.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 18, act108, grad109, grad108, n, 301056, 128, 784, 925184, 301056, 401408, 702464, true);
+      wasmConvBackward(
+        arena,
+        18,
+        act108,
+        grad109,
+        grad108,
+        n,
+        301056,
+        128,
+        784,
+        384,
+        1,
+        925184,
+        301056,
+        401408,
+        702464,
+        1003520,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -19102,7 +19399,7 @@ function createEngine() {
   function forward115(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer10.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 19, act115, act116, n, 326144, 128, 784, 1012288, -1, 326144, 752640);
+      wasmConvForward(arena, 19, act115, act116, n, 326144, 128, 784, 416, 1, 1012288, -1, 326144, 752640);
     } else {
       // features.denseblock2.denselayer10.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -19133,7 +19430,25 @@ function createEngine() {
   function backward115(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer10.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 19, act115, grad116, grad115, n, 326144, 128, 784, 1012288, 326144, 426496, 752640, true);
+      wasmConvBackward(
+        arena,
+        19,
+        act115,
+        grad116,
+        grad115,
+        n,
+        326144,
+        128,
+        784,
+        416,
+        1,
+        1012288,
+        326144,
+        426496,
+        752640,
+        1078784,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -19326,7 +19641,7 @@ function createEngine() {
   function forward122(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer11.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 20, act122, act123, n, 351232, 128, 784, 1103552, -1, 351232, 802816);
+      wasmConvForward(arena, 20, act122, act123, n, 351232, 128, 784, 448, 1, 1103552, -1, 351232, 802816);
     } else {
       // features.denseblock2.denselayer11.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -19357,7 +19672,25 @@ function createEngine() {
   function backward122(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer11.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 20, act122, grad123, grad122, n, 351232, 128, 784, 1103552, 351232, 451584, 802816, true);
+      wasmConvBackward(
+        arena,
+        20,
+        act122,
+        grad123,
+        grad122,
+        n,
+        351232,
+        128,
+        784,
+        448,
+        1,
+        1103552,
+        351232,
+        451584,
+        802816,
+        1154048,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -19550,7 +19883,7 @@ function createEngine() {
   function forward129(p: Float32Array, n: number): void {
     // features.denseblock2.denselayer12.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 21, act129, act130, n, 376320, 128, 784, 1198976, -1, 376320, 852992);
+      wasmConvForward(arena, 21, act129, act130, n, 376320, 128, 784, 480, 1, 1198976, -1, 376320, 852992);
     } else {
       // features.denseblock2.denselayer12.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -19581,7 +19914,25 @@ function createEngine() {
   function backward129(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock2.denselayer12.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 21, act129, grad130, grad129, n, 376320, 128, 784, 1198976, 376320, 476672, 852992, true);
+      wasmConvBackward(
+        arena,
+        21,
+        act129,
+        grad130,
+        grad129,
+        n,
+        376320,
+        128,
+        784,
+        480,
+        1,
+        1198976,
+        376320,
+        476672,
+        852992,
+        1229312,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -19774,7 +20125,7 @@ function createEngine() {
   function forward136(p: Float32Array, n: number): void {
     // features.transition2.conv: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 22, act136, act137, n, 401408, 256, 784, 1298560, -1, 401408, 1003520);
+      wasmConvForward(arena, 22, act136, act137, n, 401408, 256, 784, 512, 1, 1298560, -1, 401408, 1003520);
     } else {
       // features.transition2.conv: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -19815,10 +20166,13 @@ function createEngine() {
         401408,
         256,
         784,
+        512,
+        1,
         1298560,
         401408,
         602112,
         1003520,
+        1404928,
         true,
       );
     } else {
@@ -20038,7 +20392,7 @@ function createEngine() {
   function forward140(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer1.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 23, act140, act141, n, 50176, 128, 196, 1430144, -1, 50176, 125440);
+      wasmConvForward(arena, 23, act140, act141, n, 50176, 128, 196, 256, 1, 1430144, -1, 50176, 125440);
     } else {
       // features.denseblock3.denselayer1.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -20069,7 +20423,25 @@ function createEngine() {
   function backward140(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer1.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 23, act140, grad141, grad140, n, 50176, 128, 196, 1430144, 50176, 75264, 125440, true);
+      wasmConvBackward(
+        arena,
+        23,
+        act140,
+        grad141,
+        grad140,
+        n,
+        50176,
+        128,
+        196,
+        256,
+        1,
+        1430144,
+        50176,
+        75264,
+        125440,
+        175616,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -20275,7 +20647,7 @@ function createEngine() {
   ): void {
     // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 14, 14] → [32, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 24, input, output, n, 25088, 32, 196, weightAt, -1, 225792, 457856);
+      wasmConvForward(arena, 24, input, output, n, 25088, 32, 196, 1152, 1, weightAt, -1, 225792, 457856);
     } else {
       // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 14, 14] → [32, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -20326,10 +20698,13 @@ function createEngine() {
         25088,
         32,
         196,
+        1152,
+        1,
         weightAt,
         225792,
         232064,
         457856,
+        482944,
         true,
       );
     } else {
@@ -20525,7 +20900,7 @@ function createEngine() {
   function forward147(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer2.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 25, act147, act148, n, 56448, 128, 196, 1500608, -1, 56448, 137984);
+      wasmConvForward(arena, 25, act147, act148, n, 56448, 128, 196, 288, 1, 1500608, -1, 56448, 137984);
     } else {
       // features.denseblock3.denselayer2.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -20556,7 +20931,25 @@ function createEngine() {
   function backward147(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer2.conv1: conv2d 288→128, 1×1, stride 1, pad 0, no bias; [288, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 25, act147, grad148, grad147, n, 56448, 128, 196, 1500608, 56448, 81536, 137984, true);
+      wasmConvBackward(
+        arena,
+        25,
+        act147,
+        grad148,
+        grad147,
+        n,
+        56448,
+        128,
+        196,
+        288,
+        1,
+        1500608,
+        56448,
+        81536,
+        137984,
+        194432,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -20749,7 +21142,7 @@ function createEngine() {
   function forward154(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer3.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 26, act154, act155, n, 62720, 128, 196, 1575232, -1, 62720, 150528);
+      wasmConvForward(arena, 26, act154, act155, n, 62720, 128, 196, 320, 1, 1575232, -1, 62720, 150528);
     } else {
       // features.denseblock3.denselayer3.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -20780,7 +21173,25 @@ function createEngine() {
   function backward154(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer3.conv1: conv2d 320→128, 1×1, stride 1, pad 0, no bias; [320, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 26, act154, grad155, grad154, n, 62720, 128, 196, 1575232, 62720, 87808, 150528, true);
+      wasmConvBackward(
+        arena,
+        26,
+        act154,
+        grad155,
+        grad154,
+        n,
+        62720,
+        128,
+        196,
+        320,
+        1,
+        1575232,
+        62720,
+        87808,
+        150528,
+        213248,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -20973,7 +21384,7 @@ function createEngine() {
   function forward161(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer4.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 27, act161, act162, n, 68992, 128, 196, 1654016, -1, 68992, 163072);
+      wasmConvForward(arena, 27, act161, act162, n, 68992, 128, 196, 352, 1, 1654016, -1, 68992, 163072);
     } else {
       // features.denseblock3.denselayer4.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -21004,7 +21415,25 @@ function createEngine() {
   function backward161(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer4.conv1: conv2d 352→128, 1×1, stride 1, pad 0, no bias; [352, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 27, act161, grad162, grad161, n, 68992, 128, 196, 1654016, 68992, 94080, 163072, true);
+      wasmConvBackward(
+        arena,
+        27,
+        act161,
+        grad162,
+        grad161,
+        n,
+        68992,
+        128,
+        196,
+        352,
+        1,
+        1654016,
+        68992,
+        94080,
+        163072,
+        232064,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -21197,7 +21626,7 @@ function createEngine() {
   function forward168(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer5.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 28, act168, act169, n, 75264, 128, 196, 1736960, -1, 75264, 175616);
+      wasmConvForward(arena, 28, act168, act169, n, 75264, 128, 196, 384, 1, 1736960, -1, 75264, 175616);
     } else {
       // features.denseblock3.denselayer5.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -21228,7 +21657,25 @@ function createEngine() {
   function backward168(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer5.conv1: conv2d 384→128, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 28, act168, grad169, grad168, n, 75264, 128, 196, 1736960, 75264, 100352, 175616, true);
+      wasmConvBackward(
+        arena,
+        28,
+        act168,
+        grad169,
+        grad168,
+        n,
+        75264,
+        128,
+        196,
+        384,
+        1,
+        1736960,
+        75264,
+        100352,
+        175616,
+        250880,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -21421,7 +21868,7 @@ function createEngine() {
   function forward175(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer6.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 29, act175, act176, n, 81536, 128, 196, 1824064, -1, 81536, 188160);
+      wasmConvForward(arena, 29, act175, act176, n, 81536, 128, 196, 416, 1, 1824064, -1, 81536, 188160);
     } else {
       // features.denseblock3.denselayer6.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -21452,7 +21899,25 @@ function createEngine() {
   function backward175(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer6.conv1: conv2d 416→128, 1×1, stride 1, pad 0, no bias; [416, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 29, act175, grad176, grad175, n, 81536, 128, 196, 1824064, 81536, 106624, 188160, true);
+      wasmConvBackward(
+        arena,
+        29,
+        act175,
+        grad176,
+        grad175,
+        n,
+        81536,
+        128,
+        196,
+        416,
+        1,
+        1824064,
+        81536,
+        106624,
+        188160,
+        269696,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -21645,7 +22110,7 @@ function createEngine() {
   function forward182(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer7.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 30, act182, act183, n, 87808, 128, 196, 1915328, -1, 87808, 200704);
+      wasmConvForward(arena, 30, act182, act183, n, 87808, 128, 196, 448, 1, 1915328, -1, 87808, 200704);
     } else {
       // features.denseblock3.denselayer7.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -21676,7 +22141,25 @@ function createEngine() {
   function backward182(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer7.conv1: conv2d 448→128, 1×1, stride 1, pad 0, no bias; [448, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 30, act182, grad183, grad182, n, 87808, 128, 196, 1915328, 87808, 112896, 200704, true);
+      wasmConvBackward(
+        arena,
+        30,
+        act182,
+        grad183,
+        grad182,
+        n,
+        87808,
+        128,
+        196,
+        448,
+        1,
+        1915328,
+        87808,
+        112896,
+        200704,
+        288512,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -21869,7 +22352,7 @@ function createEngine() {
   function forward189(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer8.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 31, act189, act190, n, 94080, 128, 196, 2010752, -1, 94080, 213248);
+      wasmConvForward(arena, 31, act189, act190, n, 94080, 128, 196, 480, 1, 2010752, -1, 94080, 213248);
     } else {
       // features.denseblock3.denselayer8.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -21900,7 +22383,25 @@ function createEngine() {
   function backward189(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer8.conv1: conv2d 480→128, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 31, act189, grad190, grad189, n, 94080, 128, 196, 2010752, 94080, 119168, 213248, true);
+      wasmConvBackward(
+        arena,
+        31,
+        act189,
+        grad190,
+        grad189,
+        n,
+        94080,
+        128,
+        196,
+        480,
+        1,
+        2010752,
+        94080,
+        119168,
+        213248,
+        307328,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -22093,7 +22594,7 @@ function createEngine() {
   function forward196(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer9.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 32, act196, act197, n, 100352, 128, 196, 2110336, -1, 100352, 225792);
+      wasmConvForward(arena, 32, act196, act197, n, 100352, 128, 196, 512, 1, 2110336, -1, 100352, 225792);
     } else {
       // features.denseblock3.denselayer9.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -22124,7 +22625,25 @@ function createEngine() {
   function backward196(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer9.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 32, act196, grad197, grad196, n, 100352, 128, 196, 2110336, 100352, 125440, 225792, true);
+      wasmConvBackward(
+        arena,
+        32,
+        act196,
+        grad197,
+        grad196,
+        n,
+        100352,
+        128,
+        196,
+        512,
+        1,
+        2110336,
+        100352,
+        125440,
+        225792,
+        326144,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -22317,7 +22836,7 @@ function createEngine() {
   function forward203(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer10.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 33, act203, act204, n, 106624, 128, 196, 2214080, -1, 106624, 238336);
+      wasmConvForward(arena, 33, act203, act204, n, 106624, 128, 196, 544, 1, 2214080, -1, 106624, 238336);
     } else {
       // features.denseblock3.denselayer10.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -22348,7 +22867,25 @@ function createEngine() {
   function backward203(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer10.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 33, act203, grad204, grad203, n, 106624, 128, 196, 2214080, 106624, 131712, 238336, true);
+      wasmConvBackward(
+        arena,
+        33,
+        act203,
+        grad204,
+        grad203,
+        n,
+        106624,
+        128,
+        196,
+        544,
+        1,
+        2214080,
+        106624,
+        131712,
+        238336,
+        344960,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -22541,7 +23078,7 @@ function createEngine() {
   function forward210(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer11.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 34, act210, act211, n, 112896, 128, 196, 2321984, -1, 112896, 250880);
+      wasmConvForward(arena, 34, act210, act211, n, 112896, 128, 196, 576, 1, 2321984, -1, 112896, 250880);
     } else {
       // features.denseblock3.denselayer11.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -22572,7 +23109,25 @@ function createEngine() {
   function backward210(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer11.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 34, act210, grad211, grad210, n, 112896, 128, 196, 2321984, 112896, 137984, 250880, true);
+      wasmConvBackward(
+        arena,
+        34,
+        act210,
+        grad211,
+        grad210,
+        n,
+        112896,
+        128,
+        196,
+        576,
+        1,
+        2321984,
+        112896,
+        137984,
+        250880,
+        363776,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -22765,7 +23320,7 @@ function createEngine() {
   function forward217(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer12.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 35, act217, act218, n, 119168, 128, 196, 2434048, -1, 119168, 263424);
+      wasmConvForward(arena, 35, act217, act218, n, 119168, 128, 196, 608, 1, 2434048, -1, 119168, 263424);
     } else {
       // features.denseblock3.denselayer12.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -22796,7 +23351,25 @@ function createEngine() {
   function backward217(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer12.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 35, act217, grad218, grad217, n, 119168, 128, 196, 2434048, 119168, 144256, 263424, true);
+      wasmConvBackward(
+        arena,
+        35,
+        act217,
+        grad218,
+        grad217,
+        n,
+        119168,
+        128,
+        196,
+        608,
+        1,
+        2434048,
+        119168,
+        144256,
+        263424,
+        382592,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -22989,7 +23562,7 @@ function createEngine() {
   function forward224(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer13.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 36, act224, act225, n, 125440, 128, 196, 2550272, -1, 125440, 275968);
+      wasmConvForward(arena, 36, act224, act225, n, 125440, 128, 196, 640, 1, 2550272, -1, 125440, 275968);
     } else {
       // features.denseblock3.denselayer13.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -23020,7 +23593,25 @@ function createEngine() {
   function backward224(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer13.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 36, act224, grad225, grad224, n, 125440, 128, 196, 2550272, 125440, 150528, 275968, true);
+      wasmConvBackward(
+        arena,
+        36,
+        act224,
+        grad225,
+        grad224,
+        n,
+        125440,
+        128,
+        196,
+        640,
+        1,
+        2550272,
+        125440,
+        150528,
+        275968,
+        401408,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -23213,7 +23804,7 @@ function createEngine() {
   function forward231(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer14.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 37, act231, act232, n, 131712, 128, 196, 2670656, -1, 131712, 288512);
+      wasmConvForward(arena, 37, act231, act232, n, 131712, 128, 196, 672, 1, 2670656, -1, 131712, 288512);
     } else {
       // features.denseblock3.denselayer14.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -23244,7 +23835,25 @@ function createEngine() {
   function backward231(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer14.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 37, act231, grad232, grad231, n, 131712, 128, 196, 2670656, 131712, 156800, 288512, true);
+      wasmConvBackward(
+        arena,
+        37,
+        act231,
+        grad232,
+        grad231,
+        n,
+        131712,
+        128,
+        196,
+        672,
+        1,
+        2670656,
+        131712,
+        156800,
+        288512,
+        420224,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -23437,7 +24046,7 @@ function createEngine() {
   function forward238(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer15.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 38, act238, act239, n, 137984, 128, 196, 2795200, -1, 137984, 301056);
+      wasmConvForward(arena, 38, act238, act239, n, 137984, 128, 196, 704, 1, 2795200, -1, 137984, 301056);
     } else {
       // features.denseblock3.denselayer15.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -23468,7 +24077,25 @@ function createEngine() {
   function backward238(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer15.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 38, act238, grad239, grad238, n, 137984, 128, 196, 2795200, 137984, 163072, 301056, true);
+      wasmConvBackward(
+        arena,
+        38,
+        act238,
+        grad239,
+        grad238,
+        n,
+        137984,
+        128,
+        196,
+        704,
+        1,
+        2795200,
+        137984,
+        163072,
+        301056,
+        439040,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -23661,7 +24288,7 @@ function createEngine() {
   function forward245(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer16.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 39, act245, act246, n, 144256, 128, 196, 2923904, -1, 144256, 313600);
+      wasmConvForward(arena, 39, act245, act246, n, 144256, 128, 196, 736, 1, 2923904, -1, 144256, 313600);
     } else {
       // features.denseblock3.denselayer16.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -23692,7 +24319,25 @@ function createEngine() {
   function backward245(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer16.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 39, act245, grad246, grad245, n, 144256, 128, 196, 2923904, 144256, 169344, 313600, true);
+      wasmConvBackward(
+        arena,
+        39,
+        act245,
+        grad246,
+        grad245,
+        n,
+        144256,
+        128,
+        196,
+        736,
+        1,
+        2923904,
+        144256,
+        169344,
+        313600,
+        457856,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -23885,7 +24530,7 @@ function createEngine() {
   function forward252(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer17.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 40, act252, act253, n, 150528, 128, 196, 3056768, -1, 150528, 326144);
+      wasmConvForward(arena, 40, act252, act253, n, 150528, 128, 196, 768, 1, 3056768, -1, 150528, 326144);
     } else {
       // features.denseblock3.denselayer17.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -23916,7 +24561,25 @@ function createEngine() {
   function backward252(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer17.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 40, act252, grad253, grad252, n, 150528, 128, 196, 3056768, 150528, 175616, 326144, true);
+      wasmConvBackward(
+        arena,
+        40,
+        act252,
+        grad253,
+        grad252,
+        n,
+        150528,
+        128,
+        196,
+        768,
+        1,
+        3056768,
+        150528,
+        175616,
+        326144,
+        476672,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -24109,7 +24772,7 @@ function createEngine() {
   function forward259(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer18.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 41, act259, act260, n, 156800, 128, 196, 3193792, -1, 156800, 338688);
+      wasmConvForward(arena, 41, act259, act260, n, 156800, 128, 196, 800, 1, 3193792, -1, 156800, 338688);
     } else {
       // features.denseblock3.denselayer18.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -24140,7 +24803,25 @@ function createEngine() {
   function backward259(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer18.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 41, act259, grad260, grad259, n, 156800, 128, 196, 3193792, 156800, 181888, 338688, true);
+      wasmConvBackward(
+        arena,
+        41,
+        act259,
+        grad260,
+        grad259,
+        n,
+        156800,
+        128,
+        196,
+        800,
+        1,
+        3193792,
+        156800,
+        181888,
+        338688,
+        495488,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -24333,7 +25014,7 @@ function createEngine() {
   function forward266(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer19.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 42, act266, act267, n, 163072, 128, 196, 3334976, -1, 163072, 351232);
+      wasmConvForward(arena, 42, act266, act267, n, 163072, 128, 196, 832, 1, 3334976, -1, 163072, 351232);
     } else {
       // features.denseblock3.denselayer19.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -24364,7 +25045,25 @@ function createEngine() {
   function backward266(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer19.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 42, act266, grad267, grad266, n, 163072, 128, 196, 3334976, 163072, 188160, 351232, true);
+      wasmConvBackward(
+        arena,
+        42,
+        act266,
+        grad267,
+        grad266,
+        n,
+        163072,
+        128,
+        196,
+        832,
+        1,
+        3334976,
+        163072,
+        188160,
+        351232,
+        514304,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -24557,7 +25256,7 @@ function createEngine() {
   function forward273(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer20.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 43, act273, act274, n, 169344, 128, 196, 3480320, -1, 169344, 363776);
+      wasmConvForward(arena, 43, act273, act274, n, 169344, 128, 196, 864, 1, 3480320, -1, 169344, 363776);
     } else {
       // features.denseblock3.denselayer20.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -24588,7 +25287,25 @@ function createEngine() {
   function backward273(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer20.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 43, act273, grad274, grad273, n, 169344, 128, 196, 3480320, 169344, 194432, 363776, true);
+      wasmConvBackward(
+        arena,
+        43,
+        act273,
+        grad274,
+        grad273,
+        n,
+        169344,
+        128,
+        196,
+        864,
+        1,
+        3480320,
+        169344,
+        194432,
+        363776,
+        533120,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -24781,7 +25498,7 @@ function createEngine() {
   function forward280(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer21.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 44, act280, act281, n, 175616, 128, 196, 3629824, -1, 175616, 376320);
+      wasmConvForward(arena, 44, act280, act281, n, 175616, 128, 196, 896, 1, 3629824, -1, 175616, 376320);
     } else {
       // features.denseblock3.denselayer21.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -24812,7 +25529,25 @@ function createEngine() {
   function backward280(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer21.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 44, act280, grad281, grad280, n, 175616, 128, 196, 3629824, 175616, 200704, 376320, true);
+      wasmConvBackward(
+        arena,
+        44,
+        act280,
+        grad281,
+        grad280,
+        n,
+        175616,
+        128,
+        196,
+        896,
+        1,
+        3629824,
+        175616,
+        200704,
+        376320,
+        551936,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -25005,7 +25740,7 @@ function createEngine() {
   function forward287(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer22.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 45, act287, act288, n, 181888, 128, 196, 3783488, -1, 181888, 388864);
+      wasmConvForward(arena, 45, act287, act288, n, 181888, 128, 196, 928, 1, 3783488, -1, 181888, 388864);
     } else {
       // features.denseblock3.denselayer22.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -25036,7 +25771,25 @@ function createEngine() {
   function backward287(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer22.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 45, act287, grad288, grad287, n, 181888, 128, 196, 3783488, 181888, 206976, 388864, true);
+      wasmConvBackward(
+        arena,
+        45,
+        act287,
+        grad288,
+        grad287,
+        n,
+        181888,
+        128,
+        196,
+        928,
+        1,
+        3783488,
+        181888,
+        206976,
+        388864,
+        570752,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -25229,7 +25982,7 @@ function createEngine() {
   function forward294(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer23.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 46, act294, act295, n, 188160, 128, 196, 3941312, -1, 188160, 401408);
+      wasmConvForward(arena, 46, act294, act295, n, 188160, 128, 196, 960, 1, 3941312, -1, 188160, 401408);
     } else {
       // features.denseblock3.denselayer23.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -25260,7 +26013,25 @@ function createEngine() {
   function backward294(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer23.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 46, act294, grad295, grad294, n, 188160, 128, 196, 3941312, 188160, 213248, 401408, true);
+      wasmConvBackward(
+        arena,
+        46,
+        act294,
+        grad295,
+        grad294,
+        n,
+        188160,
+        128,
+        196,
+        960,
+        1,
+        3941312,
+        188160,
+        213248,
+        401408,
+        589568,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -25453,7 +26224,7 @@ function createEngine() {
   function forward301(p: Float32Array, n: number): void {
     // features.denseblock3.denselayer24.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 14, 14] → [128, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 47, act301, act302, n, 194432, 128, 196, 4103296, -1, 194432, 413952);
+      wasmConvForward(arena, 47, act301, act302, n, 194432, 128, 196, 992, 1, 4103296, -1, 194432, 413952);
     } else {
       // features.denseblock3.denselayer24.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 14, 14] → [128, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -25484,7 +26255,25 @@ function createEngine() {
   function backward301(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock3.denselayer24.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 14, 14] → [128, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 47, act301, grad302, grad301, n, 194432, 128, 196, 4103296, 194432, 219520, 413952, true);
+      wasmConvBackward(
+        arena,
+        47,
+        act301,
+        grad302,
+        grad301,
+        n,
+        194432,
+        128,
+        196,
+        992,
+        1,
+        4103296,
+        194432,
+        219520,
+        413952,
+        608384,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -25677,7 +26466,7 @@ function createEngine() {
   function forward308(p: Float32Array, n: number): void {
     // features.transition3.conv: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 48, act308, act309, n, 200704, 512, 196, 4269440, -1, 200704, 501760);
+      wasmConvForward(arena, 48, act308, act309, n, 200704, 512, 196, 1024, 1, 4269440, -1, 200704, 501760);
     } else {
       // features.transition3.conv: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -25720,7 +26509,25 @@ function createEngine() {
   function backward308(p: Float32Array, gp: Float32Array, n: number): void {
     // features.transition3.conv: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 48, act308, grad309, grad308, n, 200704, 512, 196, 4269440, 200704, 301056, 501760, true);
+      wasmConvBackward(
+        arena,
+        48,
+        act308,
+        grad309,
+        grad308,
+        n,
+        200704,
+        512,
+        196,
+        1024,
+        1,
+        4269440,
+        200704,
+        301056,
+        501760,
+        702464,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -25938,7 +26745,7 @@ function createEngine() {
   function forward312(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 49, act312, act313, n, 25088, 128, 49, 4794752, -1, 25088, 56448);
+      wasmConvForward(arena, 49, act312, act313, n, 25088, 128, 49, 512, 1, 4794752, -1, 25088, 56448);
     } else {
       // features.denseblock4.denselayer1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -25969,7 +26776,25 @@ function createEngine() {
   function backward312(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 49, act312, grad313, grad312, n, 25088, 128, 49, 4794752, 25088, 31360, 56448, true);
+      wasmConvBackward(
+        arena,
+        49,
+        act312,
+        grad313,
+        grad312,
+        n,
+        25088,
+        128,
+        49,
+        512,
+        1,
+        4794752,
+        25088,
+        31360,
+        56448,
+        81536,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -26175,7 +27000,7 @@ function createEngine() {
   ): void {
     // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 7, 7] → [32, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 50, input, output, n, 6272, 32, 49, weightAt, -1, 56448, 114464);
+      wasmConvForward(arena, 50, input, output, n, 6272, 32, 49, 1152, 1, weightAt, -1, 56448, 114464);
     } else {
       // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 7, 7] → [32, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -26216,7 +27041,25 @@ function createEngine() {
   ): void {
     // conv2d 128→32, 3×3, stride 1, pad 1, no bias; [128, 7, 7] → [32, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 50, input, outputGrad, inputGrad, n, 6272, 32, 49, weightAt, 56448, 58016, 114464, true);
+      wasmConvBackward(
+        arena,
+        50,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        6272,
+        32,
+        49,
+        1152,
+        1,
+        weightAt,
+        56448,
+        58016,
+        114464,
+        120736,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -26410,7 +27253,7 @@ function createEngine() {
   function forward319(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer2.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 51, act319, act320, n, 26656, 128, 49, 4898496, -1, 26656, 59584);
+      wasmConvForward(arena, 51, act319, act320, n, 26656, 128, 49, 544, 1, 4898496, -1, 26656, 59584);
     } else {
       // features.denseblock4.denselayer2.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -26441,7 +27284,25 @@ function createEngine() {
   function backward319(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer2.conv1: conv2d 544→128, 1×1, stride 1, pad 0, no bias; [544, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 51, act319, grad320, grad319, n, 26656, 128, 49, 4898496, 26656, 32928, 59584, true);
+      wasmConvBackward(
+        arena,
+        51,
+        act319,
+        grad320,
+        grad319,
+        n,
+        26656,
+        128,
+        49,
+        544,
+        1,
+        4898496,
+        26656,
+        32928,
+        59584,
+        86240,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -26634,7 +27495,7 @@ function createEngine() {
   function forward326(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer3.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 52, act326, act327, n, 28224, 128, 49, 5006400, -1, 28224, 62720);
+      wasmConvForward(arena, 52, act326, act327, n, 28224, 128, 49, 576, 1, 5006400, -1, 28224, 62720);
     } else {
       // features.denseblock4.denselayer3.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -26665,7 +27526,25 @@ function createEngine() {
   function backward326(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer3.conv1: conv2d 576→128, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 52, act326, grad327, grad326, n, 28224, 128, 49, 5006400, 28224, 34496, 62720, true);
+      wasmConvBackward(
+        arena,
+        52,
+        act326,
+        grad327,
+        grad326,
+        n,
+        28224,
+        128,
+        49,
+        576,
+        1,
+        5006400,
+        28224,
+        34496,
+        62720,
+        90944,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -26858,7 +27737,7 @@ function createEngine() {
   function forward333(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer4.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 53, act333, act334, n, 29792, 128, 49, 5118464, -1, 29792, 65856);
+      wasmConvForward(arena, 53, act333, act334, n, 29792, 128, 49, 608, 1, 5118464, -1, 29792, 65856);
     } else {
       // features.denseblock4.denselayer4.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -26889,7 +27768,25 @@ function createEngine() {
   function backward333(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer4.conv1: conv2d 608→128, 1×1, stride 1, pad 0, no bias; [608, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 53, act333, grad334, grad333, n, 29792, 128, 49, 5118464, 29792, 36064, 65856, true);
+      wasmConvBackward(
+        arena,
+        53,
+        act333,
+        grad334,
+        grad333,
+        n,
+        29792,
+        128,
+        49,
+        608,
+        1,
+        5118464,
+        29792,
+        36064,
+        65856,
+        95648,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -27082,7 +27979,7 @@ function createEngine() {
   function forward340(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer5.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 54, act340, act341, n, 31360, 128, 49, 5234688, -1, 31360, 68992);
+      wasmConvForward(arena, 54, act340, act341, n, 31360, 128, 49, 640, 1, 5234688, -1, 31360, 68992);
     } else {
       // features.denseblock4.denselayer5.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -27113,7 +28010,25 @@ function createEngine() {
   function backward340(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer5.conv1: conv2d 640→128, 1×1, stride 1, pad 0, no bias; [640, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 54, act340, grad341, grad340, n, 31360, 128, 49, 5234688, 31360, 37632, 68992, true);
+      wasmConvBackward(
+        arena,
+        54,
+        act340,
+        grad341,
+        grad340,
+        n,
+        31360,
+        128,
+        49,
+        640,
+        1,
+        5234688,
+        31360,
+        37632,
+        68992,
+        100352,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -27306,7 +28221,7 @@ function createEngine() {
   function forward347(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer6.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 55, act347, act348, n, 32928, 128, 49, 5355072, -1, 32928, 72128);
+      wasmConvForward(arena, 55, act347, act348, n, 32928, 128, 49, 672, 1, 5355072, -1, 32928, 72128);
     } else {
       // features.denseblock4.denselayer6.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -27337,7 +28252,25 @@ function createEngine() {
   function backward347(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer6.conv1: conv2d 672→128, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 55, act347, grad348, grad347, n, 32928, 128, 49, 5355072, 32928, 39200, 72128, true);
+      wasmConvBackward(
+        arena,
+        55,
+        act347,
+        grad348,
+        grad347,
+        n,
+        32928,
+        128,
+        49,
+        672,
+        1,
+        5355072,
+        32928,
+        39200,
+        72128,
+        105056,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -27530,7 +28463,7 @@ function createEngine() {
   function forward354(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer7.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 56, act354, act355, n, 34496, 128, 49, 5479616, -1, 34496, 75264);
+      wasmConvForward(arena, 56, act354, act355, n, 34496, 128, 49, 704, 1, 5479616, -1, 34496, 75264);
     } else {
       // features.denseblock4.denselayer7.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -27561,7 +28494,25 @@ function createEngine() {
   function backward354(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer7.conv1: conv2d 704→128, 1×1, stride 1, pad 0, no bias; [704, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 56, act354, grad355, grad354, n, 34496, 128, 49, 5479616, 34496, 40768, 75264, true);
+      wasmConvBackward(
+        arena,
+        56,
+        act354,
+        grad355,
+        grad354,
+        n,
+        34496,
+        128,
+        49,
+        704,
+        1,
+        5479616,
+        34496,
+        40768,
+        75264,
+        109760,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -27754,7 +28705,7 @@ function createEngine() {
   function forward361(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer8.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 57, act361, act362, n, 36064, 128, 49, 5608320, -1, 36064, 78400);
+      wasmConvForward(arena, 57, act361, act362, n, 36064, 128, 49, 736, 1, 5608320, -1, 36064, 78400);
     } else {
       // features.denseblock4.denselayer8.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -27785,7 +28736,25 @@ function createEngine() {
   function backward361(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer8.conv1: conv2d 736→128, 1×1, stride 1, pad 0, no bias; [736, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 57, act361, grad362, grad361, n, 36064, 128, 49, 5608320, 36064, 42336, 78400, true);
+      wasmConvBackward(
+        arena,
+        57,
+        act361,
+        grad362,
+        grad361,
+        n,
+        36064,
+        128,
+        49,
+        736,
+        1,
+        5608320,
+        36064,
+        42336,
+        78400,
+        114464,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -27978,7 +28947,7 @@ function createEngine() {
   function forward368(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer9.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 58, act368, act369, n, 37632, 128, 49, 5741184, -1, 37632, 81536);
+      wasmConvForward(arena, 58, act368, act369, n, 37632, 128, 49, 768, 1, 5741184, -1, 37632, 81536);
     } else {
       // features.denseblock4.denselayer9.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -28009,7 +28978,25 @@ function createEngine() {
   function backward368(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer9.conv1: conv2d 768→128, 1×1, stride 1, pad 0, no bias; [768, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 58, act368, grad369, grad368, n, 37632, 128, 49, 5741184, 37632, 43904, 81536, true);
+      wasmConvBackward(
+        arena,
+        58,
+        act368,
+        grad369,
+        grad368,
+        n,
+        37632,
+        128,
+        49,
+        768,
+        1,
+        5741184,
+        37632,
+        43904,
+        81536,
+        119168,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -28202,7 +29189,7 @@ function createEngine() {
   function forward375(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer10.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 59, act375, act376, n, 39200, 128, 49, 5878208, -1, 39200, 84672);
+      wasmConvForward(arena, 59, act375, act376, n, 39200, 128, 49, 800, 1, 5878208, -1, 39200, 84672);
     } else {
       // features.denseblock4.denselayer10.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -28233,7 +29220,25 @@ function createEngine() {
   function backward375(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer10.conv1: conv2d 800→128, 1×1, stride 1, pad 0, no bias; [800, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 59, act375, grad376, grad375, n, 39200, 128, 49, 5878208, 39200, 45472, 84672, true);
+      wasmConvBackward(
+        arena,
+        59,
+        act375,
+        grad376,
+        grad375,
+        n,
+        39200,
+        128,
+        49,
+        800,
+        1,
+        5878208,
+        39200,
+        45472,
+        84672,
+        123872,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -28426,7 +29431,7 @@ function createEngine() {
   function forward382(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer11.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 60, act382, act383, n, 40768, 128, 49, 6019392, -1, 40768, 87808);
+      wasmConvForward(arena, 60, act382, act383, n, 40768, 128, 49, 832, 1, 6019392, -1, 40768, 87808);
     } else {
       // features.denseblock4.denselayer11.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -28457,7 +29462,25 @@ function createEngine() {
   function backward382(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer11.conv1: conv2d 832→128, 1×1, stride 1, pad 0, no bias; [832, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 60, act382, grad383, grad382, n, 40768, 128, 49, 6019392, 40768, 47040, 87808, true);
+      wasmConvBackward(
+        arena,
+        60,
+        act382,
+        grad383,
+        grad382,
+        n,
+        40768,
+        128,
+        49,
+        832,
+        1,
+        6019392,
+        40768,
+        47040,
+        87808,
+        128576,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -28650,7 +29673,7 @@ function createEngine() {
   function forward389(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer12.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 61, act389, act390, n, 42336, 128, 49, 6164736, -1, 42336, 90944);
+      wasmConvForward(arena, 61, act389, act390, n, 42336, 128, 49, 864, 1, 6164736, -1, 42336, 90944);
     } else {
       // features.denseblock4.denselayer12.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -28681,7 +29704,25 @@ function createEngine() {
   function backward389(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer12.conv1: conv2d 864→128, 1×1, stride 1, pad 0, no bias; [864, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 61, act389, grad390, grad389, n, 42336, 128, 49, 6164736, 42336, 48608, 90944, true);
+      wasmConvBackward(
+        arena,
+        61,
+        act389,
+        grad390,
+        grad389,
+        n,
+        42336,
+        128,
+        49,
+        864,
+        1,
+        6164736,
+        42336,
+        48608,
+        90944,
+        133280,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -28874,7 +29915,7 @@ function createEngine() {
   function forward396(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer13.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 62, act396, act397, n, 43904, 128, 49, 6314240, -1, 43904, 94080);
+      wasmConvForward(arena, 62, act396, act397, n, 43904, 128, 49, 896, 1, 6314240, -1, 43904, 94080);
     } else {
       // features.denseblock4.denselayer13.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -28905,7 +29946,25 @@ function createEngine() {
   function backward396(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer13.conv1: conv2d 896→128, 1×1, stride 1, pad 0, no bias; [896, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 62, act396, grad397, grad396, n, 43904, 128, 49, 6314240, 43904, 50176, 94080, true);
+      wasmConvBackward(
+        arena,
+        62,
+        act396,
+        grad397,
+        grad396,
+        n,
+        43904,
+        128,
+        49,
+        896,
+        1,
+        6314240,
+        43904,
+        50176,
+        94080,
+        137984,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -29098,7 +30157,7 @@ function createEngine() {
   function forward403(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer14.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 63, act403, act404, n, 45472, 128, 49, 6467904, -1, 45472, 97216);
+      wasmConvForward(arena, 63, act403, act404, n, 45472, 128, 49, 928, 1, 6467904, -1, 45472, 97216);
     } else {
       // features.denseblock4.denselayer14.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -29129,7 +30188,25 @@ function createEngine() {
   function backward403(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer14.conv1: conv2d 928→128, 1×1, stride 1, pad 0, no bias; [928, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 63, act403, grad404, grad403, n, 45472, 128, 49, 6467904, 45472, 51744, 97216, true);
+      wasmConvBackward(
+        arena,
+        63,
+        act403,
+        grad404,
+        grad403,
+        n,
+        45472,
+        128,
+        49,
+        928,
+        1,
+        6467904,
+        45472,
+        51744,
+        97216,
+        142688,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -29322,7 +30399,7 @@ function createEngine() {
   function forward410(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer15.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 64, act410, act411, n, 47040, 128, 49, 6625728, -1, 47040, 100352);
+      wasmConvForward(arena, 64, act410, act411, n, 47040, 128, 49, 960, 1, 6625728, -1, 47040, 100352);
     } else {
       // features.denseblock4.denselayer15.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -29353,7 +30430,25 @@ function createEngine() {
   function backward410(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer15.conv1: conv2d 960→128, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 64, act410, grad411, grad410, n, 47040, 128, 49, 6625728, 47040, 53312, 100352, true);
+      wasmConvBackward(
+        arena,
+        64,
+        act410,
+        grad411,
+        grad410,
+        n,
+        47040,
+        128,
+        49,
+        960,
+        1,
+        6625728,
+        47040,
+        53312,
+        100352,
+        147392,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -29546,7 +30641,7 @@ function createEngine() {
   function forward417(p: Float32Array, n: number): void {
     // features.denseblock4.denselayer16.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 7, 7] → [128, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 65, act417, act418, n, 48608, 128, 49, 6787712, -1, 48608, 103488);
+      wasmConvForward(arena, 65, act417, act418, n, 48608, 128, 49, 992, 1, 6787712, -1, 48608, 103488);
     } else {
       // features.denseblock4.denselayer16.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 7, 7] → [128, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -29577,7 +30672,25 @@ function createEngine() {
   function backward417(p: Float32Array, gp: Float32Array, n: number): void {
     // features.denseblock4.denselayer16.conv1: conv2d 992→128, 1×1, stride 1, pad 0, no bias; [992, 7, 7] → [128, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 65, act417, grad418, grad417, n, 48608, 128, 49, 6787712, 48608, 54880, 103488, true);
+      wasmConvBackward(
+        arena,
+        65,
+        act417,
+        grad418,
+        grad417,
+        n,
+        48608,
+        128,
+        49,
+        992,
+        1,
+        6787712,
+        48608,
+        54880,
+        103488,
+        152096,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -31226,7 +32339,7 @@ const wasmModules = simd
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
  *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
@@ -31266,14 +32379,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (1446 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (1471 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 1446, maximum: 1446 });
+    const memory = new wasmApi!.Memory({ initial: 1471, maximum: 1471 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -31844,6 +32957,8 @@ function wasmConvForward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   B: number,
   Y: number,
@@ -31853,12 +32968,16 @@ function wasmConvForward(
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-    kernels.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-    y.set(heap.subarray(ys, ys + OC * P), b * OC * P);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
   }
 }
 
@@ -31873,28 +32992,37 @@ function wasmConvBackward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   Y: number,
   DCOL: number,
   X: number,
+  DX: number,
   dx: boolean,
 ): void {
   const heap = a.heap;
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
   const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    heap.set(gy.subarray(b * OC * P, (b + 1) * OC * P), ys);
-    kernels.backwardWeight(ys * 4, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-    if (dx) {
-      kernels.backwardInput(W * 4, ys * 4, dcol, 0);
-      heap.set(gx.subarray(b * IN, (b + 1) * IN), xs);
-      kernels.col2im(xs * 4, dcol);
-      gx.set(heap.subarray(xs, xs + IN), b * IN);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
     }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
   }
 }
 

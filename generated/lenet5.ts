@@ -588,7 +588,7 @@ function createEngine() {
   function forward0(p: Float32Array, n: number): void {
     // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 0, act0, act1, n, 1024, 6, 784, 0, 150, 19600, 43904);
+      wasmConvForward(arena, 0, act0, act1, n, 1024, 6, 784, 25, 1, 0, 150, 19600, 43904);
     } else {
       // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -629,7 +629,25 @@ function createEngine() {
       gp[150 + c]! += acc;
     }
     if (arena) {
-      wasmConvBackward(arena, 0, act0, grad1, grad0, n, 1024, 6, 784, 0, 19600, 24304, 43904, inputGradWanted);
+      wasmConvBackward(
+        arena,
+        0,
+        act0,
+        grad1,
+        grad0,
+        n,
+        1024,
+        6,
+        784,
+        25,
+        1,
+        0,
+        19600,
+        24304,
+        43904,
+        44928,
+        inputGradWanted,
+      );
     } else {
       const dx = inputGradWanted;
       for (let b = 0; b < n; b++) {
@@ -756,7 +774,7 @@ function createEngine() {
   function forward3(p: Float32Array, n: number): void {
     // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 1, act3, act4, n, 1176, 16, 100, 156, 2556, 15000, 31600);
+      wasmConvForward(arena, 1, act3, act4, n, 1176, 16, 100, 150, 1, 156, 2556, 15000, 31600);
     } else {
       // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -795,7 +813,7 @@ function createEngine() {
       gp[2556 + c]! += acc;
     }
     if (arena) {
-      wasmConvBackward(arena, 1, act3, grad4, grad3, n, 1176, 16, 100, 156, 15000, 16600, 31600, true);
+      wasmConvBackward(arena, 1, act3, grad4, grad3, n, 1176, 16, 100, 150, 1, 156, 15000, 16600, 31600, 32776, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -1997,7 +2015,7 @@ const wasmModules = simd
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
  *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
@@ -2179,6 +2197,8 @@ function wasmConvForward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   B: number,
   Y: number,
@@ -2188,12 +2208,16 @@ function wasmConvForward(
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-    kernels.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-    y.set(heap.subarray(ys, ys + OC * P), b * OC * P);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
   }
 }
 
@@ -2208,28 +2232,37 @@ function wasmConvBackward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   Y: number,
   DCOL: number,
   X: number,
+  DX: number,
   dx: boolean,
 ): void {
   const heap = a.heap;
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
   const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    heap.set(gy.subarray(b * OC * P, (b + 1) * OC * P), ys);
-    kernels.backwardWeight(ys * 4, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-    if (dx) {
-      kernels.backwardInput(W * 4, ys * 4, dcol, 0);
-      heap.set(gx.subarray(b * IN, (b + 1) * IN), xs);
-      kernels.col2im(xs * 4, dcol);
-      gx.set(heap.subarray(xs, xs + IN), b * IN);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
     }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
   }
 }
 

@@ -2338,7 +2338,7 @@ function createEngine() {
   function forward0(p: Float32Array, n: number): void {
     // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 0, act0, act1, n, 150528, 64, 12544, 0, -1, 1843968, 4490752);
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 64, 12544, 147, 1, 0, -1, 1843968, 4490752);
     } else {
       // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2379,10 +2379,13 @@ function createEngine() {
         150528,
         64,
         12544,
+        147,
+        1,
         0,
         1843968,
         2646784,
         4490752,
+        4641280,
         inputGradWanted,
       );
     } else {
@@ -2606,7 +2609,7 @@ function createEngine() {
   ): void {
     // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 1, input, output, n, 200704, 64, 3136, weightAt, -1, 1806336, 3813376);
+      wasmConvForward(arena, 1, input, output, n, 200704, 64, 3136, 576, 1, weightAt, -1, 1806336, 3813376);
     } else {
       // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2657,10 +2660,13 @@ function createEngine() {
         200704,
         64,
         3136,
+        576,
+        1,
         weightAt,
         1806336,
         2007040,
         3813376,
+        4014080,
         true,
       );
     } else {
@@ -2878,7 +2884,7 @@ function createEngine() {
   function forward18(p: Float32Array, n: number): void {
     // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 2, act18, act19, n, 200704, 128, 784, 157504, -1, 451584, 1003520);
+      wasmConvForward(arena, 2, act18, act19, n, 200704, 128, 784, 576, 1, 157504, -1, 451584, 1003520);
     } else {
       // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2909,7 +2915,25 @@ function createEngine() {
   function backward18(p: Float32Array, gp: Float32Array, n: number): void {
     // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 2, act18, grad19, grad18, n, 200704, 128, 784, 157504, 451584, 551936, 1003520, true);
+      wasmConvBackward(
+        arena,
+        2,
+        act18,
+        grad19,
+        grad18,
+        n,
+        200704,
+        128,
+        784,
+        576,
+        1,
+        157504,
+        451584,
+        551936,
+        1003520,
+        1204224,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -3116,7 +3140,7 @@ function createEngine() {
   ): void {
     // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 3, input, output, n, 100352, 128, 784, weightAt, -1, 903168, 1906688);
+      wasmConvForward(arena, 3, input, output, n, 100352, 128, 784, 1152, 1, weightAt, -1, 903168, 1906688);
     } else {
       // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3167,10 +3191,13 @@ function createEngine() {
         100352,
         128,
         784,
+        1152,
+        1,
         weightAt,
         903168,
         1003520,
         1906688,
+        2007040,
         true,
       );
     } else {
@@ -3238,7 +3265,7 @@ function createEngine() {
   function forward23(p: Float32Array, n: number): void {
     // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 4, act18, act24, n, 200704, 128, 784, 379200, -1, 50176, 200704);
+      wasmConvForward(arena, 4, act18, act24, n, 200704, 128, 784, 64, 1, 379200, -1, 50176, 200704);
     } else {
       // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3269,7 +3296,25 @@ function createEngine() {
   function backward23(p: Float32Array, gp: Float32Array, n: number): void {
     // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 4, act18, grad24, grad18, n, 200704, 128, 784, 379200, 50176, 150528, 200704, true);
+      wasmConvBackward(
+        arena,
+        4,
+        act18,
+        grad24,
+        grad18,
+        n,
+        200704,
+        128,
+        784,
+        64,
+        1,
+        379200,
+        50176,
+        150528,
+        200704,
+        401408,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -3350,7 +3395,7 @@ function createEngine() {
   function forward34(p: Float32Array, n: number): void {
     // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 5, act34, act35, n, 100352, 256, 196, 683072, -1, 225792, 501760);
+      wasmConvForward(arena, 5, act34, act35, n, 100352, 256, 196, 1152, 1, 683072, -1, 225792, 501760);
     } else {
       // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3381,7 +3426,25 @@ function createEngine() {
   function backward34(p: Float32Array, gp: Float32Array, n: number): void {
     // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 5, act34, grad35, grad34, n, 100352, 256, 196, 683072, 225792, 275968, 501760, true);
+      wasmConvBackward(
+        arena,
+        5,
+        act34,
+        grad35,
+        grad34,
+        n,
+        100352,
+        256,
+        196,
+        1152,
+        1,
+        683072,
+        225792,
+        275968,
+        501760,
+        602112,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -3588,7 +3651,7 @@ function createEngine() {
   ): void {
     // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 6, input, output, n, 50176, 256, 196, weightAt, -1, 451584, 953344);
+      wasmConvForward(arena, 6, input, output, n, 50176, 256, 196, 2304, 1, weightAt, -1, 451584, 953344);
     } else {
       // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3639,10 +3702,13 @@ function createEngine() {
         50176,
         256,
         196,
+        2304,
+        1,
         weightAt,
         451584,
         501760,
         953344,
+        1003520,
         true,
       );
     } else {
@@ -3710,7 +3776,7 @@ function createEngine() {
   function forward39(p: Float32Array, n: number): void {
     // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 7, act34, act40, n, 100352, 256, 196, 1568832, -1, 25088, 100352);
+      wasmConvForward(arena, 7, act34, act40, n, 100352, 256, 196, 128, 1, 1568832, -1, 25088, 100352);
     } else {
       // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3741,7 +3807,25 @@ function createEngine() {
   function backward39(p: Float32Array, gp: Float32Array, n: number): void {
     // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 7, act34, grad40, grad34, n, 100352, 256, 196, 1568832, 25088, 75264, 100352, true);
+      wasmConvBackward(
+        arena,
+        7,
+        act34,
+        grad40,
+        grad34,
+        n,
+        100352,
+        256,
+        196,
+        128,
+        1,
+        1568832,
+        25088,
+        75264,
+        100352,
+        200704,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -3822,7 +3906,7 @@ function createEngine() {
   function forward50(p: Float32Array, n: number): void {
     // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 8, act50, act51, n, 50176, 512, 49, 2782784, -1, 112896, 250880);
+      wasmConvForward(arena, 8, act50, act51, n, 50176, 512, 49, 2304, 1, 2782784, -1, 112896, 250880);
     } else {
       // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3853,7 +3937,25 @@ function createEngine() {
   function backward50(p: Float32Array, gp: Float32Array, n: number): void {
     // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 8, act50, grad51, grad50, n, 50176, 512, 49, 2782784, 112896, 137984, 250880, true);
+      wasmConvBackward(
+        arena,
+        8,
+        act50,
+        grad51,
+        grad50,
+        n,
+        50176,
+        512,
+        49,
+        2304,
+        1,
+        2782784,
+        112896,
+        137984,
+        250880,
+        301056,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -4060,7 +4162,7 @@ function createEngine() {
   ): void {
     // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 9, input, output, n, 25088, 512, 49, weightAt, -1, 225792, 476672);
+      wasmConvForward(arena, 9, input, output, n, 25088, 512, 49, 4608, 1, weightAt, -1, 225792, 476672);
     } else {
       // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -4111,10 +4213,13 @@ function createEngine() {
         25088,
         512,
         49,
+        4608,
+        1,
         weightAt,
         225792,
         250880,
         476672,
+        501760,
         true,
       );
     } else {
@@ -4182,7 +4287,7 @@ function createEngine() {
   function forward55(p: Float32Array, n: number): void {
     // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 10, act50, act56, n, 50176, 512, 49, 6323776, -1, 12544, 50176);
+      wasmConvForward(arena, 10, act50, act56, n, 50176, 512, 49, 256, 1, 6323776, -1, 12544, 50176);
     } else {
       // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -4213,7 +4318,25 @@ function createEngine() {
   function backward55(p: Float32Array, gp: Float32Array, n: number): void {
     // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 10, act50, grad56, grad50, n, 50176, 512, 49, 6323776, 12544, 37632, 50176, true);
+      wasmConvBackward(
+        arena,
+        10,
+        act50,
+        grad56,
+        grad50,
+        n,
+        50176,
+        512,
+        49,
+        256,
+        1,
+        6323776,
+        12544,
+        37632,
+        50176,
+        100352,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -5405,7 +5528,7 @@ const wasmModules = simd
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
  *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
@@ -5445,14 +5568,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (1711 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (1720 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 1711, maximum: 1711 });
+    const memory = new wasmApi!.Memory({ initial: 1720, maximum: 1720 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -5638,6 +5761,8 @@ function wasmConvForward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   B: number,
   Y: number,
@@ -5647,12 +5772,16 @@ function wasmConvForward(
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-    kernels.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-    y.set(heap.subarray(ys, ys + OC * P), b * OC * P);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
   }
 }
 
@@ -5667,28 +5796,37 @@ function wasmConvBackward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   Y: number,
   DCOL: number,
   X: number,
+  DX: number,
   dx: boolean,
 ): void {
   const heap = a.heap;
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
   const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    heap.set(gy.subarray(b * OC * P, (b + 1) * OC * P), ys);
-    kernels.backwardWeight(ys * 4, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-    if (dx) {
-      kernels.backwardInput(W * 4, ys * 4, dcol, 0);
-      heap.set(gx.subarray(b * IN, (b + 1) * IN), xs);
-      kernels.col2im(xs * 4, dcol);
-      gx.set(heap.subarray(xs, xs + IN), b * IN);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
     }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
   }
 }
 

@@ -5372,7 +5372,7 @@ function createEngine() {
   function forward0(p: Float32Array, n: number): void {
     // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 0, act0, act1, n, 150528, 64, 12544, 0, -1, 1843968, 4490752);
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 64, 12544, 147, 1, 0, -1, 1843968, 4490752);
     } else {
       // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5413,10 +5413,13 @@ function createEngine() {
         150528,
         64,
         12544,
+        147,
+        1,
         0,
         1843968,
         2646784,
         4490752,
+        4641280,
         inputGradWanted,
       );
     } else {
@@ -5633,7 +5636,7 @@ function createEngine() {
   function forward4(p: Float32Array, n: number): void {
     // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 1, act4, act5, n, 200704, 64, 3136, 9536, -1, 200704, 602112);
+      wasmConvForward(arena, 1, act4, act5, n, 200704, 64, 3136, 64, 1, 9536, -1, 200704, 602112);
     } else {
       // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5664,7 +5667,25 @@ function createEngine() {
   function backward4(p: Float32Array, gp: Float32Array, n: number): void {
     // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 1, act4, grad5, grad4, n, 200704, 64, 3136, 9536, 200704, 401408, 602112, true);
+      wasmConvBackward(
+        arena,
+        1,
+        act4,
+        grad5,
+        grad4,
+        n,
+        200704,
+        64,
+        3136,
+        64,
+        1,
+        9536,
+        200704,
+        401408,
+        602112,
+        802816,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -5870,7 +5891,7 @@ function createEngine() {
   ): void {
     // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 2, input, output, n, 200704, 64, 3136, weightAt, -1, 1806336, 3813376);
+      wasmConvForward(arena, 2, input, output, n, 200704, 64, 3136, 576, 1, weightAt, -1, 1806336, 3813376);
     } else {
       // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5921,10 +5942,13 @@ function createEngine() {
         200704,
         64,
         3136,
+        576,
+        1,
         weightAt,
         1806336,
         2007040,
         3813376,
+        4014080,
         true,
       );
     } else {
@@ -5999,7 +6023,7 @@ function createEngine() {
   ): void {
     // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 3, input, output, n, 200704, 256, 3136, weightAt, -1, 200704, 1204224);
+      wasmConvForward(arena, 3, input, output, n, 200704, 256, 3136, 64, 1, weightAt, -1, 200704, 1204224);
     } else {
       // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6050,10 +6074,13 @@ function createEngine() {
         200704,
         256,
         3136,
+        64,
+        1,
         weightAt,
         200704,
         1003520,
         1204224,
+        1404928,
         true,
       );
     } else {
@@ -6277,7 +6304,7 @@ function createEngine() {
   ): void {
     // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 4, input, output, n, 802816, 64, 3136, weightAt, -1, 802816, 1806336);
+      wasmConvForward(arena, 4, input, output, n, 802816, 64, 3136, 256, 1, weightAt, -1, 802816, 1806336);
     } else {
       // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6328,10 +6355,13 @@ function createEngine() {
         802816,
         64,
         3136,
+        256,
+        1,
         weightAt,
         802816,
         1003520,
         1806336,
+        2609152,
         true,
       );
     } else {
@@ -6398,7 +6428,7 @@ function createEngine() {
   function forward36(p: Float32Array, n: number): void {
     // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 5, act36, act37, n, 802816, 128, 3136, 225344, -1, 802816, 2007040);
+      wasmConvForward(arena, 5, act36, act37, n, 802816, 128, 3136, 256, 1, 225344, -1, 802816, 2007040);
     } else {
       // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6429,7 +6459,25 @@ function createEngine() {
   function backward36(p: Float32Array, gp: Float32Array, n: number): void {
     // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 5, act36, grad37, grad36, n, 802816, 128, 3136, 225344, 802816, 1204224, 2007040, true);
+      wasmConvBackward(
+        arena,
+        5,
+        act36,
+        grad37,
+        grad36,
+        n,
+        802816,
+        128,
+        3136,
+        256,
+        1,
+        225344,
+        802816,
+        1204224,
+        2007040,
+        2809856,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6604,7 +6652,7 @@ function createEngine() {
   function forward39(p: Float32Array, n: number): void {
     // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 6, act39, act40, n, 401408, 128, 784, 258368, -1, 903168, 1906688);
+      wasmConvForward(arena, 6, act39, act40, n, 401408, 128, 784, 1152, 1, 258368, -1, 903168, 1906688);
     } else {
       // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6635,7 +6683,25 @@ function createEngine() {
   function backward39(p: Float32Array, gp: Float32Array, n: number): void {
     // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 6, act39, grad40, grad39, n, 401408, 128, 784, 258368, 903168, 1003520, 1906688, true);
+      wasmConvBackward(
+        arena,
+        6,
+        act39,
+        grad40,
+        grad39,
+        n,
+        401408,
+        128,
+        784,
+        1152,
+        1,
+        258368,
+        903168,
+        1003520,
+        1906688,
+        2308096,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6842,7 +6908,7 @@ function createEngine() {
   ): void {
     // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 7, input, output, n, 100352, 512, 784, weightAt, -1, 100352, 602112);
+      wasmConvForward(arena, 7, input, output, n, 100352, 512, 784, 128, 1, weightAt, -1, 100352, 602112);
     } else {
       // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6893,10 +6959,13 @@ function createEngine() {
         100352,
         512,
         784,
+        128,
+        1,
         weightAt,
         100352,
         501760,
         602112,
+        702464,
         true,
       );
     } else {
@@ -7077,7 +7146,7 @@ function createEngine() {
   function forward44(p: Float32Array, n: number): void {
     // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 8, act36, act45, n, 802816, 512, 784, 472640, -1, 200704, 802816);
+      wasmConvForward(arena, 8, act36, act45, n, 802816, 512, 784, 256, 1, 472640, -1, 200704, 802816);
     } else {
       // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7108,7 +7177,25 @@ function createEngine() {
   function backward44(p: Float32Array, gp: Float32Array, n: number): void {
     // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 8, act36, grad45, grad36, n, 802816, 512, 784, 472640, 200704, 602112, 802816, true);
+      wasmConvBackward(
+        arena,
+        8,
+        act36,
+        grad45,
+        grad36,
+        n,
+        802816,
+        512,
+        784,
+        256,
+        1,
+        472640,
+        200704,
+        602112,
+        802816,
+        1605632,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7216,7 +7303,7 @@ function createEngine() {
   ): void {
     // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 9, input, output, n, 401408, 128, 784, weightAt, -1, 401408, 903168);
+      wasmConvForward(arena, 9, input, output, n, 401408, 128, 784, 512, 1, weightAt, -1, 401408, 903168);
     } else {
       // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7267,10 +7354,13 @@ function createEngine() {
         401408,
         128,
         784,
+        512,
+        1,
         weightAt,
         401408,
         501760,
         903168,
+        1304576,
         true,
       );
     } else {
@@ -7344,7 +7434,7 @@ function createEngine() {
   ): void {
     // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 10, input, output, n, 100352, 128, 784, weightAt, -1, 903168, 1906688);
+      wasmConvForward(arena, 10, input, output, n, 100352, 128, 784, 1152, 1, weightAt, -1, 903168, 1906688);
     } else {
       // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7395,10 +7485,13 @@ function createEngine() {
         100352,
         128,
         784,
+        1152,
+        1,
         weightAt,
         903168,
         1003520,
         1906688,
+        2007040,
         true,
       );
     } else {
@@ -7466,7 +7559,7 @@ function createEngine() {
   function forward78(p: Float32Array, n: number): void {
     // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 11, act78, act79, n, 401408, 256, 784, 1444928, -1, 401408, 1003520);
+      wasmConvForward(arena, 11, act78, act79, n, 401408, 256, 784, 512, 1, 1444928, -1, 401408, 1003520);
     } else {
       // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7497,7 +7590,25 @@ function createEngine() {
   function backward78(p: Float32Array, gp: Float32Array, n: number): void {
     // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 11, act78, grad79, grad78, n, 401408, 256, 784, 1444928, 401408, 602112, 1003520, true);
+      wasmConvBackward(
+        arena,
+        11,
+        act78,
+        grad79,
+        grad78,
+        n,
+        401408,
+        256,
+        784,
+        512,
+        1,
+        1444928,
+        401408,
+        602112,
+        1003520,
+        1404928,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7672,7 +7783,7 @@ function createEngine() {
   function forward81(p: Float32Array, n: number): void {
     // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 12, act81, act82, n, 200704, 256, 196, 1576512, -1, 451584, 953344);
+      wasmConvForward(arena, 12, act81, act82, n, 200704, 256, 196, 2304, 1, 1576512, -1, 451584, 953344);
     } else {
       // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7703,7 +7814,25 @@ function createEngine() {
   function backward81(p: Float32Array, gp: Float32Array, n: number): void {
     // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 12, act81, grad82, grad81, n, 200704, 256, 196, 1576512, 451584, 501760, 953344, true);
+      wasmConvBackward(
+        arena,
+        12,
+        act81,
+        grad82,
+        grad81,
+        n,
+        200704,
+        256,
+        196,
+        2304,
+        1,
+        1576512,
+        451584,
+        501760,
+        953344,
+        1154048,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7910,7 +8039,7 @@ function createEngine() {
   ): void {
     // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 13, input, output, n, 50176, 1024, 196, weightAt, -1, 50176, 301056);
+      wasmConvForward(arena, 13, input, output, n, 50176, 1024, 196, 256, 1, weightAt, -1, 50176, 301056);
     } else {
       // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7961,10 +8090,13 @@ function createEngine() {
         50176,
         1024,
         196,
+        256,
+        1,
         weightAt,
         50176,
         250880,
         301056,
+        351232,
         true,
       );
     } else {
@@ -8145,7 +8277,7 @@ function createEngine() {
   function forward86(p: Float32Array, n: number): void {
     // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 14, act78, act87, n, 401408, 1024, 196, 2431040, -1, 100352, 401408);
+      wasmConvForward(arena, 14, act78, act87, n, 401408, 1024, 196, 512, 1, 2431040, -1, 100352, 401408);
     } else {
       // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8176,7 +8308,25 @@ function createEngine() {
   function backward86(p: Float32Array, gp: Float32Array, n: number): void {
     // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 14, act78, grad87, grad78, n, 401408, 1024, 196, 2431040, 100352, 301056, 401408, true);
+      wasmConvBackward(
+        arena,
+        14,
+        act78,
+        grad87,
+        grad78,
+        n,
+        401408,
+        1024,
+        196,
+        512,
+        1,
+        2431040,
+        100352,
+        301056,
+        401408,
+        802816,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8264,7 +8414,7 @@ function createEngine() {
   ): void {
     // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 15, input, output, n, 200704, 256, 196, weightAt, -1, 200704, 451584);
+      wasmConvForward(arena, 15, input, output, n, 200704, 256, 196, 1024, 1, weightAt, -1, 200704, 451584);
     } else {
       // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8315,10 +8465,13 @@ function createEngine() {
         200704,
         256,
         196,
+        1024,
+        1,
         weightAt,
         200704,
         250880,
         451584,
+        652288,
         true,
       );
     } else {
@@ -8392,7 +8545,7 @@ function createEngine() {
   ): void {
     // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 16, input, output, n, 50176, 256, 196, weightAt, -1, 451584, 953344);
+      wasmConvForward(arena, 16, input, output, n, 50176, 256, 196, 2304, 1, weightAt, -1, 451584, 953344);
     } else {
       // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8443,10 +8596,13 @@ function createEngine() {
         50176,
         256,
         196,
+        2304,
+        1,
         weightAt,
         451584,
         501760,
         953344,
+        1003520,
         true,
       );
     } else {
@@ -8514,7 +8670,7 @@ function createEngine() {
   function forward140(p: Float32Array, n: number): void {
     // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 17, act140, act141, n, 200704, 512, 196, 8543296, -1, 200704, 501760);
+      wasmConvForward(arena, 17, act140, act141, n, 200704, 512, 196, 1024, 1, 8543296, -1, 200704, 501760);
     } else {
       // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8557,7 +8713,25 @@ function createEngine() {
   function backward140(p: Float32Array, gp: Float32Array, n: number): void {
     // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 17, act140, grad141, grad140, n, 200704, 512, 196, 8543296, 200704, 301056, 501760, true);
+      wasmConvBackward(
+        arena,
+        17,
+        act140,
+        grad141,
+        grad140,
+        n,
+        200704,
+        512,
+        196,
+        1024,
+        1,
+        8543296,
+        200704,
+        301056,
+        501760,
+        702464,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8732,7 +8906,7 @@ function createEngine() {
   function forward143(p: Float32Array, n: number): void {
     // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 18, act143, act144, n, 100352, 512, 49, 9068608, -1, 225792, 476672);
+      wasmConvForward(arena, 18, act143, act144, n, 100352, 512, 49, 4608, 1, 9068608, -1, 225792, 476672);
     } else {
       // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8763,7 +8937,25 @@ function createEngine() {
   function backward143(p: Float32Array, gp: Float32Array, n: number): void {
     // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 18, act143, grad144, grad143, n, 100352, 512, 49, 9068608, 225792, 250880, 476672, true);
+      wasmConvBackward(
+        arena,
+        18,
+        act143,
+        grad144,
+        grad143,
+        n,
+        100352,
+        512,
+        49,
+        4608,
+        1,
+        9068608,
+        225792,
+        250880,
+        476672,
+        577024,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8970,7 +9162,7 @@ function createEngine() {
   ): void {
     // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 19, input, output, n, 25088, 2048, 49, weightAt, -1, 25088, 150528);
+      wasmConvForward(arena, 19, input, output, n, 25088, 2048, 49, 512, 1, weightAt, -1, 25088, 150528);
     } else {
       // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9021,10 +9213,13 @@ function createEngine() {
         25088,
         2048,
         49,
+        512,
+        1,
         weightAt,
         25088,
         125440,
         150528,
+        175616,
         true,
       );
     } else {
@@ -9205,7 +9400,7 @@ function createEngine() {
   function forward148(p: Float32Array, n: number): void {
     // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 20, act140, act149, n, 200704, 2048, 49, 12481600, -1, 50176, 200704);
+      wasmConvForward(arena, 20, act140, act149, n, 200704, 2048, 49, 1024, 1, 12481600, -1, 50176, 200704);
     } else {
       // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9248,7 +9443,25 @@ function createEngine() {
   function backward148(p: Float32Array, gp: Float32Array, n: number): void {
     // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvBackward(arena, 20, act140, grad149, grad140, n, 200704, 2048, 49, 12481600, 50176, 150528, 200704, true);
+      wasmConvBackward(
+        arena,
+        20,
+        act140,
+        grad149,
+        grad140,
+        n,
+        200704,
+        2048,
+        49,
+        1024,
+        1,
+        12481600,
+        50176,
+        150528,
+        200704,
+        401408,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9336,7 +9549,7 @@ function createEngine() {
   ): void {
     // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 21, input, output, n, 100352, 512, 49, weightAt, -1, 100352, 225792);
+      wasmConvForward(arena, 21, input, output, n, 100352, 512, 49, 2048, 1, weightAt, -1, 100352, 225792);
     } else {
       // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9387,10 +9600,13 @@ function createEngine() {
         100352,
         512,
         49,
+        2048,
+        1,
         weightAt,
         100352,
         125440,
         225792,
+        326144,
         true,
       );
     } else {
@@ -9464,7 +9680,7 @@ function createEngine() {
   ): void {
     // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 22, input, output, n, 25088, 512, 49, weightAt, -1, 225792, 476672);
+      wasmConvForward(arena, 22, input, output, n, 25088, 512, 49, 4608, 1, weightAt, -1, 225792, 476672);
     } else {
       // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9515,10 +9731,13 @@ function createEngine() {
         25088,
         512,
         49,
+        4608,
+        1,
         weightAt,
         225792,
         250880,
         476672,
+        501760,
         true,
       );
     } else {
@@ -10805,7 +11024,7 @@ const wasmModules = simd
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
  *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
@@ -10845,14 +11064,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (3404 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (3413 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 3404, maximum: 3404 });
+    const memory = new wasmApi!.Memory({ initial: 3413, maximum: 3413 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -11122,6 +11341,8 @@ function wasmConvForward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   B: number,
   Y: number,
@@ -11131,12 +11352,16 @@ function wasmConvForward(
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-    kernels.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-    y.set(heap.subarray(ys, ys + OC * P), b * OC * P);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
   }
 }
 
@@ -11151,28 +11376,37 @@ function wasmConvBackward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   Y: number,
   DCOL: number,
   X: number,
+  DX: number,
   dx: boolean,
 ): void {
   const heap = a.heap;
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
   const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    heap.set(gy.subarray(b * OC * P, (b + 1) * OC * P), ys);
-    kernels.backwardWeight(ys * 4, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-    if (dx) {
-      kernels.backwardInput(W * 4, ys * 4, dcol, 0);
-      heap.set(gx.subarray(b * IN, (b + 1) * IN), xs);
-      kernels.col2im(xs * 4, dcol);
-      gx.set(heap.subarray(xs, xs + IN), b * IN);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
     }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
   }
 }
 

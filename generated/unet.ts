@@ -1235,7 +1235,7 @@ function createEngine() {
   function forward0(p: Float32Array, n: number): void {
     // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 0, act0, act1, n, 65536, 64, 65536, 0, 576, 589824, 5373952);
+      wasmConvForward(arena, 0, act0, act1, n, 65536, 64, 65536, 9, 1, 0, 576, 589824, 5373952);
     } else {
       // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -1274,7 +1274,25 @@ function createEngine() {
       gp[576 + c]! += acc;
     }
     if (arena) {
-      wasmConvBackward(arena, 0, act0, grad1, grad0, n, 65536, 64, 65536, 0, 589824, 4784128, 5373952, inputGradWanted);
+      wasmConvBackward(
+        arena,
+        0,
+        act0,
+        grad1,
+        grad0,
+        n,
+        65536,
+        64,
+        65536,
+        9,
+        1,
+        0,
+        589824,
+        4784128,
+        5373952,
+        5439488,
+        inputGradWanted,
+      );
     } else {
       const dx = inputGradWanted;
       for (let b = 0; b < n; b++) {
@@ -1368,7 +1386,7 @@ function createEngine() {
   ): void {
     // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 1, input, output, n, 4194304, 64, 65536, weightAt, biasAt, 37748736, 79691776);
+      wasmConvForward(arena, 1, input, output, n, 4194304, 64, 65536, 576, 1, weightAt, biasAt, 37748736, 79691776);
     } else {
       // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -1440,10 +1458,13 @@ function createEngine() {
         4194304,
         64,
         65536,
+        576,
+        1,
         weightAt,
         37748736,
         41943040,
         79691776,
+        83886080,
         true,
       );
     } else {
@@ -1550,7 +1571,7 @@ function createEngine() {
   function forward5(p: Float32Array, n: number): void {
     // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 2, act5, act6, n, 1048576, 128, 16384, 37568, 111296, 9437184, 20971520);
+      wasmConvForward(arena, 2, act5, act6, n, 1048576, 128, 16384, 576, 1, 37568, 111296, 9437184, 20971520);
     } else {
       // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -1601,7 +1622,25 @@ function createEngine() {
       gp[111296 + c]! += acc;
     }
     if (arena) {
-      wasmConvBackward(arena, 2, act5, grad6, grad5, n, 1048576, 128, 16384, 37568, 9437184, 11534336, 20971520, true);
+      wasmConvBackward(
+        arena,
+        2,
+        act5,
+        grad6,
+        grad5,
+        n,
+        1048576,
+        128,
+        16384,
+        576,
+        1,
+        37568,
+        9437184,
+        11534336,
+        20971520,
+        22020096,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -1695,7 +1734,7 @@ function createEngine() {
   ): void {
     // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 3, input, output, n, 2097152, 128, 16384, weightAt, biasAt, 18874368, 39845888);
+      wasmConvForward(arena, 3, input, output, n, 2097152, 128, 16384, 1152, 1, weightAt, biasAt, 18874368, 39845888);
     } else {
       // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -1767,10 +1806,13 @@ function createEngine() {
         2097152,
         128,
         16384,
+        1152,
+        1,
         weightAt,
         18874368,
         20971520,
         39845888,
+        41943040,
         true,
       );
     } else {
@@ -1877,7 +1919,7 @@ function createEngine() {
   function forward10(p: Float32Array, n: number): void {
     // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 4, act10, act11, n, 524288, 256, 4096, 259008, 553920, 4718592, 10485760);
+      wasmConvForward(arena, 4, act10, act11, n, 524288, 256, 4096, 1152, 1, 259008, 553920, 4718592, 10485760);
     } else {
       // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -1928,7 +1970,25 @@ function createEngine() {
       gp[553920 + c]! += acc;
     }
     if (arena) {
-      wasmConvBackward(arena, 4, act10, grad11, grad10, n, 524288, 256, 4096, 259008, 4718592, 5767168, 10485760, true);
+      wasmConvBackward(
+        arena,
+        4,
+        act10,
+        grad11,
+        grad10,
+        n,
+        524288,
+        256,
+        4096,
+        1152,
+        1,
+        259008,
+        4718592,
+        5767168,
+        10485760,
+        11010048,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -2022,7 +2082,7 @@ function createEngine() {
   ): void {
     // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 5, input, output, n, 1048576, 256, 4096, weightAt, biasAt, 9437184, 19922944);
+      wasmConvForward(arena, 5, input, output, n, 1048576, 256, 4096, 2304, 1, weightAt, biasAt, 9437184, 19922944);
     } else {
       // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2094,10 +2154,13 @@ function createEngine() {
         1048576,
         256,
         4096,
+        2304,
+        1,
         weightAt,
         9437184,
         10485760,
         19922944,
+        20971520,
         true,
       );
     } else {
@@ -2204,7 +2267,7 @@ function createEngine() {
   function forward15(p: Float32Array, n: number): void {
     // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 6, act15, act16, n, 262144, 512, 1024, 1144256, 2323904, 2359296, 5242880);
+      wasmConvForward(arena, 6, act15, act16, n, 262144, 512, 1024, 2304, 1, 1144256, 2323904, 2359296, 5242880);
     } else {
       // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2255,7 +2318,25 @@ function createEngine() {
       gp[2323904 + c]! += acc;
     }
     if (arena) {
-      wasmConvBackward(arena, 6, act15, grad16, grad15, n, 262144, 512, 1024, 1144256, 2359296, 2883584, 5242880, true);
+      wasmConvBackward(
+        arena,
+        6,
+        act15,
+        grad16,
+        grad15,
+        n,
+        262144,
+        512,
+        1024,
+        2304,
+        1,
+        1144256,
+        2359296,
+        2883584,
+        5242880,
+        5505024,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -2349,7 +2430,7 @@ function createEngine() {
   ): void {
     // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 7, input, output, n, 524288, 512, 1024, weightAt, biasAt, 4718592, 9961472);
+      wasmConvForward(arena, 7, input, output, n, 524288, 512, 1024, 4608, 1, weightAt, biasAt, 4718592, 9961472);
     } else {
       // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2421,10 +2502,13 @@ function createEngine() {
         524288,
         512,
         1024,
+        4608,
+        1,
         weightAt,
         4718592,
         5242880,
         9961472,
+        10485760,
         true,
       );
     } else {
@@ -2531,7 +2615,7 @@ function createEngine() {
   function forward20(p: Float32Array, n: number): void {
     // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 8, act20, act21, n, 131072, 1024, 256, 4684224, 9402816, 1179648, 2621440);
+      wasmConvForward(arena, 8, act20, act21, n, 131072, 1024, 256, 4608, 1, 4684224, 9402816, 1179648, 2621440);
     } else {
       // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2582,7 +2666,25 @@ function createEngine() {
       gp[9402816 + c]! += acc;
     }
     if (arena) {
-      wasmConvBackward(arena, 8, act20, grad21, grad20, n, 131072, 1024, 256, 4684224, 1179648, 1441792, 2621440, true);
+      wasmConvBackward(
+        arena,
+        8,
+        act20,
+        grad21,
+        grad20,
+        n,
+        131072,
+        1024,
+        256,
+        4608,
+        1,
+        4684224,
+        1179648,
+        1441792,
+        2621440,
+        2752512,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -2668,7 +2770,7 @@ function createEngine() {
   function forward22(p: Float32Array, n: number): void {
     // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 9, act22, act23, n, 262144, 1024, 256, 9403840, 18841024, 2359296, 4980736);
+      wasmConvForward(arena, 9, act22, act23, n, 262144, 1024, 256, 9216, 1, 9403840, 18841024, 2359296, 4980736);
     } else {
       // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2719,7 +2821,25 @@ function createEngine() {
       gp[18841024 + c]! += acc;
     }
     if (arena) {
-      wasmConvBackward(arena, 9, act22, grad23, grad22, n, 262144, 1024, 256, 9403840, 2359296, 2621440, 4980736, true);
+      wasmConvBackward(
+        arena,
+        9,
+        act22,
+        grad23,
+        grad22,
+        n,
+        262144,
+        1024,
+        256,
+        9216,
+        1,
+        9403840,
+        2359296,
+        2621440,
+        4980736,
+        5242880,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -2901,7 +3021,7 @@ function createEngine() {
   function forward26(p: Float32Array, n: number): void {
     // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 10, act26, act27, n, 1048576, 512, 1024, 20939712, 25658304, 9437184, 19398656);
+      wasmConvForward(arena, 10, act26, act27, n, 1048576, 512, 1024, 9216, 1, 20939712, 25658304, 9437184, 19398656);
     } else {
       // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2962,10 +3082,13 @@ function createEngine() {
         1048576,
         512,
         1024,
+        9216,
+        1,
         20939712,
         9437184,
         9961472,
         19398656,
+        20447232,
         true,
       );
     } else {
@@ -3149,7 +3272,7 @@ function createEngine() {
   function forward32(p: Float32Array, n: number): void {
     // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 11, act32, act33, n, 2097152, 256, 4096, 28543168, 29722816, 18874368, 38797312);
+      wasmConvForward(arena, 11, act32, act33, n, 2097152, 256, 4096, 4608, 1, 28543168, 29722816, 18874368, 38797312);
     } else {
       // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3210,10 +3333,13 @@ function createEngine() {
         2097152,
         256,
         4096,
+        4608,
+        1,
         28543168,
         18874368,
         19922944,
         38797312,
+        40894464,
         true,
       );
     } else {
@@ -3397,7 +3523,7 @@ function createEngine() {
   function forward38(p: Float32Array, n: number): void {
     // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 12, act38, act39, n, 4194304, 128, 16384, 30444352, 30739264, 37748736, 77594624);
+      wasmConvForward(arena, 12, act38, act39, n, 4194304, 128, 16384, 2304, 1, 30444352, 30739264, 37748736, 77594624);
     } else {
       // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3458,10 +3584,13 @@ function createEngine() {
         4194304,
         128,
         16384,
+        2304,
+        1,
         30444352,
         37748736,
         39845888,
         77594624,
+        81788928,
         true,
       );
     } else {
@@ -3645,7 +3774,7 @@ function createEngine() {
   function forward44(p: Float32Array, n: number): void {
     // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 13, act44, act45, n, 8388608, 64, 65536, 30919808, 30993536, 75497472, 155189248);
+      wasmConvForward(arena, 13, act44, act45, n, 8388608, 64, 65536, 1152, 1, 30919808, 30993536, 75497472, 155189248);
     } else {
       // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3706,10 +3835,13 @@ function createEngine() {
         8388608,
         64,
         65536,
+        1152,
+        1,
         30919808,
         75497472,
         79691776,
         155189248,
+        163577856,
         true,
       );
     } else {
@@ -3777,7 +3909,7 @@ function createEngine() {
   function forward48(p: Float32Array, n: number): void {
     // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 14, act48, act49, n, 4194304, 2, 65536, 31030528, 31030656, 4194304, 8519680);
+      wasmConvForward(arena, 14, act48, act49, n, 4194304, 2, 65536, 64, 1, 31030528, 31030656, 4194304, 8519680);
     } else {
       // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256]
       for (let b = 0; b < n; b++) {
@@ -3830,10 +3962,13 @@ function createEngine() {
         4194304,
         2,
         65536,
+        64,
+        1,
         31030528,
         4194304,
         4325376,
         8519680,
+        12713984,
         true,
       );
     } else {
@@ -4938,7 +5073,7 @@ const wasmModules = simd
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+/** Which kernels run the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
  *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
@@ -4968,14 +5103,14 @@ const SCRATCH_BYTE = 248245280;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (13772 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (14284 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 13772, maximum: 13772 });
+    const memory = new wasmApi!.Memory({ initial: 14284, maximum: 14284 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -5124,6 +5259,8 @@ function wasmConvForward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   B: number,
   Y: number,
@@ -5133,12 +5270,16 @@ function wasmConvForward(
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-    kernels.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-    y.set(heap.subarray(ys, ys + OC * P), b * OC * P);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
   }
 }
 
@@ -5153,28 +5294,37 @@ function wasmConvBackward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   Y: number,
   DCOL: number,
   X: number,
+  DX: number,
   dx: boolean,
 ): void {
   const heap = a.heap;
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
   const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    heap.set(gy.subarray(b * OC * P, (b + 1) * OC * P), ys);
-    kernels.backwardWeight(ys * 4, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-    if (dx) {
-      kernels.backwardInput(W * 4, ys * 4, dcol, 0);
-      heap.set(gx.subarray(b * IN, (b + 1) * IN), xs);
-      kernels.col2im(xs * 4, dcol);
-      gx.set(heap.subarray(xs, xs + IN), b * IN);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
     }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
   }
 }
 

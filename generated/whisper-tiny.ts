@@ -3543,7 +3543,7 @@ function createEngine() {
   function forward0(p: Float32Array, n: number): void {
     // model.encoder.conv1: conv1d 80→384, kernel 3, stride 1, pad 1; [80, 3000] → [384, 3000]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 0, act0, act2, n, 240000, 384, 3000, 0, 92160, 720000, 2592000);
+      wasmConvForward(arena, 0, act0, act2, n, 240000, 384, 3000, 240, 1, 0, 92160, 720000, 2592000);
     } else {
       // model.encoder.conv1: conv1d 80→384, kernel 3, stride 1, pad 1; [80, 3000] → [384, 3000], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3600,10 +3600,13 @@ function createEngine() {
         240000,
         384,
         3000,
+        240,
+        1,
         0,
         720000,
         1872000,
         2592000,
+        2832000,
         inputGradWanted,
       );
     } else {
@@ -3683,7 +3686,7 @@ function createEngine() {
   function forward2(p: Float32Array, n: number): void {
     // model.encoder.conv2: conv1d 384→384, kernel 3, stride 2, pad 1; [384, 3000] → [384, 1500]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 1, act3, act4, n, 1152000, 384, 1500, 92544, 534912, 1728000, 4032000);
+      wasmConvForward(arena, 1, act3, act4, n, 1152000, 384, 1500, 1152, 1, 92544, 534912, 1728000, 4032000);
     } else {
       // model.encoder.conv2: conv1d 384→384, kernel 3, stride 2, pad 1; [384, 3000] → [384, 1500], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3730,7 +3733,25 @@ function createEngine() {
       gp[534912 + c]! += acc;
     }
     if (arena) {
-      wasmConvBackward(arena, 1, act3, grad4, grad3, n, 1152000, 384, 1500, 92544, 1728000, 2304000, 4032000, true);
+      wasmConvBackward(
+        arena,
+        1,
+        act3,
+        grad4,
+        grad3,
+        n,
+        1152000,
+        384,
+        1500,
+        1152,
+        1,
+        92544,
+        1728000,
+        2304000,
+        4032000,
+        5184000,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6820,7 +6841,7 @@ const wasmModules = simd
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
  *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
@@ -6860,14 +6881,14 @@ const CHUNK = 64;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (4926 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (4997 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 4926, maximum: 4926 });
+    const memory = new wasmApi!.Memory({ initial: 4997, maximum: 4997 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -7003,6 +7024,8 @@ function wasmConvForward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   B: number,
   Y: number,
@@ -7012,12 +7035,16 @@ function wasmConvForward(
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-    kernels.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-    y.set(heap.subarray(ys, ys + OC * P), b * OC * P);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
   }
 }
 
@@ -7032,28 +7059,37 @@ function wasmConvBackward(
   IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   Y: number,
   DCOL: number,
   X: number,
+  DX: number,
   dx: boolean,
 ): void {
   const heap = a.heap;
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
   const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * 4, SCRATCH_BYTE);
-    heap.set(gy.subarray(b * OC * P, (b + 1) * OC * P), ys);
-    kernels.backwardWeight(ys * 4, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-    if (dx) {
-      kernels.backwardInput(W * 4, ys * 4, dcol, 0);
-      heap.set(gx.subarray(b * IN, (b + 1) * IN), xs);
-      kernels.col2im(xs * 4, dcol);
-      gx.set(heap.subarray(xs, xs + IN), b * IN);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
     }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
   }
 }
 

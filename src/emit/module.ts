@@ -12,7 +12,7 @@ import { makeTemplate, templateContext, type ArrayBinding, type Template } from 
 import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
 import { runtimeText } from "./runtime-text.js";
 import { MAX_MEMORY_BYTES, WasmDenseTable, wasmTargetSource } from "./wasm/target.js";
-import type { ColumnGeometry } from "./wasm/im2col.js";
+import type { ConvShape } from "./wasm/conv.js";
 
 export interface ModuleInfo {
   /** The spec file, as named in the `@generated` header. */
@@ -1418,8 +1418,7 @@ function context(
     ...(wasmTable
       ? {
           wasmDense: (i: number, o: number, bias: boolean) => wasmTable.index(i, o, bias),
-          wasmConv: (oc: number, taps: number, plane: number, bias: boolean, geometry: ColumnGeometry) =>
-            wasmTable.conv(oc, taps, plane, bias, geometry),
+          wasmConv: (shape: Omit<ConvShape, "dtype">) => wasmTable.conv(shape),
         }
       : {}),
     weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]!`),

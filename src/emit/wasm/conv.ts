@@ -17,8 +17,9 @@ import { type Precision, broadcastKernel, denseForward, kernelModule } from "./d
 import type { FunctionDef } from "./encoder.js";
 import { type ColumnGeometry, columnKernel } from "./im2col.js";
 
-/** One convolution as its kernels see it. */
+/** One convolution as its kernels see it: sizes are a group's (the whole layer's with groups 1). */
 export interface ConvShape {
+  /** Output channels of a group. */
   readonly outChannels: number;
   /** K: input channels × kernel taps, a row of the weight. */
   readonly taps: number;
@@ -26,8 +27,10 @@ export interface ConvShape {
   readonly plane: number;
   readonly bias: boolean;
   readonly dtype: Precision;
-  /** The input and its windows, for im2col and col2im (taps = channels · Π kernel, plane = Π small). */
+  /** A group's input and its windows, for im2col and col2im (taps = channels · Π kernel, plane = Π small). */
   readonly geometry: ColumnGeometry;
+  /** Groups: the kernels run once per group, on consecutive input channels, weight rows and outputs. */
+  readonly groups: number;
 }
 
 /** The kernels' signatures (byte addresses; `m` unused but for the weight gradient's OC rows). */
@@ -42,7 +45,7 @@ export const convSignatures = {
 const eltOf = (dtype: Precision) => (dtype === "float32" ? 4 : 8);
 
 function checkShape(s: ConvShape): void {
-  for (const v of [s.outChannels, s.taps, s.plane]) {
+  for (const v of [s.outChannels, s.taps, s.plane, s.groups]) {
     if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`conv kernel: sizes must be positive (${v})`);
   }
   if (8 * Math.max(s.outChannels, s.taps, s.plane) * eltOf(s.dtype) + 16 > 0x7fff_ffff) {
@@ -114,12 +117,14 @@ export function convBackwardInput(s: ConvShape, name: string): FunctionDef {
 }
 
 /** Where a convolution's buffers lie in the scratch area, in elements from its start (16-byte aligned):
- *  the columns, y or dy, dcol, and one sample's input (x for im2col, then its gradient for col2im). */
+ *  a group's columns, a sample's y or dy (every group), a group's dcol, and a sample's input (x for im2col)
+ *  and input gradient (dx, for col2im). */
 export interface ConvScratch {
   readonly col: number;
   readonly y: number;
   readonly dcol: number;
   readonly x: number;
+  readonly dx: number;
   readonly end: number;
 }
 
@@ -127,10 +132,12 @@ export function convScratch(s: ConvShape): ConvScratch {
   const lanes = s.dtype === "float32" ? 4 : 2;
   const align = (n: number) => Math.ceil(n / lanes) * lanes;
   const y = align(s.taps * s.plane);
-  const dcol = y + align(s.outChannels * s.plane);
+  const dcol = y + align(s.groups * s.outChannels * s.plane);
   const x = dcol + align(s.taps * s.plane);
   const g = s.geometry;
-  return { col: 0, y, dcol, x, end: x + g.channels * g.axes.reduce((a, b) => a * b.big, 1) };
+  const input = s.groups * g.channels * g.axes.reduce((a, b) => a * b.big, 1);
+  const dx = x + align(input);
+  return { col: 0, y, dcol, x, dx, end: dx + input };
 }
 
 /** The kernels of a convolution: products (forward, backwardWeight, backwardInput) and columns (im2col,

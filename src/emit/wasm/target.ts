@@ -13,7 +13,6 @@
 import { base64DecoderSource } from "../base64.js";
 import { type DenseShape, denseBackwardBias, denseBackwardInput, denseBackwardWeight, denseForward } from "./dense.js";
 import { type ConvShape, convFits, convKernelsOf, convScratch } from "./conv.js";
-import type { ColumnGeometry } from "./im2col.js";
 import type { FunctionDef } from "./encoder.js";
 import { kernelModule } from "./dense.js";
 import { simdProbe } from "./probe.js";
@@ -42,16 +41,14 @@ export class WasmDenseTable {
   get used(): boolean {
     return this.shapes.length > 0 || this.convs.length > 0;
   }
-  /** The kernel index of a convolution (groups 1) with `outChannels` rows of `taps` weights over `plane`
-   *  output positions and input `geometry`, or undefined when its scratch would take the memory past
-   *  MAX_MEMORY_BYTES or a kernel would not fit a module (the layer then stays on the TypeScript kernels). */
-  conv(outChannels: number, taps: number, plane: number, bias: boolean, geometry: ColumnGeometry): number | undefined {
-    const key = JSON.stringify(geometry);
-    const k = this.convs.findIndex(
-      (s) => s.outChannels === outChannels && s.bias === bias && JSON.stringify(s.geometry) === key,
-    );
+  /** The kernel index of a convolution (conv.ts ConvShape, without its dtype), or undefined when its scratch
+   *  would take the memory past MAX_MEMORY_BYTES or a kernel would not fit a module (the layer then stays on
+   *  the TypeScript kernels). */
+  conv(conv: Omit<ConvShape, "dtype">): number | undefined {
+    const shape: ConvShape = { ...conv, dtype: this.dtype };
+    const key = JSON.stringify(shape);
+    const k = this.convs.findIndex((s) => JSON.stringify(s) === key);
     if (k >= 0) return k;
-    const shape: ConvShape = { outChannels, taps, plane, bias, dtype: this.dtype, geometry };
     if (!convFits(shape, SYNC_MODULE_BYTES)) return undefined;
     this.convs.push(shape);
     if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
@@ -169,7 +166,7 @@ ${modules.map((m) => `      ${JSON.stringify(m)},`).join("\n")}
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the ${conv ? (dense ? "dense layers and the convolutions" : "convolutions") + " (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and\n *  transposed convolutions always run on TypeScript)" : "dense layers"}: decided once, at load. */
+/** Which kernels run the ${conv ? (dense ? "dense layers and the convolutions" : "convolutions") + " (conv1d/conv2d, grouped and depthwise too; 3-D and\n *  transposed convolutions always run on TypeScript)" : "dense layers"}: decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
@@ -318,45 +315,57 @@ function wasmDenseBackward(a: Arena, k: number, x: ${F}, gx: ${F}, gy: ${F}, row
 }`;
 }
 
-/** The convolutions' staging, one sample at a time: its input copied into the scratch area at \`X\`, the
- *  columns made there (im2col) at SCRATCH_BYTE, the products, y or dy copied out or in, and the input
- *  gradient made in the memory (col2im into a copy of the sample's gradient, copied back). Offsets \`Y\`,
- *  \`DCOL\` and \`X\` are elements from the start of the scratch area (conv.ts convScratch), \`W\` and \`B\`
- *  elements in the parameters (\`B\` −1 for no bias); \`IN\` and \`OC · P\` are a sample's input and output sizes. */
+/** The convolutions' staging, one sample at a time and, within it, one group at a time: the sample's input
+ *  copied into the scratch area at \`X\`, a group's columns made there (im2col) at SCRATCH_BYTE, the products,
+ *  y or dy copied out or in at \`Y\` (every group), and the input gradient made in the memory at \`DX\` (col2im
+ *  into a copy of the sample's gradient, copied back). Offsets \`Y\`, \`DCOL\`, \`X\` and \`DX\` are elements
+ *  from the start of the scratch area (conv.ts convScratch), \`W\` and \`B\` elements in the parameters
+ *  (\`B\` −1 for no bias); \`IN\` is a sample's input size, \`OC\` and \`K\` a group's output channels and
+ *  weight row, \`G\` the groups. */
 function convStaging(F: string, elt: number): string {
   return `/** y = W·col + b on convolution kernel \`k\` for \`n\` samples of \`x\`. */
-function wasmConvForward(a: Arena, k: number, x: ${F}, y: ${F}, n: number, IN: number, OC: number, P: number, W: number, B: number, Y: number, X: number): void {
+function wasmConvForward(a: Arena, k: number, x: ${F}, y: ${F}, n: number, IN: number, OC: number, P: number, K: number, G: number, W: number, B: number, Y: number, X: number): void {
   const heap = a.heap;
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / ${elt} + X;
   const ys = SCRATCH_BYTE / ${elt} + Y;
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * ${elt}, SCRATCH_BYTE);
-    if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-    kernels.forward(W * ${elt}, SCRATCH_BYTE, ys * ${elt}, 0);
-    y.set(heap.subarray(ys, ys + OC * P), b * OC * P);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * ${elt}, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * ${elt}, SCRATCH_BYTE, yg * ${elt}, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
   }
 }
 
 /** dW += dy·colᵀ into the arena's gradients for \`n\` samples and, when \`dx\`, gx += col2im(Wᵀ·dy). */
-function wasmConvBackward(a: Arena, k: number, x: ${F}, gy: ${F}, gx: ${F}, n: number, IN: number, OC: number, P: number, W: number, Y: number, DCOL: number, X: number, dx: boolean): void {
+function wasmConvBackward(a: Arena, k: number, x: ${F}, gy: ${F}, gx: ${F}, n: number, IN: number, OC: number, P: number, K: number, G: number, W: number, Y: number, DCOL: number, X: number, DX: number, dx: boolean): void {
   const heap = a.heap;
   const kernels = a.convs[k]!;
   const xs = SCRATCH_BYTE / ${elt} + X;
   const ys = SCRATCH_BYTE / ${elt} + Y;
+  const dxs = SCRATCH_BYTE / ${elt} + DX;
   const dcol = SCRATCH_BYTE + DCOL * ${elt};
+  const OUT = G * OC * P;
   for (let b = 0; b < n; b++) {
     heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
-    kernels.im2col(xs * ${elt}, SCRATCH_BYTE);
-    heap.set(gy.subarray(b * OC * P, (b + 1) * OC * P), ys);
-    kernels.backwardWeight(ys * ${elt}, SCRATCH_BYTE, 0, GRADS_BYTE + W * ${elt}, OC);
-    if (dx) {
-      kernels.backwardInput(W * ${elt}, ys * ${elt}, dcol, 0);
-      heap.set(gx.subarray(b * IN, (b + 1) * IN), xs);
-      kernels.col2im(xs * ${elt}, dcol);
-      gx.set(heap.subarray(xs, xs + IN), b * IN);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * ${elt};
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * ${elt}, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * ${elt}, OC);
+      if (dx) {
+        kernels.backwardInput(wg * ${elt}, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * ${elt}, dcol);
+      }
     }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
   }
 }`;
 }
