@@ -39,10 +39,26 @@ const cases = [
   { name: "LeNet conv2d(6, 5) on [1, 32, 32]", input: [1, 32, 32], layer: "conv2d(6, 5)" },
   { name: "conv2d(32, 3, padding = 1) on [16, 16, 16]", input: [16, 16, 16], layer: "conv2d(32, 3, padding = 1)" },
   { name: "conv1d(32, 5, padding = 2) on [16, 128]", input: [16, 128], layer: "conv1d(32, 5, padding = 2)" },
-  { name: "grouped conv2d(64, 3, padding = 1, groups = 8) on [64, 14, 14]", input: [64, 14, 14], layer: "conv2d(64, 3, padding = 1, groups = 8)" },
-  { name: "grouped conv2d(128, 3, padding = 1, groups = 32) on [128, 14, 14] (ResNeXt's 4 a group)", input: [128, 14, 14], layer: "conv2d(128, 3, padding = 1, groups = 32)" },
-  { name: "depthwise conv2d(96, 3, padding = 1, groups = 96) on [96, 28, 28] (MobileNet)", input: [96, 28, 28], layer: "conv2d(96, 3, padding = 1, groups = 96)" },
-  { name: "depthwise conv2d(192, 3, stride = 2, padding = 1, groups = 192) on [192, 14, 14]", input: [192, 14, 14], layer: "conv2d(192, 3, stride = 2, padding = 1, groups = 192)" },
+  {
+    name: "grouped conv2d(64, 3, padding = 1, groups = 8) on [64, 14, 14]",
+    input: [64, 14, 14],
+    layer: "conv2d(64, 3, padding = 1, groups = 8)",
+  },
+  {
+    name: "grouped conv2d(128, 3, padding = 1, groups = 32) on [128, 14, 14] (ResNeXt's 4 a group)",
+    input: [128, 14, 14],
+    layer: "conv2d(128, 3, padding = 1, groups = 32)",
+  },
+  {
+    name: "depthwise conv2d(96, 3, padding = 1, groups = 96) on [96, 28, 28] (MobileNet)",
+    input: [96, 28, 28],
+    layer: "conv2d(96, 3, padding = 1, groups = 96)",
+  },
+  {
+    name: "depthwise conv2d(192, 3, stride = 2, padding = 1, groups = 192) on [192, 14, 14]",
+    input: [192, 14, 14],
+    layer: "conv2d(192, 3, stride = 2, padding = 1, groups = 192)",
+  },
 ].filter((c) => !args.includes("--only") || c.name.includes(args[args.indexOf("--only") + 1]));
 const n = 32;
 
@@ -54,7 +70,12 @@ function cpuMs(f, reps) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`load average ${os.loadavg().map((x) => x.toFixed(2)).join(", ")}, ${os.cpus().length} cores, Node ${process.version}`);
+console.log(
+  `load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(", ")}, ${os.cpus().length} cores, Node ${process.version}`,
+);
 for (const c of cases) {
   for (const mode of ["forward", "train"]) {
     const body = mode === "train" ? `relu\n  ${c.layer}` : c.layer;
@@ -88,11 +109,19 @@ for (const c of cases) {
       runs.forEach(([, run], i) => times[i].push(cpuMs(run, 10)));
     }
     const ratio = (i, j) => median(times[i].map((t, r) => times[j][r] / t));
-    const line = runs
-      .map(([name], i) => `${name} ${median(times[i]).toFixed(3)} ms`)
-      .join(", ");
-    const ratios = [`wasm vs ts ${ratio(0, 1).toFixed(2)}×`, ...(compileBefore ? [`wasm after vs before ${ratio(0, 2).toFixed(2)}×`] : [])];
-    console.log(`${c.name}, ${mode === "forward" ? "forward" : "training step (relu → conv, input gradient)"}, batch ${n}: ${line}; ${ratios.join(", ")}`);
+    const line = runs.map(([name], i) => `${name} ${median(times[i]).toFixed(3)} ms`).join(", ");
+    const ratios = [
+      `wasm vs ts ${ratio(0, 1).toFixed(2)}×`,
+      ...(compileBefore ? [`wasm after vs before ${ratio(0, 2).toFixed(2)}×`] : []),
+    ];
+    console.log(
+      `${c.name}, ${mode === "forward" ? "forward" : "training step (relu → conv, input gradient)"}, batch ${n}: ${line}; ${ratios.join(", ")}`,
+    );
   }
 }
-console.log(`load average ${os.loadavg().map((x) => x.toFixed(2)).join(", ")}`);
+console.log(
+  `load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(", ")}`,
+);

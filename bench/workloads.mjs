@@ -184,10 +184,7 @@ async function nnc(name, source, options = {}, file = "workload.nn", patch = und
  *  kernel, what the target ran before) while its dense layers stay on the SIMD kernels. Each convolution's
  *  code is `if (arena) { wasmConvForward(…) } else { TypeScript }`; the patch makes the test false. */
 function convsOnTypeScript(text) {
-  const patched = text.replace(
-    /if \(arena\) \{(\s*)wasmConv/g,
-    "if (false) {$1wasmConv",
-  );
+  const patched = text.replace(/if \(arena\) \{(\s*)wasmConv/g, "if (false) {$1wasmConv");
   if (patched === text) throw new Error("convsOnTypeScript: no convolution on the WebAssembly kernels to patch");
   return patched;
 }

@@ -67,7 +67,10 @@ function reference(g: ColumnGeometry, x: ArrayLike<number>): number[] {
 /** The index of the input element each column cell reads, or −1 (padding). */
 function sources(g: ColumnGeometry): number[] {
   const n = g.channels * g.axes.reduce((a, x) => a * x.big, 1);
-  return reference(g, Array.from({ length: n }, (_, i) => i + 1)).map((v) => v - 1);
+  return reference(
+    g,
+    Array.from({ length: n }, (_, i) => i + 1),
+  ).map((v) => v - 1);
 }
 
 const rand = (() => {

@@ -1,7 +1,8 @@
-// WebAssembly SIMD kernels of a convolution (conv1d and conv2d with groups 1, issue 17) as matrix products
-// over one sample's im2col columns, on the dense kernels' tiles (dense.ts). Layouts, row-major in the
-// memory of the parameters (target.ts):
-//   W   [OC, K]      the weight: PyTorch's [out, in, k…] is exactly this matrix (K = in · Π kernel)
+// WebAssembly SIMD kernels of a convolution (conv1d and conv2d, issue 17) as matrix products over one
+// sample's im2col columns, on the dense kernels' tiles (dense.ts), once per group (sizes below are a
+// group's; a group's channels, weight rows and outputs are consecutive). Layouts, row-major in the memory
+// of the parameters (target.ts):
+//   W   [OC, K]      the weight: PyTorch's [out, in/groups, k…] is exactly this matrix per group (K = in/groups · Π kernel)
 //   col [K, P]       one sample's columns: row (input channel, kernel offsets) holds what that tap reads at
 //                    every output position (P = Π output sizes), zeros in the padding (Caffe's layout)
 //   y   [OC, P]      one sample's output, channel-major as the model's activations are
