@@ -182,12 +182,9 @@ async function nnc(name, source, options = {}, file = "workload.nn", patch = und
 /** The "before" of the convolutions on the WebAssembly target (issue 17 item 2), measured in the same run:
  *  a `--target wasm` module whose convolutions take their TypeScript branch (im2col + the register-tiled
  *  kernel, what the target ran before) while its dense layers stay on the SIMD kernels. Each convolution's
- *  code is `if (arena) { const heap = arena.heap; … } else { TypeScript }`; the patch makes the test false. */
+ *  code is `if (arena) { wasmConvForward(…) } else { TypeScript }`; the patch makes the test false. */
 function convsOnTypeScript(text) {
-  const patched = text.replace(
-    /if \(arena\) \{(\s*)const heap = arena\.heap;/g,
-    "if (false) {$1const heap = arena.heap;",
-  );
+  const patched = text.replace(/if \(arena\) \{(\s*)wasmConv/g, "if (false) {$1wasmConv");
   if (patched === text) throw new Error("convsOnTypeScript: no convolution on the WebAssembly kernels to patch");
   return patched;
 }

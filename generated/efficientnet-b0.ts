@@ -7292,33 +7292,9 @@ function createEngine() {
 
   /** Forward of op 0: features.0.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 3; ic++) {
-          const xc = xb + ic * 50176;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh * 2 + kh - 1;
-                if (ih >= 0) {
-                  const xr = xc + ih * 224 + kw - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 112);
-                  r += 112;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 0, act1, b * 401408, 32, 12544, 0, -1, 338688);
-      }
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 32, 12544, 27, 1, 0, -1, 338688, 1078784);
     } else {
       // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7347,56 +7323,27 @@ function createEngine() {
 
   /** Backward of op 0: features.0.0 (conv2d). */
   function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = inputGradWanted;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 112);
-                    r += 112;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 0, grad1, b * 401408, 32, 12544, 0, 338688, 740096, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 740096;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 112;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        0,
+        act0,
+        grad1,
+        grad0,
+        n,
+        150528,
+        32,
+        12544,
+        27,
+        1,
+        0,
+        338688,
+        740096,
+        1078784,
+        1229312,
+        inputGradWanted,
+      );
     } else {
       const dx = inputGradWanted;
       for (let b = 0; b < n; b++) {
@@ -7581,31 +7528,36 @@ function createEngine() {
 
   /** Forward of op 3: features.1.0.block.0.0 (conv2d). */
   function forward3(p: Float32Array, n: number): void {
-    // features.1.0.block.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 32; oc++) {
-        const s0 = b * 401408 + Math.floor(oc / 1) * 12544;
-        const w0 = 928 + oc * 9;
-        let d = b * 401408 + oc * 12544;
-        for (let oh = 0; oh < 112; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 112 - ih0);
-          for (let ow = 0; ow < 112; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 112 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 12544;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 112 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw]! * p[wr + kw]!;
+    // features.1.0.block.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 1, act3, act4, n, 401408, 1, 12544, 9, 32, 928, -1, 112896, 627200);
+    } else {
+      // features.1.0.block.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 32; oc++) {
+          const s0 = b * 401408 + Math.floor(oc / 1) * 12544;
+          const w0 = 928 + oc * 9;
+          let d = b * 401408 + oc * 12544;
+          for (let oh = 0; oh < 112; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 112 - ih0);
+            for (let ow = 0; ow < 112; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 112 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 12544;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 112 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act4[d] = acc;
             }
-            act4[d] = acc;
           }
         }
       }
@@ -7614,61 +7566,83 @@ function createEngine() {
 
   /** Backward of op 3: features.1.0.block.0.0 (conv2d). */
   function backward3(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.0.block.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 32; oc++) {
-      const g0 = Math.floor(oc / 1) * 12544;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 928 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(112, 113 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(112, 113 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 401408 + oc * 12544;
-              const bc = b * 401408 + g0 + ic * 12544;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 112;
-                const br = bc + (oh + kh - 1) * 112 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow]! * act3[br + ow]!;
+    // features.1.0.block.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        1,
+        act3,
+        grad4,
+        grad3,
+        n,
+        401408,
+        1,
+        12544,
+        9,
+        32,
+        928,
+        112896,
+        514304,
+        627200,
+        1028608,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 32; oc++) {
+        const g0 = Math.floor(oc / 1) * 12544;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 928 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(112, 113 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(112, 113 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 401408 + oc * 12544;
+                const bc = b * 401408 + g0 + ic * 12544;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 112;
+                  const br = bc + (oh + kh - 1) * 112 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow]! * act3[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 32; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 401408 + g * 12544;
-        const w0 = 928 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 401408 + ic * 12544;
-        for (let ih = 0; ih < 112; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 111);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 112; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 111);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 112;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 32; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 401408 + g * 12544;
+          const w0 = 928 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 401408 + ic * 12544;
+          for (let ih = 0; ih < 112; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 111);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 112; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 111);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 112;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544]! * p[wi + oc * 9]!;
+                }
               }
+              grad3[d]! += acc;
             }
-            grad3[d]! += acc;
           }
         }
       }
@@ -7774,25 +7748,9 @@ function createEngine() {
 
   /** Forward of op 7: features.1.0.block.1.fc1 (conv2d). */
   function forward7(p: Float32Array, n: number): void {
-    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 32; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act7[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 1, act8, b * 8, 8, 1, 1280, 1536, 32);
-      }
+      wasmConvForward(arena, 2, act7, act8, n, 32, 8, 1, 32, 1, 1280, 1536, 32, 72);
     } else {
       // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7821,7 +7779,7 @@ function createEngine() {
 
   /** Backward of op 7: features.1.0.block.1.fc1 (conv2d). */
   function backward7(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.1.fc1: conv2d 32→8, 1×1, stride 1, pad 0; [32, 1, 1] → [8, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 8; c++) {
       let acc = 0;
@@ -7831,40 +7789,7 @@ function createEngine() {
       gp[1536 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act7[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 1, grad8, b * 8, 8, 1, 1280, 32, 40, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 40;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad7[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 2, act7, grad8, grad7, n, 32, 8, 1, 32, 1, 1280, 32, 40, 72, 104, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7932,25 +7857,9 @@ function createEngine() {
 
   /** Forward of op 9: features.1.0.block.1.fc2 (conv2d). */
   function forward9(p: Float32Array, n: number): void {
-    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 8;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 8; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act9[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 2, act10, b * 32, 32, 1, 1544, 1800, 8);
-      }
+      wasmConvForward(arena, 3, act9, act10, n, 8, 32, 1, 8, 1, 1544, 1800, 8, 48);
     } else {
       // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7979,7 +7888,7 @@ function createEngine() {
 
   /** Backward of op 9: features.1.0.block.1.fc2 (conv2d). */
   function backward9(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.1.fc2: conv2d 8→32, 1×1, stride 1, pad 0; [8, 1, 1] → [32, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 32; c++) {
       let acc = 0;
@@ -7989,40 +7898,7 @@ function createEngine() {
       gp[1800 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 8;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 8; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act9[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 2, grad10, b * 32, 32, 1, 1544, 8, 40, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 40;
-          for (let ic = 0; ic < 8; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad9[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 3, act9, grad10, grad9, n, 8, 32, 1, 8, 1, 1544, 8, 40, 48, 56, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8138,25 +8014,9 @@ function createEngine() {
 
   /** Forward of op 12: features.1.0.block.2.0 (conv2d). */
   function forward12(p: Float32Array, n: number): void {
-    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 32; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act12[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 3, act13, b * 200704, 16, 12544, 1832, -1, 401408);
-      }
+      wasmConvForward(arena, 4, act12, act13, n, 401408, 16, 12544, 32, 1, 1832, -1, 401408, 1003520);
     } else {
       // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8185,42 +8045,27 @@ function createEngine() {
 
   /** Backward of op 12: features.1.0.block.2.0 (conv2d). */
   function backward12(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.0.block.2.0: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act12[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 3, grad13, b * 200704, 16, 12544, 1832, 401408, 602112, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 602112;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad12[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        4,
+        act12,
+        grad13,
+        grad12,
+        n,
+        401408,
+        16,
+        12544,
+        32,
+        1,
+        1832,
+        401408,
+        602112,
+        1003520,
+        1404928,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8373,25 +8218,9 @@ function createEngine() {
 
   /** Forward of op 14: features.2.0.block.0.0 (conv2d). */
   function forward14(p: Float32Array, n: number): void {
-    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 16; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act14[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 4, act15, b * 1204224, 96, 12544, 2376, -1, 200704);
-      }
+      wasmConvForward(arena, 5, act14, act15, n, 200704, 96, 12544, 16, 1, 2376, -1, 200704, 1605632);
     } else {
       // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8420,42 +8249,27 @@ function createEngine() {
 
   /** Backward of op 14: features.2.0.block.0.0 (conv2d). */
   function backward14(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act14[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 4, grad15, b * 1204224, 96, 12544, 2376, 200704, 1404928, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1404928;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad14[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        5,
+        act14,
+        grad15,
+        grad14,
+        n,
+        200704,
+        96,
+        12544,
+        16,
+        1,
+        2376,
+        200704,
+        1404928,
+        1605632,
+        1806336,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8628,29 +8442,34 @@ function createEngine() {
 
   /** Forward of op 17: features.2.0.block.1.0 (conv2d). */
   function forward17(p: Float32Array, n: number): void {
-    // features.2.0.block.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 96; oc++) {
-        const s0 = b * 1204224 + Math.floor(oc / 1) * 12544;
-        const w0 = 4104 + oc * 9;
-        let d = b * 301056 + oc * 3136;
-        for (let oh = 0; oh < 56; oh++) {
-          const ih0 = oh * 2 - 1;
-          const khLo = Math.max(0, -ih0);
-          for (let ow = 0; ow < 56; ow++, d++) {
-            const iw0 = ow * 2 - 1;
-            const kwLo = Math.max(0, -iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 12544;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < 3; kh++) {
-                const sr = sc + (ih0 + kh) * 112 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < 3; kw++) acc += act17[sr + kw]! * p[wr + kw]!;
+    // features.2.0.block.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 6, act17, act18, n, 1204224, 1, 3136, 9, 96, 4104, -1, 28224, 357504);
+    } else {
+      // features.2.0.block.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 96; oc++) {
+          const s0 = b * 1204224 + Math.floor(oc / 1) * 12544;
+          const w0 = 4104 + oc * 9;
+          let d = b * 301056 + oc * 3136;
+          for (let oh = 0; oh < 56; oh++) {
+            const ih0 = oh * 2 - 1;
+            const khLo = Math.max(0, -ih0);
+            for (let ow = 0; ow < 56; ow++, d++) {
+              const iw0 = ow * 2 - 1;
+              const kwLo = Math.max(0, -iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 12544;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < 3; kh++) {
+                  const sr = sc + (ih0 + kh) * 112 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < 3; kw++) acc += act17[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act18[d] = acc;
             }
-            act18[d] = acc;
           }
         }
       }
@@ -8659,61 +8478,83 @@ function createEngine() {
 
   /** Backward of op 17: features.2.0.block.1.0 (conv2d). */
   function backward17(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 96; oc++) {
-      const g0 = Math.floor(oc / 1) * 12544;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 4104 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 301056 + oc * 3136;
-              const bc = b * 1204224 + g0 + ic * 12544;
-              for (let oh = ohLo; oh < 56; oh++) {
-                const sr = sc + oh * 56;
-                const br = bc + (oh * 2 + kh - 1) * 112 + kw - 1;
-                for (let ow = owLo; ow < 56; ow++) acc += grad18[sr + ow]! * act17[br + ow * 2]!;
+    // features.2.0.block.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        6,
+        act17,
+        grad18,
+        grad17,
+        n,
+        1204224,
+        1,
+        3136,
+        9,
+        96,
+        4104,
+        28224,
+        329280,
+        357504,
+        1561728,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 96; oc++) {
+        const g0 = Math.floor(oc / 1) * 12544;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 4104 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 301056 + oc * 3136;
+                const bc = b * 1204224 + g0 + ic * 12544;
+                for (let oh = ohLo; oh < 56; oh++) {
+                  const sr = sc + oh * 56;
+                  const br = bc + (oh * 2 + kh - 1) * 112 + kw - 1;
+                  for (let ow = owLo; ow < 56; ow++) acc += grad18[sr + ow]! * act17[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 96; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 301056 + g * 3136;
-        const w0 = 4104 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 1204224 + ic * 12544;
-        for (let ih = 0; ih < 112; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 110);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 112; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 110);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 56;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad18[si + oc * 3136]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 96; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 301056 + g * 3136;
+          const w0 = 4104 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 1204224 + ic * 12544;
+          for (let ih = 0; ih < 112; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 110);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 112; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 110);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 56;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad18[si + oc * 3136]! * p[wi + oc * 9]!;
+                }
               }
+              grad17[d]! += acc;
             }
-            grad17[d]! += acc;
           }
         }
       }
@@ -8875,25 +8716,9 @@ function createEngine() {
 
   /** Forward of op 21: features.2.0.block.2.fc1 (conv2d). */
   function forward21(p: Float32Array, n: number): void {
-    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 96;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 96; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act21[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 5, act22, b * 4, 4, 1, 5160, 5544, 96);
-      }
+      wasmConvForward(arena, 7, act21, act22, n, 96, 4, 1, 96, 1, 5160, 5544, 96, 196);
     } else {
       // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8922,7 +8747,7 @@ function createEngine() {
 
   /** Backward of op 21: features.2.0.block.2.fc1 (conv2d). */
   function backward21(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.2.fc1: conv2d 96→4, 1×1, stride 1, pad 0; [96, 1, 1] → [4, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 4; c++) {
       let acc = 0;
@@ -8932,40 +8757,7 @@ function createEngine() {
       gp[5544 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 96;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act21[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 5, grad22, b * 4, 4, 1, 5160, 96, 100, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 100;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad21[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 7, act21, grad22, grad21, n, 96, 4, 1, 96, 1, 5160, 96, 100, 196, 292, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9048,25 +8840,9 @@ function createEngine() {
 
   /** Forward of op 23: features.2.0.block.2.fc2 (conv2d). */
   function forward23(p: Float32Array, n: number): void {
-    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 4;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 4; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act23[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 6, act24, b * 96, 96, 1, 5548, 5932, 4);
-      }
+      wasmConvForward(arena, 8, act23, act24, n, 4, 96, 1, 4, 1, 5548, 5932, 4, 104);
     } else {
       // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9095,7 +8871,7 @@ function createEngine() {
 
   /** Backward of op 23: features.2.0.block.2.fc2 (conv2d). */
   function backward23(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.2.fc2: conv2d 4→96, 1×1, stride 1, pad 0; [4, 1, 1] → [96, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 96; c++) {
       let acc = 0;
@@ -9105,40 +8881,7 @@ function createEngine() {
       gp[5932 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 4;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 4; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act23[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 6, grad24, b * 96, 96, 1, 5548, 4, 100, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 100;
-          for (let ic = 0; ic < 4; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad23[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 8, act23, grad24, grad23, n, 4, 96, 1, 4, 1, 5548, 4, 100, 104, 108, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9254,25 +8997,9 @@ function createEngine() {
 
   /** Forward of op 26: features.2.0.block.3.0 (conv2d). */
   function forward26(p: Float32Array, n: number): void {
-    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 301056;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 96; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act26[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 7, act27, b * 75264, 24, 3136, 6028, -1, 301056);
-      }
+      wasmConvForward(arena, 9, act26, act27, n, 301056, 24, 3136, 96, 1, 6028, -1, 301056, 677376);
     } else {
       // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9301,42 +9028,27 @@ function createEngine() {
 
   /** Backward of op 26: features.2.0.block.3.0 (conv2d). */
   function backward26(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.0.block.3.0: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 301056;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act26[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 7, grad27, b * 75264, 24, 3136, 6028, 301056, 376320, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 376320;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad26[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        9,
+        act26,
+        grad27,
+        grad26,
+        n,
+        301056,
+        24,
+        3136,
+        96,
+        1,
+        6028,
+        301056,
+        376320,
+        677376,
+        978432,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9520,25 +9232,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 24; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 8, output, b * 451584, 144, 3136, weightAt, -1, 75264);
-      }
+      wasmConvForward(arena, 10, input, output, n, 75264, 144, 3136, 24, 1, weightAt, -1, 75264, 602112);
     } else {
       // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9577,42 +9273,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 8, outputGrad, b * 451584, 144, 3136, weightAt, 75264, 526848, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 526848;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        10,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        75264,
+        144,
+        3136,
+        24,
+        1,
+        weightAt,
+        75264,
+        526848,
+        602112,
+        677376,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9809,31 +9490,36 @@ function createEngine() {
 
   /** Forward of op 31: features.2.1.block.1.0 (conv2d). */
   function forward31(p: Float32Array, n: number): void {
-    // features.2.1.block.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 144; oc++) {
-        const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
-        const w0 = 12124 + oc * 9;
-        let d = b * 451584 + oc * 3136;
-        for (let oh = 0; oh < 56; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 56 - ih0);
-          for (let ow = 0; ow < 56; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 56 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 3136;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 56 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act31[sr + kw]! * p[wr + kw]!;
+    // features.2.1.block.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 11, act31, act32, n, 451584, 1, 3136, 9, 144, 12124, -1, 28224, 508032);
+    } else {
+      // features.2.1.block.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 144; oc++) {
+          const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
+          const w0 = 12124 + oc * 9;
+          let d = b * 451584 + oc * 3136;
+          for (let oh = 0; oh < 56; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 56 - ih0);
+            for (let ow = 0; ow < 56; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 56 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 3136;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 56 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act31[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act32[d] = acc;
             }
-            act32[d] = acc;
           }
         }
       }
@@ -9842,61 +9528,83 @@ function createEngine() {
 
   /** Backward of op 31: features.2.1.block.1.0 (conv2d). */
   function backward31(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.1.block.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 144; oc++) {
-      const g0 = Math.floor(oc / 1) * 3136;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 12124 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(56, 57 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(56, 57 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 451584 + oc * 3136;
-              const bc = b * 451584 + g0 + ic * 3136;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 56;
-                const br = bc + (oh + kh - 1) * 56 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad32[sr + ow]! * act31[br + ow]!;
+    // features.2.1.block.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        11,
+        act31,
+        grad32,
+        grad31,
+        n,
+        451584,
+        1,
+        3136,
+        9,
+        144,
+        12124,
+        28224,
+        479808,
+        508032,
+        959616,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 144; oc++) {
+        const g0 = Math.floor(oc / 1) * 3136;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 12124 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(56, 57 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(56, 57 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 451584 + oc * 3136;
+                const bc = b * 451584 + g0 + ic * 3136;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 56;
+                  const br = bc + (oh + kh - 1) * 56 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad32[sr + ow]! * act31[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 144; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 451584 + g * 3136;
-        const w0 = 12124 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 451584 + ic * 3136;
-        for (let ih = 0; ih < 56; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 55);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 56; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 55);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 56;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad32[si + oc * 3136]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 144; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 451584 + g * 3136;
+          const w0 = 12124 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 451584 + ic * 3136;
+          for (let ih = 0; ih < 56; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 55);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 56; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 55);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 56;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad32[si + oc * 3136]! * p[wi + oc * 9]!;
+                }
               }
+              grad31[d]! += acc;
             }
-            grad31[d]! += acc;
           }
         }
       }
@@ -9956,25 +9664,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 144;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 144; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 9, output, b * 6, 6, 1, weightAt, biasAt, 144);
-      }
+      wasmConvForward(arena, 12, input, output, n, 144, 6, 1, 144, 1, weightAt, biasAt, 144, 296);
     } else {
       // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10014,7 +9706,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 144→6, 1×1, stride 1, pad 0; [144, 1, 1] → [6, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 6; c++) {
       let acc = 0;
@@ -10024,40 +9716,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 144;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 9, outputGrad, b * 6, 6, 1, weightAt, 144, 152, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 152;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        12,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        144,
+        6,
+        1,
+        144,
+        1,
+        weightAt,
+        144,
+        152,
+        296,
+        440,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10133,25 +9810,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 6;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 6; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 10, output, b * 144, 144, 1, weightAt, biasAt, 8);
-      }
+      wasmConvForward(arena, 13, input, output, n, 6, 144, 1, 6, 1, weightAt, biasAt, 8, 160);
     } else {
       // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10191,7 +9852,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 6→144, 1×1, stride 1, pad 0; [6, 1, 1] → [144, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 144; c++) {
       let acc = 0;
@@ -10201,40 +9862,7 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 6;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 6; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 10, outputGrad, b * 144, 144, 1, weightAt, 8, 152, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 152;
-          for (let ic = 0; ic < 6; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 13, input, outputGrad, inputGrad, n, 6, 144, 1, 6, 1, weightAt, 8, 152, 160, 168, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10335,25 +9963,9 @@ function createEngine() {
 
   /** Forward of op 40: features.2.1.block.3.0 (conv2d). */
   function forward40(p: Float32Array, n: number): void {
-    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 451584;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 144; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act40[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 11, act41, b * 75264, 24, 3136, 15586, -1, 451584);
-      }
+      wasmConvForward(arena, 14, act40, act41, n, 451584, 24, 3136, 144, 1, 15586, -1, 451584, 978432);
     } else {
       // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10382,42 +9994,27 @@ function createEngine() {
 
   /** Backward of op 40: features.2.1.block.3.0 (conv2d). */
   function backward40(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.1.block.3.0: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 451584;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act40[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 11, grad41, b * 75264, 24, 3136, 15586, 451584, 526848, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 526848;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad40[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        14,
+        act40,
+        grad41,
+        grad40,
+        n,
+        451584,
+        24,
+        3136,
+        144,
+        1,
+        15586,
+        451584,
+        526848,
+        978432,
+        1430016,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10520,31 +10117,36 @@ function createEngine() {
 
   /** Forward of op 47: features.3.0.block.1.0 (conv2d). */
   function forward47(p: Float32Array, n: number): void {
-    // features.3.0.block.1.0: conv2d 144→144, 5×5, stride 2, pad 2, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 144; oc++) {
-        const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
-        const w0 = 22834 + oc * 25;
-        let d = b * 112896 + oc * 784;
-        for (let oh = 0; oh < 28; oh++) {
-          const ih0 = oh * 2 - 2;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(5, 56 - ih0);
-          for (let ow = 0; ow < 28; ow++, d++) {
-            const iw0 = ow * 2 - 2;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(5, 56 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 3136;
-              const wc = w0 + ic * 25;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 56 + iw0;
-                const wr = wc + kh * 5;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act47[sr + kw]! * p[wr + kw]!;
+    // features.3.0.block.1.0: conv2d 144→144, 5×5, stride 2, pad 2, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 15, act47, act48, n, 451584, 1, 784, 25, 144, 22834, -1, 19600, 152096);
+    } else {
+      // features.3.0.block.1.0: conv2d 144→144, 5×5, stride 2, pad 2, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 144; oc++) {
+          const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
+          const w0 = 22834 + oc * 25;
+          let d = b * 112896 + oc * 784;
+          for (let oh = 0; oh < 28; oh++) {
+            const ih0 = oh * 2 - 2;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(5, 56 - ih0);
+            for (let ow = 0; ow < 28; ow++, d++) {
+              const iw0 = ow * 2 - 2;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(5, 56 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 3136;
+                const wc = w0 + ic * 25;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 56 + iw0;
+                  const wr = wc + kh * 5;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act47[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act48[d] = acc;
             }
-            act48[d] = acc;
           }
         }
       }
@@ -10553,63 +10155,85 @@ function createEngine() {
 
   /** Backward of op 47: features.3.0.block.1.0 (conv2d). */
   function backward47(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.0.block.1.0: conv2d 144→144, 5×5, stride 2, pad 2, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 144; oc++) {
-      const g0 = Math.floor(oc / 1) * 3136;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 22834 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, Math.ceil((2 - kh) / 2));
-          const ohHi = Math.min(28, Math.floor((57 - kh) / 2) + 1);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((2 - kw) / 2));
-            const owHi = Math.min(28, Math.floor((57 - kw) / 2) + 1);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 112896 + oc * 784;
-              const bc = b * 451584 + g0 + ic * 3136;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 28;
-                const br = bc + (oh * 2 + kh - 2) * 56 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad48[sr + ow]! * act47[br + ow * 2]!;
+    // features.3.0.block.1.0: conv2d 144→144, 5×5, stride 2, pad 2, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        15,
+        act47,
+        grad48,
+        grad47,
+        n,
+        451584,
+        1,
+        784,
+        25,
+        144,
+        22834,
+        19600,
+        132496,
+        152096,
+        603680,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 144; oc++) {
+        const g0 = Math.floor(oc / 1) * 3136;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 22834 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, Math.ceil((2 - kh) / 2));
+            const ohHi = Math.min(28, Math.floor((57 - kh) / 2) + 1);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((2 - kw) / 2));
+              const owHi = Math.min(28, Math.floor((57 - kw) / 2) + 1);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 112896 + oc * 784;
+                const bc = b * 451584 + g0 + ic * 3136;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 28;
+                  const br = bc + (oh * 2 + kh - 2) * 56 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad48[sr + ow]! * act47[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 144; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 112896 + g * 784;
-        const w0 = 22834 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 451584 + ic * 3136;
-        for (let ih = 0; ih < 56; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 54);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 56; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 54);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 28;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad48[si + oc * 784]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 144; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 112896 + g * 784;
+          const w0 = 22834 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 451584 + ic * 3136;
+          for (let ih = 0; ih < 56; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 54);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 56; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 54);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 28;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad48[si + oc * 784]! * p[wi + oc * 25]!;
+                }
               }
+              grad47[d]! += acc;
             }
-            grad47[d]! += acc;
           }
         }
       }
@@ -10805,25 +10429,9 @@ function createEngine() {
 
   /** Forward of op 56: features.3.0.block.3.0 (conv2d). */
   function forward56(p: Float32Array, n: number): void {
-    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 144; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act56[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 12, act57, b * 31360, 40, 784, 28600, -1, 112896);
-      }
+      wasmConvForward(arena, 16, act56, act57, n, 112896, 40, 784, 144, 1, 28600, -1, 112896, 257152);
     } else {
       // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10852,42 +10460,27 @@ function createEngine() {
 
   /** Backward of op 56: features.3.0.block.3.0 (conv2d). */
   function backward56(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.0.block.3.0: conv2d 144→40, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [40, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act56[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 12, grad57, b * 31360, 40, 784, 28600, 112896, 144256, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 144256;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad56[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        16,
+        act56,
+        grad57,
+        grad56,
+        n,
+        112896,
+        40,
+        784,
+        144,
+        1,
+        28600,
+        112896,
+        144256,
+        257152,
+        370048,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11071,25 +10664,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 40; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 13, output, b * 188160, 240, 784, weightAt, -1, 31360);
-      }
+      wasmConvForward(arena, 17, input, output, n, 31360, 240, 784, 40, 1, weightAt, -1, 31360, 250880);
     } else {
       // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11128,42 +10705,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 13, outputGrad, b * 188160, 240, 784, weightAt, 31360, 219520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 219520;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        17,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        31360,
+        240,
+        784,
+        40,
+        1,
+        weightAt,
+        31360,
+        219520,
+        250880,
+        282240,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11360,31 +10922,36 @@ function createEngine() {
 
   /** Forward of op 61: features.3.1.block.1.0 (conv2d). */
   function forward61(p: Float32Array, n: number): void {
-    // features.3.1.block.1.0: conv2d 240→240, 5×5, stride 1, pad 2, depthwise (groups 240), no bias; [240, 28, 28] → [240, 28, 28]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 240; oc++) {
-        const s0 = b * 188160 + Math.floor(oc / 1) * 784;
-        const w0 = 44520 + oc * 25;
-        let d = b * 188160 + oc * 784;
-        for (let oh = 0; oh < 28; oh++) {
-          const ih0 = oh - 2;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(5, 28 - ih0);
-          for (let ow = 0; ow < 28; ow++, d++) {
-            const iw0 = ow - 2;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(5, 28 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 784;
-              const wc = w0 + ic * 25;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 28 + iw0;
-                const wr = wc + kh * 5;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act61[sr + kw]! * p[wr + kw]!;
+    // features.3.1.block.1.0: conv2d 240→240, 5×5, stride 1, pad 2, depthwise (groups 240), no bias; [240, 28, 28] → [240, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 18, act61, act62, n, 188160, 1, 784, 25, 240, 44520, -1, 19600, 227360);
+    } else {
+      // features.3.1.block.1.0: conv2d 240→240, 5×5, stride 1, pad 2, depthwise (groups 240), no bias; [240, 28, 28] → [240, 28, 28]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 240; oc++) {
+          const s0 = b * 188160 + Math.floor(oc / 1) * 784;
+          const w0 = 44520 + oc * 25;
+          let d = b * 188160 + oc * 784;
+          for (let oh = 0; oh < 28; oh++) {
+            const ih0 = oh - 2;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(5, 28 - ih0);
+            for (let ow = 0; ow < 28; ow++, d++) {
+              const iw0 = ow - 2;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(5, 28 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 784;
+                const wc = w0 + ic * 25;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 28 + iw0;
+                  const wr = wc + kh * 5;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act61[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act62[d] = acc;
             }
-            act62[d] = acc;
           }
         }
       }
@@ -11393,61 +10960,83 @@ function createEngine() {
 
   /** Backward of op 61: features.3.1.block.1.0 (conv2d). */
   function backward61(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.1.block.1.0: conv2d 240→240, 5×5, stride 1, pad 2, depthwise (groups 240), no bias; [240, 28, 28] → [240, 28, 28] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 240; oc++) {
-      const g0 = Math.floor(oc / 1) * 784;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 44520 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, 2 - kh);
-          const ohHi = Math.min(28, 30 - kh);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, 2 - kw);
-            const owHi = Math.min(28, 30 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 188160 + oc * 784;
-              const bc = b * 188160 + g0 + ic * 784;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 28;
-                const br = bc + (oh + kh - 2) * 28 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad62[sr + ow]! * act61[br + ow]!;
+    // features.3.1.block.1.0: conv2d 240→240, 5×5, stride 1, pad 2, depthwise (groups 240), no bias; [240, 28, 28] → [240, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        18,
+        act61,
+        grad62,
+        grad61,
+        n,
+        188160,
+        1,
+        784,
+        25,
+        240,
+        44520,
+        19600,
+        207760,
+        227360,
+        415520,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 240; oc++) {
+        const g0 = Math.floor(oc / 1) * 784;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 44520 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, 2 - kh);
+            const ohHi = Math.min(28, 30 - kh);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, 2 - kw);
+              const owHi = Math.min(28, 30 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 188160 + oc * 784;
+                const bc = b * 188160 + g0 + ic * 784;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 28;
+                  const br = bc + (oh + kh - 2) * 28 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad62[sr + ow]! * act61[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 240; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 188160 + g * 784;
-        const w0 = 44520 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 188160 + ic * 784;
-        for (let ih = 0; ih < 28; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 27);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 28; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 27);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 28;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad62[si + oc * 784]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 240; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 188160 + g * 784;
+          const w0 = 44520 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 188160 + ic * 784;
+          for (let ih = 0; ih < 28; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 27);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 28; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 27);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 28;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad62[si + oc * 784]! * p[wi + oc * 25]!;
+                }
               }
+              grad61[d]! += acc;
             }
-            grad61[d]! += acc;
           }
         }
       }
@@ -11507,25 +11096,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 240;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 240; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 14, output, b * 10, 10, 1, weightAt, biasAt, 240);
-      }
+      wasmConvForward(arena, 19, input, output, n, 240, 10, 1, 240, 1, weightAt, biasAt, 240, 492);
     } else {
       // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11565,7 +11138,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 240→10, 1×1, stride 1, pad 0; [240, 1, 1] → [10, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 10; c++) {
       let acc = 0;
@@ -11575,40 +11148,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 240;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 14, outputGrad, b * 10, 10, 1, weightAt, 240, 252, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 252;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        19,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        240,
+        10,
+        1,
+        240,
+        1,
+        weightAt,
+        240,
+        252,
+        492,
+        732,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11699,25 +11257,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 10;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 10; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 15, output, b * 240, 240, 1, weightAt, biasAt, 12);
-      }
+      wasmConvForward(arena, 20, input, output, n, 10, 240, 1, 10, 1, weightAt, biasAt, 12, 264);
     } else {
       // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11757,7 +11299,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 10→240, 1×1, stride 1, pad 0; [10, 1, 1] → [240, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 240; c++) {
       let acc = 0;
@@ -11767,40 +11309,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 10;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 10; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 15, outputGrad, b * 240, 240, 1, weightAt, 12, 252, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 252;
-          for (let ic = 0; ic < 10; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        20,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        10,
+        240,
+        1,
+        10,
+        1,
+        weightAt,
+        12,
+        252,
+        264,
+        276,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11916,25 +11443,9 @@ function createEngine() {
 
   /** Forward of op 70: features.3.1.block.3.0 (conv2d). */
   function forward70(p: Float32Array, n: number): void {
-    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 188160;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 240; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 16, act71, b * 31360, 40, 784, 56050, -1, 188160);
-      }
+      wasmConvForward(arena, 21, act70, act71, n, 188160, 40, 784, 240, 1, 56050, -1, 188160, 407680);
     } else {
       // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11963,42 +11474,27 @@ function createEngine() {
 
   /** Backward of op 70: features.3.1.block.3.0 (conv2d). */
   function backward70(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.1.block.3.0: conv2d 240→40, 1×1, stride 1, pad 0, no bias; [240, 28, 28] → [40, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 188160;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 16, grad71, b * 31360, 40, 784, 56050, 188160, 219520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 219520;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad70[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        21,
+        act70,
+        grad71,
+        grad70,
+        n,
+        188160,
+        40,
+        784,
+        240,
+        1,
+        56050,
+        188160,
+        219520,
+        407680,
+        595840,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12101,29 +11597,34 @@ function createEngine() {
 
   /** Forward of op 77: features.4.0.block.1.0 (conv2d). */
   function forward77(p: Float32Array, n: number): void {
-    // features.4.0.block.1.0: conv2d 240→240, 3×3, stride 2, pad 1, depthwise (groups 240), no bias; [240, 28, 28] → [240, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 240; oc++) {
-        const s0 = b * 188160 + Math.floor(oc / 1) * 784;
-        const w0 = 75810 + oc * 9;
-        let d = b * 47040 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh * 2 - 1;
-          const khLo = Math.max(0, -ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow * 2 - 1;
-            const kwLo = Math.max(0, -iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 784;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < 3; kh++) {
-                const sr = sc + (ih0 + kh) * 28 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < 3; kw++) acc += act77[sr + kw]! * p[wr + kw]!;
+    // features.4.0.block.1.0: conv2d 240→240, 3×3, stride 2, pad 1, depthwise (groups 240), no bias; [240, 28, 28] → [240, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 22, act77, act78, n, 188160, 1, 196, 9, 240, 75810, -1, 1764, 50568);
+    } else {
+      // features.4.0.block.1.0: conv2d 240→240, 3×3, stride 2, pad 1, depthwise (groups 240), no bias; [240, 28, 28] → [240, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 240; oc++) {
+          const s0 = b * 188160 + Math.floor(oc / 1) * 784;
+          const w0 = 75810 + oc * 9;
+          let d = b * 47040 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh * 2 - 1;
+            const khLo = Math.max(0, -ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow * 2 - 1;
+              const kwLo = Math.max(0, -iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 784;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < 3; kh++) {
+                  const sr = sc + (ih0 + kh) * 28 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < 3; kw++) acc += act77[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act78[d] = acc;
             }
-            act78[d] = acc;
           }
         }
       }
@@ -12132,61 +11633,83 @@ function createEngine() {
 
   /** Backward of op 77: features.4.0.block.1.0 (conv2d). */
   function backward77(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.0.block.1.0: conv2d 240→240, 3×3, stride 2, pad 1, depthwise (groups 240), no bias; [240, 28, 28] → [240, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 240; oc++) {
-      const g0 = Math.floor(oc / 1) * 784;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 75810 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 47040 + oc * 196;
-              const bc = b * 188160 + g0 + ic * 784;
-              for (let oh = ohLo; oh < 14; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
-                for (let ow = owLo; ow < 14; ow++) acc += grad78[sr + ow]! * act77[br + ow * 2]!;
+    // features.4.0.block.1.0: conv2d 240→240, 3×3, stride 2, pad 1, depthwise (groups 240), no bias; [240, 28, 28] → [240, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        22,
+        act77,
+        grad78,
+        grad77,
+        n,
+        188160,
+        1,
+        196,
+        9,
+        240,
+        75810,
+        1764,
+        48804,
+        50568,
+        238728,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 240; oc++) {
+        const g0 = Math.floor(oc / 1) * 784;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 75810 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 47040 + oc * 196;
+                const bc = b * 188160 + g0 + ic * 784;
+                for (let oh = ohLo; oh < 14; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
+                  for (let ow = owLo; ow < 14; ow++) acc += grad78[sr + ow]! * act77[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 240; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 47040 + g * 196;
-        const w0 = 75810 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 188160 + ic * 784;
-        for (let ih = 0; ih < 28; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 26);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 28; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 26);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad78[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 240; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 47040 + g * 196;
+          const w0 = 75810 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 188160 + ic * 784;
+          for (let ih = 0; ih < 28; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 26);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 28; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 26);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad78[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad77[d]! += acc;
             }
-            grad77[d]! += acc;
           }
         }
       }
@@ -12382,25 +11905,9 @@ function createEngine() {
 
   /** Forward of op 86: features.4.0.block.3.0 (conv2d). */
   function forward86(p: Float32Array, n: number): void {
-    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 240; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act86[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 17, act87, b * 15680, 80, 196, 83500, -1, 47040);
-      }
+      wasmConvForward(arena, 23, act86, act87, n, 47040, 80, 196, 240, 1, 83500, -1, 47040, 109760);
     } else {
       // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -12429,42 +11936,27 @@ function createEngine() {
 
   /** Backward of op 86: features.4.0.block.3.0 (conv2d). */
   function backward86(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.0.block.3.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act86[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 17, grad87, b * 15680, 80, 196, 83500, 47040, 62720, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 62720;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad86[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        23,
+        act86,
+        grad87,
+        grad86,
+        n,
+        47040,
+        80,
+        196,
+        240,
+        1,
+        83500,
+        47040,
+        62720,
+        109760,
+        156800,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12648,25 +12140,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 80; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 18, output, b * 94080, 480, 196, weightAt, -1, 15680);
-      }
+      wasmConvForward(arena, 24, input, output, n, 15680, 480, 196, 80, 1, weightAt, -1, 15680, 125440);
     } else {
       // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -12705,42 +12181,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 18, outputGrad, b * 94080, 480, 196, weightAt, 15680, 109760, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 109760;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        24,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        15680,
+        480,
+        196,
+        80,
+        1,
+        weightAt,
+        15680,
+        109760,
+        125440,
+        141120,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12943,31 +12404,36 @@ function createEngine() {
     output: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 480; oc++) {
-        const s0 = b * 94080 + Math.floor(oc / 1) * 196;
-        const w0 = weightAt + oc * 9;
-        let d = b * 94080 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 14 - ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 14 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+    // conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 25, input, output, n, 94080, 1, 196, 9, 480, weightAt, -1, 1764, 97608);
+    } else {
+      // conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 480; oc++) {
+          const s0 = b * 94080 + Math.floor(oc / 1) * 196;
+          const w0 = weightAt + oc * 9;
+          let d = b * 94080 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 14 - ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 14 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+                }
               }
+              output[d] = acc;
             }
-            output[d] = acc;
           }
         }
       }
@@ -12976,61 +12442,83 @@ function createEngine() {
 
   /** Backward of op 91: features.4.1.block.1.0 (conv2d). */
   function backward91(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.1.block.1.0: conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 480; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 142220 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 94080 + oc * 196;
-              const bc = b * 94080 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad92[sr + ow]! * act91[br + ow]!;
+    // features.4.1.block.1.0: conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        25,
+        act91,
+        grad92,
+        grad91,
+        n,
+        94080,
+        1,
+        196,
+        9,
+        480,
+        142220,
+        1764,
+        95844,
+        97608,
+        191688,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 480; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 142220 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 94080 + oc * 196;
+                const bc = b * 94080 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad92[sr + ow]! * act91[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 480; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 94080 + g * 196;
-        const w0 = 142220 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 94080 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad92[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 480; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 94080 + g * 196;
+          const w0 = 142220 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 94080 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad92[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad91[d]! += acc;
             }
-            grad91[d]! += acc;
           }
         }
       }
@@ -13090,25 +12578,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 480;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 480; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 19, output, b * 20, 20, 1, weightAt, biasAt, 480);
-      }
+      wasmConvForward(arena, 26, input, output, n, 480, 20, 1, 480, 1, weightAt, biasAt, 480, 980);
     } else {
       // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13148,7 +12620,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 480→20, 1×1, stride 1, pad 0; [480, 1, 1] → [20, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 20; c++) {
       let acc = 0;
@@ -13158,40 +12630,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 480;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 19, outputGrad, b * 20, 20, 1, weightAt, 480, 500, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 500;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        26,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        480,
+        20,
+        1,
+        480,
+        1,
+        weightAt,
+        480,
+        500,
+        980,
+        1460,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13282,25 +12739,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 20;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 20; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 20, output, b * 480, 480, 1, weightAt, biasAt, 20);
-      }
+      wasmConvForward(arena, 27, input, output, n, 20, 480, 1, 20, 1, weightAt, biasAt, 20, 520);
     } else {
       // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13340,7 +12781,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 20→480, 1×1, stride 1, pad 0; [20, 1, 1] → [480, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 480; c++) {
       let acc = 0;
@@ -13350,40 +12791,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 20;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 20; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 20, outputGrad, b * 480, 480, 1, weightAt, 20, 500, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 500;
-          for (let ic = 0; ic < 20; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        27,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        20,
+        480,
+        1,
+        20,
+        1,
+        weightAt,
+        20,
+        500,
+        520,
+        540,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13513,25 +12939,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 480; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 21, output, b * 15680, 80, 196, weightAt, -1, 94080);
-      }
+      wasmConvForward(arena, 28, input, output, n, 94080, 80, 196, 480, 1, weightAt, -1, 94080, 203840);
     } else {
       // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13570,42 +12980,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 480→80, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [80, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 21, outputGrad, b * 15680, 80, 196, weightAt, 94080, 109760, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 109760;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        28,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        94080,
+        80,
+        196,
+        480,
+        1,
+        weightAt,
+        94080,
+        109760,
+        203840,
+        297920,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13708,61 +13103,83 @@ function createEngine() {
 
   /** Backward of op 107: features.4.2.block.1.0 (conv2d). */
   function backward107(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.2.block.1.0: conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 480; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 245120 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 94080 + oc * 196;
-              const bc = b * 94080 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad108[sr + ow]! * act107[br + ow]!;
+    // features.4.2.block.1.0: conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        25,
+        act107,
+        grad108,
+        grad107,
+        n,
+        94080,
+        1,
+        196,
+        9,
+        480,
+        245120,
+        1764,
+        95844,
+        97608,
+        191688,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 480; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 245120 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 94080 + oc * 196;
+                const bc = b * 94080 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad108[sr + ow]! * act107[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 480; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 94080 + g * 196;
-        const w0 = 245120 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 94080 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad108[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 480; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 94080 + g * 196;
+          const w0 = 245120 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 94080 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad108[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad107[d]! += acc;
             }
-            grad107[d]! += acc;
           }
         }
       }
@@ -13786,31 +13203,36 @@ function createEngine() {
 
   /** Forward of op 123: features.5.0.block.1.0 (conv2d). */
   function forward123(p: Float32Array, n: number): void {
-    // features.5.0.block.1.0: conv2d 480→480, 5×5, stride 1, pad 2, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 480; oc++) {
-        const s0 = b * 94080 + Math.floor(oc / 1) * 196;
-        const w0 = 348020 + oc * 25;
-        let d = b * 94080 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh - 2;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(5, 14 - ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow - 2;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(5, 14 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 25;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 5;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act123[sr + kw]! * p[wr + kw]!;
+    // features.5.0.block.1.0: conv2d 480→480, 5×5, stride 1, pad 2, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 29, act123, act124, n, 94080, 1, 196, 25, 480, 348020, -1, 4900, 103880);
+    } else {
+      // features.5.0.block.1.0: conv2d 480→480, 5×5, stride 1, pad 2, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 480; oc++) {
+          const s0 = b * 94080 + Math.floor(oc / 1) * 196;
+          const w0 = 348020 + oc * 25;
+          let d = b * 94080 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh - 2;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(5, 14 - ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow - 2;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(5, 14 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 25;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 5;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act123[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act124[d] = acc;
             }
-            act124[d] = acc;
           }
         }
       }
@@ -13819,61 +13241,83 @@ function createEngine() {
 
   /** Backward of op 123: features.5.0.block.1.0 (conv2d). */
   function backward123(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.0.block.1.0: conv2d 480→480, 5×5, stride 1, pad 2, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 480; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 348020 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, 2 - kh);
-          const ohHi = Math.min(14, 16 - kh);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, 2 - kw);
-            const owHi = Math.min(14, 16 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 94080 + oc * 196;
-              const bc = b * 94080 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 2) * 14 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad124[sr + ow]! * act123[br + ow]!;
+    // features.5.0.block.1.0: conv2d 480→480, 5×5, stride 1, pad 2, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        29,
+        act123,
+        grad124,
+        grad123,
+        n,
+        94080,
+        1,
+        196,
+        25,
+        480,
+        348020,
+        4900,
+        98980,
+        103880,
+        197960,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 480; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 348020 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, 2 - kh);
+            const ohHi = Math.min(14, 16 - kh);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, 2 - kw);
+              const owHi = Math.min(14, 16 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 94080 + oc * 196;
+                const bc = b * 94080 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 2) * 14 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad124[sr + ow]! * act123[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 480; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 94080 + g * 196;
-        const w0 = 348020 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 94080 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad124[si + oc * 196]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 480; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 94080 + g * 196;
+          const w0 = 348020 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 94080 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad124[si + oc * 196]! * p[wi + oc * 25]!;
+                }
               }
+              grad123[d]! += acc;
             }
-            grad123[d]! += acc;
           }
         }
       }
@@ -13882,25 +13326,9 @@ function createEngine() {
 
   /** Forward of op 132: features.5.0.block.3.0 (conv2d). */
   function forward132(p: Float32Array, n: number): void {
-    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 480; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act132[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 22, act133, b * 21952, 112, 196, 380680, -1, 94080);
-      }
+      wasmConvForward(arena, 30, act132, act133, n, 94080, 112, 196, 480, 1, 380680, -1, 94080, 210112);
     } else {
       // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13929,42 +13357,27 @@ function createEngine() {
 
   /** Backward of op 132: features.5.0.block.3.0 (conv2d). */
   function backward132(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.5.0.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act132[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 22, grad133, b * 21952, 112, 196, 380680, 94080, 116032, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 116032;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad132[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        30,
+        act132,
+        grad133,
+        grad132,
+        n,
+        94080,
+        112,
+        196,
+        480,
+        1,
+        380680,
+        94080,
+        116032,
+        210112,
+        304192,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14148,25 +13561,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 21952;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 112; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 23, output, b * 131712, 672, 196, weightAt, -1, 21952);
-      }
+      wasmConvForward(arena, 31, input, output, n, 21952, 672, 196, 112, 1, weightAt, -1, 21952, 175616);
     } else {
       // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14205,42 +13602,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 21952;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 112; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 23, outputGrad, b * 131712, 672, 196, weightAt, 21952, 153664, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 153664;
-          for (let ic = 0; ic < 112; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        31,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        21952,
+        672,
+        196,
+        112,
+        1,
+        weightAt,
+        21952,
+        153664,
+        175616,
+        197568,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14443,31 +13825,36 @@ function createEngine() {
     output: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 672→672, 5×5, stride 1, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 672; oc++) {
-        const s0 = b * 131712 + Math.floor(oc / 1) * 196;
-        const w0 = weightAt + oc * 25;
-        let d = b * 131712 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh - 2;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(5, 14 - ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow - 2;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(5, 14 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 25;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 5;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+    // conv2d 672→672, 5×5, stride 1, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 32, input, output, n, 131712, 1, 196, 25, 672, weightAt, -1, 4900, 141512);
+    } else {
+      // conv2d 672→672, 5×5, stride 1, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 672; oc++) {
+          const s0 = b * 131712 + Math.floor(oc / 1) * 196;
+          const w0 = weightAt + oc * 25;
+          let d = b * 131712 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh - 2;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(5, 14 - ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow - 2;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(5, 14 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 25;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 5;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+                }
               }
+              output[d] = acc;
             }
-            output[d] = acc;
           }
         }
       }
@@ -14476,61 +13863,83 @@ function createEngine() {
 
   /** Backward of op 137: features.5.1.block.1.0 (conv2d). */
   function backward137(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.1.block.1.0: conv2d 672→672, 5×5, stride 1, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 672; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 511272 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, 2 - kh);
-          const ohHi = Math.min(14, 16 - kh);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, 2 - kw);
-            const owHi = Math.min(14, 16 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 131712 + oc * 196;
-              const bc = b * 131712 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 2) * 14 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad138[sr + ow]! * act137[br + ow]!;
+    // features.5.1.block.1.0: conv2d 672→672, 5×5, stride 1, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        32,
+        act137,
+        grad138,
+        grad137,
+        n,
+        131712,
+        1,
+        196,
+        25,
+        672,
+        511272,
+        4900,
+        136612,
+        141512,
+        273224,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 672; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 511272 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, 2 - kh);
+            const ohHi = Math.min(14, 16 - kh);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, 2 - kw);
+              const owHi = Math.min(14, 16 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 131712 + oc * 196;
+                const bc = b * 131712 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 2) * 14 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad138[sr + ow]! * act137[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 672; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 131712 + g * 196;
-        const w0 = 511272 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 131712 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad138[si + oc * 196]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 672; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 131712 + g * 196;
+          const w0 = 511272 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 131712 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad138[si + oc * 196]! * p[wi + oc * 25]!;
+                }
               }
+              grad137[d]! += acc;
             }
-            grad137[d]! += acc;
           }
         }
       }
@@ -14590,25 +13999,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 672;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 24, output, b * 28, 28, 1, weightAt, biasAt, 672);
-      }
+      wasmConvForward(arena, 33, input, output, n, 672, 28, 1, 672, 1, weightAt, biasAt, 672, 1372);
     } else {
       // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14648,7 +14041,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→28, 1×1, stride 1, pad 0; [672, 1, 1] → [28, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 28; c++) {
       let acc = 0;
@@ -14658,40 +14051,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 672;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 24, outputGrad, b * 28, 28, 1, weightAt, 672, 700, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 700;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        33,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        672,
+        28,
+        1,
+        672,
+        1,
+        weightAt,
+        672,
+        700,
+        1372,
+        2044,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14782,25 +14160,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 28;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 28; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 25, output, b * 672, 672, 1, weightAt, biasAt, 28);
-      }
+      wasmConvForward(arena, 34, input, output, n, 28, 672, 1, 28, 1, weightAt, biasAt, 28, 728);
     } else {
       // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14840,7 +14202,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 28→672, 1×1, stride 1, pad 0; [28, 1, 1] → [672, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 672; c++) {
       let acc = 0;
@@ -14850,40 +14212,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 28;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 28; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 25, outputGrad, b * 672, 672, 1, weightAt, 28, 700, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 700;
-          for (let ic = 0; ic < 28; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        34,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        28,
+        672,
+        1,
+        28,
+        1,
+        weightAt,
+        28,
+        700,
+        728,
+        756,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -15013,25 +14360,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 131712;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 26, output, b * 21952, 112, 196, weightAt, -1, 131712);
-      }
+      wasmConvForward(arena, 35, input, output, n, 131712, 112, 196, 672, 1, weightAt, -1, 131712, 285376);
     } else {
       // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15070,42 +14401,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 131712;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 26, outputGrad, b * 21952, 112, 196, weightAt, 131712, 153664, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 153664;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        35,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        131712,
+        112,
+        196,
+        672,
+        1,
+        weightAt,
+        131712,
+        153664,
+        285376,
+        417088,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -15208,61 +14524,83 @@ function createEngine() {
 
   /** Backward of op 153: features.5.2.block.1.0 (conv2d). */
   function backward153(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.2.block.1.0: conv2d 672→672, 5×5, stride 1, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 672; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 719844 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, 2 - kh);
-          const ohHi = Math.min(14, 16 - kh);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, 2 - kw);
-            const owHi = Math.min(14, 16 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 131712 + oc * 196;
-              const bc = b * 131712 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 2) * 14 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad154[sr + ow]! * act153[br + ow]!;
+    // features.5.2.block.1.0: conv2d 672→672, 5×5, stride 1, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        32,
+        act153,
+        grad154,
+        grad153,
+        n,
+        131712,
+        1,
+        196,
+        25,
+        672,
+        719844,
+        4900,
+        136612,
+        141512,
+        273224,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 672; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 719844 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, 2 - kh);
+            const ohHi = Math.min(14, 16 - kh);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, 2 - kw);
+              const owHi = Math.min(14, 16 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 131712 + oc * 196;
+                const bc = b * 131712 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 2) * 14 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad154[sr + ow]! * act153[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 672; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 131712 + g * 196;
-        const w0 = 719844 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 131712 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad154[si + oc * 196]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 672; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 131712 + g * 196;
+          const w0 = 719844 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 131712 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad154[si + oc * 196]! * p[wi + oc * 25]!;
+                }
               }
+              grad153[d]! += acc;
             }
-            grad153[d]! += acc;
           }
         }
       }
@@ -15286,31 +14624,36 @@ function createEngine() {
 
   /** Forward of op 169: features.6.0.block.1.0 (conv2d). */
   function forward169(p: Float32Array, n: number): void {
-    // features.6.0.block.1.0: conv2d 672→672, 5×5, stride 2, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 7, 7]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 672; oc++) {
-        const s0 = b * 131712 + Math.floor(oc / 1) * 196;
-        const w0 = 928416 + oc * 25;
-        let d = b * 32928 + oc * 49;
-        for (let oh = 0; oh < 7; oh++) {
-          const ih0 = oh * 2 - 2;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(5, 14 - ih0);
-          for (let ow = 0; ow < 7; ow++, d++) {
-            const iw0 = ow * 2 - 2;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(5, 14 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 25;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 5;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act169[sr + kw]! * p[wr + kw]!;
+    // features.6.0.block.1.0: conv2d 672→672, 5×5, stride 2, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 36, act169, act170, n, 131712, 1, 49, 25, 672, 928416, -1, 1228, 35384);
+    } else {
+      // features.6.0.block.1.0: conv2d 672→672, 5×5, stride 2, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 7, 7]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 672; oc++) {
+          const s0 = b * 131712 + Math.floor(oc / 1) * 196;
+          const w0 = 928416 + oc * 25;
+          let d = b * 32928 + oc * 49;
+          for (let oh = 0; oh < 7; oh++) {
+            const ih0 = oh * 2 - 2;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(5, 14 - ih0);
+            for (let ow = 0; ow < 7; ow++, d++) {
+              const iw0 = ow * 2 - 2;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(5, 14 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 25;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 5;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act169[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act170[d] = acc;
             }
-            act170[d] = acc;
           }
         }
       }
@@ -15319,63 +14662,85 @@ function createEngine() {
 
   /** Backward of op 169: features.6.0.block.1.0 (conv2d). */
   function backward169(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.0.block.1.0: conv2d 672→672, 5×5, stride 2, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 672; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 928416 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, Math.ceil((2 - kh) / 2));
-          const ohHi = Math.min(7, Math.floor((15 - kh) / 2) + 1);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((2 - kw) / 2));
-            const owHi = Math.min(7, Math.floor((15 - kw) / 2) + 1);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 32928 + oc * 49;
-              const bc = b * 131712 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh * 2 + kh - 2) * 14 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad170[sr + ow]! * act169[br + ow * 2]!;
+    // features.6.0.block.1.0: conv2d 672→672, 5×5, stride 2, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        36,
+        act169,
+        grad170,
+        grad169,
+        n,
+        131712,
+        1,
+        49,
+        25,
+        672,
+        928416,
+        1228,
+        34156,
+        35384,
+        167096,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 672; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 928416 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, Math.ceil((2 - kh) / 2));
+            const ohHi = Math.min(7, Math.floor((15 - kh) / 2) + 1);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((2 - kw) / 2));
+              const owHi = Math.min(7, Math.floor((15 - kw) / 2) + 1);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 32928 + oc * 49;
+                const bc = b * 131712 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh * 2 + kh - 2) * 14 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad170[sr + ow]! * act169[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 672; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 32928 + g * 49;
-        const w0 = 928416 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 131712 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 12);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 12);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 7;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad170[si + oc * 49]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 672; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 32928 + g * 49;
+          const w0 = 928416 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 131712 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 12);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 12);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 7;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad170[si + oc * 49]! * p[wi + oc * 25]!;
+                }
               }
+              grad169[d]! += acc;
             }
-            grad169[d]! += acc;
           }
         }
       }
@@ -15571,25 +14936,9 @@ function createEngine() {
 
   /** Forward of op 178: features.6.0.block.3.0 (conv2d). */
   function forward178(p: Float32Array, n: number): void {
-    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32928;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act178[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 27, act179, b * 9408, 192, 49, 984892, -1, 32928);
-      }
+      wasmConvForward(arena, 37, act178, act179, n, 32928, 192, 49, 672, 1, 984892, -1, 32928, 75264);
     } else {
       // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15618,42 +14967,27 @@ function createEngine() {
 
   /** Backward of op 178: features.6.0.block.3.0 (conv2d). */
   function backward178(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.6.0.block.3.0: conv2d 672→192, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [192, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32928;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act178[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 27, grad179, b * 9408, 192, 49, 984892, 32928, 42336, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 42336;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad178[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        37,
+        act178,
+        grad179,
+        grad178,
+        n,
+        32928,
+        192,
+        49,
+        672,
+        1,
+        984892,
+        32928,
+        42336,
+        75264,
+        108192,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -15837,25 +15171,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 9408;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 192; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 28, output, b * 56448, 1152, 49, weightAt, -1, 9408);
-      }
+      wasmConvForward(arena, 38, input, output, n, 9408, 1152, 49, 192, 1, weightAt, -1, 9408, 75264);
     } else {
       // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15894,42 +15212,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 192→1152, 1×1, stride 1, pad 0, no bias; [192, 7, 7] → [1152, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 9408;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 28, outputGrad, b * 56448, 1152, 49, weightAt, 9408, 65856, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 65856;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        38,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        9408,
+        1152,
+        49,
+        192,
+        1,
+        weightAt,
+        9408,
+        65856,
+        75264,
+        84672,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16132,31 +15435,36 @@ function createEngine() {
     output: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 1152→1152, 5×5, stride 1, pad 2, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 1152; oc++) {
-        const s0 = b * 56448 + Math.floor(oc / 1) * 49;
-        const w0 = weightAt + oc * 25;
-        let d = b * 56448 + oc * 49;
-        for (let oh = 0; oh < 7; oh++) {
-          const ih0 = oh - 2;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(5, 7 - ih0);
-          for (let ow = 0; ow < 7; ow++, d++) {
-            const iw0 = ow - 2;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(5, 7 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 49;
-              const wc = w0 + ic * 25;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 7 + iw0;
-                const wr = wc + kh * 5;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+    // conv2d 1152→1152, 5×5, stride 1, pad 2, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 39, input, output, n, 56448, 1, 49, 25, 1152, weightAt, -1, 1228, 58904);
+    } else {
+      // conv2d 1152→1152, 5×5, stride 1, pad 2, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 1152; oc++) {
+          const s0 = b * 56448 + Math.floor(oc / 1) * 49;
+          const w0 = weightAt + oc * 25;
+          let d = b * 56448 + oc * 49;
+          for (let oh = 0; oh < 7; oh++) {
+            const ih0 = oh - 2;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(5, 7 - ih0);
+            for (let ow = 0; ow < 7; ow++, d++) {
+              const iw0 = ow - 2;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(5, 7 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 49;
+                const wc = w0 + ic * 25;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 7 + iw0;
+                  const wr = wc + kh * 5;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+                }
               }
+              output[d] = acc;
             }
-            output[d] = acc;
           }
         }
       }
@@ -16165,61 +15473,83 @@ function createEngine() {
 
   /** Backward of op 183: features.6.1.block.1.0 (conv2d). */
   function backward183(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.1.block.1.0: conv2d 1152→1152, 5×5, stride 1, pad 2, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 1152; oc++) {
-      const g0 = Math.floor(oc / 1) * 49;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 1337788 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, 2 - kh);
-          const ohHi = Math.min(7, 9 - kh);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, 2 - kw);
-            const owHi = Math.min(7, 9 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 56448 + oc * 49;
-              const bc = b * 56448 + g0 + ic * 49;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh + kh - 2) * 7 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad184[sr + ow]! * act183[br + ow]!;
+    // features.6.1.block.1.0: conv2d 1152→1152, 5×5, stride 1, pad 2, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        39,
+        act183,
+        grad184,
+        grad183,
+        n,
+        56448,
+        1,
+        49,
+        25,
+        1152,
+        1337788,
+        1228,
+        57676,
+        58904,
+        115352,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 1152; oc++) {
+        const g0 = Math.floor(oc / 1) * 49;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 1337788 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, 2 - kh);
+            const ohHi = Math.min(7, 9 - kh);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, 2 - kw);
+              const owHi = Math.min(7, 9 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 56448 + oc * 49;
+                const bc = b * 56448 + g0 + ic * 49;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh + kh - 2) * 7 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad184[sr + ow]! * act183[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 1152; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 56448 + g * 49;
-        const w0 = 1337788 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 56448 + ic * 49;
-        for (let ih = 0; ih < 7; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 6);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 7; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 6);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 7;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad184[si + oc * 49]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 1152; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 56448 + g * 49;
+          const w0 = 1337788 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 56448 + ic * 49;
+          for (let ih = 0; ih < 7; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 6);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 7; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 6);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 7;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad184[si + oc * 49]! * p[wi + oc * 25]!;
+                }
               }
+              grad183[d]! += acc;
             }
-            grad183[d]! += acc;
           }
         }
       }
@@ -16279,25 +15609,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 1152;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1152; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 29, output, b * 48, 48, 1, weightAt, biasAt, 1152);
-      }
+      wasmConvForward(arena, 40, input, output, n, 1152, 48, 1, 1152, 1, weightAt, biasAt, 1152, 2352);
     } else {
       // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -16337,7 +15651,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 1152→48, 1×1, stride 1, pad 0; [1152, 1, 1] → [48, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 48; c++) {
       let acc = 0;
@@ -16347,40 +15661,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 1152;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 29, outputGrad, b * 48, 48, 1, weightAt, 1152, 1200, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1200;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        40,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        1152,
+        48,
+        1,
+        1152,
+        1,
+        weightAt,
+        1152,
+        1200,
+        2352,
+        3504,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16471,25 +15770,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 48;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 48; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 30, output, b * 1152, 1152, 1, weightAt, biasAt, 48);
-      }
+      wasmConvForward(arena, 41, input, output, n, 48, 1152, 1, 48, 1, weightAt, biasAt, 48, 1248);
     } else {
       // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -16541,7 +15824,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 48→1152, 1×1, stride 1, pad 0; [48, 1, 1] → [1152, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 1152; c++) {
       let acc = 0;
@@ -16551,40 +15834,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 48;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 48; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 30, outputGrad, b * 1152, 1152, 1, weightAt, 48, 1200, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1200;
-          for (let ic = 0; ic < 48; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        41,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        48,
+        1152,
+        1,
+        48,
+        1,
+        weightAt,
+        48,
+        1200,
+        1248,
+        1296,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16714,25 +15982,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1152; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 31, output, b * 9408, 192, 49, weightAt, -1, 56448);
-      }
+      wasmConvForward(arena, 42, input, output, n, 56448, 192, 49, 1152, 1, weightAt, -1, 56448, 122304);
     } else {
       // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -16771,42 +16023,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 1152→192, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [192, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 31, outputGrad, b * 9408, 192, 49, weightAt, 56448, 65856, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 65856;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        42,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        56448,
+        192,
+        49,
+        1152,
+        1,
+        weightAt,
+        56448,
+        65856,
+        122304,
+        178752,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -16909,61 +16146,83 @@ function createEngine() {
 
   /** Backward of op 199: features.6.2.block.1.0 (conv2d). */
   function backward199(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.2.block.1.0: conv2d 1152→1152, 5×5, stride 1, pad 2, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 1152; oc++) {
-      const g0 = Math.floor(oc / 1) * 49;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 1925740 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, 2 - kh);
-          const ohHi = Math.min(7, 9 - kh);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, 2 - kw);
-            const owHi = Math.min(7, 9 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 56448 + oc * 49;
-              const bc = b * 56448 + g0 + ic * 49;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh + kh - 2) * 7 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad200[sr + ow]! * act199[br + ow]!;
+    // features.6.2.block.1.0: conv2d 1152→1152, 5×5, stride 1, pad 2, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        39,
+        act199,
+        grad200,
+        grad199,
+        n,
+        56448,
+        1,
+        49,
+        25,
+        1152,
+        1925740,
+        1228,
+        57676,
+        58904,
+        115352,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 1152; oc++) {
+        const g0 = Math.floor(oc / 1) * 49;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 1925740 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, 2 - kh);
+            const ohHi = Math.min(7, 9 - kh);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, 2 - kw);
+              const owHi = Math.min(7, 9 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 56448 + oc * 49;
+                const bc = b * 56448 + g0 + ic * 49;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh + kh - 2) * 7 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad200[sr + ow]! * act199[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 1152; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 56448 + g * 49;
-        const w0 = 1925740 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 56448 + ic * 49;
-        for (let ih = 0; ih < 7; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 6);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 7; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 6);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 7;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad200[si + oc * 49]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 1152; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 56448 + g * 49;
+          const w0 = 1925740 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 56448 + ic * 49;
+          for (let ih = 0; ih < 7; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 6);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 7; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 6);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 7;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad200[si + oc * 49]! * p[wi + oc * 25]!;
+                }
               }
+              grad199[d]! += acc;
             }
-            grad199[d]! += acc;
           }
         }
       }
@@ -16987,61 +16246,83 @@ function createEngine() {
 
   /** Backward of op 215: features.6.3.block.1.0 (conv2d). */
   function backward215(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.3.block.1.0: conv2d 1152→1152, 5×5, stride 1, pad 2, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 1152; oc++) {
-      const g0 = Math.floor(oc / 1) * 49;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 2513692 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, 2 - kh);
-          const ohHi = Math.min(7, 9 - kh);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, 2 - kw);
-            const owHi = Math.min(7, 9 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 56448 + oc * 49;
-              const bc = b * 56448 + g0 + ic * 49;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh + kh - 2) * 7 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad216[sr + ow]! * act215[br + ow]!;
+    // features.6.3.block.1.0: conv2d 1152→1152, 5×5, stride 1, pad 2, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        39,
+        act215,
+        grad216,
+        grad215,
+        n,
+        56448,
+        1,
+        49,
+        25,
+        1152,
+        2513692,
+        1228,
+        57676,
+        58904,
+        115352,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 1152; oc++) {
+        const g0 = Math.floor(oc / 1) * 49;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 2513692 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, 2 - kh);
+            const ohHi = Math.min(7, 9 - kh);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, 2 - kw);
+              const owHi = Math.min(7, 9 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 56448 + oc * 49;
+                const bc = b * 56448 + g0 + ic * 49;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh + kh - 2) * 7 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad216[sr + ow]! * act215[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 1152; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 56448 + g * 49;
-        const w0 = 2513692 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 56448 + ic * 49;
-        for (let ih = 0; ih < 7; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 6);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 7; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 6);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 7;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad216[si + oc * 49]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 1152; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 56448 + g * 49;
+          const w0 = 2513692 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 56448 + ic * 49;
+          for (let ih = 0; ih < 7; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 6);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 7; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 6);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 7;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad216[si + oc * 49]! * p[wi + oc * 25]!;
+                }
               }
+              grad215[d]! += acc;
             }
-            grad215[d]! += acc;
           }
         }
       }
@@ -17065,31 +16346,36 @@ function createEngine() {
 
   /** Forward of op 231: features.7.0.block.1.0 (conv2d). */
   function forward231(p: Float32Array, n: number): void {
-    // features.7.0.block.1.0: conv2d 1152→1152, 3×3, stride 1, pad 1, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 1152; oc++) {
-        const s0 = b * 56448 + Math.floor(oc / 1) * 49;
-        const w0 = 3101644 + oc * 9;
-        let d = b * 56448 + oc * 49;
-        for (let oh = 0; oh < 7; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 7 - ih0);
-          for (let ow = 0; ow < 7; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 7 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 49;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 7 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act231[sr + kw]! * p[wr + kw]!;
+    // features.7.0.block.1.0: conv2d 1152→1152, 3×3, stride 1, pad 1, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 43, act231, act232, n, 56448, 1, 49, 9, 1152, 3101644, -1, 444, 57336);
+    } else {
+      // features.7.0.block.1.0: conv2d 1152→1152, 3×3, stride 1, pad 1, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 1152; oc++) {
+          const s0 = b * 56448 + Math.floor(oc / 1) * 49;
+          const w0 = 3101644 + oc * 9;
+          let d = b * 56448 + oc * 49;
+          for (let oh = 0; oh < 7; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 7 - ih0);
+            for (let ow = 0; ow < 7; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 7 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 49;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 7 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act231[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act232[d] = acc;
             }
-            act232[d] = acc;
           }
         }
       }
@@ -17098,61 +16384,83 @@ function createEngine() {
 
   /** Backward of op 231: features.7.0.block.1.0 (conv2d). */
   function backward231(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.0.block.1.0: conv2d 1152→1152, 3×3, stride 1, pad 1, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 1152; oc++) {
-      const g0 = Math.floor(oc / 1) * 49;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 3101644 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(7, 8 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(7, 8 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 56448 + oc * 49;
-              const bc = b * 56448 + g0 + ic * 49;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh + kh - 1) * 7 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad232[sr + ow]! * act231[br + ow]!;
+    // features.7.0.block.1.0: conv2d 1152→1152, 3×3, stride 1, pad 1, depthwise (groups 1152), no bias; [1152, 7, 7] → [1152, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        43,
+        act231,
+        grad232,
+        grad231,
+        n,
+        56448,
+        1,
+        49,
+        9,
+        1152,
+        3101644,
+        444,
+        56892,
+        57336,
+        113784,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 1152; oc++) {
+        const g0 = Math.floor(oc / 1) * 49;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 3101644 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(7, 8 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(7, 8 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 56448 + oc * 49;
+                const bc = b * 56448 + g0 + ic * 49;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh + kh - 1) * 7 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad232[sr + ow]! * act231[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 1152; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 56448 + g * 49;
-        const w0 = 3101644 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 56448 + ic * 49;
-        for (let ih = 0; ih < 7; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 6);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 7; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 6);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 7;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad232[si + oc * 49]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 1152; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 56448 + g * 49;
+          const w0 = 3101644 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 56448 + ic * 49;
+          for (let ih = 0; ih < 7; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 6);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 7; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 6);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 7;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad232[si + oc * 49]! * p[wi + oc * 9]!;
+                }
               }
+              grad231[d]! += acc;
             }
-            grad231[d]! += acc;
           }
         }
       }
@@ -17161,25 +16469,9 @@ function createEngine() {
 
   /** Forward of op 240: features.7.0.block.3.0 (conv2d). */
   function forward240(p: Float32Array, n: number): void {
-    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1152; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act240[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 32, act241, b * 15680, 320, 49, 3226108, -1, 56448);
-      }
+      wasmConvForward(arena, 44, act240, act241, n, 56448, 320, 49, 1152, 1, 3226108, -1, 56448, 128576);
     } else {
       // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -17208,42 +16500,27 @@ function createEngine() {
 
   /** Backward of op 240: features.7.0.block.3.0 (conv2d). */
   function backward240(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.0.block.3.0: conv2d 1152→320, 1×1, stride 1, pad 0, no bias; [1152, 7, 7] → [320, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act240[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 32, grad241, b * 15680, 320, 49, 3226108, 56448, 72128, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 72128;
-          for (let ic = 0; ic < 1152; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad240[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        44,
+        act240,
+        grad241,
+        grad240,
+        n,
+        56448,
+        320,
+        49,
+        1152,
+        1,
+        3226108,
+        56448,
+        72128,
+        128576,
+        185024,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -17396,25 +16673,9 @@ function createEngine() {
 
   /** Forward of op 242: features.8.0 (conv2d). */
   function forward242(p: Float32Array, n: number): void {
-    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 320; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act242[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 33, act243, b * 62720, 1280, 49, 3595388, -1, 15680);
-      }
+      wasmConvForward(arena, 45, act242, act243, n, 15680, 1280, 49, 320, 1, 3595388, -1, 15680, 94080);
     } else {
       // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -17443,42 +16704,27 @@ function createEngine() {
 
   /** Backward of op 242: features.8.0 (conv2d). */
   function backward242(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 320; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act242[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 33, grad243, b * 62720, 1280, 49, 3595388, 15680, 78400, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 78400;
-          for (let ic = 0; ic < 320; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad242[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        45,
+        act242,
+        grad243,
+        grad242,
+        n,
+        15680,
+        1280,
+        49,
+        320,
+        1,
+        3595388,
+        15680,
+        78400,
+        94080,
+        109760,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -18993,27 +18239,47 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIBB04FCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMMY29udkZvcndhcmQwAAQK4xYFkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAuAJqIQ4DQCAAIQggByEJIARBAXZBgNAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgChqIQ0DQCAL/QAEACEaIAv9AASAKCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgFAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIB4IRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYDQAGohCCAJQcA+aiEJIAggCkkNAAsgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAKGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgMC4AmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAKGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBQIRwgFCAaIBz95gH95AEhFCAM/QAEgHghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAoIAcgE/0LBJAoIAcgFP0LBKAoIAcgFf0LBLAoIAZBwD5qIQYgB0GA0ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAKCESIAf9AASQKCETIAf9AASgKCEUIAf9AASwKCEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgChqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAKCAHIBP9CwSQKCAHIBT9CwSgKCAHIBX9CwSwKCAGQQhqIQYgB0GA0ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB7ABqIQsDQCAJ/QkCACEWIAn9CQJsIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkHYAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQwAAASY29udkJhY2t3YXJkSW5wdXQwAAEMY29udkZvcndhcmQxAAITY29udkJhY2t3YXJkV2VpZ2h0MQADEmNvbnZCYWNrd2FyZElucHV0MQAEDGNvbnZGb3J3YXJkMgAFCo0dBp0OAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAniSOAJ4IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAmAlqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEWIBEhFyARIRggCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCEGAkAZqIQggCUHYAWohCSAIIApJDQALIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtB7ABsIANqIRAgASEFIAIhBiAQIQcgBUGAwMkAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsL3wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHoAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAbaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAbaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHsAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGAAWohCwNAIAkqAgAhGyAJKgKAASEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgAJqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAAWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgAGSOAKAASAJQwAAAAAgCyoCBCAMKgIElJIgCSoChAGSOAKEASAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiAGSOAKIASAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjAGSOAKMASAIQQhqIQggCUGAAmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAAWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2AEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkEgaiELA0AgCSoCACEbIAkqAiAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQcAAaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQyAAASY29udkJhY2t3YXJkSW5wdXQyAAEMY29udkZvcndhcmQzAAITY29udkJhY2t3YXJkV2VpZ2h0MwADEmNvbnZCYWNrd2FyZElucHV0MwAEDGNvbnZGb3J3YXJkNAAFCt4YBu4EAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUEgaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgIgkjgCICAJQwAAAAAgCyoCBCAMKgIElJIgCSoCJJI4AiQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAiiSOAIoIAlDAAAAACALKgIEIAwqAgyUkiAJKgIskjgCLCAIQQhqIQggCUHAAGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EgbCADaiEQIAEhBSACIQYgECEHIAVBIGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQSBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEgaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwulAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAFqIQsDQCAJ/QkCACEWIAn9CQKAASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAJqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDiAGohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAAZI4AoABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEAZI4AoQBIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIAZI4AogBIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMAZI4AowBIAhBgJAGaiEIIAlBgAJqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQYABbCADaiEQIAEhBSACIQYgECEHIAVBgIDiAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAFqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAwaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwABqIQsDQCAJ/QkCACEWIAn9CQJAIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAQABAQABB6ABCBNjb252QmFja3dhcmRXZWlnaHQ0AAASY29udkJhY2t3YXJkSW5wdXQ0AAEMY29udkZvcndhcmQ1AAITY29udkJhY2t3YXJkV2VpZ2h0NQADEmNvbnZCYWNrd2FyZElucHV0NQAEDGNvbnZGb3J3YXJkNgAFE2NvbnZCYWNrd2FyZFdlaWdodDYABhJjb252QmFja3dhcmRJbnB1dDYABwqRHAiVCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAkCSOAJAIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJEkjgCRCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCSJI4AkggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAkySOAJMIAhBgJAGaiEIIAlBgAFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQcAAbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQcAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBCGohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgANqIQsDQCAJKgIAIRsgCSoCgAMhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAGaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgANqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoADkjgCgAMgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQDkjgChAMgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogDkjgCiAMgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowDkjgCjAMgCEEIaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgANsIANqIRAgASEFIAIhBiAQIQcgBUGAA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYADaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAxqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgANqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBEGohCwNAIAkqAgAhGyAJKgIQIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEgaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvtBAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBEGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCEJI4AhAgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAhSSOAIUIAlDAAAAACALKgIEIAwqAgiUkiAJKgIYkjgCGCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCHJI4AhwgCEEIaiEIIAlBIGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EQbCADaiEQIAEhBSACIQYgECEHIAVBEGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQRBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGADGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEQaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAAABAAd1Bgxjb252Rm9yd2FyZDcAABNjb252QmFja3dhcmRXZWlnaHQ3AAESY29udkJhY2t3YXJkSW5wdXQ3AAIMY29udkZvcndhcmQ4AAMTY29udkJhY2t3YXJkV2VpZ2h0OAAEEmNvbnZCYWNrd2FyZElucHV0OAAFCsAdBqIDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgANqIQsDQCAJ/QkCACEWIAn9CQKAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGABmohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5wIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAA5I4AoADIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEA5I4AoQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIA5I4AogDIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMA5I4AowDIAhBgMQBaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYADbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYADaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgANqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgOwAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4ABqIQsDQCAJ/QkCACEWIAn9CQJgIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQcABaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkggCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCwEmohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCYJI4AmAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAmSSOAJkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJokjgCaCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCbJI4AmwgCEGAxAFqIQggCUHAAWohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtB4ABsIANqIRAgASEFIAIhBiAQIQcgBUGAsBJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDsAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAAaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwABAAABAAAHiAEHDGNvbnZGb3J3YXJkOQAAE2NvbnZCYWNrd2FyZFdlaWdodDkAARJjb252QmFja3dhcmRJbnB1dDkAAg1jb252Rm9yd2FyZDEwAAMUY29udkJhY2t3YXJkV2VpZ2h0MTAABBNjb252QmFja3dhcmRJbnB1dDEwAAUNY29udkZvcndhcmQxMQAGCskWB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwARqIQsDQCAJKgIAIRsgCSoCwAQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAJaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwARqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAEkjgCwAQgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQEkjgCxAQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgEkjgCyAQgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswEkjgCzAQgCEEIaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUHABGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAEaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBwARqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBGGohCwNAIAkqAgAhGyAJKgIYIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEwaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwu+BwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBEGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCGJI4AhggCUMAAAAAIAsqAgQgDCoCBJSSIAkqAhySOAIcIAlDAAAAACALKgIEIAwqAgiUkiAJKgIgkjgCICAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCJJI4AiQgCEEIaiEIIAlBMGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUEIaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFiARIRcgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIEIAwqAgCUkiAJKgIYkjgCGCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCHJI4AhwgCEEIaiEIIAlBMGohCSAIIApJDQALIAVBCGohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EYbCADaiEQIAEhBSACIQYgECEHIAVBEGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUEIaiEOA0AgDyEIIAchCSARIRIgESETIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAFQQhqIQUgBkEIaiEGIAdBCGohByAFIA5JDQALCwvXAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEEYaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBGGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGA7ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAJaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd7BhRjb252QmFja3dhcmRXZWlnaHQxMQAAE2NvbnZCYWNrd2FyZElucHV0MTEAAQ1jb252Rm9yd2FyZDEyAAIUY29udkJhY2t3YXJkV2VpZ2h0MTIAAxNjb252QmFja3dhcmRJbnB1dDEyAAQNY29udkZvcndhcmQxMwAFCrcdBpwIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAoO4AaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLABJI4AsAEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEBJI4AsQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIBJI4AsgEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMBJI4AswEIAhBgMQBaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQcAEbCADaiEQIAEhBSACIQYgECEHIAVBgKDuAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQcAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwARqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAtAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAlqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAyBtqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwASSOALABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxASSOALEBCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyASSOALIBCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzASSOALMBCAIQYAxaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUGAyBtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQcAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLQBaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwARqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgKwCaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoAFqIQsDQCAJ/QkCACEWIAn9CQKgASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQcACaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwABAQABAQAHkgEHFGNvbnZCYWNrd2FyZFdlaWdodDEzAAATY29udkJhY2t3YXJkSW5wdXQxMwABDWNvbnZGb3J3YXJkMTQAAhRjb252QmFja3dhcmRXZWlnaHQxNAADE2NvbnZCYWNrd2FyZElucHV0MTQABA1jb252Rm9yd2FyZDE1AAUUY29udkJhY2t3YXJkV2VpZ2h0MTUABgqFHQeRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgNQHaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqABkjgCoAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQBkjgCpAEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgBkjgCqAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwBkjgCrAEgCEGAMWohCCAJQcACaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQaABbCADaiEQIAEhBSACIQYgECEHIAVBgNQHaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGgAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCsAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaABaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgMsAaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwAdqIQsDQCAJKgIAIRsgCSoCwAchHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAPaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwAdqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAHkjgCwAcgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQHkjgCxAcgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgHkjgCyAcgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswHkjgCzAcgCEEIaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUHAB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAHaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMsAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQcAHaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAywBqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkEoaiELA0AgCSoCACEbIAkqAighHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQdAAaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvABwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBIGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCKJI4AiggCUMAAAAAIAsqAgQgDCoCBJSSIAkqAiySOAIsIAlDAAAAACALKgIEIAwqAgiUkiAJKgIwkjgCMCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCNJI4AjQgCEEIaiEIIAlB0ABqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBCGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRYgESEXIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCKJI4AiggCUMAAAAAIAsqAgQgDCoCBJSSIAkqAiySOAIsIAhBCGohCCAJQdAAaiEJIAggCkkNAAsgBUEIaiEFIAZBCGohBiAHQQhqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQShsIANqIRAgASEFIAIhBiAQIQcgBUEgaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQQhqIQ4DQCAPIQggByEJIBEhEiARIRMgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAVBCGohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE1AAANY29udkZvcndhcmQxNgABFGNvbnZCYWNrd2FyZFdlaWdodDE2AAITY29udkJhY2t3YXJkSW5wdXQxNgADDWNvbnZGb3J3YXJkMTcABBRjb252QmFja3dhcmRXZWlnaHQxNwAFCqIdBtgBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQShqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAywBqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBKGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCsAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAD2ohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD4LWohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLAB5I4AsAHIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEB5I4AsQHIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIB5I4AsgHIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMB5I4AswHIAhBgDFqIQggCUGAD2ohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0HAB2wgA2ohECABIQUgAiEGIBAhByAFQYD4LWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGArAJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGA2ARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgA9qIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGA2ARqIQgDQCANIQ4gDSESIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgA9qIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgL4LaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEGgDGohCCAJQYAPaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE3AAANY29udkZvcndhcmQxOAABFGNvbnZCYWNrd2FyZFdlaWdodDE4AAITY29udkJhY2t3YXJkSW5wdXQxOAADDWNvbnZGb3J3YXJkMTkABBRjb252QmFja3dhcmRXZWlnaHQxOQAFCowdBt4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAB2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDYBGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAHaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgNgEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAdqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgKwCaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgA9qIQsDQCAJKgIAIRsgCSoCgA8hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAeaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgA9qIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoAPkjgCgA8gCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQPkjgChA8gCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogPkjgCiA8gCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowPkjgCjA8gCEEIaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGAD2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQAAAQAHkQEHE2NvbnZCYWNrd2FyZElucHV0MTkAAA1jb252Rm9yd2FyZDIwAAEUY29udkJhY2t3YXJkV2VpZ2h0MjAAAhNjb252QmFja3dhcmRJbnB1dDIwAAMNY29udkZvcndhcmQyMQAEFGNvbnZCYWNrd2FyZFdlaWdodDIxAAUTY29udkJhY2t3YXJkSW5wdXQyMQAGCtsbB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAPaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKwCaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAPaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGArAJqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHQAGohCwNAIAkqAgAhGyAJKgJQIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGgAWohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQdAAaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgJQkjgCUCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCVJI4AlQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAliSOAJYIAlDAAAAACALKgIEIAwqAgyUkiAJKgJckjgCXCAIQQhqIQggCUGgAWohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HQAGwgA2ohECABIQUgAiEGIBAhByAFQdAAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB0ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGArAJqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB0ABqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsAlqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsAlqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPwWaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAPkjgCgA8gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQPkjgChA8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogPkjgCiA8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowPkjgCjA8gCEGgDGohCCAJQYAeaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGA/BZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAPaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMjIAABRjb252QmFja3dhcmRXZWlnaHQyMgABE2NvbnZCYWNrd2FyZElucHV0MjIAAg1jb252Rm9yd2FyZDIzAAMUY29udkJhY2t3YXJkV2VpZ2h0MjMABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD8FmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAD5I4AoAPIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKED5I4AoQPIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKID5I4AogPIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMD5I4AowPIAhBoAxqIQggCUGAHmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAPbCADaiEQIAEhBSACIQYgECEHIAVBgPwWaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAPaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgA9qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAkA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgLASaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwANqIQsDQCAJ/QkCACEWIAn9CQLAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAHaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgLASaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBwANqIQsDQCAJ/QkCACEWIAn9CQLAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAHaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCuBWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLAA5I4AsADIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEA5I4AsQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIA5I4AsgDIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMA5I4AswDIAhBoAxqIQggCUGAB2ohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQcADbCADaiEQIAEhBSACIQYgECEHIAVBgK4FaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAAAAQAAAQAAB6EBCBNjb252QmFja3dhcmRJbnB1dDIzAAANY29udkZvcndhcmQyNAABFGNvbnZCYWNrd2FyZFdlaWdodDI0AAITY29udkJhY2t3YXJkSW5wdXQyNAADDWNvbnZGb3J3YXJkMjUABBRjb252QmFja3dhcmRXZWlnaHQyNQAFE2NvbnZCYWNrd2FyZElucHV0MjUABg1jb252Rm9yd2FyZDI2AAcKohoI3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQcADaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwANqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBwANqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUHAA2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAzARqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGAFWohCwNAIAkqAgAhGyAJKgKAFSEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgCpqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAFWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgBWSOAKAFSAJQwAAAAAgCyoCBCAMKgIElJIgCSoChBWSOAKEFSAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiBWSOAKIFSAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjBWSOAKMFSAIQQhqIQggCUGAKmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYAVaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgBVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAzARqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgBVqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDMBGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQfAAaiELA0AgCSoCACEbIAkqAnAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQeABaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvxBAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVB8ABqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAnCSOAJwIAlDAAAAACALKgIEIAwqAgSUkiAJKgJ0kjgCdCAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCeJI4AnggCUMAAAAAIAsqAgQgDCoCDJSSIAkqAnySOAJ8IAhBCGohCCAJQeABaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQfAAbCADaiEQIAEhBSACIQYgECEHIAVB8ABqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEHwAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDMBGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHwAGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MjYAABNjb252QmFja3dhcmRJbnB1dDI2AAENY29udkZvcndhcmQyNwACFGNvbnZCYWNrd2FyZFdlaWdodDI3AAMK+xoEjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCUIGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAFZI4AoAVIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEFZI4AoQVIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIFZI4AogVIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMFZI4AowVIAhBoAxqIQggCUGAKmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgJQgaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAVaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgBVqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAFWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAfaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBVqIQsDQCAJ/QkCACEWIAn9CQKAFSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAqaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAfaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBVqIQsDQCAJKgIAIRsgCSoCgBUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCpqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIUIaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAFZI4AoAVIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQVkjgChBUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBWSOAKIFSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMFZI4AowVIAhBiANqIQggCUGAKmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgIUIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDI3AAANY29udkZvcndhcmQyOAABFGNvbnZCYWNrd2FyZFdlaWdodDI4AAITY29udkJhY2t3YXJkSW5wdXQyOAADDWNvbnZGb3J3YXJkMjkABBRjb252QmFja3dhcmRXZWlnaHQyOQAFCpYeBtcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAH2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAfaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAZqIQsDQCAJ/QkCACEWIAn9CQKABiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAMaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAZqIQsDQCAJKgIAIRsgCSoCgAYhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgAxqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKYCaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKABpI4AoAGIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQGkjgChAYgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAaSOAKIBiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMBpI4AowGIAhBiANqIQggCUGADGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAGbCADaiEQIAEhBSACIQYgECEHIAVBgKYCaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIA2aiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAZqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgAZqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgDZqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgAZqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9wBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDADWohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAkaiELA0AgCSoCACEbIAkqAoAkIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAyABqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/oEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAJGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgCSSOAKAJCAJQwAAAAAgCyoCBCAMKgIElJIgCSoChCSSOAKEJCAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiCSSOAKIJCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjCSSOAKMJCAIQQhqIQggCUGAyABqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQAAAQAHkQEHE2NvbnZCYWNrd2FyZElucHV0MjkAAA1jb252Rm9yd2FyZDMwAAEUY29udkJhY2t3YXJkV2VpZ2h0MzAAAhNjb252QmFja3dhcmRJbnB1dDMwAAMNY29udkZvcndhcmQzMQAEFGNvbnZCYWNrd2FyZFdlaWdodDMxAAUTY29udkJhY2t3YXJkSW5wdXQzMQAGCvYcB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAkaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMANaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAkaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAwA1qIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHAAWohCwNAIAkqAgAhGyAJKgLAASEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgANqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHAAWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCwAGSOALAASAJQwAAAAAgCyoCBCAMKgIElJIgCSoCxAGSOALEASAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCyAGSOALIASAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCzAGSOALMASAIQQhqIQggCUGAA2ohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HAAWwgA2ohECABIQUgAiEGIBAhByAFQcABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBwAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAwA1qIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBwAFqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9sEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgDZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIA2aiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgCRqIQsDQCAJKgIAIRsgCSoCgCQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrQkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkDWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjCSSOAKMJCAIQYgDaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgDZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAJGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCANmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAJGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAAAHTgQNY29udkZvcndhcmQzMgAAFGNvbnZCYWNrd2FyZFdlaWdodDMyAAETY29udkJhY2t3YXJkSW5wdXQzMgACDWNvbnZGb3J3YXJkMzMAAwrHFwTdBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDaAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAyABqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgNoAaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgCRqIQsDQCAJKgIAIRsgCSoCgCQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrQkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkDWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjCSSOAKMJCAIQYgDaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgNoAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgCRqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgNoAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDkAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAKaiELA0AgCf0JAgAhFiAJ/QkCgAohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCA5ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACmohCwNAIAkqAgAhGyAJKgKACiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABSAhgBX9/f39/AGAEf39/fwBgBX9/f3x8AGAGf39/f3x8AGAHf39/f3x8fABgA39/fABgDn9/f39/fHx8fHx8fHx8AGADf39/AAIPAQNlbnYGbWVtb3J5AgABAwoJAAECAwQFBgYHB3kJFGNvbnZCYWNrd2FyZFdlaWdodDMzAAATY29udkJhY2t3YXJkSW5wdXQzMwABA3NnZAACEHNnZE1vbWVudHVtRmlyc3QAAwtzZ2RNb21lbnR1bQAEBXNjYWxlAAUEYWRhbQAGBWFkYW13AAcKc3VtU3F1YXJlcwAICqQbCawJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAKkjgCgAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAqSOAKECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowKkjgCjAogCEGIA2ohCCAJQYAUaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgApsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgApqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgOQAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwulAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALC74BAwJ/BHsCfCAE/RQhCCAF/RQhCSADQX5xQQRsIQcCQANAIAYgB08NASAAIAZq/V0DAP1fIQogASAGav1dAwD9XyAJIAr98gH98AEhCyACIAZqIAv9Xv1bAwAAIAAgBmogCiAIIAv98gH98QH9Xv1bAwAAIAZBCGohBgwACwsgA0EBcQRAIAAgBmoqAgC7IQwgASAGaioCALsgBSAMoqAhDSACIAZqIA22OAIAIAAgBmogDCAEIA2iobY4AgALC+wBAwJ/BnsDfCAE/RQhCSAF/RQhCiAG/RQhCyADQX5xQQRsIQgCQANAIAcgCE8NASAAIAdq/V0DAP1fIQwgASAHav1dAwD9XyAKIAz98gH98AEhDSALIAIgB2r9XQMA/V/98gEgDf3wASEOIAIgB2ogDv1e/VsDAAAgACAHaiAMIAkgDv3yAf3xAf1e/VsDAAAgB0EIaiEHDAALCyADQQFxBEAgACAHaioCALshDyABIAdqKgIAuyAFIA+ioCEQIAYgAiAHaioCALuiIBCgIREgAiAHaiARtjgCACAAIAdqIA8gBCARoqG2OAIACwtlAgJ/AXsgAv0UIQUgAUF+cUEEbCEEAkADQCADIARPDQEgACADaiAAIANq/V0DAP1fIAX98gH9Xv1bAwAAIANBCGohAwwACwsgAUEBcQRAIAAgA2ogACADaioCALsgAqK2OAIACwuNAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0MAAAEmNvbnZCYWNrd2FyZElucHV0MAABC2NvbnZJbTJjb2wwAAILY29udkNvbDJpbTAAAwxjb252Rm9yd2FyZDEABArGHAWdDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMDJAGohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJ4kjgCeCAIQYCQBmohCCAJQdgBaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFiARIRcgESEYIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQewAbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYCYCWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLC98EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABB6ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQewAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC/0DAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOAkaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAkG8A2ohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBAGohBSACQcADaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEEaiEFIAJBwANqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAoAxqIQMgAyAESQ0ACwu6AwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDgJGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIAJBBGohAiAKQQRqIQUgAkG8A2ohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQILIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEAaiEFIAJBwANqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBBGohBSACQcADaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAoAxqIQMgAyAESQ0ACwuIAgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0MQAAEmNvbnZCYWNrd2FyZElucHV0MQABC2NvbnZJbTJjb2wxAAILY29udkNvbDJpbTEAAwxjb252Rm9yd2FyZDIABAqxGwW6CwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMAYaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgIokjgCKCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCLJI4AiwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAjCSOAIwIAhBgJAGaiEIIAlByABqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAiANqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCEGAkAZqIQggCUHIAGohCSAIIApJDQALIAVBgIgDaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBJGwgA2ohECABIQUgAiEGIBAhByAFQYDAGGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYCIA2ohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBgIgDaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsL2gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQSRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+wEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIgDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkGwA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHAA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogCkEEaiEFIAJBsANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAiANqIQMgAyAESQ0ACwvMBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCIA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIAJBBGohAiAKQQBqIQUgAkGwA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQcADaiECCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIApBBGohBSACQbADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQcADaiECCyAIQQFqIghB8ABJDQALIAdBAWoiB0EDSQ0ACyADQYCIA2ohAyADIARJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgAFqIQsDQCAJKgIAIRsgCSoCgAEhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYACaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwsKAAECAgEAAQICAQetAQoTY29udkJhY2t3YXJkV2VpZ2h0MgAAEmNvbnZCYWNrd2FyZElucHV0MgABC2NvbnZJbTJjb2wyAAILY29udkNvbDJpbTIAAwxjb252Rm9yd2FyZDMABBNjb252QmFja3dhcmRXZWlnaHQzAAUSY29udkJhY2t3YXJkSW5wdXQzAAYLY29udkltMmNvbDMABwtjb252Q29sMmltMwAIDGNvbnZGb3J3YXJkNAAJCucXCvkEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAAWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgAGSOAKAASAJQwAAAAAgCyoCBCAMKgIElJIgCSoChAGSOAKEASAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiAGSOAKIASAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjAGSOAKMASAIQQhqIQggCUGAAmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAAWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwvYAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGACGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQSBqIQsDQCAJKgIAIRsgCSoCICEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwABqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+4EAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUEgaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgIgkjgCICAJQwAAAAAgCyoCBCAMKgIElJIgCSoCJJI4AiQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAiiSOAIoIAlDAAAAACALKgIEIAwqAgyUkiAJKgIskjgCLCAIQQhqIQggCUHAAGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EgbCADaiEQIAEhBSACIQYgECEHIAVBIGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQSBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEgaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuxAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQSBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC60BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBIGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwulAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAFqIQsDQCAJ/QkCACEWIAn9CQKAASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAJqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeCAQcTY29udkJhY2t3YXJkV2VpZ2h0NAAAEmNvbnZCYWNrd2FyZElucHV0NAABC2NvbnZJbTJjb2w0AAILY29udkNvbDJpbTQAAwxjb252Rm9yd2FyZDUABBNjb252QmFja3dhcmRXZWlnaHQ1AAUSY29udkJhY2t3YXJkSW5wdXQ1AAYK2R0HnwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA4gBqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAGSOAKAASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAGSOAKEASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAGSOAKIASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAGSOAKMASAIQYCQBmohCCAJQYACaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAiANsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYCA4gBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYABaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL3QECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgOIAaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJBwANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC80BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDiAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgDBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAAGohCwNAIAn9CQIAIRYgCf0JAkAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQYABaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLlQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJAkjgCQCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCRJI4AkQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAkiSOAJIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJMkjgCTCAIQYCQBmohCCAJQYABaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAiANsIABqIQ8gBEEBa0HAAGwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHAAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAwaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAABAgEAAAdzBwtjb252SW0yY29sNQAAC2NvbnZDb2wyaW01AAEMY29udkZvcndhcmQ2AAITY29udkJhY2t3YXJkV2VpZ2h0NgADEmNvbnZCYWNrd2FyZElucHV0NgAEC2NvbnZJbTJjb2w2AAULY29udkNvbDJpbTYABgr8HAfcAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAMWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBAUkNAAsgA0GAiANqIQMgAyAESQ0ACwvMAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAMWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC4gCAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLtgsCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCQBmohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgIskjgCLCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCMJI4AjAgCEGAxAFqIQggCUHIAGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYDiAGohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESEWIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAhBgMQBaiEIIAlByABqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGAkAZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYDiAGohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBgOIAaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsL1gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBJGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL+gMCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAiANqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiACQwAAAAA4AgAgAkEEaiECIApBBGohBSACQdwBaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHgAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEE4SQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHgAWohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogCkEEaiEFIAJB4AFqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALIAdBAWoiB0EDSQ0ACyADQYCIA2ohAyADIARJDQALC7cDAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIgDaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogAkEEaiECIApBBGohBSACQdwBaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQeABaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIApBBGohBSACQeABaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALIAdBAWoiB0EDSQ0ACyADQYCIA2ohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwwLAAEAAgIAAQACAgAHvAELDGNvbnZGb3J3YXJkNwAAE2NvbnZCYWNrd2FyZFdlaWdodDcAARJjb252QmFja3dhcmRJbnB1dDcAAgtjb252SW0yY29sNwADC2NvbnZDb2wyaW03AAQMY29udkZvcndhcmQ4AAUTY29udkJhY2t3YXJkV2VpZ2h0OAAGEmNvbnZCYWNrd2FyZElucHV0OAAHC2NvbnZJbTJjb2w4AAgLY29udkNvbDJpbTgACQxjb252Rm9yd2FyZDkACgq+GQvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGADGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYADaiELA0AgCSoCACEbIAkqAoADIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGABmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYADaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAA5I4AoADIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEA5I4AoQDIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIA5I4AogDIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMA5I4AowDIAhBCGohCCAJQYAGaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYADbCADaiEQIAEhBSACIQYgECEHIAVBgANqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAA2ohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAMaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYADaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYADaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYADaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBEGohCwNAIAkqAgAhGyAJKgIQIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEgaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvtBAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBEGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCEJI4AhAgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAhSSOAIUIAlDAAAAACALKgIEIAwqAgiUkiAJKgIYkjgCGCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCHJI4AhwgCEEIaiEIIAlBIGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EQbCADaiEQIAEhBSACIQYgECEHIAVBEGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQRBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGADGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEQaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuxAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQRBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC60BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBEGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYDIAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgAZqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeFAQcTY29udkJhY2t3YXJkV2VpZ2h0OQAAEmNvbnZCYWNrd2FyZElucHV0OQABC2NvbnZJbTJjb2w5AAILY29udkNvbDJpbTkAAw1jb252Rm9yd2FyZDEwAAQUY29udkJhY2t3YXJkV2VpZ2h0MTAABRNjb252QmFja3dhcmRJbnB1dDEwAAYKxh0HnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAyQBqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoADkjgCgAMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQDkjgChAMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogDkjgCiAMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowDkjgCjAMgCEGAxAFqIQggCUGABmohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgANsIANqIRAgASEFIAIhBiAQIQcgBUGAwMkAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAA2ohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2wECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAwMkAaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwvLAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDAyQBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiECCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGA7ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHgAGohCwNAIAn9CQIAIRYgCf0JAmAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBwAFqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuSCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLASaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJgkjgCYCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCZJI4AmQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAmiSOAJoIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJskjgCbCAIQYDEAWohCCAJQcABaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0HgAGwgA2ohECABIQUgAiEGIBAhByAFQYCwEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQeAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB4ABqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAABAgEAB2sGDGNvbnZJbTJjb2wxMAAADGNvbnZDb2wyaW0xMAABDWNvbnZGb3J3YXJkMTEAAhRjb252QmFja3dhcmRXZWlnaHQxMQADE2NvbnZCYWNrd2FyZElucHV0MTEABAxjb252SW0yY29sMTEABQqrGgbaAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCwEmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLygECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAsBJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiECCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLiAIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwu2CwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJAGaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCKJI4AiggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgIwkjgCMCAIQYDEAWohCCAJQcgAaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgOIAaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCEGAxAFqIQggCUHIAGohCSAIIApJDQALIAVBgOIAaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBJGwgA2ohECABIQUgAiEGIBAhByAFQYCQBmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgOIAaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUGA4gBqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvWBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQSBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBJGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvmBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDiAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQRqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQNJDQALIANBgOIAaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwwLAAECAQAAAQIBAAAHxgELDGNvbnZDb2wyaW0xMQAADWNvbnZGb3J3YXJkMTIAARRjb252QmFja3dhcmRXZWlnaHQxMgACE2NvbnZCYWNrd2FyZElucHV0MTIAAwxjb252SW0yY29sMTIABAxjb252Q29sMmltMTIABQ1jb252Rm9yd2FyZDEzAAYUY29udkJhY2t3YXJkV2VpZ2h0MTMABxNjb252QmFja3dhcmRJbnB1dDEzAAgMY29udkltMmNvbDEzAAkMY29udkNvbDJpbTEzAAoKsx0LxgQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA4gBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBOEkEQCADIAlB4AFsaiEKIAJBBGohAiAKQQBqIQUgAkHQAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQeABaiECCyAIQQFqIghBOEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEEaiEFIAJB0AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJB4AFqIQILIAhBAWoiCEE4SQ0ACyAHQQFqIgdBA0kNAAsgA0GA4gBqIQMgAyAESQ0ACwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAG2ohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQcAEaiELA0AgCSoCACEbIAkqAsAEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGACWohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQcAEaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgLABJI4AsAEIAlDAAAAACALKgIEIAwqAgSUkiAJKgLEBJI4AsQEIAlDAAAAACALKgIEIAwqAgiUkiAJKgLIBJI4AsgEIAlDAAAAACALKgIEIAwqAgyUkiAJKgLMBJI4AswEIAhBCGohCCAJQYAJaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQcAEbCADaiEQIAEhBSACIQYgECEHIAVBwARqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEHABGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAbaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQcAEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAEaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAEaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC9cBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBGGohCwNAIAkqAgAhGyAJKgIYIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEwaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwu+BwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBEGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCGJI4AhggCUMAAAAAIAsqAgQgDCoCBJSSIAkqAhySOAIcIAlDAAAAACALKgIEIAwqAgiUkiAJKgIgkjgCICAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCJJI4AiQgCEEIaiEIIAlBMGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUEIaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFiARIRcgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIEIAwqAgCUkiAJKgIYkjgCGCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCHJI4AhwgCEEIaiEIIAlBMGohCSAIIApJDQALIAVBCGohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EYbCADaiEQIAEhBSACIQYgECEHIAVBEGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUEIaiEOA0AgDyEIIAchCSARIRIgESETIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAFQQhqIQUgBkEIaiEGIAdBCGohByAFIA5JDQALCwvXAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEEYaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBGGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsQECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEEYaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwutAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQRhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAUgBSoCACACKgIAkjgCACAFQQRqIQUgAkEEaiECBSACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMTQAABRjb252QmFja3dhcmRXZWlnaHQxNAABE2NvbnZCYWNrd2FyZElucHV0MTQAAgxjb252SW0yY29sMTQAAwxjb252Q29sMmltMTQABA1jb252Rm9yd2FyZDE1AAUKmRQGogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGA7ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAJaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCg7gBqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAEkjgCwAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQEkjgCxAQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgEkjgCyAQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswEkjgCzAQgCEGAxAFqIQggCUGACWohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUGAoO4AaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA7ABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHABGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2wECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAoO4AaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwvLAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCg7gBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiECCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLhwIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAECAgdMBBRjb252QmFja3dhcmRXZWlnaHQxNQAAE2NvbnZCYWNrd2FyZElucHV0MTUAAQxjb252SW0yY29sMTUAAgxjb252Q29sMmltMTUAAwrXGwSmCwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMwEaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmSSOAJkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJokjgCaCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCbJI4AmwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAnCSOAJwIAhBgDFqIQggCUHIAWohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQcAYaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmSSOAJkIAhBgDFqIQggCUHIAWohCSAIIApJDQALIAVBwBhqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQeQAbCADaiEQIAEhBSACIQYgECEHIAVBgMwEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHAGGohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUHAGGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5ABqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHkAGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwunBgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDiAGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAmsiCUE4SQRAIAMgCUHgAWxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHsAGohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAtBACEIA0AgCEECbCAHQQFsakECayIJQThJBEAgAyAJQeABbGohCiACQwAAAAA4AgAgAkEEaiECIApBBGohBSACQewAaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQfAAaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBOEkEQCADIAlB4AFsaiEKIApBBGohBSACQfAAaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBOEkEQCADIAlB4AFsaiEKIApBCGohBSACQewAaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACyACQwAAAAA4AgAgAkEEaiECBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALIAdBAWoiB0EFSQ0ACyADQYDiAGohAyADIARJDQALC6oFAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOIAaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakECayIJQThJBEAgAyAJQeABbGohCiACQQRqIQIgCkEAaiEFIAJB7ABqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiECCyAIQQFqIghBHEkNAAtBACEIA0AgCEECbCAHQQFsakECayIJQThJBEAgAyAJQeABbGohCiACQQRqIQIgCkEEaiEFIAJB7ABqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiECCyAIQQFqIghBHEkNAAtBACEIA0AgCEECbCAHQQFsakECayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHwAGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBOEkEQCADIAlB4AFsaiEKIApBBGohBSACQfAAaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALQQAhCANAIAhBAmwgB0EBbGpBAmsiCUE4SQRAIAMgCUHgAWxqIQogCkEIaiEFIAJB7ABqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALIAJBBGohAgUgAkHwAGohAgsgCEEBaiIIQRxJDQALIAdBAWoiB0EFSQ0ACyADQYDiAGohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEAAgIAAQeDAQcNY29udkZvcndhcmQxNgAAFGNvbnZCYWNrd2FyZFdlaWdodDE2AAETY29udkJhY2t3YXJkSW5wdXQxNgACDGNvbnZJbTJjb2wxNgADDGNvbnZDb2wyaW0xNgAEDWNvbnZGb3J3YXJkMTcABRRjb252QmFja3dhcmRXZWlnaHQxNwAGCq8dB58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAtAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAlqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAyBtqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwASSOALABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxASSOALEBCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyASSOALIBCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzASSOALMBCAIQYAxaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUGAyBtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQcAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLQBaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwARqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDIG2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDIG2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGArAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgAWohCwNAIAn9CQIAIRYgCf0JAqABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBwAJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA1AdqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCoAGSOAKgASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCpAGSOAKkASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCqAGSOAKoASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCrAGSOAKsASAIQYAxaiEIIAlBwAJqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBoAFsIANqIRAgASEFIAIhBiAQIQcgBUGA1AdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEBAAIAB3IGE2NvbnZCYWNrd2FyZElucHV0MTcAAAxjb252SW0yY29sMTcAAQxjb252Q29sMmltMTcAAg1jb252Rm9yd2FyZDE4AAMUY29udkJhY2t3YXJkV2VpZ2h0MTgABBNjb252QmFja3dhcmRJbnB1dDE4AAUK0RgGngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQaABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgKwCaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAFqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDUB2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDUB2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC4cCAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwumCwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMwEaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmSSOAJkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJokjgCaCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCbJI4AmwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAnCSOAJwIAhBgDFqIQggCUHIAWohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQcAYaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmSSOAJkIAhBgDFqIQggCUHIAWohCSAIIApJDQALIAVBwBhqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQeQAbCADaiEQIAEhBSACIQYgECEHIAVBgMwEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHAGGohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUHAGGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5ABqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHkAGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAABAgEAAAEHigEIDGNvbnZJbTJjb2wxOAAADGNvbnZDb2wyaW0xOAABDWNvbnZGb3J3YXJkMTkAAhRjb252QmFja3dhcmRXZWlnaHQxOQADE2NvbnZCYWNrd2FyZElucHV0MTkABAxjb252SW0yY29sMTkABQxjb252Q29sMmltMTkABg1jb252Rm9yd2FyZDIwAAcKiBwI8AcCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHAGGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEcSQRAIAMgCUHwAGxqIQogAkMAAAAAOAIAIAJDAAAAADgCBCACQQhqIQIgCkEAaiEFIAJB4ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCAFQQhqIQUgAkEIaiECBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEcSQRAIAMgCUHwAGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHgAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQRxJBEAgAyAJQfAAbGohCiAKQQRqIQUgAkHgAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQRxJBEAgAyAJQfAAbGohCiAKQQhqIQUgAkHgAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAVBCGohBSACQQhqIQIgAkMAAAAAOAIAIAJDAAAAADgCBCACQQhqIQIFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQVJDQALIANBwBhqIQMgAyAESQ0ACwugBwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAYaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakECayIJQRxJBEAgAyAJQfAAbGohCiACQQhqIQIgCkEAaiEFIAJB4ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFQQhqIQUgAkEIaiECBSACQfAAaiECCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQRxJBEAgAyAJQfAAbGohCiACQQRqIQIgCkEAaiEFIAJB4ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkHwAGohAgsgCEEBaiIIQRxJDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBHEkEQCADIAlB8ABsaiEKIApBBGohBSACQeAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQfAAaiECCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQRxJBEAgAyAJQfAAbGohCiAKQQhqIQUgAkHgAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAVBCGohBSACQQhqIQIgAkEIaiECBSACQfAAaiECCyAIQQFqIghBHEkNAAsgB0EBaiIHQQVJDQALIANBwBhqIQMgAyAESQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAywBqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHAB2ohCwNAIAkqAgAhGyAJKgLAByEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgA9qIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHAB2ohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCwAeSOALAByAJQwAAAAAgCyoCBCAMKgIElJIgCSoCxAeSOALEByAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCyAeSOALIByAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCzAeSOALMByAIQQhqIQggCUGAD2ohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HAB2wgA2ohECABIQUgAiEGIBAhByAFQcAHaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBwAdqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAywBqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBwAdqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC7IBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBwAdqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC64BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBwAdqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAUgBSoCACACKgIAkjgCACAFQQRqIQUgAkEEaiECBSACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsL2QEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgMsAaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBKGohCwNAIAkqAgAhGyAJKgIoIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkHQAGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwoJAAECAgEAAQICB6cBCRRjb252QmFja3dhcmRXZWlnaHQyMAAAE2NvbnZCYWNrd2FyZElucHV0MjAAAQxjb252SW0yY29sMjAAAgxjb252Q29sMmltMjAAAw1jb252Rm9yd2FyZDIxAAQUY29udkJhY2t3YXJkV2VpZ2h0MjEABRNjb252QmFja3dhcmRJbnB1dDIxAAYMY29udkltMmNvbDIxAAcMY29udkNvbDJpbTIxAAgK+R0JwAcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQSBqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAiiSOAIoIAlDAAAAACALKgIEIAwqAgSUkiAJKgIskjgCLCAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCMJI4AjAgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAjSSOAI0IAhBCGohCCAJQdAAaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQQhqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEWIBEhFyAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAiiSOAIoIAlDAAAAACALKgIEIAwqAgSUkiAJKgIskjgCLCAIQQhqIQggCUHQAGohCSAIIApJDQALIAVBCGohBSAGQQhqIQYgB0EIaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0EobCADaiEQIAEhBSACIQYgECEHIAVBIGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUEIaiEOA0AgDyEIIAchCSARIRIgESETIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAFQQhqIQUgBkEIaiEGIAdBCGohByAFIA5JDQALCwvYAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEEoaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMsAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQShqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC7EBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBKGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrQECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEEoaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGArAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgA9qIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA+C1qIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAeSOALAByAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAeSOALEByAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAeSOALIByAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAeSOALMByAIQYAxaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGA+C1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgKwCaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwAdqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD4LWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD4LWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAEAAgIHXAUNY29udkZvcndhcmQyMgAAFGNvbnZCYWNrd2FyZFdlaWdodDIyAAETY29udkJhY2t3YXJkSW5wdXQyMgACDGNvbnZJbTJjb2wyMgADDGNvbnZDb2wyaW0yMgAECt8cBf8CAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgDSEOIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuhCwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgDFqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgIskjgCLCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCMJI4AjAgCEGgDGohCCAJQcgAaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAIQaAMaiEIIAlByABqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0EkbCADaiEQIAEhBSACIQYgECEHIAVBgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBkAZqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBkAZqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvgBgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyANIQ4gBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALC6gEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBwBhqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIAJDAAAAADgCACACQQRqIQIgCkEEaiEFIAJBNGohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkE4aiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIApBBGohBSACQThqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQcAYaiEDIAMgBEkNAAsLrAMCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHAGGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogAkEEaiECIApBBGohBSACQTRqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIApBAGohBSACQThqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIApBBGohBSACQThqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBA0kNAAsgA0HAGGohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMjMAABRjb252QmFja3dhcmRXZWlnaHQyMwABE2NvbnZCYWNrd2FyZElucHV0MjMAAgxjb252SW0yY29sMjMAAwxjb252Q29sMmltMjMABA1jb252Rm9yd2FyZDI0AAUKvRoG4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIRIgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAeSOALAByAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAeSOALEByAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAeSOALIByAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAeSOALMByAIQaAMaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAB2wgA2ohECABIQUgAiEGIBAhByAFQYC+C2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAB2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDYBGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAHaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgNgEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAdqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAvgtqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgL4LaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjQAABNjb252QmFja3dhcmRJbnB1dDI0AAEMY29udkltMmNvbDI0AAIMY29udkNvbDJpbTI0AAMNY29udkZvcndhcmQyNQAECvoTBY8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA6gNqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByANIQ4gBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjUAABNjb252QmFja3dhcmRJbnB1dDI1AAEMY29udkltMmNvbDI1AAIMY29udkNvbDJpbTI1AAMNY29udkZvcndhcmQyNgAECqodBaELAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAMWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCKJI4AiggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgIwkjgCMCAIQaAMaiEIIAlByABqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQZAGaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAhBoAxqIQggCUHIAGohCSAIIApJDQALIAVBkAZqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUGQBmohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC+AGAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQSBqIQgDQCANIQ4gDSESIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIA0hDiAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAlBJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL+QQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgBUE0aiEFIAJBNGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEEaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCAFQTRqIQUgAkE0aiECIAJDAAAAADgCACACQQRqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQNJDQALIANBkAZqIQMgAyAESQ0ACwvKBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQZAGaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIAJBBGohAiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAVBNGohBSACQTRqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEEaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFQTRqIQUgAkE0aiECIAJBBGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQNJDQALIANBkAZqIQMgAyAESQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGArAJqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGAD2ohCwNAIAkqAgAhGyAJKgKADyEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgB5qIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwsKAAECAgEAAQICAQe3AQoUY29udkJhY2t3YXJkV2VpZ2h0MjYAABNjb252QmFja3dhcmRJbnB1dDI2AAEMY29udkltMmNvbDI2AAIMY29udkNvbDJpbTI2AAMNY29udkZvcndhcmQyNwAEFGNvbnZCYWNrd2FyZFdlaWdodDI3AAUTY29udkJhY2t3YXJkSW5wdXQyNwAGDGNvbnZJbTJjb2wyNwAHDGNvbnZDb2wyaW0yNwAIDWNvbnZGb3J3YXJkMjgACQqtGQr5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgA9qIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoAPkjgCgA8gCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQPkjgChA8gCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogPkjgCiA8gCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowPkjgCjA8gCEEIaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGAD2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAPaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKwCaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAPaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYAPaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYAPaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYCsAmohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQdAAaiELA0AgCSoCACEbIAkqAlAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQaABaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvxBAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVB0ABqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAlCSOAJQIAlDAAAAACALKgIEIAwqAgSUkiAJKgJUkjgCVCAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCWJI4AlggCUMAAAAAIAsqAgQgDCoCDJSSIAkqAlySOAJcIAhBCGohCCAJQaABaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQdAAbCADaiEQIAEhBSACIQYgECEHIAVB0ABqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEHQAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCsAmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHQAGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHQAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHQAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgLAJaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgLAJaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjgAABNjb252QmFja3dhcmRJbnB1dDI4AAEMY29udkltMmNvbDI4AAIMY29udkNvbDJpbTI4AAMNY29udkZvcndhcmQyOQAECvwTBY8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA/BZqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgA+SOAKADyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChA+SOAKEDyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiA+SOAKIDyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjA+SOAKMDyAIQaAMaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAD2wgA2ohECABIQUgAiEGIBAhByAFQYD8FmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAPaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAPaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgA9qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA/BZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgPwWaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsLgQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgDSEOIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAECBz0DFGNvbnZCYWNrd2FyZFdlaWdodDI5AAATY29udkJhY2t3YXJkSW5wdXQyOQABDGNvbnZJbTJjb2wyOQACCoQaA6QLAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkwFqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCZJI4AmQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAmiSOAJoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJskjgCbCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCcJI4AnAgCEGgDGohCCAJQcgBaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJkkjgCZCAIQaAMaiEIIAlByAFqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HkAGwgA2ohECABIQUgAiEGIBAhByAFQYCTAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUGQBmohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC+oGAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5ABqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHkAGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABB4ABqIQgDQCANIQ4gDSESIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQeQAaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgDSEOIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAlB5ABqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALC+8HAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBkAZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogAkMAAAAAOAIAIAJDAAAAADgCBCACQQhqIQIgCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAVBMGohBSACQTBqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCAFQTRqIQUgAkE0aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCAFQThqIQUgAkE4aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiAKQQRqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAVBNGohBSACQTRqIQIgAkMAAAAAOAIAIAJBBGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogCkEIaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAVBMGohBSACQTBqIQIgAkMAAAAAOAIAIAJDAAAAADgCBCACQQhqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQVJDQALIANBkAZqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAQAAB2sGDGNvbnZDb2wyaW0yOQAADWNvbnZGb3J3YXJkMzAAARRjb252QmFja3dhcmRXZWlnaHQzMAACE2NvbnZCYWNrd2FyZElucHV0MzAAAwxjb252SW0yY29sMzAABAxjb252Q29sMmltMzAABQrTHAb2BgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQZAGaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIAJBCGohAiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBUEwaiEFIAJBMGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIAJBBGohAiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAVBNGohBSACQTRqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogCkEEaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFQTRqIQUgAkE0aiECIAJBBGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIApBCGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFQTBqIQUgAkEwaiECIAJBCGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQVJDQALIANBkAZqIQMgAyAESQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD8FmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAD5I4AoAPIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKED5I4AoQPIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKID5I4AogPIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMD5I4AowPIAhBoAxqIQggCUGAHmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAPbCADaiEQIAEhBSACIQYgECEHIAVBgPwWaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAPaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgA9qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAkA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuEAgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD8FmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCAFQThqIQUgAkE4aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA/BZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMzEAABRjb252QmFja3dhcmRXZWlnaHQzMQABE2NvbnZCYWNrd2FyZElucHV0MzEAAgxjb252SW0yY29sMzEAAwxjb252Q29sMmltMzEABA1jb252Rm9yd2FyZDMyAAUK3hgG4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcADaiELA0AgCf0JAgAhFiAJ/QkCwAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAB2ohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIRIgBiEJIAQhCiAGQcADaiELA0AgCf0JAgAhFiAJ/QkCwAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAB2ohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGArgVqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAOSOALAAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAOSOALEAyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAOSOALIAyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAOSOALMAyAIQaAMaiEIIAlBgAdqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAA2wgA2ohECABIQUgAiEGIBAhByAFQYCuBWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcADaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcADaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwANqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGArgVqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgK4FaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsLgQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgDSEOIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAECBz0DFGNvbnZCYWNrd2FyZFdlaWdodDMyAAATY29udkJhY2t3YXJkSW5wdXQzMgABDGNvbnZJbTJjb2wzMgACCoQaA6QLAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkwFqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCZJI4AmQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAmiSOAJoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJskjgCbCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCcJI4AnAgCEGgDGohCCAJQcgBaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJkkjgCZCAIQaAMaiEIIAlByAFqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HkAGwgA2ohECABIQUgAiEGIBAhByAFQYCTAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUGQBmohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC+oGAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5ABqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHkAGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABB4ABqIQgDQCANIQ4gDSESIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQeQAaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgDSEOIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAlB5ABqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALC+8HAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBkAZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogAkMAAAAAOAIAIAJDAAAAADgCBCACQQhqIQIgCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAVBMGohBSACQTBqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCAFQTRqIQUgAkE0aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCAFQThqIQUgAkE4aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiAKQQRqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAVBNGohBSACQTRqIQIgAkMAAAAAOAIAIAJBBGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogCkEIaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAVBMGohBSACQTBqIQIgAkMAAAAAOAIAIAJDAAAAADgCBCACQQhqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQVJDQALIANBkAZqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwwLAAECAQAAAQIBAAAHxgELDGNvbnZDb2wyaW0zMgAADWNvbnZGb3J3YXJkMzMAARRjb252QmFja3dhcmRXZWlnaHQzMwACE2NvbnZCYWNrd2FyZElucHV0MzMAAwxjb252SW0yY29sMzMABAxjb252Q29sMmltMzMABQ1jb252Rm9yd2FyZDM0AAYUY29udkJhY2t3YXJkV2VpZ2h0MzQABxNjb252QmFja3dhcmRJbnB1dDM0AAgMY29udkltMmNvbDM0AAkMY29udkNvbDJpbTM0AAoKoB0L9gYCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiACQQhqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAVBMGohBSACQTBqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiACQQRqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFQTRqIQUgAkE0aiECBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBUE0aiEFIAJBNGohAiACQQRqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiAKQQhqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBUEwaiEFIAJBMGohAiACQQhqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EFSQ0ACyADQZAGaiEDIAMgBEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgMwEaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgBVqIQsDQCAJKgIAIRsgCSoCgBUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAqaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgBVqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoAVkjgCgBUgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQVkjgChBUgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogVkjgCiBUgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowVkjgCjBUgCEEIaiEIIAlBgCpqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgBVsIANqIRAgASEFIAIhBiAQIQcgBUGAFWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMwEaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAVaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYAVaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYAVaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDMBGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQfAAaiELA0AgCSoCACEbIAkqAnAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQeABaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvxBAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVB8ABqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAnCSOAJwIAlDAAAAACALKgIEIAwqAgSUkiAJKgJ0kjgCdCAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCeJI4AnggCUMAAAAAIAsqAgQgDCoCDJSSIAkqAnySOAJ8IAhBCGohCCAJQeABaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQfAAbCADaiEQIAEhBSACIQYgECEHIAVB8ABqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEHwAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDMBGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHwAGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHwAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHwAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMzUAABRjb252QmFja3dhcmRXZWlnaHQzNQABE2NvbnZCYWNrd2FyZElucHV0MzUAAgxjb252SW0yY29sMzUAAwxjb252Q29sMmltMzUABA1jb252Rm9yd2FyZDM2AAUK2hgG4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAKmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAlCBqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBWSOAKAFSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBWSOAKEFSAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBWSOAKIFSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBWSOAKMFSAIQaAMaiEIIAlBgCpqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYCUIGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAVaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgBVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAlCBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgJQgaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/QIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQdDAAAAACEZIAYhCSAEIQogBkHkAGohCwNAIAkqAgAhGyAKKgIAIR0gGSAbIB2UkiEZIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAECBz0DFGNvbnZCYWNrd2FyZFdlaWdodDM2AAATY29udkJhY2t3YXJkSW5wdXQzNgABDGNvbnZJbTJjb2wzNgACCrcbA+QMAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgJGohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCZJI4AmQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoCaJI4AmggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCbJI4AmwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCcJI4AnAgCEGIA2ohCCAJQcgBaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCZJI4AmQgCEGIA2ohCCAJQcgBaiEJIAggCkkNAAsgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtB5ABsIANqIRAgASEFIAIhBiAQIQcgBUHgJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC98GAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5ABqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABB4ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkHkAGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0AC0MAAAAAIRkgBiEJIAQhCiAGQeQAaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvtBwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQZAGaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAIgBSoCADgCACACIAUqAgg4AgQgAiAFKgIQOAIIIAIgBSoCGDgCDCACIAUqAiA4AhAgAiAFKgIoOAIUIAJBGGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAiAFKgIAOAIAIAIgBSoCCDgCBCACIAUqAhA4AgggAiAFKgIYOAIMIAIgBSoCIDgCECACIAUqAig4AhQgAkEYaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAmwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAFKgIAOAIAIAIgBSoCCDgCBCACIAUqAhA4AgggAiAFKgIYOAIMIAIgBSoCIDgCECACIAUqAig4AhQgAiAFKgIwOAIYIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogCkEEaiEFIAIgBSoCADgCACACIAUqAgg4AgQgAiAFKgIQOAIIIAIgBSoCGDgCDCACIAUqAiA4AhAgAiAFKgIoOAIUIAIgBSoCMDgCGCACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEECbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIApBCGohBSACIAUqAgA4AgAgAiAFKgIIOAIEIAIgBSoCEDgCCCACIAUqAhg4AgwgAiAFKgIgOAIQIAIgBSoCKDgCFCACQRhqIQIgAkMAAAAAOAIAIAJBBGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBBUkNAAsgA0GQBmohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAQAAB2sGDGNvbnZDb2wyaW0zNgAADWNvbnZGb3J3YXJkMzcAARRjb252QmFja3dhcmRXZWlnaHQzNwACE2NvbnZCYWNrd2FyZElucHV0MzcAAwxjb252SW0yY29sMzcABAxjb252Q29sMmltMzcABQqPHgbRBwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQZAGaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIAJBBGohAiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAUgBSoCCCACKgIEkjgCCCAFIAUqAhAgAioCCJI4AhAgBSAFKgIYIAIqAgySOAIYIAUgBSoCICACKgIQkjgCICAFIAUqAiggAioCFJI4AiggAkEYaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogAkEEaiECIApBBGohBSAFIAUqAgAgAioCAJI4AgAgBSAFKgIIIAIqAgSSOAIIIAUgBSoCECACKgIIkjgCECAFIAUqAhggAioCDJI4AhggBSAFKgIgIAIqAhCSOAIgIAUgBSoCKCACKgIUkjgCKCACQRhqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAmwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAUgBSoCCCACKgIEkjgCCCAFIAUqAhAgAioCCJI4AhAgBSAFKgIYIAIqAgySOAIYIAUgBSoCICACKgIQkjgCICAFIAUqAiggAioCFJI4AiggBSAFKgIwIAIqAhiSOAIwIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEECbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSAFIAUqAgAgAioCAJI4AgAgBSAFKgIIIAIqAgSSOAIIIAUgBSoCECACKgIIkjgCECAFIAUqAhggAioCDJI4AhggBSAFKgIgIAIqAhCSOAIgIAUgBSoCKCACKgIUkjgCKCAFIAUqAjAgAioCGJI4AjAgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogCkEIaiEFIAUgBSoCACACKgIAkjgCACAFIAUqAgggAioCBJI4AgggBSAFKgIQIAIqAgiSOAIQIAUgBSoCGCACKgIMkjgCGCAFIAUqAiAgAioCEJI4AiAgBSAFKgIoIAIqAhSSOAIoIAJBGGohAiACQQRqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EFSQ0ACyADQZAGaiEDIAMgBEkNAAsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYDAH2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAKmohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYDAH2ohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAVaiELA0AgCSoCACEbIAkqAoAVIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAqaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCFCGohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgBWSOAKAFSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEFZI4AoQVIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogVkjgCiBUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjBWSOAKMFSAIQYgDaiEIIAlBgCpqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYCFCGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAH2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAfaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCFCGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIUIaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMzgAABRjb252QmFja3dhcmRXZWlnaHQzOAABE2NvbnZCYWNrd2FyZElucHV0MzgAAgxjb252SW0yY29sMzgAAwxjb252Q29sMmltMzgABA1jb252Rm9yd2FyZDM5AAUKuxkG2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCANmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAGaiELA0AgCf0JAgAhFiAJ/QkCgAYhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGADGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCANmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAGaiELA0AgCSoCACEbIAkqAoAGIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAMaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCmAmohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgAaSOAKABiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEBpI4AoQGIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogGkjgCiAYgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjAaSOAKMBiAIQYgDaiEIIAlBgAxqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GABmwgA2ohECABIQUgAiEGIBAhByAFQYCmAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGABmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCANmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAGaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAGaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIA2aiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAGaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCmAmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgKYCaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC/0CAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHQwAAAAAhGSAGIQkgBCEKIAZB5ABqIQsDQCAJKgIAIRsgCioCACEdIBkgGyAdlJIhGSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAECBz0DFGNvbnZCYWNrd2FyZFdlaWdodDM5AAATY29udkJhY2t3YXJkSW5wdXQzOQABDGNvbnZJbTJjb2wzOQACCtUaA+QMAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgJGohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCZJI4AmQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoCaJI4AmggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCbJI4AmwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCcJI4AnAgCEGIA2ohCCAJQcgBaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCZJI4AmQgCEGIA2ohCCAJQcgBaiEJIAggCkkNAAsgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtB5ABsIANqIRAgASEFIAIhBiAQIQcgBUHgJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC98GAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5ABqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABB4ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkHkAGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0AC0MAAAAAIRkgBiEJIAQhCiAGQeQAaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuLBwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcQBaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakECayIJQQdJBEAgAyAJQRxsaiEKIAJDAAAAADgCACACQwAAAAA4AgQgAkEIaiECIApBAGohBSACIAX9AAQA/QsEACACIAUqAhA4AhAgBUEUaiEFIAJBFGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBB0kEQCADIAlBHGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCAFQRhqIQUgAkEYaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBB0kEQCADIAlBHGxqIQogCkEEaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgBUEYaiEFIAJBGGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEHSQRAIAMgCUEcbGohCiAKQQhqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAVBFGohBSACQRRqIQIgAkMAAAAAOAIAIAJDAAAAADgCBCACQQhqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQVJDQALIANBxAFqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwwLAAECAQAAAQIBAAAHxgELDGNvbnZDb2wyaW0zOQAADWNvbnZGb3J3YXJkNDAAARRjb252QmFja3dhcmRXZWlnaHQ0MAACE2NvbnZCYWNrd2FyZElucHV0NDAAAwxjb252SW0yY29sNDAABAxjb252Q29sMmltNDAABQ1jb252Rm9yd2FyZDQxAAYUY29udkJhY2t3YXJkV2VpZ2h0NDEABxNjb252QmFja3dhcmRJbnB1dDQxAAgMY29udkltMmNvbDQxAAkMY29udkNvbDJpbTQxAAoKqRwL9AUCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHEAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEHSQRAIAMgCUEcbGohCiACQQhqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFQRRqIQUgAkEUaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBB0kEQCADIAlBHGxqIQogAkEEaiECIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAVBGGohBSACQRhqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQQdJBEAgAyAJQRxsaiEKIApBBGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAVBGGohBSACQRhqIQIgAkEEaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBB0kEQCADIAlBHGxqIQogCkEIaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFQRRqIQUgAkEUaiECIAJBCGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQVJDQALIANBxAFqIQMgAyAESQ0ACwvcAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAwA1qIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGAJGohCwNAIAkqAgAhGyAJKgKAJCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgMgAaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv6BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgCRqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoAkkjgCgCQgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQkkjgChCQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogkkjgCiCQgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowkkjgCjCQgCEEIaiEIIAlBgMgAaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgCRqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAJGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDADWohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAJGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAJGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAJGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAwA1qIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHAAWohCwNAIAkqAgAhGyAJKgLAASEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgANqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHAAWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCwAGSOALAASAJQwAAAAAgCyoCBCAMKgIElJIgCSoCxAGSOALEASAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCyAGSOALIASAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCzAGSOALMASAIQQhqIQggCUGAA2ohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HAAWwgA2ohECABIQUgAiEGIBAhByAFQcABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBwAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAwA1qIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBwAFqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC7IBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBwAFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC64BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBwAFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAUgBSoCACACKgIAkjgCACAFQQRqIQUgAkEEaiECBSACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkNDIAABRjb252QmFja3dhcmRXZWlnaHQ0MgABE2NvbnZCYWNrd2FyZElucHV0NDIAAgxjb252SW0yY29sNDIAAwxjb252Q29sMmltNDIABA1jb252Rm9yd2FyZDQzAAUKvBkG2wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCANmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAyABqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgDZqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAJGohCwNAIAkqAgAhGyAJKgKAJCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAyABqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwutCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgOQNaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiCSSOAKIJCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMJJI4AowkIAhBiANqIQggCUGAyABqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYDkDWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCANmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAkaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIA2aiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDkDWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOQNaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC/sCAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQdDAAAAACEZIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAECAgdMBBRjb252QmFja3dhcmRXZWlnaHQ0MwAAE2NvbnZCYWNrd2FyZElucHV0NDMAAQxjb252SW0yY29sNDMAAgxjb252Q29sMmltNDMAAwr6GwTjDAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBoAxqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAiSSOAIkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAjCSOAIwIAhBiANqIQggCUHIAGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBxAFqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESEWIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAiSSOAIkIAhBiANqIQggCUHIAGohCSAIIApJDQALIAVBxAFqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGgDGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC9UGAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQSBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAtDAAAAACEZIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUEkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgBEEEaiEEIAVBBGohBSAFIAxJDQALC70EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBxAFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCAFQRhqIQUgAkEYaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogCkEEaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgBUEYaiEFIAJBGGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EDSQ0ACyADQcQBaiEDIAMgBEkNAAsL/AMCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHEAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEHSQRAIAMgCUEcbGohCiACQQRqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBUEYaiEFIAJBGGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogCkEEaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBUEYaiEFIAJBGGohAiACQQRqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EDSQ0ACyADQcQBaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkNDQAABRjb252QmFja3dhcmRXZWlnaHQ0NAABE2NvbnZCYWNrd2FyZElucHV0NDQAAgxjb252SW0yY29sNDQAAwxjb252Q29sMmltNDQABA1jb252Rm9yd2FyZDQ1AAUKoBsG3QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCA2gBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIDaAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAkaiELA0AgCSoCACEbIAkqAoAkIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYDIAGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC60JAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA5A1qIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChCSSOAKEJCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowkkjgCjCQgCEGIA2ohCCAJQYDIAGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgOQNaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDaAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAkaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIDaAGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAJGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA5A1qIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgAiAFKgIYOAIYIAVBHGohBSACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvlAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDkDWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDkAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAKaiELA0AgCf0JAgAhFiAJ/QkCgAohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCA5ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACmohCwNAIAkqAgAhGyAJKgKACiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABRwhgBX9/f39/AGAEf39/fwBgAn9/AGAFf39/fHwAYAZ/f39/fHwAYAd/f39/fHx8AGADf398AGAOf39/f398fHx8fHx8fHwAAg8BA2VudgZtZW1vcnkCAAEDCwoAAQICAwQFBgcHB4oBChRjb252QmFja3dhcmRXZWlnaHQ0NQAAE2NvbnZCYWNrd2FyZElucHV0NDUAAQxjb252SW0yY29sNDUAAgxjb252Q29sMmltNDUAAwNzZ2QABBBzZ2RNb21lbnR1bUZpcnN0AAULc2dkTW9tZW50dW0ABgVzY2FsZQAHBGFkYW0ACAVhZGFtdwAJCrodCqwJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAKkjgCgAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAqSOAKECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowKkjgCjAogCEGIA2ohCCAJQYAUaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgApsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgApqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgOQAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDqA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC6UBAwJ/BHsCfCAD/RQhByAE/RQhCCACQX5xQQRsIQYCQANAIAUgBk8NASAAIAVq/V0DAP1fIQkgASAFav1dAwD9XyAIIAn98gH98AEhCiAAIAVqIAkgByAK/fIB/fEB/V79WwMAACAFQQhqIQUMAAsLIAJBAXEEQCAAIAVqKgIAuyELIAEgBWoqAgC7IAQgC6KgIQwgACAFaiALIAMgDKKhtjgCAAsLvgEDAn8EewJ8IAT9FCEIIAX9FCEJIANBfnFBBGwhBwJAA0AgBiAHTw0BIAAgBmr9XQMA/V8hCiABIAZq/V0DAP1fIAkgCv3yAf3wASELIAIgBmogC/1e/VsDAAAgACAGaiAKIAggC/3yAf3xAf1e/VsDAAAgBkEIaiEGDAALCyADQQFxBEAgACAGaioCALshDCABIAZqKgIAuyAFIAyioCENIAIgBmogDbY4AgAgACAGaiAMIAQgDaKhtjgCAAsL7AEDAn8GewN8IAT9FCEJIAX9FCEKIAb9FCELIANBfnFBBGwhCAJAA0AgByAITw0BIAAgB2r9XQMA/V8hDCABIAdq/V0DAP1fIAogDP3yAf3wASENIAsgAiAHav1dAwD9X/3yASAN/fABIQ4gAiAHaiAO/V79WwMAACAAIAdqIAwgCSAO/fIB/fEB/V79WwMAACAHQQhqIQcMAAsLIANBAXEEQCAAIAdqKgIAuyEPIAEgB2oqAgC7IAUgD6KgIRAgBiACIAdqKgIAu6IgEKAhESACIAdqIBG2OAIAIAAgB2ogDyAEIBGiobY4AgALC2UCAn8BeyAC/RQhBSABQX5xQQRsIQQCQANAIAMgBE8NASAAIANqIAAgA2r9XQMA/V8gBf3yAf1e/VsDAAAgA0EIaiEDDAALCyABQQFxBEAgACADaiAAIANqKgIAuyACorY4AgALC40DAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIRkgASAOav1dAwD9XyARIBn98gH98AEhGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALshHSABIA5qKgIAuyAGIB2ioCEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC4sDAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIBH98gH9Xv1fIRkgASAOav1dAwD9XyEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyAGora7IR0gASAOaioCALshHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACws=",
+      "AGFzbQEAAAABBwFgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMCAQAHDgEKc3VtU3F1YXJlcwAACsQBAcEBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
  *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
@@ -19039,11 +18305,14 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
-/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy, and its
+ *  columns (im2col.ts): col ← im2col(x), dx += col2im(dcol). */
 interface ConvKernels {
   readonly forward: WasmKernel;
   readonly backwardWeight: WasmKernel;
   readonly backwardInput: WasmKernel;
+  readonly im2col: WasmKernel;
+  readonly col2im: WasmKernel;
 }
 
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
@@ -19065,21 +18334,21 @@ interface Arena {
 
 const GRADS_BYTE = 21154192;
 const SCRATCH_BYTE = 42308384;
-const MOMENTS_BYTE = 48730912;
+const MOMENTS_BYTE = 53372192;
 /** Rows per pass through the scratch area (64 rows of up to 3560 values: x, dy and dx). */
 const CHUNK = 64;
 
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (1390 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (1460 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 1390, maximum: 1390 });
+    const memory = new wasmApi!.Memory({ initial: 1460, maximum: 1460 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -19116,171 +18385,323 @@ function createArena(): Arena | undefined {
         forward: kernel("convForward0"),
         backwardWeight: kernel("convBackwardWeight0"),
         backwardInput: kernel("convBackwardInput0"),
+        im2col: kernel("convIm2col0"),
+        col2im: kernel("convCol2im0"),
       },
       {
         forward: kernel("convForward1"),
         backwardWeight: kernel("convBackwardWeight1"),
         backwardInput: kernel("convBackwardInput1"),
+        im2col: kernel("convIm2col1"),
+        col2im: kernel("convCol2im1"),
       },
       {
         forward: kernel("convForward2"),
         backwardWeight: kernel("convBackwardWeight2"),
         backwardInput: kernel("convBackwardInput2"),
+        im2col: kernel("convIm2col2"),
+        col2im: kernel("convCol2im2"),
       },
       {
         forward: kernel("convForward3"),
         backwardWeight: kernel("convBackwardWeight3"),
         backwardInput: kernel("convBackwardInput3"),
+        im2col: kernel("convIm2col3"),
+        col2im: kernel("convCol2im3"),
       },
       {
         forward: kernel("convForward4"),
         backwardWeight: kernel("convBackwardWeight4"),
         backwardInput: kernel("convBackwardInput4"),
+        im2col: kernel("convIm2col4"),
+        col2im: kernel("convCol2im4"),
       },
       {
         forward: kernel("convForward5"),
         backwardWeight: kernel("convBackwardWeight5"),
         backwardInput: kernel("convBackwardInput5"),
+        im2col: kernel("convIm2col5"),
+        col2im: kernel("convCol2im5"),
       },
       {
         forward: kernel("convForward6"),
         backwardWeight: kernel("convBackwardWeight6"),
         backwardInput: kernel("convBackwardInput6"),
+        im2col: kernel("convIm2col6"),
+        col2im: kernel("convCol2im6"),
       },
       {
         forward: kernel("convForward7"),
         backwardWeight: kernel("convBackwardWeight7"),
         backwardInput: kernel("convBackwardInput7"),
+        im2col: kernel("convIm2col7"),
+        col2im: kernel("convCol2im7"),
       },
       {
         forward: kernel("convForward8"),
         backwardWeight: kernel("convBackwardWeight8"),
         backwardInput: kernel("convBackwardInput8"),
+        im2col: kernel("convIm2col8"),
+        col2im: kernel("convCol2im8"),
       },
       {
         forward: kernel("convForward9"),
         backwardWeight: kernel("convBackwardWeight9"),
         backwardInput: kernel("convBackwardInput9"),
+        im2col: kernel("convIm2col9"),
+        col2im: kernel("convCol2im9"),
       },
       {
         forward: kernel("convForward10"),
         backwardWeight: kernel("convBackwardWeight10"),
         backwardInput: kernel("convBackwardInput10"),
+        im2col: kernel("convIm2col10"),
+        col2im: kernel("convCol2im10"),
       },
       {
         forward: kernel("convForward11"),
         backwardWeight: kernel("convBackwardWeight11"),
         backwardInput: kernel("convBackwardInput11"),
+        im2col: kernel("convIm2col11"),
+        col2im: kernel("convCol2im11"),
       },
       {
         forward: kernel("convForward12"),
         backwardWeight: kernel("convBackwardWeight12"),
         backwardInput: kernel("convBackwardInput12"),
+        im2col: kernel("convIm2col12"),
+        col2im: kernel("convCol2im12"),
       },
       {
         forward: kernel("convForward13"),
         backwardWeight: kernel("convBackwardWeight13"),
         backwardInput: kernel("convBackwardInput13"),
+        im2col: kernel("convIm2col13"),
+        col2im: kernel("convCol2im13"),
       },
       {
         forward: kernel("convForward14"),
         backwardWeight: kernel("convBackwardWeight14"),
         backwardInput: kernel("convBackwardInput14"),
+        im2col: kernel("convIm2col14"),
+        col2im: kernel("convCol2im14"),
       },
       {
         forward: kernel("convForward15"),
         backwardWeight: kernel("convBackwardWeight15"),
         backwardInput: kernel("convBackwardInput15"),
+        im2col: kernel("convIm2col15"),
+        col2im: kernel("convCol2im15"),
       },
       {
         forward: kernel("convForward16"),
         backwardWeight: kernel("convBackwardWeight16"),
         backwardInput: kernel("convBackwardInput16"),
+        im2col: kernel("convIm2col16"),
+        col2im: kernel("convCol2im16"),
       },
       {
         forward: kernel("convForward17"),
         backwardWeight: kernel("convBackwardWeight17"),
         backwardInput: kernel("convBackwardInput17"),
+        im2col: kernel("convIm2col17"),
+        col2im: kernel("convCol2im17"),
       },
       {
         forward: kernel("convForward18"),
         backwardWeight: kernel("convBackwardWeight18"),
         backwardInput: kernel("convBackwardInput18"),
+        im2col: kernel("convIm2col18"),
+        col2im: kernel("convCol2im18"),
       },
       {
         forward: kernel("convForward19"),
         backwardWeight: kernel("convBackwardWeight19"),
         backwardInput: kernel("convBackwardInput19"),
+        im2col: kernel("convIm2col19"),
+        col2im: kernel("convCol2im19"),
       },
       {
         forward: kernel("convForward20"),
         backwardWeight: kernel("convBackwardWeight20"),
         backwardInput: kernel("convBackwardInput20"),
+        im2col: kernel("convIm2col20"),
+        col2im: kernel("convCol2im20"),
       },
       {
         forward: kernel("convForward21"),
         backwardWeight: kernel("convBackwardWeight21"),
         backwardInput: kernel("convBackwardInput21"),
+        im2col: kernel("convIm2col21"),
+        col2im: kernel("convCol2im21"),
       },
       {
         forward: kernel("convForward22"),
         backwardWeight: kernel("convBackwardWeight22"),
         backwardInput: kernel("convBackwardInput22"),
+        im2col: kernel("convIm2col22"),
+        col2im: kernel("convCol2im22"),
       },
       {
         forward: kernel("convForward23"),
         backwardWeight: kernel("convBackwardWeight23"),
         backwardInput: kernel("convBackwardInput23"),
+        im2col: kernel("convIm2col23"),
+        col2im: kernel("convCol2im23"),
       },
       {
         forward: kernel("convForward24"),
         backwardWeight: kernel("convBackwardWeight24"),
         backwardInput: kernel("convBackwardInput24"),
+        im2col: kernel("convIm2col24"),
+        col2im: kernel("convCol2im24"),
       },
       {
         forward: kernel("convForward25"),
         backwardWeight: kernel("convBackwardWeight25"),
         backwardInput: kernel("convBackwardInput25"),
+        im2col: kernel("convIm2col25"),
+        col2im: kernel("convCol2im25"),
       },
       {
         forward: kernel("convForward26"),
         backwardWeight: kernel("convBackwardWeight26"),
         backwardInput: kernel("convBackwardInput26"),
+        im2col: kernel("convIm2col26"),
+        col2im: kernel("convCol2im26"),
       },
       {
         forward: kernel("convForward27"),
         backwardWeight: kernel("convBackwardWeight27"),
         backwardInput: kernel("convBackwardInput27"),
+        im2col: kernel("convIm2col27"),
+        col2im: kernel("convCol2im27"),
       },
       {
         forward: kernel("convForward28"),
         backwardWeight: kernel("convBackwardWeight28"),
         backwardInput: kernel("convBackwardInput28"),
+        im2col: kernel("convIm2col28"),
+        col2im: kernel("convCol2im28"),
       },
       {
         forward: kernel("convForward29"),
         backwardWeight: kernel("convBackwardWeight29"),
         backwardInput: kernel("convBackwardInput29"),
+        im2col: kernel("convIm2col29"),
+        col2im: kernel("convCol2im29"),
       },
       {
         forward: kernel("convForward30"),
         backwardWeight: kernel("convBackwardWeight30"),
         backwardInput: kernel("convBackwardInput30"),
+        im2col: kernel("convIm2col30"),
+        col2im: kernel("convCol2im30"),
       },
       {
         forward: kernel("convForward31"),
         backwardWeight: kernel("convBackwardWeight31"),
         backwardInput: kernel("convBackwardInput31"),
+        im2col: kernel("convIm2col31"),
+        col2im: kernel("convCol2im31"),
       },
       {
         forward: kernel("convForward32"),
         backwardWeight: kernel("convBackwardWeight32"),
         backwardInput: kernel("convBackwardInput32"),
+        im2col: kernel("convIm2col32"),
+        col2im: kernel("convCol2im32"),
       },
       {
         forward: kernel("convForward33"),
         backwardWeight: kernel("convBackwardWeight33"),
         backwardInput: kernel("convBackwardInput33"),
+        im2col: kernel("convIm2col33"),
+        col2im: kernel("convCol2im33"),
+      },
+      {
+        forward: kernel("convForward34"),
+        backwardWeight: kernel("convBackwardWeight34"),
+        backwardInput: kernel("convBackwardInput34"),
+        im2col: kernel("convIm2col34"),
+        col2im: kernel("convCol2im34"),
+      },
+      {
+        forward: kernel("convForward35"),
+        backwardWeight: kernel("convBackwardWeight35"),
+        backwardInput: kernel("convBackwardInput35"),
+        im2col: kernel("convIm2col35"),
+        col2im: kernel("convCol2im35"),
+      },
+      {
+        forward: kernel("convForward36"),
+        backwardWeight: kernel("convBackwardWeight36"),
+        backwardInput: kernel("convBackwardInput36"),
+        im2col: kernel("convIm2col36"),
+        col2im: kernel("convCol2im36"),
+      },
+      {
+        forward: kernel("convForward37"),
+        backwardWeight: kernel("convBackwardWeight37"),
+        backwardInput: kernel("convBackwardInput37"),
+        im2col: kernel("convIm2col37"),
+        col2im: kernel("convCol2im37"),
+      },
+      {
+        forward: kernel("convForward38"),
+        backwardWeight: kernel("convBackwardWeight38"),
+        backwardInput: kernel("convBackwardInput38"),
+        im2col: kernel("convIm2col38"),
+        col2im: kernel("convCol2im38"),
+      },
+      {
+        forward: kernel("convForward39"),
+        backwardWeight: kernel("convBackwardWeight39"),
+        backwardInput: kernel("convBackwardInput39"),
+        im2col: kernel("convIm2col39"),
+        col2im: kernel("convCol2im39"),
+      },
+      {
+        forward: kernel("convForward40"),
+        backwardWeight: kernel("convBackwardWeight40"),
+        backwardInput: kernel("convBackwardInput40"),
+        im2col: kernel("convIm2col40"),
+        col2im: kernel("convCol2im40"),
+      },
+      {
+        forward: kernel("convForward41"),
+        backwardWeight: kernel("convBackwardWeight41"),
+        backwardInput: kernel("convBackwardInput41"),
+        im2col: kernel("convIm2col41"),
+        col2im: kernel("convCol2im41"),
+      },
+      {
+        forward: kernel("convForward42"),
+        backwardWeight: kernel("convBackwardWeight42"),
+        backwardInput: kernel("convBackwardInput42"),
+        im2col: kernel("convIm2col42"),
+        col2im: kernel("convCol2im42"),
+      },
+      {
+        forward: kernel("convForward43"),
+        backwardWeight: kernel("convBackwardWeight43"),
+        backwardInput: kernel("convBackwardInput43"),
+        im2col: kernel("convIm2col43"),
+        col2im: kernel("convCol2im43"),
+      },
+      {
+        forward: kernel("convForward44"),
+        backwardWeight: kernel("convBackwardWeight44"),
+        backwardInput: kernel("convBackwardInput44"),
+        im2col: kernel("convIm2col44"),
+        col2im: kernel("convCol2im44"),
+      },
+      {
+        forward: kernel("convForward45"),
+        backwardWeight: kernel("convBackwardWeight45"),
+        backwardInput: kernel("convBackwardInput45"),
+        im2col: kernel("convIm2col45"),
+        col2im: kernel("convCol2im45"),
       },
     ],
   };
@@ -19371,44 +18792,83 @@ function wasmDenseBackward(
   }
 }
 
-/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+/** y = W·col + b on convolution kernel `k` for `n` samples of `x`. */
 function wasmConvForward(
   a: Arena,
   k: number,
+  x: Float32Array,
   y: Float32Array,
-  yo: number,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   B: number,
   Y: number,
+  X: number,
 ): void {
   const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
-  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-  y.set(heap.subarray(ys, ys + OC * P), yo);
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
+  }
 }
 
-/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
- *  `gy` at element `go`. */
+/** dW += dy·colᵀ into the arena's gradients for `n` samples and, when `dx`, gx += col2im(Wᵀ·dy). */
 function wasmConvBackward(
   a: Arena,
   k: number,
+  x: Float32Array,
   gy: Float32Array,
-  go: number,
+  gx: Float32Array,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   Y: number,
   DCOL: number,
+  X: number,
+  DX: number,
   dx: boolean,
 ): void {
+  const heap = a.heap;
   const kernels = a.convs[k]!;
-  const ys = SCRATCH_BYTE + Y * 4;
-  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
-  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
+  const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
+    }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
+  }
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

@@ -5113,33 +5113,9 @@ function createEngine() {
 
   /** Forward of op 0: features.0.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 3; ic++) {
-          const xc = xb + ic * 50176;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh * 2 + kh - 1;
-                if (ih >= 0) {
-                  const xr = xc + ih * 224 + kw - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 112);
-                  r += 112;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 0, act1, b * 401408, 32, 12544, 0, -1, 338688);
-      }
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 32, 12544, 27, 1, 0, -1, 338688, 1078784);
     } else {
       // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5168,56 +5144,27 @@ function createEngine() {
 
   /** Backward of op 0: features.0.0 (conv2d). */
   function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = inputGradWanted;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 112);
-                    r += 112;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 0, grad1, b * 401408, 32, 12544, 0, 338688, 740096, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 740096;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 112;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        0,
+        act0,
+        grad1,
+        grad0,
+        n,
+        150528,
+        32,
+        12544,
+        27,
+        1,
+        0,
+        338688,
+        740096,
+        1078784,
+        1229312,
+        inputGradWanted,
+      );
     } else {
       const dx = inputGradWanted;
       for (let b = 0; b < n; b++) {
@@ -5402,31 +5349,36 @@ function createEngine() {
 
   /** Forward of op 3: features.1.conv.0.0 (conv2d). */
   function forward3(p: Float32Array, n: number): void {
-    // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 32; oc++) {
-        const s0 = b * 401408 + Math.floor(oc / 1) * 12544;
-        const w0 = 928 + oc * 9;
-        let d = b * 401408 + oc * 12544;
-        for (let oh = 0; oh < 112; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 112 - ih0);
-          for (let ow = 0; ow < 112; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 112 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 12544;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 112 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw]! * p[wr + kw]!;
+    // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 1, act3, act4, n, 401408, 1, 12544, 9, 32, 928, -1, 112896, 627200);
+    } else {
+      // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 32; oc++) {
+          const s0 = b * 401408 + Math.floor(oc / 1) * 12544;
+          const w0 = 928 + oc * 9;
+          let d = b * 401408 + oc * 12544;
+          for (let oh = 0; oh < 112; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 112 - ih0);
+            for (let ow = 0; ow < 112; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 112 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 12544;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 112 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act4[d] = acc;
             }
-            act4[d] = acc;
           }
         }
       }
@@ -5435,61 +5387,83 @@ function createEngine() {
 
   /** Backward of op 3: features.1.conv.0.0 (conv2d). */
   function backward3(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 32; oc++) {
-      const g0 = Math.floor(oc / 1) * 12544;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 928 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(112, 113 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(112, 113 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 401408 + oc * 12544;
-              const bc = b * 401408 + g0 + ic * 12544;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 112;
-                const br = bc + (oh + kh - 1) * 112 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow]! * act3[br + ow]!;
+    // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        1,
+        act3,
+        grad4,
+        grad3,
+        n,
+        401408,
+        1,
+        12544,
+        9,
+        32,
+        928,
+        112896,
+        514304,
+        627200,
+        1028608,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 32; oc++) {
+        const g0 = Math.floor(oc / 1) * 12544;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 928 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(112, 113 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(112, 113 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 401408 + oc * 12544;
+                const bc = b * 401408 + g0 + ic * 12544;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 112;
+                  const br = bc + (oh + kh - 1) * 112 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow]! * act3[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 32; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 401408 + g * 12544;
-        const w0 = 928 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 401408 + ic * 12544;
-        for (let ih = 0; ih < 112; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 111);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 112; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 111);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 112;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 32; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 401408 + g * 12544;
+          const w0 = 928 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 401408 + ic * 12544;
+          for (let ih = 0; ih < 112; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 111);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 112; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 111);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 112;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544]! * p[wi + oc * 9]!;
+                }
               }
+              grad3[d]! += acc;
             }
-            grad3[d]! += acc;
           }
         }
       }
@@ -5552,25 +5526,9 @@ function createEngine() {
 
   /** Forward of op 6: features.1.conv.1 (conv2d). */
   function forward6(p: Float32Array, n: number): void {
-    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 32; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 1, act7, b * 200704, 16, 12544, 1280, -1, 401408);
-      }
+      wasmConvForward(arena, 2, act6, act7, n, 401408, 16, 12544, 32, 1, 1280, -1, 401408, 1003520);
     } else {
       // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5599,42 +5557,27 @@ function createEngine() {
 
   /** Backward of op 6: features.1.conv.1 (conv2d). */
   function backward6(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 1, grad7, b * 200704, 16, 12544, 1280, 401408, 602112, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 602112;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad6[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        2,
+        act6,
+        grad7,
+        grad6,
+        n,
+        401408,
+        16,
+        12544,
+        32,
+        1,
+        1280,
+        401408,
+        602112,
+        1003520,
+        1404928,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -5787,25 +5730,9 @@ function createEngine() {
 
   /** Forward of op 8: features.2.conv.0.0 (conv2d). */
   function forward8(p: Float32Array, n: number): void {
-    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 16; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act8[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 2, act9, b * 1204224, 96, 12544, 1824, -1, 200704);
-      }
+      wasmConvForward(arena, 3, act8, act9, n, 200704, 96, 12544, 16, 1, 1824, -1, 200704, 1605632);
     } else {
       // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5834,42 +5761,27 @@ function createEngine() {
 
   /** Backward of op 8: features.2.conv.0.0 (conv2d). */
   function backward8(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act8[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 2, grad9, b * 1204224, 96, 12544, 1824, 200704, 1404928, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1404928;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad8[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        3,
+        act8,
+        grad9,
+        grad8,
+        n,
+        200704,
+        96,
+        12544,
+        16,
+        1,
+        1824,
+        200704,
+        1404928,
+        1605632,
+        1806336,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6042,29 +5954,34 @@ function createEngine() {
 
   /** Forward of op 11: features.2.conv.1.0 (conv2d). */
   function forward11(p: Float32Array, n: number): void {
-    // features.2.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 96; oc++) {
-        const s0 = b * 1204224 + Math.floor(oc / 1) * 12544;
-        const w0 = 3552 + oc * 9;
-        let d = b * 301056 + oc * 3136;
-        for (let oh = 0; oh < 56; oh++) {
-          const ih0 = oh * 2 - 1;
-          const khLo = Math.max(0, -ih0);
-          for (let ow = 0; ow < 56; ow++, d++) {
-            const iw0 = ow * 2 - 1;
-            const kwLo = Math.max(0, -iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 12544;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < 3; kh++) {
-                const sr = sc + (ih0 + kh) * 112 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < 3; kw++) acc += act11[sr + kw]! * p[wr + kw]!;
+    // features.2.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 4, act11, act12, n, 1204224, 1, 3136, 9, 96, 3552, -1, 28224, 357504);
+    } else {
+      // features.2.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 96; oc++) {
+          const s0 = b * 1204224 + Math.floor(oc / 1) * 12544;
+          const w0 = 3552 + oc * 9;
+          let d = b * 301056 + oc * 3136;
+          for (let oh = 0; oh < 56; oh++) {
+            const ih0 = oh * 2 - 1;
+            const khLo = Math.max(0, -ih0);
+            for (let ow = 0; ow < 56; ow++, d++) {
+              const iw0 = ow * 2 - 1;
+              const kwLo = Math.max(0, -iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 12544;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < 3; kh++) {
+                  const sr = sc + (ih0 + kh) * 112 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < 3; kw++) acc += act11[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act12[d] = acc;
             }
-            act12[d] = acc;
           }
         }
       }
@@ -6073,61 +5990,83 @@ function createEngine() {
 
   /** Backward of op 11: features.2.conv.1.0 (conv2d). */
   function backward11(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 96; oc++) {
-      const g0 = Math.floor(oc / 1) * 12544;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 3552 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 301056 + oc * 3136;
-              const bc = b * 1204224 + g0 + ic * 12544;
-              for (let oh = ohLo; oh < 56; oh++) {
-                const sr = sc + oh * 56;
-                const br = bc + (oh * 2 + kh - 1) * 112 + kw - 1;
-                for (let ow = owLo; ow < 56; ow++) acc += grad12[sr + ow]! * act11[br + ow * 2]!;
+    // features.2.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        4,
+        act11,
+        grad12,
+        grad11,
+        n,
+        1204224,
+        1,
+        3136,
+        9,
+        96,
+        3552,
+        28224,
+        329280,
+        357504,
+        1561728,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 96; oc++) {
+        const g0 = Math.floor(oc / 1) * 12544;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 3552 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 301056 + oc * 3136;
+                const bc = b * 1204224 + g0 + ic * 12544;
+                for (let oh = ohLo; oh < 56; oh++) {
+                  const sr = sc + oh * 56;
+                  const br = bc + (oh * 2 + kh - 1) * 112 + kw - 1;
+                  for (let ow = owLo; ow < 56; ow++) acc += grad12[sr + ow]! * act11[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 96; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 301056 + g * 3136;
-        const w0 = 3552 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 1204224 + ic * 12544;
-        for (let ih = 0; ih < 112; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 110);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 112; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 110);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 56;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad12[si + oc * 3136]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 96; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 301056 + g * 3136;
+          const w0 = 3552 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 1204224 + ic * 12544;
+          for (let ih = 0; ih < 112; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 110);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 112; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 110);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 56;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad12[si + oc * 3136]! * p[wi + oc * 9]!;
+                }
               }
+              grad11[d]! += acc;
             }
-            grad11[d]! += acc;
           }
         }
       }
@@ -6246,25 +6185,9 @@ function createEngine() {
 
   /** Forward of op 14: features.2.conv.2 (conv2d). */
   function forward14(p: Float32Array, n: number): void {
-    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 301056;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 96; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act14[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 3, act15, b * 75264, 24, 3136, 4608, -1, 301056);
-      }
+      wasmConvForward(arena, 5, act14, act15, n, 301056, 24, 3136, 96, 1, 4608, -1, 301056, 677376);
     } else {
       // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6293,42 +6216,27 @@ function createEngine() {
 
   /** Backward of op 14: features.2.conv.2 (conv2d). */
   function backward14(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 301056;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act14[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 3, grad15, b * 75264, 24, 3136, 4608, 301056, 376320, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 376320;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad14[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        5,
+        act14,
+        grad15,
+        grad14,
+        n,
+        301056,
+        24,
+        3136,
+        96,
+        1,
+        4608,
+        301056,
+        376320,
+        677376,
+        978432,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6512,25 +6420,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 24; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 4, output, b * 451584, 144, 3136, weightAt, -1, 75264);
-      }
+      wasmConvForward(arena, 6, input, output, n, 75264, 144, 3136, 24, 1, weightAt, -1, 75264, 602112);
     } else {
       // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6569,42 +6461,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 4, outputGrad, b * 451584, 144, 3136, weightAt, 75264, 526848, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 526848;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        6,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        75264,
+        144,
+        3136,
+        24,
+        1,
+        weightAt,
+        75264,
+        526848,
+        602112,
+        677376,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6801,31 +6678,36 @@ function createEngine() {
 
   /** Forward of op 19: features.3.conv.1.0 (conv2d). */
   function forward19(p: Float32Array, n: number): void {
-    // features.3.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 144; oc++) {
-        const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
-        const w0 = 10704 + oc * 9;
-        let d = b * 451584 + oc * 3136;
-        for (let oh = 0; oh < 56; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 56 - ih0);
-          for (let ow = 0; ow < 56; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 56 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 3136;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 56 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act19[sr + kw]! * p[wr + kw]!;
+    // features.3.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 7, act19, act20, n, 451584, 1, 3136, 9, 144, 10704, -1, 28224, 508032);
+    } else {
+      // features.3.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 144; oc++) {
+          const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
+          const w0 = 10704 + oc * 9;
+          let d = b * 451584 + oc * 3136;
+          for (let oh = 0; oh < 56; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 56 - ih0);
+            for (let ow = 0; ow < 56; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 56 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 3136;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 56 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act19[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act20[d] = acc;
             }
-            act20[d] = acc;
           }
         }
       }
@@ -6834,61 +6716,83 @@ function createEngine() {
 
   /** Backward of op 19: features.3.conv.1.0 (conv2d). */
   function backward19(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 144; oc++) {
-      const g0 = Math.floor(oc / 1) * 3136;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 10704 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(56, 57 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(56, 57 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 451584 + oc * 3136;
-              const bc = b * 451584 + g0 + ic * 3136;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 56;
-                const br = bc + (oh + kh - 1) * 56 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad20[sr + ow]! * act19[br + ow]!;
+    // features.3.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        7,
+        act19,
+        grad20,
+        grad19,
+        n,
+        451584,
+        1,
+        3136,
+        9,
+        144,
+        10704,
+        28224,
+        479808,
+        508032,
+        959616,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 144; oc++) {
+        const g0 = Math.floor(oc / 1) * 3136;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 10704 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(56, 57 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(56, 57 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 451584 + oc * 3136;
+                const bc = b * 451584 + g0 + ic * 3136;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 56;
+                  const br = bc + (oh + kh - 1) * 56 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad20[sr + ow]! * act19[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 144; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 451584 + g * 3136;
-        const w0 = 10704 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 451584 + ic * 3136;
-        for (let ih = 0; ih < 56; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 55);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 56; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 55);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 56;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad20[si + oc * 3136]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 144; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 451584 + g * 3136;
+          const w0 = 10704 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 451584 + ic * 3136;
+          for (let ih = 0; ih < 56; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 55);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 56; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 55);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 56;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad20[si + oc * 3136]! * p[wi + oc * 9]!;
+                }
               }
+              grad19[d]! += acc;
             }
-            grad19[d]! += acc;
           }
         }
       }
@@ -6897,25 +6801,9 @@ function createEngine() {
 
   /** Forward of op 22: features.3.conv.2 (conv2d). */
   function forward22(p: Float32Array, n: number): void {
-    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 451584;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 144; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act22[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 5, act23, b * 75264, 24, 3136, 12288, -1, 451584);
-      }
+      wasmConvForward(arena, 8, act22, act23, n, 451584, 24, 3136, 144, 1, 12288, -1, 451584, 978432);
     } else {
       // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6944,42 +6832,27 @@ function createEngine() {
 
   /** Backward of op 22: features.3.conv.2 (conv2d). */
   function backward22(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 451584;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act22[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 5, grad23, b * 75264, 24, 3136, 12288, 451584, 526848, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 526848;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad22[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        8,
+        act22,
+        grad23,
+        grad22,
+        n,
+        451584,
+        24,
+        3136,
+        144,
+        1,
+        12288,
+        451584,
+        526848,
+        978432,
+        1430016,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7058,29 +6931,34 @@ function createEngine() {
 
   /** Forward of op 28: features.4.conv.1.0 (conv2d). */
   function forward28(p: Float32Array, n: number): void {
-    // features.4.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 144; oc++) {
-        const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
-        const w0 = 19536 + oc * 9;
-        let d = b * 112896 + oc * 784;
-        for (let oh = 0; oh < 28; oh++) {
-          const ih0 = oh * 2 - 1;
-          const khLo = Math.max(0, -ih0);
-          for (let ow = 0; ow < 28; ow++, d++) {
-            const iw0 = ow * 2 - 1;
-            const kwLo = Math.max(0, -iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 3136;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < 3; kh++) {
-                const sr = sc + (ih0 + kh) * 56 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < 3; kw++) acc += act28[sr + kw]! * p[wr + kw]!;
+    // features.4.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 9, act28, act29, n, 451584, 1, 784, 9, 144, 19536, -1, 7056, 127008);
+    } else {
+      // features.4.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 144; oc++) {
+          const s0 = b * 451584 + Math.floor(oc / 1) * 3136;
+          const w0 = 19536 + oc * 9;
+          let d = b * 112896 + oc * 784;
+          for (let oh = 0; oh < 28; oh++) {
+            const ih0 = oh * 2 - 1;
+            const khLo = Math.max(0, -ih0);
+            for (let ow = 0; ow < 28; ow++, d++) {
+              const iw0 = ow * 2 - 1;
+              const kwLo = Math.max(0, -iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 3136;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < 3; kh++) {
+                  const sr = sc + (ih0 + kh) * 56 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < 3; kw++) acc += act28[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act29[d] = acc;
             }
-            act29[d] = acc;
           }
         }
       }
@@ -7089,61 +6967,83 @@ function createEngine() {
 
   /** Backward of op 28: features.4.conv.1.0 (conv2d). */
   function backward28(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 144; oc++) {
-      const g0 = Math.floor(oc / 1) * 3136;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 19536 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 112896 + oc * 784;
-              const bc = b * 451584 + g0 + ic * 3136;
-              for (let oh = ohLo; oh < 28; oh++) {
-                const sr = sc + oh * 28;
-                const br = bc + (oh * 2 + kh - 1) * 56 + kw - 1;
-                for (let ow = owLo; ow < 28; ow++) acc += grad29[sr + ow]! * act28[br + ow * 2]!;
+    // features.4.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        9,
+        act28,
+        grad29,
+        grad28,
+        n,
+        451584,
+        1,
+        784,
+        9,
+        144,
+        19536,
+        7056,
+        119952,
+        127008,
+        578592,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 144; oc++) {
+        const g0 = Math.floor(oc / 1) * 3136;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 19536 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 112896 + oc * 784;
+                const bc = b * 451584 + g0 + ic * 3136;
+                for (let oh = ohLo; oh < 28; oh++) {
+                  const sr = sc + oh * 28;
+                  const br = bc + (oh * 2 + kh - 1) * 56 + kw - 1;
+                  for (let ow = owLo; ow < 28; ow++) acc += grad29[sr + ow]! * act28[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 144; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 112896 + g * 784;
-        const w0 = 19536 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 451584 + ic * 3136;
-        for (let ih = 0; ih < 56; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 54);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 56; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 54);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 28;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad29[si + oc * 784]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 144; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 112896 + g * 784;
+          const w0 = 19536 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 451584 + ic * 3136;
+          for (let ih = 0; ih < 56; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 54);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 56; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 54);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 28;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad29[si + oc * 784]! * p[wi + oc * 9]!;
+                }
               }
+              grad28[d]! += acc;
             }
-            grad28[d]! += acc;
           }
         }
       }
@@ -7262,25 +7162,9 @@ function createEngine() {
 
   /** Forward of op 31: features.4.conv.2 (conv2d). */
   function forward31(p: Float32Array, n: number): void {
-    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 144; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act31[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 6, act32, b * 25088, 32, 784, 21120, -1, 112896);
-      }
+      wasmConvForward(arena, 10, act31, act32, n, 112896, 32, 784, 144, 1, 21120, -1, 112896, 250880);
     } else {
       // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7309,42 +7193,27 @@ function createEngine() {
 
   /** Backward of op 31: features.4.conv.2 (conv2d). */
   function backward31(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act31[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 6, grad32, b * 25088, 32, 784, 21120, 112896, 137984, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 137984;
-          for (let ic = 0; ic < 144; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad31[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        10,
+        act31,
+        grad32,
+        grad31,
+        n,
+        112896,
+        32,
+        784,
+        144,
+        1,
+        21120,
+        112896,
+        137984,
+        250880,
+        363776,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7528,25 +7397,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 25088;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 32; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 7, output, b * 150528, 192, 784, weightAt, -1, 25088);
-      }
+      wasmConvForward(arena, 11, input, output, n, 25088, 192, 784, 32, 1, weightAt, -1, 25088, 200704);
     } else {
       // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7585,42 +7438,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 25088;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 7, outputGrad, b * 150528, 192, 784, weightAt, 25088, 175616, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 175616;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        11,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        25088,
+        192,
+        784,
+        32,
+        1,
+        weightAt,
+        25088,
+        175616,
+        200704,
+        225792,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7823,31 +7661,36 @@ function createEngine() {
     output: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 192; oc++) {
-        const s0 = b * 150528 + Math.floor(oc / 1) * 784;
-        const w0 = weightAt + oc * 9;
-        let d = b * 150528 + oc * 784;
-        for (let oh = 0; oh < 28; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 28 - ih0);
-          for (let ow = 0; ow < 28; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 28 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 784;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 28 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+    // conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 12, input, output, n, 150528, 1, 784, 9, 192, weightAt, -1, 7056, 164640);
+    } else {
+      // conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 192; oc++) {
+          const s0 = b * 150528 + Math.floor(oc / 1) * 784;
+          const w0 = weightAt + oc * 9;
+          let d = b * 150528 + oc * 784;
+          for (let oh = 0; oh < 28; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 28 - ih0);
+            for (let ow = 0; ow < 28; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 28 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 784;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 28 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+                }
               }
+              output[d] = acc;
             }
-            output[d] = acc;
           }
         }
       }
@@ -7856,61 +7699,83 @@ function createEngine() {
 
   /** Backward of op 36: features.5.conv.1.0 (conv2d). */
   function backward36(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 192; oc++) {
-      const g0 = Math.floor(oc / 1) * 784;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 32320 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(28, 29 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(28, 29 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 150528 + oc * 784;
-              const bc = b * 150528 + g0 + ic * 784;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 28;
-                const br = bc + (oh + kh - 1) * 28 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad37[sr + ow]! * act36[br + ow]!;
+    // features.5.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        12,
+        act36,
+        grad37,
+        grad36,
+        n,
+        150528,
+        1,
+        784,
+        9,
+        192,
+        32320,
+        7056,
+        157584,
+        164640,
+        315168,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 192; oc++) {
+        const g0 = Math.floor(oc / 1) * 784;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 32320 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(28, 29 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(28, 29 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 150528 + oc * 784;
+                const bc = b * 150528 + g0 + ic * 784;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 28;
+                  const br = bc + (oh + kh - 1) * 28 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad37[sr + ow]! * act36[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 192; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 150528 + g * 784;
-        const w0 = 32320 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 150528 + ic * 784;
-        for (let ih = 0; ih < 28; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 27);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 28; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 27);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 28;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad37[si + oc * 784]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 192; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 150528 + g * 784;
+          const w0 = 32320 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 150528 + ic * 784;
+          for (let ih = 0; ih < 28; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 27);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 28; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 27);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 28;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad37[si + oc * 784]! * p[wi + oc * 9]!;
+                }
               }
+              grad36[d]! += acc;
             }
-            grad36[d]! += acc;
           }
         }
       }
@@ -7926,25 +7791,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 192; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 8, output, b * 25088, 32, 784, weightAt, -1, 150528);
-      }
+      wasmConvForward(arena, 13, input, output, n, 150528, 32, 784, 192, 1, weightAt, -1, 150528, 326144);
     } else {
       // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7983,42 +7832,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 8, outputGrad, b * 25088, 32, 784, weightAt, 150528, 175616, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 175616;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        13,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        150528,
+        32,
+        784,
+        192,
+        1,
+        weightAt,
+        150528,
+        175616,
+        326144,
+        476672,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8097,61 +7931,83 @@ function createEngine() {
 
   /** Backward of op 45: features.6.conv.1.0 (conv2d). */
   function backward45(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 192; oc++) {
-      const g0 = Math.floor(oc / 1) * 784;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 47168 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(28, 29 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(28, 29 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 150528 + oc * 784;
-              const bc = b * 150528 + g0 + ic * 784;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 28;
-                const br = bc + (oh + kh - 1) * 28 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad46[sr + ow]! * act45[br + ow]!;
+    // features.6.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        12,
+        act45,
+        grad46,
+        grad45,
+        n,
+        150528,
+        1,
+        784,
+        9,
+        192,
+        47168,
+        7056,
+        157584,
+        164640,
+        315168,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 192; oc++) {
+        const g0 = Math.floor(oc / 1) * 784;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 47168 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(28, 29 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(28, 29 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 150528 + oc * 784;
+                const bc = b * 150528 + g0 + ic * 784;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 28;
+                  const br = bc + (oh + kh - 1) * 28 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad46[sr + ow]! * act45[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 192; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 150528 + g * 784;
-        const w0 = 47168 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 150528 + ic * 784;
-        for (let ih = 0; ih < 28; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 27);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 28; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 27);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 28;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad46[si + oc * 784]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 192; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 150528 + g * 784;
+          const w0 = 47168 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 150528 + ic * 784;
+          for (let ih = 0; ih < 28; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 27);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 28; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 27);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 28;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad46[si + oc * 784]! * p[wi + oc * 9]!;
+                }
               }
+              grad45[d]! += acc;
             }
-            grad45[d]! += acc;
           }
         }
       }
@@ -8160,29 +8016,34 @@ function createEngine() {
 
   /** Forward of op 54: features.7.conv.1.0 (conv2d). */
   function forward54(p: Float32Array, n: number): void {
-    // features.7.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 192; oc++) {
-        const s0 = b * 150528 + Math.floor(oc / 1) * 784;
-        const w0 = 62016 + oc * 9;
-        let d = b * 37632 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh * 2 - 1;
-          const khLo = Math.max(0, -ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow * 2 - 1;
-            const kwLo = Math.max(0, -iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 784;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < 3; kh++) {
-                const sr = sc + (ih0 + kh) * 28 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < 3; kw++) acc += act54[sr + kw]! * p[wr + kw]!;
+    // features.7.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 14, act54, act55, n, 150528, 1, 196, 9, 192, 62016, -1, 1764, 41160);
+    } else {
+      // features.7.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 192; oc++) {
+          const s0 = b * 150528 + Math.floor(oc / 1) * 784;
+          const w0 = 62016 + oc * 9;
+          let d = b * 37632 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh * 2 - 1;
+            const khLo = Math.max(0, -ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow * 2 - 1;
+              const kwLo = Math.max(0, -iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 784;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < 3; kh++) {
+                  const sr = sc + (ih0 + kh) * 28 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < 3; kw++) acc += act54[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act55[d] = acc;
             }
-            act55[d] = acc;
           }
         }
       }
@@ -8191,61 +8052,83 @@ function createEngine() {
 
   /** Backward of op 54: features.7.conv.1.0 (conv2d). */
   function backward54(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 192; oc++) {
-      const g0 = Math.floor(oc / 1) * 784;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 62016 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 37632 + oc * 196;
-              const bc = b * 150528 + g0 + ic * 784;
-              for (let oh = ohLo; oh < 14; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
-                for (let ow = owLo; ow < 14; ow++) acc += grad55[sr + ow]! * act54[br + ow * 2]!;
+    // features.7.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        14,
+        act54,
+        grad55,
+        grad54,
+        n,
+        150528,
+        1,
+        196,
+        9,
+        192,
+        62016,
+        1764,
+        39396,
+        41160,
+        191688,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 192; oc++) {
+        const g0 = Math.floor(oc / 1) * 784;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 62016 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 37632 + oc * 196;
+                const bc = b * 150528 + g0 + ic * 784;
+                for (let oh = ohLo; oh < 14; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
+                  for (let ow = owLo; ow < 14; ow++) acc += grad55[sr + ow]! * act54[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 192; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 37632 + g * 196;
-        const w0 = 62016 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 150528 + ic * 784;
-        for (let ih = 0; ih < 28; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 26);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 28; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 26);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad55[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 192; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 37632 + g * 196;
+          const w0 = 62016 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 150528 + ic * 784;
+          for (let ih = 0; ih < 28; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 26);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 28; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 26);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad55[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad54[d]! += acc;
             }
-            grad54[d]! += acc;
           }
         }
       }
@@ -8364,25 +8247,9 @@ function createEngine() {
 
   /** Forward of op 57: features.7.conv.2 (conv2d). */
   function forward57(p: Float32Array, n: number): void {
-    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 37632;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 192; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act57[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 9, act58, b * 12544, 64, 196, 64128, -1, 37632);
-      }
+      wasmConvForward(arena, 15, act57, act58, n, 37632, 64, 196, 192, 1, 64128, -1, 37632, 87808);
     } else {
       // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8411,42 +8278,27 @@ function createEngine() {
 
   /** Backward of op 57: features.7.conv.2 (conv2d). */
   function backward57(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 37632;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act57[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 9, grad58, b * 12544, 64, 196, 64128, 37632, 50176, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 50176;
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad57[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        15,
+        act57,
+        grad58,
+        grad57,
+        n,
+        37632,
+        64,
+        196,
+        192,
+        1,
+        64128,
+        37632,
+        50176,
+        87808,
+        125440,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8630,25 +8482,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 12544;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 64; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 10, output, b * 75264, 384, 196, weightAt, -1, 12544);
-      }
+      wasmConvForward(arena, 16, input, output, n, 12544, 384, 196, 64, 1, weightAt, -1, 12544, 100352);
     } else {
       // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8687,42 +8523,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 12544;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 10, outputGrad, b * 75264, 384, 196, weightAt, 12544, 87808, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 87808;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        16,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        12544,
+        384,
+        196,
+        64,
+        1,
+        weightAt,
+        12544,
+        87808,
+        100352,
+        112896,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8925,31 +8746,36 @@ function createEngine() {
     output: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 384; oc++) {
-        const s0 = b * 75264 + Math.floor(oc / 1) * 196;
-        const w0 = weightAt + oc * 9;
-        let d = b * 75264 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 14 - ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 14 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+    // conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 17, input, output, n, 75264, 1, 196, 9, 384, weightAt, -1, 1764, 78792);
+    } else {
+      // conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 384; oc++) {
+          const s0 = b * 75264 + Math.floor(oc / 1) * 196;
+          const w0 = weightAt + oc * 9;
+          let d = b * 75264 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 14 - ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 14 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+                }
               }
+              output[d] = acc;
             }
-            output[d] = acc;
           }
         }
       }
@@ -8958,61 +8784,83 @@ function createEngine() {
 
   /** Backward of op 62: features.8.conv.1.0 (conv2d). */
   function backward62(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 384; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 101888 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 75264 + oc * 196;
-              const bc = b * 75264 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad63[sr + ow]! * act62[br + ow]!;
+    // features.8.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        17,
+        act62,
+        grad63,
+        grad62,
+        n,
+        75264,
+        1,
+        196,
+        9,
+        384,
+        101888,
+        1764,
+        77028,
+        78792,
+        154056,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 384; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 101888 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 75264 + oc * 196;
+                const bc = b * 75264 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad63[sr + ow]! * act62[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 384; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 75264 + g * 196;
-        const w0 = 101888 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 75264 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad63[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 384; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 75264 + g * 196;
+          const w0 = 101888 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 75264 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad63[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad62[d]! += acc;
             }
-            grad62[d]! += acc;
           }
         }
       }
@@ -9028,25 +8876,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 384; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 11, output, b * 12544, 64, 196, weightAt, -1, 75264);
-      }
+      wasmConvForward(arena, 18, input, output, n, 75264, 64, 196, 384, 1, weightAt, -1, 75264, 163072);
     } else {
       // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9085,42 +8917,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 11, outputGrad, b * 12544, 64, 196, weightAt, 75264, 87808, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 87808;
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        18,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        75264,
+        64,
+        196,
+        384,
+        1,
+        weightAt,
+        75264,
+        87808,
+        163072,
+        238336,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9199,61 +9016,83 @@ function createEngine() {
 
   /** Backward of op 71: features.9.conv.1.0 (conv2d). */
   function backward71(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.9.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 384; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 156160 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 75264 + oc * 196;
-              const bc = b * 75264 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad72[sr + ow]! * act71[br + ow]!;
+    // features.9.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        17,
+        act71,
+        grad72,
+        grad71,
+        n,
+        75264,
+        1,
+        196,
+        9,
+        384,
+        156160,
+        1764,
+        77028,
+        78792,
+        154056,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 384; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 156160 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 75264 + oc * 196;
+                const bc = b * 75264 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad72[sr + ow]! * act71[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 384; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 75264 + g * 196;
-        const w0 = 156160 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 75264 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad72[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 384; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 75264 + g * 196;
+          const w0 = 156160 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 75264 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad72[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad71[d]! += acc;
             }
-            grad71[d]! += acc;
           }
         }
       }
@@ -9262,61 +9101,83 @@ function createEngine() {
 
   /** Backward of op 80: features.10.conv.1.0 (conv2d). */
   function backward80(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.10.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 384; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 210432 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 75264 + oc * 196;
-              const bc = b * 75264 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad81[sr + ow]! * act80[br + ow]!;
+    // features.10.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        17,
+        act80,
+        grad81,
+        grad80,
+        n,
+        75264,
+        1,
+        196,
+        9,
+        384,
+        210432,
+        1764,
+        77028,
+        78792,
+        154056,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 384; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 210432 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 75264 + oc * 196;
+                const bc = b * 75264 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad81[sr + ow]! * act80[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 384; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 75264 + g * 196;
-        const w0 = 210432 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 75264 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad81[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 384; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 75264 + g * 196;
+          const w0 = 210432 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 75264 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad81[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad80[d]! += acc;
             }
-            grad80[d]! += acc;
           }
         }
       }
@@ -9325,61 +9186,83 @@ function createEngine() {
 
   /** Backward of op 89: features.11.conv.1.0 (conv2d). */
   function backward89(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 384; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 264704 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 75264 + oc * 196;
-              const bc = b * 75264 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad90[sr + ow]! * act89[br + ow]!;
+    // features.11.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        17,
+        act89,
+        grad90,
+        grad89,
+        n,
+        75264,
+        1,
+        196,
+        9,
+        384,
+        264704,
+        1764,
+        77028,
+        78792,
+        154056,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 384; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 264704 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 75264 + oc * 196;
+                const bc = b * 75264 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad90[sr + ow]! * act89[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 384; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 75264 + g * 196;
-        const w0 = 264704 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 75264 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad90[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 384; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 75264 + g * 196;
+          const w0 = 264704 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 75264 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad90[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad89[d]! += acc;
             }
-            grad89[d]! += acc;
           }
         }
       }
@@ -9388,25 +9271,9 @@ function createEngine() {
 
   /** Forward of op 92: features.11.conv.2 (conv2d). */
   function forward92(p: Float32Array, n: number): void {
-    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 384; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act92[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 12, act93, b * 18816, 96, 196, 268928, -1, 75264);
-      }
+      wasmConvForward(arena, 19, act92, act93, n, 75264, 96, 196, 384, 1, 268928, -1, 75264, 169344);
     } else {
       // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9435,42 +9302,27 @@ function createEngine() {
 
   /** Backward of op 92: features.11.conv.2 (conv2d). */
   function backward92(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act92[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 12, grad93, b * 18816, 96, 196, 268928, 75264, 94080, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 94080;
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad92[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        19,
+        act92,
+        grad93,
+        grad92,
+        n,
+        75264,
+        96,
+        196,
+        384,
+        1,
+        268928,
+        75264,
+        94080,
+        169344,
+        244608,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9654,25 +9506,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 18816;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 96; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 13, output, b * 112896, 576, 196, weightAt, -1, 18816);
-      }
+      wasmConvForward(arena, 20, input, output, n, 18816, 576, 196, 96, 1, weightAt, -1, 18816, 150528);
     } else {
       // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9711,42 +9547,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 18816;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 13, outputGrad, b * 112896, 576, 196, weightAt, 18816, 131712, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 131712;
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        20,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        18816,
+        576,
+        196,
+        96,
+        1,
+        weightAt,
+        18816,
+        131712,
+        150528,
+        169344,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9949,31 +9770,36 @@ function createEngine() {
     output: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 576; oc++) {
-        const s0 = b * 112896 + Math.floor(oc / 1) * 196;
-        const w0 = weightAt + oc * 9;
-        let d = b * 112896 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 14 - ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 14 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+    // conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 21, input, output, n, 112896, 1, 196, 9, 576, weightAt, -1, 1764, 116424);
+    } else {
+      // conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 576; oc++) {
+          const s0 = b * 112896 + Math.floor(oc / 1) * 196;
+          const w0 = weightAt + oc * 9;
+          let d = b * 112896 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 14 - ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 14 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+                }
               }
+              output[d] = acc;
             }
-            output[d] = acc;
           }
         }
       }
@@ -9982,61 +9808,83 @@ function createEngine() {
 
   /** Backward of op 97: features.12.conv.1.0 (conv2d). */
   function backward97(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.12.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 576; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 362432 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 112896 + oc * 196;
-              const bc = b * 112896 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad98[sr + ow]! * act97[br + ow]!;
+    // features.12.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        21,
+        act97,
+        grad98,
+        grad97,
+        n,
+        112896,
+        1,
+        196,
+        9,
+        576,
+        362432,
+        1764,
+        114660,
+        116424,
+        229320,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 576; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 362432 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 112896 + oc * 196;
+                const bc = b * 112896 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad98[sr + ow]! * act97[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 576; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 112896 + g * 196;
-        const w0 = 362432 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 112896 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad98[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 576; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 112896 + g * 196;
+          const w0 = 362432 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 112896 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad98[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad97[d]! += acc;
             }
-            grad97[d]! += acc;
           }
         }
       }
@@ -10052,25 +9900,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 576; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 14, output, b * 18816, 96, 196, weightAt, -1, 112896);
-      }
+      wasmConvForward(arena, 22, input, output, n, 112896, 96, 196, 576, 1, weightAt, -1, 112896, 244608);
     } else {
       // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10109,42 +9941,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 112896;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 576; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 14, outputGrad, b * 18816, 96, 196, weightAt, 112896, 131712, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 131712;
-          for (let ic = 0; ic < 576; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        22,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        112896,
+        96,
+        196,
+        576,
+        1,
+        weightAt,
+        112896,
+        131712,
+        244608,
+        357504,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10223,61 +10040,83 @@ function createEngine() {
 
   /** Backward of op 106: features.13.conv.1.0 (conv2d). */
   function backward106(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.13.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 576; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 480704 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 112896 + oc * 196;
-              const bc = b * 112896 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad107[sr + ow]! * act106[br + ow]!;
+    // features.13.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        21,
+        act106,
+        grad107,
+        grad106,
+        n,
+        112896,
+        1,
+        196,
+        9,
+        576,
+        480704,
+        1764,
+        114660,
+        116424,
+        229320,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 576; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 480704 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 112896 + oc * 196;
+                const bc = b * 112896 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad107[sr + ow]! * act106[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 576; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 112896 + g * 196;
-        const w0 = 480704 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 112896 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad107[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 576; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 112896 + g * 196;
+          const w0 = 480704 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 112896 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad107[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad106[d]! += acc;
             }
-            grad106[d]! += acc;
           }
         }
       }
@@ -10286,29 +10125,34 @@ function createEngine() {
 
   /** Forward of op 115: features.14.conv.1.0 (conv2d). */
   function forward115(p: Float32Array, n: number): void {
-    // features.14.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 576; oc++) {
-        const s0 = b * 112896 + Math.floor(oc / 1) * 196;
-        const w0 = 598976 + oc * 9;
-        let d = b * 28224 + oc * 49;
-        for (let oh = 0; oh < 7; oh++) {
-          const ih0 = oh * 2 - 1;
-          const khLo = Math.max(0, -ih0);
-          for (let ow = 0; ow < 7; ow++, d++) {
-            const iw0 = ow * 2 - 1;
-            const kwLo = Math.max(0, -iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < 3; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < 3; kw++) acc += act115[sr + kw]! * p[wr + kw]!;
+    // features.14.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 23, act115, act116, n, 112896, 1, 49, 9, 576, 598976, -1, 444, 29112);
+    } else {
+      // features.14.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 576; oc++) {
+          const s0 = b * 112896 + Math.floor(oc / 1) * 196;
+          const w0 = 598976 + oc * 9;
+          let d = b * 28224 + oc * 49;
+          for (let oh = 0; oh < 7; oh++) {
+            const ih0 = oh * 2 - 1;
+            const khLo = Math.max(0, -ih0);
+            for (let ow = 0; ow < 7; ow++, d++) {
+              const iw0 = ow * 2 - 1;
+              const kwLo = Math.max(0, -iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < 3; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < 3; kw++) acc += act115[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act116[d] = acc;
             }
-            act116[d] = acc;
           }
         }
       }
@@ -10317,61 +10161,83 @@ function createEngine() {
 
   /** Backward of op 115: features.14.conv.1.0 (conv2d). */
   function backward115(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.14.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 576; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 598976 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 28224 + oc * 49;
-              const bc = b * 112896 + g0 + ic * 196;
-              for (let oh = ohLo; oh < 7; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh * 2 + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < 7; ow++) acc += grad116[sr + ow]! * act115[br + ow * 2]!;
+    // features.14.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        23,
+        act115,
+        grad116,
+        grad115,
+        n,
+        112896,
+        1,
+        49,
+        9,
+        576,
+        598976,
+        444,
+        28668,
+        29112,
+        142008,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 576; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 598976 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 28224 + oc * 49;
+                const bc = b * 112896 + g0 + ic * 196;
+                for (let oh = ohLo; oh < 7; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh * 2 + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < 7; ow++) acc += grad116[sr + ow]! * act115[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 576; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 28224 + g * 49;
-        const w0 = 598976 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 112896 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 12);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 12);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 7;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad116[si + oc * 49]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 576; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 28224 + g * 49;
+          const w0 = 598976 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 112896 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 12);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 12);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 7;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad116[si + oc * 49]! * p[wi + oc * 9]!;
+                }
               }
+              grad115[d]! += acc;
             }
-            grad115[d]! += acc;
           }
         }
       }
@@ -10490,25 +10356,9 @@ function createEngine() {
 
   /** Forward of op 118: features.14.conv.2 (conv2d). */
   function forward118(p: Float32Array, n: number): void {
-    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 28224;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 576; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act118[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 15, act119, b * 7840, 160, 49, 605312, -1, 28224);
-      }
+      wasmConvForward(arena, 24, act118, act119, n, 28224, 160, 49, 576, 1, 605312, -1, 28224, 64288);
     } else {
       // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10537,42 +10387,27 @@ function createEngine() {
 
   /** Backward of op 118: features.14.conv.2 (conv2d). */
   function backward118(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.14.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 28224;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 576; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act118[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 15, grad119, b * 7840, 160, 49, 605312, 28224, 36064, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 36064;
-          for (let ic = 0; ic < 576; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad118[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        24,
+        act118,
+        grad119,
+        grad118,
+        n,
+        28224,
+        160,
+        49,
+        576,
+        1,
+        605312,
+        28224,
+        36064,
+        64288,
+        92512,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10756,25 +10591,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 7840;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 160; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 16, output, b * 47040, 960, 49, weightAt, -1, 7840);
-      }
+      wasmConvForward(arena, 25, input, output, n, 7840, 960, 49, 160, 1, weightAt, -1, 7840, 62720);
     } else {
       // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10813,42 +10632,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 7840;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 160; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 16, outputGrad, b * 47040, 960, 49, weightAt, 7840, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 160; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        25,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        7840,
+        960,
+        49,
+        160,
+        1,
+        weightAt,
+        7840,
+        54880,
+        62720,
+        70560,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11051,31 +10855,36 @@ function createEngine() {
     output: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 960; oc++) {
-        const s0 = b * 47040 + Math.floor(oc / 1) * 49;
-        const w0 = weightAt + oc * 9;
-        let d = b * 47040 + oc * 49;
-        for (let oh = 0; oh < 7; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 7 - ih0);
-          for (let ow = 0; ow < 7; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 7 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 49;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 7 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+    // conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 26, input, output, n, 47040, 1, 49, 9, 960, weightAt, -1, 444, 47928);
+    } else {
+      // conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 960; oc++) {
+          const s0 = b * 47040 + Math.floor(oc / 1) * 49;
+          const w0 = weightAt + oc * 9;
+          let d = b * 47040 + oc * 49;
+          for (let oh = 0; oh < 7; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 7 - ih0);
+            for (let ow = 0; ow < 7; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 7 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 49;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 7 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+                }
               }
+              output[d] = acc;
             }
-            output[d] = acc;
           }
         }
       }
@@ -11084,61 +10893,83 @@ function createEngine() {
 
   /** Backward of op 123: features.15.conv.1.0 (conv2d). */
   function backward123(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.15.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 960; oc++) {
-      const g0 = Math.floor(oc / 1) * 49;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 853312 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(7, 8 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(7, 8 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 47040 + oc * 49;
-              const bc = b * 47040 + g0 + ic * 49;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh + kh - 1) * 7 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad124[sr + ow]! * act123[br + ow]!;
+    // features.15.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        26,
+        act123,
+        grad124,
+        grad123,
+        n,
+        47040,
+        1,
+        49,
+        9,
+        960,
+        853312,
+        444,
+        47484,
+        47928,
+        94968,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 960; oc++) {
+        const g0 = Math.floor(oc / 1) * 49;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 853312 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(7, 8 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(7, 8 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 47040 + oc * 49;
+                const bc = b * 47040 + g0 + ic * 49;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh + kh - 1) * 7 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad124[sr + ow]! * act123[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 960; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 47040 + g * 49;
-        const w0 = 853312 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 47040 + ic * 49;
-        for (let ih = 0; ih < 7; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 6);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 7; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 6);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 7;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad124[si + oc * 49]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 960; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 47040 + g * 49;
+          const w0 = 853312 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 47040 + ic * 49;
+          for (let ih = 0; ih < 7; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 6);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 7; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 6);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 7;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad124[si + oc * 49]! * p[wi + oc * 9]!;
+                }
               }
+              grad123[d]! += acc;
             }
-            grad123[d]! += acc;
           }
         }
       }
@@ -11154,25 +10985,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 960; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 17, output, b * 7840, 160, 49, weightAt, -1, 47040);
-      }
+      wasmConvForward(arena, 27, input, output, n, 47040, 160, 49, 960, 1, weightAt, -1, 47040, 101920);
     } else {
       // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11211,42 +11026,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 17, outputGrad, b * 7840, 160, 49, weightAt, 47040, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        27,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        47040,
+        160,
+        49,
+        960,
+        1,
+        weightAt,
+        47040,
+        54880,
+        101920,
+        148960,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11325,61 +11125,83 @@ function createEngine() {
 
   /** Backward of op 132: features.16.conv.1.0 (conv2d). */
   function backward132(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.16.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 960; oc++) {
-      const g0 = Math.floor(oc / 1) * 49;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 1173312 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(7, 8 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(7, 8 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 47040 + oc * 49;
-              const bc = b * 47040 + g0 + ic * 49;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh + kh - 1) * 7 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad133[sr + ow]! * act132[br + ow]!;
+    // features.16.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        26,
+        act132,
+        grad133,
+        grad132,
+        n,
+        47040,
+        1,
+        49,
+        9,
+        960,
+        1173312,
+        444,
+        47484,
+        47928,
+        94968,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 960; oc++) {
+        const g0 = Math.floor(oc / 1) * 49;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 1173312 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(7, 8 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(7, 8 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 47040 + oc * 49;
+                const bc = b * 47040 + g0 + ic * 49;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh + kh - 1) * 7 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad133[sr + ow]! * act132[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 960; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 47040 + g * 49;
-        const w0 = 1173312 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 47040 + ic * 49;
-        for (let ih = 0; ih < 7; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 6);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 7; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 6);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 7;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad133[si + oc * 49]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 960; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 47040 + g * 49;
+          const w0 = 1173312 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 47040 + ic * 49;
+          for (let ih = 0; ih < 7; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 6);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 7; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 6);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 7;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad133[si + oc * 49]! * p[wi + oc * 9]!;
+                }
               }
+              grad132[d]! += acc;
             }
-            grad132[d]! += acc;
           }
         }
       }
@@ -11388,61 +11210,83 @@ function createEngine() {
 
   /** Backward of op 141: features.17.conv.1.0 (conv2d). */
   function backward141(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.17.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 960; oc++) {
-      const g0 = Math.floor(oc / 1) * 49;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 1493312 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(7, 8 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(7, 8 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 47040 + oc * 49;
-              const bc = b * 47040 + g0 + ic * 49;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh + kh - 1) * 7 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad142[sr + ow]! * act141[br + ow]!;
+    // features.17.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        26,
+        act141,
+        grad142,
+        grad141,
+        n,
+        47040,
+        1,
+        49,
+        9,
+        960,
+        1493312,
+        444,
+        47484,
+        47928,
+        94968,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 960; oc++) {
+        const g0 = Math.floor(oc / 1) * 49;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 1493312 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(7, 8 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(7, 8 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 47040 + oc * 49;
+                const bc = b * 47040 + g0 + ic * 49;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh + kh - 1) * 7 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad142[sr + ow]! * act141[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 960; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 47040 + g * 49;
-        const w0 = 1493312 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 47040 + ic * 49;
-        for (let ih = 0; ih < 7; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 6);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 7; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 6);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 7;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad142[si + oc * 49]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 960; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 47040 + g * 49;
+          const w0 = 1493312 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 47040 + ic * 49;
+          for (let ih = 0; ih < 7; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 6);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 7; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 6);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 7;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad142[si + oc * 49]! * p[wi + oc * 9]!;
+                }
               }
+              grad141[d]! += acc;
             }
-            grad141[d]! += acc;
           }
         }
       }
@@ -11451,25 +11295,9 @@ function createEngine() {
 
   /** Forward of op 144: features.17.conv.2 (conv2d). */
   function forward144(p: Float32Array, n: number): void {
-    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 960; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act144[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 18, act145, b * 15680, 320, 49, 1503872, -1, 47040);
-      }
+      wasmConvForward(arena, 28, act144, act145, n, 47040, 320, 49, 960, 1, 1503872, -1, 47040, 109760);
     } else {
       // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11498,42 +11326,27 @@ function createEngine() {
 
   /** Backward of op 144: features.17.conv.2 (conv2d). */
   function backward144(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.17.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act144[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 18, grad145, b * 15680, 320, 49, 1503872, 47040, 62720, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 62720;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad144[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        28,
+        act144,
+        grad145,
+        grad144,
+        n,
+        47040,
+        320,
+        49,
+        960,
+        1,
+        1503872,
+        47040,
+        62720,
+        109760,
+        156800,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11686,25 +11499,9 @@ function createEngine() {
 
   /** Forward of op 146: features.18.0 (conv2d). */
   function forward146(p: Float32Array, n: number): void {
-    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 320; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 19, act147, b * 62720, 1280, 49, 1811712, -1, 15680);
-      }
+      wasmConvForward(arena, 29, act146, act147, n, 15680, 1280, 49, 320, 1, 1811712, -1, 15680, 94080);
     } else {
       // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11733,42 +11530,27 @@ function createEngine() {
 
   /** Backward of op 146: features.18.0 (conv2d). */
   function backward146(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.18.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 320; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 19, grad147, b * 62720, 1280, 49, 1811712, 15680, 78400, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 78400;
-          for (let ic = 0; ic < 320; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad146[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        29,
+        act146,
+        grad147,
+        grad146,
+        n,
+        15680,
+        1280,
+        49,
+        320,
+        1,
+        1811712,
+        15680,
+        78400,
+        94080,
+        109760,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13220,23 +13002,37 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIBB04FCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMMY29udkZvcndhcmQwAAQK4xYFkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAuAJqIQ4DQCAAIQggByEJIARBAXZBgNAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgChqIQ0DQCAL/QAEACEaIAv9AASAKCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgFAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIB4IRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYDQAGohCCAJQcA+aiEJIAggCkkNAAsgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAKGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgMC4AmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAKGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBQIRwgFCAaIBz95gH95AEhFCAM/QAEgHghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAoIAcgE/0LBJAoIAcgFP0LBKAoIAcgFf0LBLAoIAZBwD5qIQYgB0GA0ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAKCESIAf9AASQKCETIAf9AASgKCEUIAf9AASwKCEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgChqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAKCAHIBP9CwSQKCAHIBT9CwSgKCAHIBX9CwSwKCAGQQhqIQYgB0GA0ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAbaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB7ABqIQsDQCAJ/QkCACEWIAn9CQJsIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkHYAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHUQQTY29udkJhY2t3YXJkV2VpZ2h0MAAAEmNvbnZCYWNrd2FyZElucHV0MAABDGNvbnZGb3J3YXJkMQACE2NvbnZCYWNrd2FyZFdlaWdodDEAAwrJHgSdDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMDJAGohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJ4kjgCeCAIQYCQBmohCCAJQdgBaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFiARIRcgESEYIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQewAbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYCYCWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLC98EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABB6ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQewAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6UDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAWohCwNAIAn9CQIAIRYgCf0JAoABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAmohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgOIAaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoABkjgCgAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQBkjgChAEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogBkjgCiAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowBkjgCjAEgCEGAkAZqIQggCUGAAmohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBgAFsIANqIRAgASEFIAIhBiAQIQcgBUGAgOIAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDEAAAxjb252Rm9yd2FyZDIAARNjb252QmFja3dhcmRXZWlnaHQyAAISY29udkJhY2t3YXJkSW5wdXQyAAMMY29udkZvcndhcmQzAAQTY29udkJhY2t3YXJkV2VpZ2h0MwAFCswdBqQDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYABaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAMGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAAaiELA0AgCf0JAgAhFiAJ/QkCQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAFqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuVCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAkCSOAJAIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJEkjgCRCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCSJI4AkggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAkySOAJMIAhBgJAGaiEIIAlBgAFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQcAAbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQcAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBCGohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgANqIQsDQCAJ/QkCACEWIAn9CQKAAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGABmohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5wIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAA5I4AoADIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEA5I4AoQDIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIA5I4AogDIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMA5I4AowDIAhBgMQBaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYADbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDMAAAxjb252Rm9yd2FyZDQAARNjb252QmFja3dhcmRXZWlnaHQ0AAISY29udkJhY2t3YXJkSW5wdXQ0AAMMY29udkZvcndhcmQ1AAQTY29udkJhY2t3YXJkV2VpZ2h0NQAFCsAdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAA2ohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGA7ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHgAGohCwNAIAn9CQIAIRYgCf0JAmAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBwAFqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuSCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLASaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJgkjgCYCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCZJI4AmQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAmiSOAJoIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJskjgCbCAIQYDEAWohCCAJQcABaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0HgAGwgA2ohECABIQUgAiEGIBAhByAFQYCwEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQeAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB4ABqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgOwAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwARqIQsDQCAJ/QkCACEWIAn9CQLABCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGACWohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5wIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAoO4AaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLABJI4AsAEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEBJI4AsQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIBJI4AsgEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMBJI4AswEIAhBgMQBaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQcAEbCADaiEQIAEhBSACIQYgECEHIAVBgKDuAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDUAAAxjb252Rm9yd2FyZDYAARNjb252QmFja3dhcmRXZWlnaHQ2AAISY29udkJhY2t3YXJkSW5wdXQ2AAMMY29udkZvcndhcmQ3AAQTY29udkJhY2t3YXJkV2VpZ2h0NwAFCqwdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA7ABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHABGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCQAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAEaiELA0AgCf0JAgAhFiAJ/QkCwAQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGACWohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDIG2ohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLABJI4AsAEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEBJI4AsQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIBJI4AsgEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMBJI4AswEIAhBgDFqIQggCUGACWohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0HABGwgA2ohECABIQUgAiEGIBAhByAFQYDIG2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAkAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHABGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAwAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAWohCwNAIAn9CQIAIRYgCf0JAoABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkAZqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAGSOAKAASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAGSOAKEASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAGSOAKIASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAGSOAKMASAIQYAxaiEIIAlBgAJqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAFsIANqIRAgASEFIAIhBiAQIQcgBUGAkAZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB18FEmNvbnZCYWNrd2FyZElucHV0NwAADGNvbnZGb3J3YXJkOAABE2NvbnZCYWNrd2FyZFdlaWdodDgAAhJjb252QmFja3dhcmRJbnB1dDgAAwxjb252Rm9yd2FyZDkABArXFgWeAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAWohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAwAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABmohCwNAIAn9CQIAIRYgCf0JAoAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAxqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA4CRqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAaSOAKABiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAaSOAKEBiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAaSOAKIBiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAaSOAKMBiAIQYAxaiEIIAlBgAxqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAZsIANqIRAgASEFIAIhBiAQIQcgBUGA4CRqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAZqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIADaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAZqIQsDQCAJ/QkCACEWIAn9CQKABiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAMaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIADaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAZqIQsDQCAJ/QkCACEWIAn9CQKABiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAMaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2kFE2NvbnZCYWNrd2FyZFdlaWdodDkAABJjb252QmFja3dhcmRJbnB1dDkAAQ1jb252Rm9yd2FyZDEwAAIUY29udkJhY2t3YXJkV2VpZ2h0MTAAAxNjb252QmFja3dhcmRJbnB1dDEwAAQKxR4FjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCYCWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKABpI4AoAGIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEBpI4AoQGIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIBpI4AogGIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMBpI4AowGIAhBoAxqIQggCUGADGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAGbCADaiEQIAEhBSACIQYgECEHIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIADaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAZqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAZqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGABmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAJqIQsDQCAJ/QkCACEWIAn9CQKAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAEaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAJqIQsDQCAJ/QkCACEWIAn9CQKAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAEaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCIA2ohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAApI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEApI4AoQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIApI4AogCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMApI4AowCIAhBoAxqIQggCUGABGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIgDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAGaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgAZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMTEAABRjb252QmFja3dhcmRXZWlnaHQxMQABE2NvbnZCYWNrd2FyZElucHV0MTEAAg1jb252Rm9yd2FyZDEyAAMUY29udkJhY2t3YXJkV2VpZ2h0MTIABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAGaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCwEmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKADJI4AoAMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEDJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIDJI4AogMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMDJI4AowMIAhBoAxqIQggCUGAGGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAMbCADaiEQIAEhBSACIQYgECEHIAVBgLASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAGaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAxqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgAZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGADGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAYaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCwEmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKADJI4AoAMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEDJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIDJI4AogMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMDJI4AowMIAhBoAxqIQggCUGAGGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAMbCADaiEQIAEhBSACIQYgECEHIAVBgLASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTIAAA1jb252Rm9yd2FyZDEzAAEUY29udkJhY2t3YXJkV2VpZ2h0MTMAAhNjb252QmFja3dhcmRJbnB1dDEzAAMNY29udkZvcndhcmQxNAAECpYbBd4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGADGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAMaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgAxqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAzARqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAOSOAKAAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAOSOAKEAyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAOSOAKIAyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAOSOAKMAyAIQaAMaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAA2wgA2ohECABIQUgAiEGIBAhByAFQYDMBGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDADWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYADaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYADaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgANqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAJGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAJGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MTQAABNjb252QmFja3dhcmRJbnB1dDE0AAENY29udkZvcndhcmQxNQACFGNvbnZCYWNrd2FyZFdlaWdodDE1AAMK+xoEjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDIG2ohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEEpI4AoQSIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIEpI4AogSIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMEpI4AowSIAhBoAxqIQggCUGAJGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYASbCADaiEQIAEhBSACIQYgECEHIAVBgMgbaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYASaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAwA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAEmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBJqIQsDQCAJ/QkCACEWIAn9CQKAEiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAkaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBJqIQsDQCAJKgIAIRsgCSoCgBIhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCRqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPIGaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQSkjgChBIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBKSOAKIEiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMEpI4AowSIAhBiANqIQggCUGAJGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYASbCADaiEQIAEhBSACIQYgECEHIAVBgPIGaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTUAAA1jb252Rm9yd2FyZDE2AAEUY29udkJhY2t3YXJkV2VpZ2h0MTYAAhNjb252QmFja3dhcmRJbnB1dDE2AAMNY29udkZvcndhcmQxNwAECpccBdcEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAFmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYASaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAWaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYASaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAVqIQsDQCAJ/QkCACEWIAn9CQKABSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAKaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAVqIQsDQCAJKgIAIRsgCSoCgAUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgApqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPUBaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKABZI4AoAFIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQFkjgChAUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAWSOAKIBSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMBZI4AowFIAhBiANqIQggCUGACmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAFbCADaiEQIAEhBSACIQYgECEHIAVBgPUBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAFaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAlaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgAVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAwCVqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAwCVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAHmohCwNAIAn9CQIAIRYgCf0JAoAeIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgDxqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAwCVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAHmohCwNAIAkqAgAhGyAJKgKAHiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MTcAABNjb252QmFja3dhcmRJbnB1dDE3AAENY29udkZvcndhcmQxOAACFGNvbnZCYWNrd2FyZFdlaWdodDE4AAMKkxwErAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYC+C2ohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgB6SOAKAHiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEHpI4AoQeIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogekjgCiB4gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjB6SOAKMHiAIQYgDaiEIIAlBgDxqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAHmwgA2ohECABIQUgAiEGIBAhByAFQYC+C2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAHmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAJWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAeaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAlaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDLAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAeaiELA0AgCf0JAgAhFiAJ/QkCgB4hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCAywBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAHmohCwNAIAkqAgAhGyAJKgKAHiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC6wJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAekjgCgB4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChB6SOAKEHiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIHpI4AogeIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowekjgCjB4gCEGIA2ohCCAJQYA8aiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgB5sIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABMQZgBH9/f38AYAV/f39/fwBgBX9/f3x8AGAGf39/f3x8AGAHf39/f3x8fABgA39/fAACDwEDZW52Bm1lbW9yeQIAAQMJCAAAAQACAwQFB4MBCBNjb252QmFja3dhcmRJbnB1dDE4AAANY29udkZvcndhcmQxOQABFGNvbnZCYWNrd2FyZFdlaWdodDE5AAITY29udkJhY2t3YXJkSW5wdXQxOQADA3NnZAAEEHNnZE1vbWVudHVtRmlyc3QABQtzZ2RNb21lbnR1bQAGBXNjYWxlAAcK/RwI2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAeaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDLAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAeaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIDLAGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCA5ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACmohCwNAIAn9CQIAIRYgCf0JAoAKIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgBRqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgOQAaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgApqIQsDQCAJKgIAIRsgCSoCgAohHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgBRqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgOoDaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKACpI4AoAKIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQKkjgChAogCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAqSOAKICiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMCpI4AowKIAhBiANqIQggCUGAFGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAKbCADaiEQIAEhBSACIQYgECEHIAVBgOoDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAKaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDkAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAKaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIDkAGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGACmohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLpQEDAn8EewJ8IAP9FCEHIAT9FCEIIAJBfnFBBGwhBgJAA0AgBSAGTw0BIAAgBWr9XQMA/V8hCSABIAVq/V0DAP1fIAggCf3yAf3wASEKIAAgBWogCSAHIAr98gH98QH9Xv1bAwAAIAVBCGohBQwACwsgAkEBcQRAIAAgBWoqAgC7IQsgASAFaioCALsgBCALoqAhDCAAIAVqIAsgAyAMoqG2OAIACwu+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsL",
-      "AGFzbQEAAAABGAJgDn9/f39/fHx8fHx8fHx8AGADf39/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAABBx0DBGFkYW0AAAVhZGFtdwABCnN1bVNxdWFyZXMAAgrgBwONAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0MAAAEmNvbnZCYWNrd2FyZElucHV0MAABC2NvbnZJbTJjb2wwAAILY29udkNvbDJpbTAAAwxjb252Rm9yd2FyZDEABArGHAWdDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMDJAGohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJ4kjgCeCAIQYCQBmohCCAJQdgBaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFiARIRcgESEYIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQewAbCADaiEQIAEhBSACIQYgECEHIAVBgMDJAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYCYCWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAFQYCYCWohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLC98EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABB6ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQewAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAG2ohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC/0DAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOAkaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAkG8A2ohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBAGohBSACQcADaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEEaiEFIAJBwANqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAoAxqIQMgAyAESQ0ACwu6AwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDgJGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIAJBBGohAiAKQQRqIQUgAkG8A2ohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQILIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEAaiEFIAJBwANqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBBGohBSACQcADaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAoAxqIQMgAyAESQ0ACwuIAgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0MQAAEmNvbnZCYWNrd2FyZElucHV0MQABC2NvbnZJbTJjb2wxAAILY29udkNvbDJpbTEAAwxjb252Rm9yd2FyZDIABAr8HAW6CwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMAYaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgIokjgCKCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCLJI4AiwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAjCSOAIwIAhBgJAGaiEIIAlByABqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAiANqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCEGAkAZqIQggCUHIAGohCSAIIApJDQALIAVBgIgDaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBJGwgA2ohECABIQUgAiEGIBAhByAFQYDAGGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYCIA2ohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBgIgDaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsL2gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQSRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+wEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIgDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkGwA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHAA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogCkEEaiEFIAJBsANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAiANqIQMgAyAESQ0ACwvMBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCIA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIAJBBGohAiAKQQBqIQUgAkGwA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQcADaiECCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIApBBGohBSACQbADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQcADaiECCyAIQQFqIghB8ABJDQALIAdBAWoiB0EDSQ0ACyADQYCIA2ohAyADIARJDQALC6UDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAWohCwNAIAn9CQIAIRYgCf0JAoABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAmohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeCAQcTY29udkJhY2t3YXJkV2VpZ2h0MgAAEmNvbnZCYWNrd2FyZElucHV0MgABC2NvbnZJbTJjb2wyAAILY29udkNvbDJpbTIAAwxjb252Rm9yd2FyZDMABBNjb252QmFja3dhcmRXZWlnaHQzAAUSY29udkJhY2t3YXJkSW5wdXQzAAYK2R0HnwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA4gBqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAGSOAKAASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAGSOAKEASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAGSOAKIASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAGSOAKMASAIQYCQBmohCCAJQYACaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAiANsIABqIQ8gBEEBa0GAAWwgA2ohECABIQUgAiEGIBAhByAFQYCA4gBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYABaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL3QECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgOIAaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJBwANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC80BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDiAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgDBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAAGohCwNAIAn9CQIAIRYgCf0JAkAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQYABaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLlQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJAkjgCQCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCRJI4AkQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAkiSOAJIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJMkjgCTCAIQYCQBmohCCAJQYABaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAiANsIABqIQ8gBEEBa0HAAGwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHAAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAwaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAABAgEAAAdzBwtjb252SW0yY29sMwAAC2NvbnZDb2wyaW0zAAEMY29udkZvcndhcmQ0AAITY29udkJhY2t3YXJkV2VpZ2h0NAADEmNvbnZCYWNrd2FyZElucHV0NAAEC2NvbnZJbTJjb2w0AAULY29udkNvbDJpbTQABgr8HAfcAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAMWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBAUkNAAsgA0GAiANqIQMgAyAESQ0ACwvMAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAMWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQcADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC4gCAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLtgsCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCQBmohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgIskjgCLCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCMJI4AjAgCEGAxAFqIQggCUHIAGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYDiAGohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESEWIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAhBgMQBaiEIIAlByABqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGAkAZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYDiAGohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBgOIAaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsL1gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBJGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL+gMCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAiANqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiACQwAAAAA4AgAgAkEEaiECIApBBGohBSACQdwBaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHgAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEE4SQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHgAWohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogCkEEaiEFIAJB4AFqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALIAdBAWoiB0EDSQ0ACyADQYCIA2ohAyADIARJDQALC7cDAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIgDaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogAkEEaiECIApBBGohBSACQdwBaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQeABaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIApBBGohBSACQeABaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALIAdBAWoiB0EDSQ0ACyADQYCIA2ohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEAAgIAAQd8Bwxjb252Rm9yd2FyZDUAABNjb252QmFja3dhcmRXZWlnaHQ1AAESY29udkJhY2t3YXJkSW5wdXQ1AAILY29udkltMmNvbDUAAwtjb252Q29sMmltNQAEDGNvbnZGb3J3YXJkNgAFE2NvbnZCYWNrd2FyZFdlaWdodDYABgrHHQeiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYDIAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgAZqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwucCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMDJAGohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAOSOAKAAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAOSOAKEAyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAOSOAKIAyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAOSOAKMAyAIQYDEAWohCCAJQYAGaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0GAA2wgA2ohECABIQUgAiEGIBAhByAFQYDAyQBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDIAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYADaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvbAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDAyQBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC8sBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMDJAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQILIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYDsAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeAAaiELA0AgCf0JAgAhFiAJ/QkCYCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkHAAWohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5IIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAsBJqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmCSOAJgIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJkkjgCZCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCaJI4AmggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAmySOAJsIAhBgMQBaiEIIAlBwAFqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQeAAbCADaiEQIAEhBSACIQYgECEHIAVBgLASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEBAAIAAQd6BxJjb252QmFja3dhcmRJbnB1dDYAAAtjb252SW0yY29sNgABC2NvbnZDb2wyaW02AAIMY29udkZvcndhcmQ3AAMTY29udkJhY2t3YXJkV2VpZ2h0NwAEEmNvbnZCYWNrd2FyZElucHV0NwAFC2NvbnZJbTJjb2w3AAYKzh0HoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDsAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAAaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvaAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCwEmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLygECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAsBJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiECCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLiAIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwu2CwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJAGaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCKJI4AiggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgIwkjgCMCAIQYDEAWohCCAJQcgAaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgOIAaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCEGAxAFqIQggCUHIAGohCSAIIApJDQALIAVBgOIAaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBJGwgA2ohECABIQUgAiEGIBAhByAFQYCQBmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgOIAaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUGA4gBqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvWBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQSBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBJGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvmBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDiAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQRqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQNJDQALIANBgOIAaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAQAAAQd0Bwtjb252Q29sMmltNwAADGNvbnZGb3J3YXJkOAABE2NvbnZCYWNrd2FyZFdlaWdodDgAAhJjb252QmFja3dhcmRJbnB1dDgAAwtjb252SW0yY29sOAAEC2NvbnZDb2wyaW04AAUMY29udkZvcndhcmQ5AAYK4BgHxgQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA4gBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBOEkEQCADIAlB4AFsaiEKIAJBBGohAiAKQQBqIQUgAkHQAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQeABaiECCyAIQQFqIghBOEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEEaiEFIAJB0AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJB4AFqIQILIAhBAWoiCEE4SQ0ACyAHQQFqIgdBA0kNAAsgA0GA4gBqIQMgAyAESQ0ACwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYDsAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAEaiELA0AgCf0JAgAhFiAJ/QkCwAQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgAlqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwucCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKDuAGohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwASSOALABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxASSOALEBCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyASSOALIBCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzASSOALMBCAIQYDEAWohCCAJQYAJaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0HABGwgA2ohECABIQUgAiEGIBAhByAFQYCg7gBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEHABGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDsAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvbAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCg7gBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC8sBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgKDuAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQILIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwuGAgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHWAUTY29udkJhY2t3YXJkV2VpZ2h0OQAAEmNvbnZCYWNrd2FyZElucHV0OQABC2NvbnZJbTJjb2w5AAILY29udkNvbDJpbTkAAw1jb252Rm9yd2FyZDEwAAQKzBoFpQsCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDEAWohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCKJI4AiggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgIwkjgCMCAIQYAxaiEIIAlByABqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHAGGohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAIQYAxaiEIIAlByABqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0EkbCADaiEQIAEhBSACIQYgECEHIAVBgMQBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHAGGohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUHAGGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC9IEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQSRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL9wMCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA4gBqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQFrIglBOEkEQCADIAlB4AFsaiEKIAJDAAAAADgCACACQQRqIQIgCkEEaiEFIAJB7ABqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEEaiEFIAJB8ABqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALIAdBAWoiB0EDSQ0ACyADQYDiAGohAyADIARJDQALC7QDAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOIAaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiACQQRqIQIgCkEEaiEFIAJB7ABqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiECCyAIQQFqIghBHEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHwAGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglBOEkEQCADIAlB4AFsaiEKIApBBGohBSACQfAAaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALIAdBAWoiB0EDSQ0ACyADQYDiAGohAyADIARJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAkAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHABGohCwNAIAn9CQIAIRYgCf0JAsAEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAlqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeJAQcUY29udkJhY2t3YXJkV2VpZ2h0MTAAABNjb252QmFja3dhcmRJbnB1dDEwAAEMY29udkltMmNvbDEwAAIMY29udkNvbDJpbTEwAAMNY29udkZvcndhcmQxMQAEFGNvbnZCYWNrd2FyZFdlaWdodDExAAUTY29udkJhY2t3YXJkSW5wdXQxMQAGCq4dB5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAyBtqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwASSOALABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxASSOALEBCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyASSOALIBCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzASSOALMBCAIQYAxaiEIIAlBgAlqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBwARsIANqIRAgASEFIAIhBiAQIQcgBUGAyBtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQcAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwARqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDIG2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDIG2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAwAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAWohCwNAIAn9CQIAIRYgCf0JAoABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkAZqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAGSOAKAASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAGSOAKEASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAGSOAKIASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAGSOAKMASAIQYAxaiEIIAlBgAJqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAFsIANqIRAgASEFIAIhBiAQIQcgBUGAkAZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAFqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAABAgEAB2sGDGNvbnZJbTJjb2wxMQAADGNvbnZDb2wyaW0xMQABDWNvbnZGb3J3YXJkMTIAAhRjb252QmFja3dhcmRXZWlnaHQxMgADE2NvbnZCYWNrd2FyZElucHV0MTIABAxjb252SW0yY29sMTIABQqQGgbZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC4YCAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6ULAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAxAFqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgIskjgCLCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCMJI4AjAgCEGAMWohCCAJQcgAaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBwBhqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESEWIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCEGAMWohCCAJQcgAaiEJIAggCkkNAAsgBUHAGGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBJGwgA2ohECABIQUgAiEGIBAhByAFQYDEAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBwBhqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBwBhqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvSBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEkaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+QEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBwBhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB4ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIApBAGohBSACQfAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEEaiEFIAJB4ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALIAdBAWoiB0EDSQ0ACyADQcAYaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAQAAAQd7Bwxjb252Q29sMmltMTIAAA1jb252Rm9yd2FyZDEzAAEUY29udkJhY2t3YXJkV2VpZ2h0MTMAAhNjb252QmFja3dhcmRJbnB1dDEzAAMMY29udkltMmNvbDEzAAQMY29udkNvbDJpbTEzAAUNY29udkZvcndhcmQxNAAGCsIZB8QEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBwBhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIAJBBGohAiAKQQBqIQUgAkHgAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQfAAaiECCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEEaiEFIAJB4ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBA0kNAAsgA0HAGGohAyADIARJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAwAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABmohCwNAIAn9CQIAIRYgCf0JAoAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgAxqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA4CRqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAaSOAKABiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAaSOAKEBiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAaSOAKIBiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAaSOAKMBiAIQYAxaiEIIAlBgAxqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgAZsIANqIRAgASEFIAIhBiAQIQcgBUGA4CRqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAGaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAZqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDgJGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDgJGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC/8CAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgDSEOIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIARBEGohBCAFQRBqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTQAABNjb252QmFja3dhcmRJbnB1dDE0AAEMY29udkltMmNvbDE0AAIMY29udkNvbDJpbTE0AAMNY29udkZvcndhcmQxNQAECsAeBaELAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAMWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCKJI4AiggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgIwkjgCMCAIQaAMaiEIIAlByABqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQZAGaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAhBoAxqIQggCUHIAGohCSAIIApJDQALIAVBkAZqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUGQBmohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC+AGAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQSBqIQgDQCANIQ4gDSESIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIA0hDiAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAlBJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLqAQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHAGGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAkE0aiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIApBAGohBSACQThqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEEaiEFIAJBOGohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQNJDQALIANBwBhqIQMgAyAESQ0ACwusAwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAYaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiACQQRqIQIgCkEEaiEFIAJBNGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEEaiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQcAYaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAGaiELA0AgCf0JAgAhFiAJ/QkCgAYhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGADGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAA2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAGaiELA0AgCf0JAgAhFiAJ/QkCgAYhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGADGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgEAB3MGFGNvbnZCYWNrd2FyZFdlaWdodDE1AAATY29udkJhY2t3YXJkSW5wdXQxNQABDGNvbnZJbTJjb2wxNQACDGNvbnZDb2wyaW0xNQADDWNvbnZGb3J3YXJkMTYABBRjb252QmFja3dhcmRXZWlnaHQxNgAFCuwdBo8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAmAlqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAaSOAKABiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAaSOAKEBiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAaSOAKIBiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAaSOAKMBiAIQaAMaiEIIAlBgAxqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GABmwgA2ohECABIQUgAiEGIBAhByAFQYCYCWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGABmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAA2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAGaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAGaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIADaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgAZqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAmAlqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgJgJaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCABmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCABmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAiANqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAKSOAKAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAKSOAKEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAKSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAKSOAKMAiAIQaAMaiEIIAlBgARqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAAmwgA2ohECABIQUgAiEGIBAhByAFQYCIA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEBAAIAB3IGE2NvbnZCYWNrd2FyZElucHV0MTYAAAxjb252SW0yY29sMTYAAQxjb252Q29sMmltMTYAAg1jb252Rm9yd2FyZDE3AAMUY29udkJhY2t3YXJkV2VpZ2h0MTcABBNjb252QmFja3dhcmRJbnB1dDE3AAUK7h0G3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAGaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgAZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuEAgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCIA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCAFQThqIQUgAkE4aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAiANqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwv/AgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIA0hDiAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLoQsCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAxaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgIokjgCKCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCLJI4AiwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAjCSOAIwIAhBoAxqIQggCUHIAGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBkAZqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESEWIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCEGgDGohCCAJQcgAaiEJIAggCkkNAAsgBUGQBmohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBJGwgA2ohECABIQUgAiEGIBAhByAFQYAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQZAGaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAFQZAGaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsL4AYDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQSBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBIGohCANAIA0hDiANIRIgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgDSEOIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIARBEGohBCAFQRBqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAABAgEAB2sGDGNvbnZJbTJjb2wxNwAADGNvbnZDb2wyaW0xNwABDWNvbnZGb3J3YXJkMTgAAhRjb252QmFja3dhcmRXZWlnaHQxOAADE2NvbnZCYWNrd2FyZElucHV0MTgABAxjb252SW0yY29sMTgABQqhHQb5BAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQZAGaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCAFQTRqIQUgAkE0aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCAFQThqIQUgAkE4aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQRqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAVBNGohBSACQTRqIQIgAkMAAAAAOAIAIAJBBGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBA0kNAAsgA0GQBmohAyADIARJDQALC8oEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBkAZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogAkEEaiECIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBUE0aiEFIAJBNGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQRqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAVBNGohBSACQTRqIQIgAkEEaiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBA0kNAAsgA0GQBmohAyADIARJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgAZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCf0JAoAMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgBhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgAZqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCf0JAoAMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgBhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLASaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAMkjgCgAwgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQMkjgChAwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogMkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowMkjgCjAwgCEGgDGohCCAJQYAYaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgAxsIANqIRAgASEFIAIhBiAQIQcgBUGAsBJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgAxqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGADGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCABmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAMaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgLASaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAQAAAQd7Bwxjb252Q29sMmltMTgAAA1jb252Rm9yd2FyZDE5AAEUY29udkJhY2t3YXJkV2VpZ2h0MTkAAhNjb252QmFja3dhcmRJbnB1dDE5AAMMY29udkltMmNvbDE5AAQMY29udkNvbDJpbTE5AAUNY29udkZvcndhcmQyMAAGCr4cB/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgLASaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCACWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAGGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCACWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAGGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAsBJqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAySOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAySOAKEDCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAySOAKIDCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAySOAKMDCAIQaAMaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GADGwgA2ohECABIQUgAiEGIBAhByAFQYCwEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGADGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAMaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgIAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgAxqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAsBJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgLASaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABmohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYADaiELA0AgCf0JAgAhFiAJ/QkCgAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABmohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjAAABNjb252QmFja3dhcmRJbnB1dDIwAAEMY29udkltMmNvbDIwAAIMY29udkNvbDJpbTIwAAMNY29udkZvcndhcmQyMQAECvoTBY8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAzARqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAOSOAKAAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAOSOAKEAyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAOSOAKIAyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAOSOAKMAyAIQaAMaiEIIAlBgAZqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAA2wgA2ohECABIQUgAiEGIBAhByAFQYDMBGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDADWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYADaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYADaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgANqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAzARqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMwEaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByANIQ4gBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAECAgdMBBRjb252QmFja3dhcmRXZWlnaHQyMQAAE2NvbnZCYWNrd2FyZElucHV0MjEAAQxjb252SW0yY29sMjEAAgxjb252Q29sMmltMjEAAwrNGwShCwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgDFqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgIskjgCLCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCMJI4AjAgCEGgDGohCCAJQcgAaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAIQaAMaiEIIAlByABqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0EkbCADaiEQIAEhBSACIQYgECEHIAVBgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBkAZqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBkAZqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvgBgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyANIQ4gBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALC/kEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBkAZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAVBNGohBSACQTRqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgBUE0aiEFIAJBNGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQZAGaiEDIAMgBEkNAAsLygQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiACQQRqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFQTRqIQUgAkE0aiECBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBUE0aiEFIAJBNGohAiACQQRqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQZAGaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMjIAABRjb252QmFja3dhcmRXZWlnaHQyMgABE2NvbnZCYWNrd2FyZElucHV0MjIAAgxjb252SW0yY29sMjIAAwxjb252Q29sMmltMjIABA1jb252Rm9yd2FyZDIzAAUK2BgG4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAJGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDADWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAJGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAyBtqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBKSOAKAEiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBKSOAKEEiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBKSOAKIEiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBKSOAKMEiAIQaAMaiEIIAlBgCRqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAEmwgA2ohECABIQUgAiEGIBAhByAFQYDIG2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDADWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYASaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgBJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAyBtqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMgbaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL+wIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhB0MAAAAAIRkgBiEJIAQhCiAGQSRqIQsDQCAJKgIAIRsgCioCACEdIBkgGyAdlJIhGSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAECAgdMBBRjb252QmFja3dhcmRXZWlnaHQyMwAAE2NvbnZCYWNrd2FyZElucHV0MjMAAQxjb252SW0yY29sMjMAAgxjb252Q29sMmltMjMAAwqnHQTjDAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBoAxqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAiSSOAIkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAjCSOAIwIAhBiANqIQggCUHIAGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBxAFqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESEWIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAiSSOAIkIAhBiANqIQggCUHIAGohCSAIIApJDQALIAVBxAFqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGgDGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC9UGAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQSBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAtDAAAAACEZIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUEkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgBEEEaiEEIAVBBGohBSAFIAxJDQALC/UEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBkAZqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAiAFKgIAOAIAIAIgBSoCCDgCBCACIAUqAhA4AgggAiAFKgIYOAIMIAIgBSoCIDgCECACIAUqAig4AhQgAkEYaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAFKgIAOAIAIAIgBSoCCDgCBCACIAUqAhA4AgggAiAFKgIYOAIMIAIgBSoCIDgCECACIAUqAig4AhQgAiAFKgIwOAIYIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEEaiEFIAIgBSoCADgCACACIAUqAgg4AgQgAiAFKgIQOAIIIAIgBSoCGDgCDCACIAUqAiA4AhAgAiAFKgIoOAIUIAIgBSoCMDgCGCACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQNJDQALIANBkAZqIQMgAyAESQ0ACwvxBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQZAGaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIAJBBGohAiAKQQRqIQUgBSAFKgIAIAIqAgCSOAIAIAUgBSoCCCACKgIEkjgCCCAFIAUqAhAgAioCCJI4AhAgBSAFKgIYIAIqAgySOAIYIAUgBSoCICACKgIQkjgCICAFIAUqAiggAioCFJI4AiggAkEYaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBSoCACACKgIAkjgCACAFIAUqAgggAioCBJI4AgggBSAFKgIQIAIqAgiSOAIQIAUgBSoCGCACKgIMkjgCGCAFIAUqAiAgAioCEJI4AiAgBSAFKgIoIAIqAhSSOAIoIAUgBSoCMCACKgIYkjgCMCACQRxqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQRqIQUgBSAFKgIAIAIqAgCSOAIAIAUgBSoCCCACKgIEkjgCCCAFIAUqAhAgAioCCJI4AhAgBSAFKgIYIAIqAgySOAIYIAUgBSoCICACKgIQkjgCICAFIAUqAiggAioCFJI4AiggBSAFKgIwIAIqAhiSOAIwIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQNJDQALIANBkAZqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMjQAABRjb252QmFja3dhcmRXZWlnaHQyNAABE2NvbnZCYWNrd2FyZElucHV0MjQAAgxjb252SW0yY29sMjQAAwxjb252Q29sMmltMjQABA1jb252Rm9yd2FyZDI1AAUKlxsG2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYDAFmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAJGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYDAFmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYASaiELA0AgCSoCACEbIAkqAoASIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAkaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDyBmohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgBKSOAKAEiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEEpI4AoQSIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogSkjgCiBIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjBKSOAKMEiAIQYgDaiEIIAlBgCRqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAEmwgA2ohECABIQUgAiEGIBAhByAFQYDyBmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAFmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYASaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAWaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYASaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDyBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgPIGaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAwCVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGABWohCwNAIAn9CQIAIRYgCf0JAoAFIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgApqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAwCVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGABWohCwNAIAkqAgAhGyAJKgKABSEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGACmohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjUAABNjb252QmFja3dhcmRJbnB1dDI1AAEMY29udkltMmNvbDI1AAIMY29udkNvbDJpbTI1AAMNY29udkZvcndhcmQyNgAECt4UBawJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA9QFqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAFkjgCgAUgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAWSOAKEBSAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIBZI4AogFIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowFkjgCjAUgCEGIA2ohCCAJQYAKaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgAVsIANqIRAgASEFIAIhBiAQIQcgBUGA9QFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgAVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwCVqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABWohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGABWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDAJWohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGABWohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA9QFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgAiAFKgIYOAIYIAVBHGohBSACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvlAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD1AWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwv7AgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHQwAAAAAhGSAGIQkgBCEKIAZBJGohCwNAIAkqAgAhGyAKKgIAIR0gGSAbIB2UkiEZIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAECAgdMBBRjb252QmFja3dhcmRXZWlnaHQyNgAAE2NvbnZCYWNrd2FyZElucHV0MjYAAQxjb252SW0yY29sMjYAAgxjb252Q29sMmltMjYAAwr6GwTjDAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBoAxqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAiSSOAIkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAjCSOAIwIAhBiANqIQggCUHIAGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBxAFqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESEWIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAiSSOAIkIAhBiANqIQggCUHIAGohCSAIIApJDQALIAVBxAFqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGgDGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC9UGAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQSBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAtDAAAAACEZIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUEkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgBEEEaiEEIAVBBGohBSAFIAxJDQALC70EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBxAFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCAFQRhqIQUgAkEYaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogCkEEaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgBUEYaiEFIAJBGGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EDSQ0ACyADQcQBaiEDIAMgBEkNAAsL/AMCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHEAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEHSQRAIAMgCUEcbGohCiACQQRqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBUEYaiEFIAJBGGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogCkEEaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBUEYaiEFIAJBGGohAiACQQRqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EDSQ0ACyADQcQBaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMjcAABRjb252QmFja3dhcmRXZWlnaHQyNwABE2NvbnZCYWNrd2FyZElucHV0MjcAAgxjb252SW0yY29sMjcAAwxjb252Q29sMmltMjcABA1jb252Rm9yd2FyZDI4AAUKmRsG2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYDAJWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAeaiELA0AgCf0JAgAhFiAJ/QkCgB4hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAPGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYDAJWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAeaiELA0AgCSoCACEbIAkqAoAeIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYA8aiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYC+C2ohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgB6SOAKAHiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEHpI4AoQeIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogekjgCiB4gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjB6SOAKMHiAIQYgDaiEIIAlBgDxqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAHmwgA2ohECABIQUgAiEGIBAhByAFQYC+C2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAHmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAJWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAeaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAlaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYC+C2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgL4LaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC9sEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgMsAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgB5qIQsDQCAJ/QkCACEWIAn9CQKAHiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYA8aiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIDLAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAeaiELA0AgCSoCACEbIAkqAoAeIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYA8aiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjgAABNjb252QmFja3dhcmRJbnB1dDI4AAEMY29udkltMmNvbDI4AAIMY29udkNvbDJpbTI4AAMNY29udkZvcndhcmQyOQAECsAWBawJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAekjgCgB4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChB6SOAKEHiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIHpI4AogeIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowekjgCjB4gCEGIA2ohCCAJQYA8aiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgB5sIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgB5qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMsAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgB5qIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgB5qIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgMsAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAeaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYC+C2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgL4LaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC9sEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgOQAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgApqIQsDQCAJ/QkCACEWIAn9CQKACiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAUaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIDkAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAKaiELA0AgCSoCACEbIAkqAoAKIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAUaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABRwhgBX9/f39/AGAEf39/fwBgAn9/AGAFf39/fHwAYAZ/f39/fHwAYAd/f39/fHx8AGADf398AGAOf39/f398fHx8fHx8fHwAAg8BA2VudgZtZW1vcnkCAAEDCwoAAQICAwQFBgcHB4oBChRjb252QmFja3dhcmRXZWlnaHQyOQAAE2NvbnZCYWNrd2FyZElucHV0MjkAAQxjb252SW0yY29sMjkAAgxjb252Q29sMmltMjkAAwNzZ2QABBBzZ2RNb21lbnR1bUZpcnN0AAULc2dkTW9tZW50dW0ABgVzY2FsZQAHBGFkYW0ACAVhZGFtdwAJCrodCqwJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAKkjgCgAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAqSOAKECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowKkjgCjAogCEGIA2ohCCAJQYAUaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgApsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgApqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgOQAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDqA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC6UBAwJ/BHsCfCAD/RQhByAE/RQhCCACQX5xQQRsIQYCQANAIAUgBk8NASAAIAVq/V0DAP1fIQkgASAFav1dAwD9XyAIIAn98gH98AEhCiAAIAVqIAkgByAK/fIB/fEB/V79WwMAACAFQQhqIQUMAAsLIAJBAXEEQCAAIAVqKgIAuyELIAEgBWoqAgC7IAQgC6KgIQwgACAFaiALIAMgDKKhtjgCAAsLvgEDAn8EewJ8IAT9FCEIIAX9FCEJIANBfnFBBGwhBwJAA0AgBiAHTw0BIAAgBmr9XQMA/V8hCiABIAZq/V0DAP1fIAkgCv3yAf3wASELIAIgBmogC/1e/VsDAAAgACAGaiAKIAggC/3yAf3xAf1e/VsDAAAgBkEIaiEGDAALCyADQQFxBEAgACAGaioCALshDCABIAZqKgIAuyAFIAyioCENIAIgBmogDbY4AgAgACAGaiAMIAQgDaKhtjgCAAsL7AEDAn8GewN8IAT9FCEJIAX9FCEKIAb9FCELIANBfnFBBGwhCAJAA0AgByAITw0BIAAgB2r9XQMA/V8hDCABIAdq/V0DAP1fIAogDP3yAf3wASENIAsgAiAHav1dAwD9X/3yASAN/fABIQ4gAiAHaiAO/V79WwMAACAAIAdqIAwgCSAO/fIB/fEB/V79WwMAACAHQQhqIQcMAAsLIANBAXEEQCAAIAdqKgIAuyEPIAEgB2oqAgC7IAUgD6KgIRAgBiACIAdqKgIAu6IgEKAhESACIAdqIBG2OAIAIAAgB2ogDyAEIBGiobY4AgALC2UCAn8BeyAC/RQhBSABQX5xQQRsIQQCQANAIAMgBE8NASAAIANqIAAgA2r9XQMA/V8gBf3yAf1e/VsDAAAgA0EIaiEDDAALCyABQQFxBEAgACADaiAAIANqKgIAuyACorY4AgALC40DAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIRkgASAOav1dAwD9XyARIBn98gH98AEhGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALshHSABIA5qKgIAuyAGIB2ioCEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC4sDAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIBH98gH9Xv1fIRkgASAOav1dAwD9XyEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyAGora7IR0gASAOaioCALshHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACws=",
+      "AGFzbQEAAAABBwFgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMCAQAHDgEKc3VtU3F1YXJlcwAACsQBAcEBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
  *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
@@ -13262,11 +13058,14 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
-/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy, and its
+ *  columns (im2col.ts): col ← im2col(x), dx += col2im(dcol). */
 interface ConvKernels {
   readonly forward: WasmKernel;
   readonly backwardWeight: WasmKernel;
   readonly backwardInput: WasmKernel;
+  readonly im2col: WasmKernel;
+  readonly col2im: WasmKernel;
 }
 
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
@@ -13288,21 +13087,21 @@ interface Arena {
 
 const GRADS_BYTE = 14019488;
 const SCRATCH_BYTE = 28038976;
-const MOMENTS_BYTE = 34461504;
+const MOMENTS_BYTE = 39102784;
 /** Rows per pass through the scratch area (64 rows of up to 3560 values: x, dy and dx). */
 const CHUNK = 64;
 
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (954 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (1025 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 954, maximum: 954 });
+    const memory = new wasmApi!.Memory({ initial: 1025, maximum: 1025 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -13339,101 +13138,211 @@ function createArena(): Arena | undefined {
         forward: kernel("convForward0"),
         backwardWeight: kernel("convBackwardWeight0"),
         backwardInput: kernel("convBackwardInput0"),
+        im2col: kernel("convIm2col0"),
+        col2im: kernel("convCol2im0"),
       },
       {
         forward: kernel("convForward1"),
         backwardWeight: kernel("convBackwardWeight1"),
         backwardInput: kernel("convBackwardInput1"),
+        im2col: kernel("convIm2col1"),
+        col2im: kernel("convCol2im1"),
       },
       {
         forward: kernel("convForward2"),
         backwardWeight: kernel("convBackwardWeight2"),
         backwardInput: kernel("convBackwardInput2"),
+        im2col: kernel("convIm2col2"),
+        col2im: kernel("convCol2im2"),
       },
       {
         forward: kernel("convForward3"),
         backwardWeight: kernel("convBackwardWeight3"),
         backwardInput: kernel("convBackwardInput3"),
+        im2col: kernel("convIm2col3"),
+        col2im: kernel("convCol2im3"),
       },
       {
         forward: kernel("convForward4"),
         backwardWeight: kernel("convBackwardWeight4"),
         backwardInput: kernel("convBackwardInput4"),
+        im2col: kernel("convIm2col4"),
+        col2im: kernel("convCol2im4"),
       },
       {
         forward: kernel("convForward5"),
         backwardWeight: kernel("convBackwardWeight5"),
         backwardInput: kernel("convBackwardInput5"),
+        im2col: kernel("convIm2col5"),
+        col2im: kernel("convCol2im5"),
       },
       {
         forward: kernel("convForward6"),
         backwardWeight: kernel("convBackwardWeight6"),
         backwardInput: kernel("convBackwardInput6"),
+        im2col: kernel("convIm2col6"),
+        col2im: kernel("convCol2im6"),
       },
       {
         forward: kernel("convForward7"),
         backwardWeight: kernel("convBackwardWeight7"),
         backwardInput: kernel("convBackwardInput7"),
+        im2col: kernel("convIm2col7"),
+        col2im: kernel("convCol2im7"),
       },
       {
         forward: kernel("convForward8"),
         backwardWeight: kernel("convBackwardWeight8"),
         backwardInput: kernel("convBackwardInput8"),
+        im2col: kernel("convIm2col8"),
+        col2im: kernel("convCol2im8"),
       },
       {
         forward: kernel("convForward9"),
         backwardWeight: kernel("convBackwardWeight9"),
         backwardInput: kernel("convBackwardInput9"),
+        im2col: kernel("convIm2col9"),
+        col2im: kernel("convCol2im9"),
       },
       {
         forward: kernel("convForward10"),
         backwardWeight: kernel("convBackwardWeight10"),
         backwardInput: kernel("convBackwardInput10"),
+        im2col: kernel("convIm2col10"),
+        col2im: kernel("convCol2im10"),
       },
       {
         forward: kernel("convForward11"),
         backwardWeight: kernel("convBackwardWeight11"),
         backwardInput: kernel("convBackwardInput11"),
+        im2col: kernel("convIm2col11"),
+        col2im: kernel("convCol2im11"),
       },
       {
         forward: kernel("convForward12"),
         backwardWeight: kernel("convBackwardWeight12"),
         backwardInput: kernel("convBackwardInput12"),
+        im2col: kernel("convIm2col12"),
+        col2im: kernel("convCol2im12"),
       },
       {
         forward: kernel("convForward13"),
         backwardWeight: kernel("convBackwardWeight13"),
         backwardInput: kernel("convBackwardInput13"),
+        im2col: kernel("convIm2col13"),
+        col2im: kernel("convCol2im13"),
       },
       {
         forward: kernel("convForward14"),
         backwardWeight: kernel("convBackwardWeight14"),
         backwardInput: kernel("convBackwardInput14"),
+        im2col: kernel("convIm2col14"),
+        col2im: kernel("convCol2im14"),
       },
       {
         forward: kernel("convForward15"),
         backwardWeight: kernel("convBackwardWeight15"),
         backwardInput: kernel("convBackwardInput15"),
+        im2col: kernel("convIm2col15"),
+        col2im: kernel("convCol2im15"),
       },
       {
         forward: kernel("convForward16"),
         backwardWeight: kernel("convBackwardWeight16"),
         backwardInput: kernel("convBackwardInput16"),
+        im2col: kernel("convIm2col16"),
+        col2im: kernel("convCol2im16"),
       },
       {
         forward: kernel("convForward17"),
         backwardWeight: kernel("convBackwardWeight17"),
         backwardInput: kernel("convBackwardInput17"),
+        im2col: kernel("convIm2col17"),
+        col2im: kernel("convCol2im17"),
       },
       {
         forward: kernel("convForward18"),
         backwardWeight: kernel("convBackwardWeight18"),
         backwardInput: kernel("convBackwardInput18"),
+        im2col: kernel("convIm2col18"),
+        col2im: kernel("convCol2im18"),
       },
       {
         forward: kernel("convForward19"),
         backwardWeight: kernel("convBackwardWeight19"),
         backwardInput: kernel("convBackwardInput19"),
+        im2col: kernel("convIm2col19"),
+        col2im: kernel("convCol2im19"),
+      },
+      {
+        forward: kernel("convForward20"),
+        backwardWeight: kernel("convBackwardWeight20"),
+        backwardInput: kernel("convBackwardInput20"),
+        im2col: kernel("convIm2col20"),
+        col2im: kernel("convCol2im20"),
+      },
+      {
+        forward: kernel("convForward21"),
+        backwardWeight: kernel("convBackwardWeight21"),
+        backwardInput: kernel("convBackwardInput21"),
+        im2col: kernel("convIm2col21"),
+        col2im: kernel("convCol2im21"),
+      },
+      {
+        forward: kernel("convForward22"),
+        backwardWeight: kernel("convBackwardWeight22"),
+        backwardInput: kernel("convBackwardInput22"),
+        im2col: kernel("convIm2col22"),
+        col2im: kernel("convCol2im22"),
+      },
+      {
+        forward: kernel("convForward23"),
+        backwardWeight: kernel("convBackwardWeight23"),
+        backwardInput: kernel("convBackwardInput23"),
+        im2col: kernel("convIm2col23"),
+        col2im: kernel("convCol2im23"),
+      },
+      {
+        forward: kernel("convForward24"),
+        backwardWeight: kernel("convBackwardWeight24"),
+        backwardInput: kernel("convBackwardInput24"),
+        im2col: kernel("convIm2col24"),
+        col2im: kernel("convCol2im24"),
+      },
+      {
+        forward: kernel("convForward25"),
+        backwardWeight: kernel("convBackwardWeight25"),
+        backwardInput: kernel("convBackwardInput25"),
+        im2col: kernel("convIm2col25"),
+        col2im: kernel("convCol2im25"),
+      },
+      {
+        forward: kernel("convForward26"),
+        backwardWeight: kernel("convBackwardWeight26"),
+        backwardInput: kernel("convBackwardInput26"),
+        im2col: kernel("convIm2col26"),
+        col2im: kernel("convCol2im26"),
+      },
+      {
+        forward: kernel("convForward27"),
+        backwardWeight: kernel("convBackwardWeight27"),
+        backwardInput: kernel("convBackwardInput27"),
+        im2col: kernel("convIm2col27"),
+        col2im: kernel("convCol2im27"),
+      },
+      {
+        forward: kernel("convForward28"),
+        backwardWeight: kernel("convBackwardWeight28"),
+        backwardInput: kernel("convBackwardInput28"),
+        im2col: kernel("convIm2col28"),
+        col2im: kernel("convCol2im28"),
+      },
+      {
+        forward: kernel("convForward29"),
+        backwardWeight: kernel("convBackwardWeight29"),
+        backwardInput: kernel("convBackwardInput29"),
+        im2col: kernel("convIm2col29"),
+        col2im: kernel("convCol2im29"),
       },
     ],
   };
@@ -13524,44 +13433,83 @@ function wasmDenseBackward(
   }
 }
 
-/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+/** y = W·col + b on convolution kernel `k` for `n` samples of `x`. */
 function wasmConvForward(
   a: Arena,
   k: number,
+  x: Float32Array,
   y: Float32Array,
-  yo: number,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   B: number,
   Y: number,
+  X: number,
 ): void {
   const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
-  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-  y.set(heap.subarray(ys, ys + OC * P), yo);
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
+  }
 }
 
-/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
- *  `gy` at element `go`. */
+/** dW += dy·colᵀ into the arena's gradients for `n` samples and, when `dx`, gx += col2im(Wᵀ·dy). */
 function wasmConvBackward(
   a: Arena,
   k: number,
+  x: Float32Array,
   gy: Float32Array,
-  go: number,
+  gx: Float32Array,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   Y: number,
   DCOL: number,
+  X: number,
+  DX: number,
   dx: boolean,
 ): void {
+  const heap = a.heap;
   const kernels = a.convs[k]!;
-  const ys = SCRATCH_BYTE + Y * 4;
-  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
-  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
+  const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
+    }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
+  }
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

@@ -5693,33 +5693,9 @@ function createEngine() {
 
   /** Forward of op 0: features.0.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 3; ic++) {
-          const xc = xb + ic * 50176;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh * 2 + kh - 1;
-                if (ih >= 0) {
-                  const xr = xc + ih * 224 + kw - 1;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 112);
-                  r += 112;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 0, act1, b * 200704, 16, 12544, 0, -1, 338688);
-      }
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 16, 12544, 27, 1, 0, -1, 338688, 878080);
     } else {
       // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5748,56 +5724,27 @@ function createEngine() {
 
   /** Backward of op 0: features.0.0 (conv2d). */
   function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.0.0: conv2d 3→16, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [16, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = inputGradWanted;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      heap[r++] = iw >= 0 ? act0[xr + ow * 2]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 112);
-                    r += 112;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 0, grad1, b * 200704, 16, 12544, 0, 338688, 539392, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 539392;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 224 + kw - 1;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      if (iw >= 0) grad0[xr + ow * 2]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 112;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        0,
+        act0,
+        grad1,
+        grad0,
+        n,
+        150528,
+        16,
+        12544,
+        27,
+        1,
+        0,
+        338688,
+        539392,
+        878080,
+        1028608,
+        inputGradWanted,
+      );
     } else {
       const dx = inputGradWanted;
       for (let b = 0; b < n; b++) {
@@ -5982,31 +5929,36 @@ function createEngine() {
 
   /** Forward of op 3: features.1.block.0.0 (conv2d). */
   function forward3(p: Float32Array, n: number): void {
-    // features.1.block.0.0: conv2d 16→16, 3×3, stride 1, pad 1, depthwise (groups 16), no bias; [16, 112, 112] → [16, 112, 112]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 16; oc++) {
-        const s0 = b * 200704 + Math.floor(oc / 1) * 12544;
-        const w0 = 464 + oc * 9;
-        let d = b * 200704 + oc * 12544;
-        for (let oh = 0; oh < 112; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 112 - ih0);
-          for (let ow = 0; ow < 112; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 112 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 12544;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 112 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw]! * p[wr + kw]!;
+    // features.1.block.0.0: conv2d 16→16, 3×3, stride 1, pad 1, depthwise (groups 16), no bias; [16, 112, 112] → [16, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 1, act3, act4, n, 200704, 1, 12544, 9, 16, 464, -1, 112896, 426496);
+    } else {
+      // features.1.block.0.0: conv2d 16→16, 3×3, stride 1, pad 1, depthwise (groups 16), no bias; [16, 112, 112] → [16, 112, 112]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 16; oc++) {
+          const s0 = b * 200704 + Math.floor(oc / 1) * 12544;
+          const w0 = 464 + oc * 9;
+          let d = b * 200704 + oc * 12544;
+          for (let oh = 0; oh < 112; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 112 - ih0);
+            for (let ow = 0; ow < 112; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 112 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 12544;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 112 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act4[d] = acc;
             }
-            act4[d] = acc;
           }
         }
       }
@@ -6015,61 +5967,83 @@ function createEngine() {
 
   /** Backward of op 3: features.1.block.0.0 (conv2d). */
   function backward3(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.block.0.0: conv2d 16→16, 3×3, stride 1, pad 1, depthwise (groups 16), no bias; [16, 112, 112] → [16, 112, 112] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 16; oc++) {
-      const g0 = Math.floor(oc / 1) * 12544;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 464 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(112, 113 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(112, 113 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 200704 + oc * 12544;
-              const bc = b * 200704 + g0 + ic * 12544;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 112;
-                const br = bc + (oh + kh - 1) * 112 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow]! * act3[br + ow]!;
+    // features.1.block.0.0: conv2d 16→16, 3×3, stride 1, pad 1, depthwise (groups 16), no bias; [16, 112, 112] → [16, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        1,
+        act3,
+        grad4,
+        grad3,
+        n,
+        200704,
+        1,
+        12544,
+        9,
+        16,
+        464,
+        112896,
+        313600,
+        426496,
+        627200,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 16; oc++) {
+        const g0 = Math.floor(oc / 1) * 12544;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 464 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(112, 113 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(112, 113 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 200704 + oc * 12544;
+                const bc = b * 200704 + g0 + ic * 12544;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 112;
+                  const br = bc + (oh + kh - 1) * 112 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow]! * act3[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 16; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 200704 + g * 12544;
-        const w0 = 464 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 200704 + ic * 12544;
-        for (let ih = 0; ih < 112; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 111);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 112; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 111);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 112;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 16; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 200704 + g * 12544;
+          const w0 = 464 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 200704 + ic * 12544;
+          for (let ih = 0; ih < 112; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 111);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 112; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 111);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 112;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544]! * p[wi + oc * 9]!;
+                }
               }
+              grad3[d]! += acc;
             }
-            grad3[d]! += acc;
           }
         }
       }
@@ -6165,25 +6139,9 @@ function createEngine() {
 
   /** Forward of op 6: features.1.block.1.0 (conv2d). */
   function forward6(p: Float32Array, n: number): void {
-    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 16; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 1, act7, b * 200704, 16, 12544, 640, -1, 200704);
-      }
+      wasmConvForward(arena, 2, act6, act7, n, 200704, 16, 12544, 16, 1, 640, -1, 200704, 602112);
     } else {
       // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6212,42 +6170,27 @@ function createEngine() {
 
   /** Backward of op 6: features.1.block.1.0 (conv2d). */
   function backward6(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.1.block.1.0: conv2d 16→16, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [16, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act6[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 1, grad7, b * 200704, 16, 12544, 640, 200704, 401408, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 401408;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad6[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        2,
+        act6,
+        grad7,
+        grad6,
+        n,
+        200704,
+        16,
+        12544,
+        16,
+        1,
+        640,
+        200704,
+        401408,
+        602112,
+        802816,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6326,25 +6269,9 @@ function createEngine() {
 
   /** Forward of op 9: features.2.block.0.0 (conv2d). */
   function forward9(p: Float32Array, n: number): void {
-    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 16; ic++) {
-          const xc = xb + ic * 12544;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 112 + kw;
-                for (let ow = 0; ow < 112; ow++) heap[r++] = act9[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 2, act10, b * 802816, 64, 12544, 928, -1, 200704);
-      }
+      wasmConvForward(arena, 3, act9, act10, n, 200704, 64, 12544, 16, 1, 928, -1, 200704, 1204224);
     } else {
       // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6373,42 +6300,27 @@ function createEngine() {
 
   /** Backward of op 9: features.2.block.0.0 (conv2d). */
   function backward9(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.block.0.0: conv2d 16→64, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [64, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) heap[r++] = act9[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 2, grad10, b * 802816, 64, 12544, 928, 200704, 1003520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1003520;
-          for (let ic = 0; ic < 16; ic++) {
-            const xc = xb + ic * 12544;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 112 + kw;
-                  for (let ow = 0; ow < 112; ow++) grad9[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        3,
+        act9,
+        grad10,
+        grad9,
+        n,
+        200704,
+        64,
+        12544,
+        16,
+        1,
+        928,
+        200704,
+        1003520,
+        1204224,
+        1404928,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6581,29 +6493,34 @@ function createEngine() {
 
   /** Forward of op 12: features.2.block.1.0 (conv2d). */
   function forward12(p: Float32Array, n: number): void {
-    // features.2.block.1.0: conv2d 64→64, 3×3, stride 2, pad 1, depthwise (groups 64), no bias; [64, 112, 112] → [64, 56, 56]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 64; oc++) {
-        const s0 = b * 802816 + Math.floor(oc / 1) * 12544;
-        const w0 = 2080 + oc * 9;
-        let d = b * 200704 + oc * 3136;
-        for (let oh = 0; oh < 56; oh++) {
-          const ih0 = oh * 2 - 1;
-          const khLo = Math.max(0, -ih0);
-          for (let ow = 0; ow < 56; ow++, d++) {
-            const iw0 = ow * 2 - 1;
-            const kwLo = Math.max(0, -iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 12544;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < 3; kh++) {
-                const sr = sc + (ih0 + kh) * 112 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < 3; kw++) acc += act12[sr + kw]! * p[wr + kw]!;
+    // features.2.block.1.0: conv2d 64→64, 3×3, stride 2, pad 1, depthwise (groups 64), no bias; [64, 112, 112] → [64, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 4, act12, act13, n, 802816, 1, 3136, 9, 64, 2080, -1, 28224, 257152);
+    } else {
+      // features.2.block.1.0: conv2d 64→64, 3×3, stride 2, pad 1, depthwise (groups 64), no bias; [64, 112, 112] → [64, 56, 56]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 64; oc++) {
+          const s0 = b * 802816 + Math.floor(oc / 1) * 12544;
+          const w0 = 2080 + oc * 9;
+          let d = b * 200704 + oc * 3136;
+          for (let oh = 0; oh < 56; oh++) {
+            const ih0 = oh * 2 - 1;
+            const khLo = Math.max(0, -ih0);
+            for (let ow = 0; ow < 56; ow++, d++) {
+              const iw0 = ow * 2 - 1;
+              const kwLo = Math.max(0, -iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 12544;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < 3; kh++) {
+                  const sr = sc + (ih0 + kh) * 112 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < 3; kw++) acc += act12[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act13[d] = acc;
             }
-            act13[d] = acc;
           }
         }
       }
@@ -6612,61 +6529,83 @@ function createEngine() {
 
   /** Backward of op 12: features.2.block.1.0 (conv2d). */
   function backward12(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.block.1.0: conv2d 64→64, 3×3, stride 2, pad 1, depthwise (groups 64), no bias; [64, 112, 112] → [64, 56, 56] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 64; oc++) {
-      const g0 = Math.floor(oc / 1) * 12544;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 2080 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 200704 + oc * 3136;
-              const bc = b * 802816 + g0 + ic * 12544;
-              for (let oh = ohLo; oh < 56; oh++) {
-                const sr = sc + oh * 56;
-                const br = bc + (oh * 2 + kh - 1) * 112 + kw - 1;
-                for (let ow = owLo; ow < 56; ow++) acc += grad13[sr + ow]! * act12[br + ow * 2]!;
+    // features.2.block.1.0: conv2d 64→64, 3×3, stride 2, pad 1, depthwise (groups 64), no bias; [64, 112, 112] → [64, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        4,
+        act12,
+        grad13,
+        grad12,
+        n,
+        802816,
+        1,
+        3136,
+        9,
+        64,
+        2080,
+        28224,
+        228928,
+        257152,
+        1059968,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 64; oc++) {
+        const g0 = Math.floor(oc / 1) * 12544;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 2080 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 200704 + oc * 3136;
+                const bc = b * 802816 + g0 + ic * 12544;
+                for (let oh = ohLo; oh < 56; oh++) {
+                  const sr = sc + oh * 56;
+                  const br = bc + (oh * 2 + kh - 1) * 112 + kw - 1;
+                  for (let ow = owLo; ow < 56; ow++) acc += grad13[sr + ow]! * act12[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 64; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 200704 + g * 3136;
-        const w0 = 2080 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 802816 + ic * 12544;
-        for (let ih = 0; ih < 112; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 110);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 112; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 110);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 56;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad13[si + oc * 3136]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 64; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 200704 + g * 3136;
+          const w0 = 2080 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 802816 + ic * 12544;
+          for (let ih = 0; ih < 112; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 110);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 112; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 110);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 56;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad13[si + oc * 3136]! * p[wi + oc * 9]!;
+                }
               }
+              grad12[d]! += acc;
             }
-            grad12[d]! += acc;
           }
         }
       }
@@ -6785,25 +6724,9 @@ function createEngine() {
 
   /** Forward of op 15: features.2.block.2.0 (conv2d). */
   function forward15(p: Float32Array, n: number): void {
-    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 64; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act15[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 3, act16, b * 75264, 24, 3136, 2784, -1, 200704);
-      }
+      wasmConvForward(arena, 5, act15, act16, n, 200704, 24, 3136, 64, 1, 2784, -1, 200704, 476672);
     } else {
       // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6832,42 +6755,27 @@ function createEngine() {
 
   /** Backward of op 15: features.2.block.2.0 (conv2d). */
   function backward15(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.2.block.2.0: conv2d 64→24, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act15[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 3, grad16, b * 75264, 24, 3136, 2784, 200704, 275968, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 275968;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad15[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        5,
+        act15,
+        grad16,
+        grad15,
+        n,
+        200704,
+        24,
+        3136,
+        64,
+        1,
+        2784,
+        200704,
+        275968,
+        476672,
+        677376,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7051,25 +6959,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 24; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 4, output, b * 225792, 72, 3136, weightAt, -1, 75264);
-      }
+      wasmConvForward(arena, 6, input, output, n, 75264, 72, 3136, 24, 1, weightAt, -1, 75264, 376320);
     } else {
       // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7108,42 +7000,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 24→72, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [72, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 75264;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 4, outputGrad, b * 225792, 72, 3136, weightAt, 75264, 301056, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 301056;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        6,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        75264,
+        72,
+        3136,
+        24,
+        1,
+        weightAt,
+        75264,
+        301056,
+        376320,
+        451584,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7340,31 +7217,36 @@ function createEngine() {
 
   /** Forward of op 20: features.3.block.1.0 (conv2d). */
   function forward20(p: Float32Array, n: number): void {
-    // features.3.block.1.0: conv2d 72→72, 3×3, stride 1, pad 1, depthwise (groups 72), no bias; [72, 56, 56] → [72, 56, 56]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 72; oc++) {
-        const s0 = b * 225792 + Math.floor(oc / 1) * 3136;
-        const w0 = 6240 + oc * 9;
-        let d = b * 225792 + oc * 3136;
-        for (let oh = 0; oh < 56; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 56 - ih0);
-          for (let ow = 0; ow < 56; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 56 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 3136;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 56 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act20[sr + kw]! * p[wr + kw]!;
+    // features.3.block.1.0: conv2d 72→72, 3×3, stride 1, pad 1, depthwise (groups 72), no bias; [72, 56, 56] → [72, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 7, act20, act21, n, 225792, 1, 3136, 9, 72, 6240, -1, 28224, 282240);
+    } else {
+      // features.3.block.1.0: conv2d 72→72, 3×3, stride 1, pad 1, depthwise (groups 72), no bias; [72, 56, 56] → [72, 56, 56]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 72; oc++) {
+          const s0 = b * 225792 + Math.floor(oc / 1) * 3136;
+          const w0 = 6240 + oc * 9;
+          let d = b * 225792 + oc * 3136;
+          for (let oh = 0; oh < 56; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 56 - ih0);
+            for (let ow = 0; ow < 56; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 56 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 3136;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 56 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act20[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act21[d] = acc;
             }
-            act21[d] = acc;
           }
         }
       }
@@ -7373,61 +7255,83 @@ function createEngine() {
 
   /** Backward of op 20: features.3.block.1.0 (conv2d). */
   function backward20(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.block.1.0: conv2d 72→72, 3×3, stride 1, pad 1, depthwise (groups 72), no bias; [72, 56, 56] → [72, 56, 56] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 72; oc++) {
-      const g0 = Math.floor(oc / 1) * 3136;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 6240 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(56, 57 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(56, 57 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 225792 + oc * 3136;
-              const bc = b * 225792 + g0 + ic * 3136;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 56;
-                const br = bc + (oh + kh - 1) * 56 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad21[sr + ow]! * act20[br + ow]!;
+    // features.3.block.1.0: conv2d 72→72, 3×3, stride 1, pad 1, depthwise (groups 72), no bias; [72, 56, 56] → [72, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        7,
+        act20,
+        grad21,
+        grad20,
+        n,
+        225792,
+        1,
+        3136,
+        9,
+        72,
+        6240,
+        28224,
+        254016,
+        282240,
+        508032,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 72; oc++) {
+        const g0 = Math.floor(oc / 1) * 3136;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 6240 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(56, 57 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(56, 57 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 225792 + oc * 3136;
+                const bc = b * 225792 + g0 + ic * 3136;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 56;
+                  const br = bc + (oh + kh - 1) * 56 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad21[sr + ow]! * act20[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 72; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 225792 + g * 3136;
-        const w0 = 6240 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 225792 + ic * 3136;
-        for (let ih = 0; ih < 56; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 55);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 56; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 55);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 56;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad21[si + oc * 3136]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 72; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 225792 + g * 3136;
+          const w0 = 6240 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 225792 + ic * 3136;
+          for (let ih = 0; ih < 56; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 55);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 56; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 55);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 56;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad21[si + oc * 3136]! * p[wi + oc * 9]!;
+                }
               }
+              grad20[d]! += acc;
             }
-            grad20[d]! += acc;
           }
         }
       }
@@ -7436,25 +7340,9 @@ function createEngine() {
 
   /** Forward of op 23: features.3.block.2.0 (conv2d). */
   function forward23(p: Float32Array, n: number): void {
-    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 225792;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 72; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act23[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 5, act24, b * 75264, 24, 3136, 7032, -1, 225792);
-      }
+      wasmConvForward(arena, 8, act23, act24, n, 225792, 24, 3136, 72, 1, 7032, -1, 225792, 526848);
     } else {
       // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7483,42 +7371,27 @@ function createEngine() {
 
   /** Backward of op 23: features.3.block.2.0 (conv2d). */
   function backward23(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.3.block.2.0: conv2d 72→24, 1×1, stride 1, pad 0, no bias; [72, 56, 56] → [24, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 225792;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act23[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 5, grad24, b * 75264, 24, 3136, 7032, 225792, 301056, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 301056;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad23[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        8,
+        act23,
+        grad24,
+        grad23,
+        n,
+        225792,
+        24,
+        3136,
+        72,
+        1,
+        7032,
+        225792,
+        301056,
+        526848,
+        752640,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7597,31 +7470,36 @@ function createEngine() {
 
   /** Forward of op 29: features.4.block.1.0 (conv2d). */
   function forward29(p: Float32Array, n: number): void {
-    // features.4.block.1.0: conv2d 72→72, 5×5, stride 2, pad 2, depthwise (groups 72), no bias; [72, 56, 56] → [72, 28, 28]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 72; oc++) {
-        const s0 = b * 225792 + Math.floor(oc / 1) * 3136;
-        const w0 = 10680 + oc * 25;
-        let d = b * 56448 + oc * 784;
-        for (let oh = 0; oh < 28; oh++) {
-          const ih0 = oh * 2 - 2;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(5, 56 - ih0);
-          for (let ow = 0; ow < 28; ow++, d++) {
-            const iw0 = ow * 2 - 2;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(5, 56 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 3136;
-              const wc = w0 + ic * 25;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 56 + iw0;
-                const wr = wc + kh * 5;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act29[sr + kw]! * p[wr + kw]!;
+    // features.4.block.1.0: conv2d 72→72, 5×5, stride 2, pad 2, depthwise (groups 72), no bias; [72, 56, 56] → [72, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 9, act29, act30, n, 225792, 1, 784, 25, 72, 10680, -1, 19600, 95648);
+    } else {
+      // features.4.block.1.0: conv2d 72→72, 5×5, stride 2, pad 2, depthwise (groups 72), no bias; [72, 56, 56] → [72, 28, 28]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 72; oc++) {
+          const s0 = b * 225792 + Math.floor(oc / 1) * 3136;
+          const w0 = 10680 + oc * 25;
+          let d = b * 56448 + oc * 784;
+          for (let oh = 0; oh < 28; oh++) {
+            const ih0 = oh * 2 - 2;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(5, 56 - ih0);
+            for (let ow = 0; ow < 28; ow++, d++) {
+              const iw0 = ow * 2 - 2;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(5, 56 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 3136;
+                const wc = w0 + ic * 25;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 56 + iw0;
+                  const wr = wc + kh * 5;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act29[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act30[d] = acc;
             }
-            act30[d] = acc;
           }
         }
       }
@@ -7630,63 +7508,85 @@ function createEngine() {
 
   /** Backward of op 29: features.4.block.1.0 (conv2d). */
   function backward29(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.block.1.0: conv2d 72→72, 5×5, stride 2, pad 2, depthwise (groups 72), no bias; [72, 56, 56] → [72, 28, 28] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 72; oc++) {
-      const g0 = Math.floor(oc / 1) * 3136;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 10680 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, Math.ceil((2 - kh) / 2));
-          const ohHi = Math.min(28, Math.floor((57 - kh) / 2) + 1);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((2 - kw) / 2));
-            const owHi = Math.min(28, Math.floor((57 - kw) / 2) + 1);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 56448 + oc * 784;
-              const bc = b * 225792 + g0 + ic * 3136;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 28;
-                const br = bc + (oh * 2 + kh - 2) * 56 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad30[sr + ow]! * act29[br + ow * 2]!;
+    // features.4.block.1.0: conv2d 72→72, 5×5, stride 2, pad 2, depthwise (groups 72), no bias; [72, 56, 56] → [72, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        9,
+        act29,
+        grad30,
+        grad29,
+        n,
+        225792,
+        1,
+        784,
+        25,
+        72,
+        10680,
+        19600,
+        76048,
+        95648,
+        321440,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 72; oc++) {
+        const g0 = Math.floor(oc / 1) * 3136;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 10680 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, Math.ceil((2 - kh) / 2));
+            const ohHi = Math.min(28, Math.floor((57 - kh) / 2) + 1);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((2 - kw) / 2));
+              const owHi = Math.min(28, Math.floor((57 - kw) / 2) + 1);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 56448 + oc * 784;
+                const bc = b * 225792 + g0 + ic * 3136;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 28;
+                  const br = bc + (oh * 2 + kh - 2) * 56 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad30[sr + ow]! * act29[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 72; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 56448 + g * 784;
-        const w0 = 10680 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 225792 + ic * 3136;
-        for (let ih = 0; ih < 56; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 54);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 56; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 54);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 28;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad30[si + oc * 784]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 72; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 56448 + g * 784;
+          const w0 = 10680 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 225792 + ic * 3136;
+          for (let ih = 0; ih < 56; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 54);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 56; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 54);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 28;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad30[si + oc * 784]! * p[wi + oc * 25]!;
+                }
               }
+              grad29[d]! += acc;
             }
-            grad29[d]! += acc;
           }
         }
       }
@@ -7848,25 +7748,9 @@ function createEngine() {
 
   /** Forward of op 33: features.4.block.2.fc1 (conv2d). */
   function forward33(p: Float32Array, n: number): void {
-    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 72;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 72; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act33[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 6, act34, b * 24, 24, 1, 12624, 14352, 72);
-      }
+      wasmConvForward(arena, 10, act33, act34, n, 72, 24, 1, 72, 1, 12624, 14352, 72, 168);
     } else {
       // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7895,7 +7779,7 @@ function createEngine() {
 
   /** Backward of op 33: features.4.block.2.fc1 (conv2d). */
   function backward33(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.2.fc1: conv2d 72→24, 1×1, stride 1, pad 0; [72, 1, 1] → [24, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 24; c++) {
       let acc = 0;
@@ -7905,40 +7789,7 @@ function createEngine() {
       gp[14352 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 72;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act33[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 6, grad34, b * 24, 24, 1, 12624, 72, 96, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 96;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad33[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 10, act33, grad34, grad33, n, 72, 24, 1, 72, 1, 12624, 72, 96, 168, 240, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8021,25 +7872,9 @@ function createEngine() {
 
   /** Forward of op 35: features.4.block.2.fc2 (conv2d). */
   function forward35(p: Float32Array, n: number): void {
-    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 24;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 24; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act35[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 7, act36, b * 72, 72, 1, 14376, 16104, 24);
-      }
+      wasmConvForward(arena, 11, act35, act36, n, 24, 72, 1, 24, 1, 14376, 16104, 24, 120);
     } else {
       // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8068,7 +7903,7 @@ function createEngine() {
 
   /** Backward of op 35: features.4.block.2.fc2 (conv2d). */
   function backward35(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.2.fc2: conv2d 24→72, 1×1, stride 1, pad 0; [24, 1, 1] → [72, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 72; c++) {
       let acc = 0;
@@ -8078,40 +7913,7 @@ function createEngine() {
       gp[16104 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 24;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act35[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 7, grad36, b * 72, 72, 1, 14376, 24, 96, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 96;
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad35[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 11, act35, grad36, grad35, n, 24, 72, 1, 24, 1, 14376, 24, 96, 120, 144, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8228,25 +8030,9 @@ function createEngine() {
 
   /** Forward of op 38: features.4.block.3.0 (conv2d). */
   function forward38(p: Float32Array, n: number): void {
-    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 72; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act38[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 8, act39, b * 31360, 40, 784, 16176, -1, 56448);
-      }
+      wasmConvForward(arena, 12, act38, act39, n, 56448, 40, 784, 72, 1, 16176, -1, 56448, 144256);
     } else {
       // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8275,42 +8061,27 @@ function createEngine() {
 
   /** Backward of op 38: features.4.block.3.0 (conv2d). */
   function backward38(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.4.block.3.0: conv2d 72→40, 1×1, stride 1, pad 0, no bias; [72, 28, 28] → [40, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 56448;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act38[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 8, grad39, b * 31360, 40, 784, 16176, 56448, 87808, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 87808;
-          for (let ic = 0; ic < 72; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad38[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        12,
+        act38,
+        grad39,
+        grad38,
+        n,
+        56448,
+        40,
+        784,
+        72,
+        1,
+        16176,
+        56448,
+        87808,
+        144256,
+        200704,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8494,25 +8265,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 40; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 9, output, b * 94080, 120, 784, weightAt, -1, 31360);
-      }
+      wasmConvForward(arena, 13, input, output, n, 31360, 120, 784, 40, 1, weightAt, -1, 31360, 156800);
     } else {
       // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8551,42 +8306,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 40→120, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [120, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 9, outputGrad, b * 94080, 120, 784, weightAt, 31360, 125440, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 125440;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        13,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        31360,
+        120,
+        784,
+        40,
+        1,
+        weightAt,
+        31360,
+        125440,
+        156800,
+        188160,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8789,31 +8529,36 @@ function createEngine() {
     output: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 120→120, 5×5, stride 1, pad 2, depthwise (groups 120), no bias; [120, 28, 28] → [120, 28, 28]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 120; oc++) {
-        const s0 = b * 94080 + Math.floor(oc / 1) * 784;
-        const w0 = weightAt + oc * 25;
-        let d = b * 94080 + oc * 784;
-        for (let oh = 0; oh < 28; oh++) {
-          const ih0 = oh - 2;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(5, 28 - ih0);
-          for (let ow = 0; ow < 28; ow++, d++) {
-            const iw0 = ow - 2;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(5, 28 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 784;
-              const wc = w0 + ic * 25;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 28 + iw0;
-                const wr = wc + kh * 5;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+    // conv2d 120→120, 5×5, stride 1, pad 2, depthwise (groups 120), no bias; [120, 28, 28] → [120, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 14, input, output, n, 94080, 1, 784, 25, 120, weightAt, -1, 19600, 133280);
+    } else {
+      // conv2d 120→120, 5×5, stride 1, pad 2, depthwise (groups 120), no bias; [120, 28, 28] → [120, 28, 28]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 120; oc++) {
+          const s0 = b * 94080 + Math.floor(oc / 1) * 784;
+          const w0 = weightAt + oc * 25;
+          let d = b * 94080 + oc * 784;
+          for (let oh = 0; oh < 28; oh++) {
+            const ih0 = oh - 2;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(5, 28 - ih0);
+            for (let ow = 0; ow < 28; ow++, d++) {
+              const iw0 = ow - 2;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(5, 28 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 784;
+                const wc = w0 + ic * 25;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 28 + iw0;
+                  const wr = wc + kh * 5;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+                }
               }
+              output[d] = acc;
             }
-            output[d] = acc;
           }
         }
       }
@@ -8822,61 +8567,83 @@ function createEngine() {
 
   /** Backward of op 43: features.5.block.1.0 (conv2d). */
   function backward43(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5.block.1.0: conv2d 120→120, 5×5, stride 1, pad 2, depthwise (groups 120), no bias; [120, 28, 28] → [120, 28, 28] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 120; oc++) {
-      const g0 = Math.floor(oc / 1) * 784;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 24176 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, 2 - kh);
-          const ohHi = Math.min(28, 30 - kh);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, 2 - kw);
-            const owHi = Math.min(28, 30 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 94080 + oc * 784;
-              const bc = b * 94080 + g0 + ic * 784;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 28;
-                const br = bc + (oh + kh - 2) * 28 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad44[sr + ow]! * act43[br + ow]!;
+    // features.5.block.1.0: conv2d 120→120, 5×5, stride 1, pad 2, depthwise (groups 120), no bias; [120, 28, 28] → [120, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        14,
+        act43,
+        grad44,
+        grad43,
+        n,
+        94080,
+        1,
+        784,
+        25,
+        120,
+        24176,
+        19600,
+        113680,
+        133280,
+        227360,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 120; oc++) {
+        const g0 = Math.floor(oc / 1) * 784;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 24176 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, 2 - kh);
+            const ohHi = Math.min(28, 30 - kh);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, 2 - kw);
+              const owHi = Math.min(28, 30 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 94080 + oc * 784;
+                const bc = b * 94080 + g0 + ic * 784;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 28;
+                  const br = bc + (oh + kh - 2) * 28 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad44[sr + ow]! * act43[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 120; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 94080 + g * 784;
-        const w0 = 24176 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 94080 + ic * 784;
-        for (let ih = 0; ih < 28; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 27);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 28; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 27);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 28;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad44[si + oc * 784]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 120; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 94080 + g * 784;
+          const w0 = 24176 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 94080 + ic * 784;
+          for (let ih = 0; ih < 28; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 27);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 28; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 27);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 28;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad44[si + oc * 784]! * p[wi + oc * 25]!;
+                }
               }
+              grad43[d]! += acc;
             }
-            grad43[d]! += acc;
           }
         }
       }
@@ -8936,25 +8703,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 120;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 120; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 10, output, b * 32, 32, 1, weightAt, biasAt, 120);
-      }
+      wasmConvForward(arena, 15, input, output, n, 120, 32, 1, 120, 1, weightAt, biasAt, 120, 272);
     } else {
       // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8994,7 +8745,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 120→32, 1×1, stride 1, pad 0; [120, 1, 1] → [32, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 32; c++) {
       let acc = 0;
@@ -9004,40 +8755,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 120;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 10, outputGrad, b * 32, 32, 1, weightAt, 120, 152, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 152;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        15,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        120,
+        32,
+        1,
+        120,
+        1,
+        weightAt,
+        120,
+        152,
+        272,
+        392,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9128,25 +8864,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 32; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 11, output, b * 120, 120, 1, weightAt, biasAt, 32);
-      }
+      wasmConvForward(arena, 16, input, output, n, 32, 120, 1, 32, 1, weightAt, biasAt, 32, 184);
     } else {
       // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9186,7 +8906,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 32→120, 1×1, stride 1, pad 0; [32, 1, 1] → [120, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 120; c++) {
       let acc = 0;
@@ -9196,40 +8916,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 11, outputGrad, b * 120, 120, 1, weightAt, 32, 152, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 152;
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        16,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        32,
+        120,
+        1,
+        32,
+        1,
+        weightAt,
+        32,
+        152,
+        184,
+        216,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9365,25 +9070,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 120; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 12, output, b * 31360, 40, 784, weightAt, -1, 94080);
-      }
+      wasmConvForward(arena, 17, input, output, n, 94080, 40, 784, 120, 1, weightAt, -1, 94080, 219520);
     } else {
       // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9422,42 +9111,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 120→40, 1×1, stride 1, pad 0, no bias; [120, 28, 28] → [40, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 12, outputGrad, b * 31360, 40, 784, weightAt, 94080, 125440, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 125440;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        17,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        94080,
+        40,
+        784,
+        120,
+        1,
+        weightAt,
+        94080,
+        125440,
+        219520,
+        313600,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9536,61 +9210,83 @@ function createEngine() {
 
   /** Backward of op 58: features.6.block.1.0 (conv2d). */
   function backward58(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.6.block.1.0: conv2d 120→120, 5×5, stride 1, pad 2, depthwise (groups 120), no bias; [120, 28, 28] → [120, 28, 28] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 120; oc++) {
-      const g0 = Math.floor(oc / 1) * 784;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 45168 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, 2 - kh);
-          const ohHi = Math.min(28, 30 - kh);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, 2 - kw);
-            const owHi = Math.min(28, 30 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 94080 + oc * 784;
-              const bc = b * 94080 + g0 + ic * 784;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 28;
-                const br = bc + (oh + kh - 2) * 28 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad59[sr + ow]! * act58[br + ow]!;
+    // features.6.block.1.0: conv2d 120→120, 5×5, stride 1, pad 2, depthwise (groups 120), no bias; [120, 28, 28] → [120, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        14,
+        act58,
+        grad59,
+        grad58,
+        n,
+        94080,
+        1,
+        784,
+        25,
+        120,
+        45168,
+        19600,
+        113680,
+        133280,
+        227360,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 120; oc++) {
+        const g0 = Math.floor(oc / 1) * 784;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 45168 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, 2 - kh);
+            const ohHi = Math.min(28, 30 - kh);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, 2 - kw);
+              const owHi = Math.min(28, 30 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 94080 + oc * 784;
+                const bc = b * 94080 + g0 + ic * 784;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 28;
+                  const br = bc + (oh + kh - 2) * 28 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad59[sr + ow]! * act58[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 120; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 94080 + g * 784;
-        const w0 = 45168 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 94080 + ic * 784;
-        for (let ih = 0; ih < 28; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 27);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 28; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 27);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 28;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad59[si + oc * 784]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 120; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 94080 + g * 784;
+          const w0 = 45168 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 94080 + ic * 784;
+          for (let ih = 0; ih < 28; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 27);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 28; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 27);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 28;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad59[si + oc * 784]! * p[wi + oc * 25]!;
+                }
               }
+              grad58[d]! += acc;
             }
-            grad58[d]! += acc;
           }
         }
       }
@@ -9599,25 +9295,9 @@ function createEngine() {
 
   /** Forward of op 70: features.7.block.0.0 (conv2d). */
   function forward70(p: Float32Array, n: number): void {
-    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 40; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 13, act71, b * 188160, 240, 784, 61120, -1, 31360);
-      }
+      wasmConvForward(arena, 18, act70, act71, n, 31360, 240, 784, 40, 1, 61120, -1, 31360, 250880);
     } else {
       // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9646,42 +9326,27 @@ function createEngine() {
 
   /** Backward of op 70: features.7.block.0.0 (conv2d). */
   function backward70(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.block.0.0: conv2d 40→240, 1×1, stride 1, pad 0, no bias; [40, 28, 28] → [240, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 31360;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act70[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 13, grad71, b * 188160, 240, 784, 61120, 31360, 219520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 219520;
-          for (let ic = 0; ic < 40; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad70[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        18,
+        act70,
+        grad71,
+        grad70,
+        n,
+        31360,
+        240,
+        784,
+        40,
+        1,
+        61120,
+        31360,
+        219520,
+        250880,
+        282240,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9854,29 +9519,34 @@ function createEngine() {
 
   /** Forward of op 73: features.7.block.1.0 (conv2d). */
   function forward73(p: Float32Array, n: number): void {
-    // features.7.block.1.0: conv2d 240→240, 3×3, stride 2, pad 1, depthwise (groups 240), no bias; [240, 28, 28] → [240, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 240; oc++) {
-        const s0 = b * 188160 + Math.floor(oc / 1) * 784;
-        const w0 = 71200 + oc * 9;
-        let d = b * 47040 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh * 2 - 1;
-          const khLo = Math.max(0, -ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow * 2 - 1;
-            const kwLo = Math.max(0, -iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 784;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < 3; kh++) {
-                const sr = sc + (ih0 + kh) * 28 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < 3; kw++) acc += act73[sr + kw]! * p[wr + kw]!;
+    // features.7.block.1.0: conv2d 240→240, 3×3, stride 2, pad 1, depthwise (groups 240), no bias; [240, 28, 28] → [240, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 19, act73, act74, n, 188160, 1, 196, 9, 240, 71200, -1, 1764, 50568);
+    } else {
+      // features.7.block.1.0: conv2d 240→240, 3×3, stride 2, pad 1, depthwise (groups 240), no bias; [240, 28, 28] → [240, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 240; oc++) {
+          const s0 = b * 188160 + Math.floor(oc / 1) * 784;
+          const w0 = 71200 + oc * 9;
+          let d = b * 47040 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh * 2 - 1;
+            const khLo = Math.max(0, -ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow * 2 - 1;
+              const kwLo = Math.max(0, -iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 784;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < 3; kh++) {
+                  const sr = sc + (ih0 + kh) * 28 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < 3; kw++) acc += act73[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act74[d] = acc;
             }
-            act74[d] = acc;
           }
         }
       }
@@ -9885,61 +9555,83 @@ function createEngine() {
 
   /** Backward of op 73: features.7.block.1.0 (conv2d). */
   function backward73(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.block.1.0: conv2d 240→240, 3×3, stride 2, pad 1, depthwise (groups 240), no bias; [240, 28, 28] → [240, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 240; oc++) {
-      const g0 = Math.floor(oc / 1) * 784;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 71200 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 47040 + oc * 196;
-              const bc = b * 188160 + g0 + ic * 784;
-              for (let oh = ohLo; oh < 14; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
-                for (let ow = owLo; ow < 14; ow++) acc += grad74[sr + ow]! * act73[br + ow * 2]!;
+    // features.7.block.1.0: conv2d 240→240, 3×3, stride 2, pad 1, depthwise (groups 240), no bias; [240, 28, 28] → [240, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        19,
+        act73,
+        grad74,
+        grad73,
+        n,
+        188160,
+        1,
+        196,
+        9,
+        240,
+        71200,
+        1764,
+        48804,
+        50568,
+        238728,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 240; oc++) {
+        const g0 = Math.floor(oc / 1) * 784;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 71200 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 47040 + oc * 196;
+                const bc = b * 188160 + g0 + ic * 784;
+                for (let oh = ohLo; oh < 14; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
+                  for (let ow = owLo; ow < 14; ow++) acc += grad74[sr + ow]! * act73[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 240; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 47040 + g * 196;
-        const w0 = 71200 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 188160 + ic * 784;
-        for (let ih = 0; ih < 28; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 26);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 28; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 26);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad74[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 240; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 47040 + g * 196;
+          const w0 = 71200 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 188160 + ic * 784;
+          for (let ih = 0; ih < 28; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 26);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 28; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 26);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad74[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad73[d]! += acc;
             }
-            grad73[d]! += acc;
           }
         }
       }
@@ -10058,25 +9750,9 @@ function createEngine() {
 
   /** Forward of op 76: features.7.block.2.0 (conv2d). */
   function forward76(p: Float32Array, n: number): void {
-    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 240; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act76[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 14, act77, b * 15680, 80, 196, 73840, -1, 47040);
-      }
+      wasmConvForward(arena, 20, act76, act77, n, 47040, 80, 196, 240, 1, 73840, -1, 47040, 109760);
     } else {
       // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10105,42 +9781,27 @@ function createEngine() {
 
   /** Backward of op 76: features.7.block.2.0 (conv2d). */
   function backward76(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.7.block.2.0: conv2d 240→80, 1×1, stride 1, pad 0, no bias; [240, 14, 14] → [80, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act76[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 14, grad77, b * 15680, 80, 196, 73840, 47040, 62720, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 62720;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad76[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        20,
+        act76,
+        grad77,
+        grad76,
+        n,
+        47040,
+        80,
+        196,
+        240,
+        1,
+        73840,
+        47040,
+        62720,
+        109760,
+        156800,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10317,25 +9978,9 @@ function createEngine() {
 
   /** Forward of op 78: features.8.block.0.0 (conv2d). */
   function forward78(p: Float32Array, n: number): void {
-    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 80; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 15, act79, b * 39200, 200, 196, 93200, -1, 15680);
-      }
+      wasmConvForward(arena, 21, act78, act79, n, 15680, 200, 196, 80, 1, 93200, -1, 15680, 70560);
     } else {
       // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10364,42 +10009,27 @@ function createEngine() {
 
   /** Backward of op 78: features.8.block.0.0 (conv2d). */
   function backward78(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.block.0.0: conv2d 80→200, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [200, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 15, grad79, b * 39200, 200, 196, 93200, 15680, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad78[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        21,
+        act78,
+        grad79,
+        grad78,
+        n,
+        15680,
+        200,
+        196,
+        80,
+        1,
+        93200,
+        15680,
+        54880,
+        70560,
+        86240,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10596,31 +10226,36 @@ function createEngine() {
 
   /** Forward of op 81: features.8.block.1.0 (conv2d). */
   function forward81(p: Float32Array, n: number): void {
-    // features.8.block.1.0: conv2d 200→200, 3×3, stride 1, pad 1, depthwise (groups 200), no bias; [200, 14, 14] → [200, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 200; oc++) {
-        const s0 = b * 39200 + Math.floor(oc / 1) * 196;
-        const w0 = 109600 + oc * 9;
-        let d = b * 39200 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 14 - ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 14 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act81[sr + kw]! * p[wr + kw]!;
+    // features.8.block.1.0: conv2d 200→200, 3×3, stride 1, pad 1, depthwise (groups 200), no bias; [200, 14, 14] → [200, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 22, act81, act82, n, 39200, 1, 196, 9, 200, 109600, -1, 1764, 42728);
+    } else {
+      // features.8.block.1.0: conv2d 200→200, 3×3, stride 1, pad 1, depthwise (groups 200), no bias; [200, 14, 14] → [200, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 200; oc++) {
+          const s0 = b * 39200 + Math.floor(oc / 1) * 196;
+          const w0 = 109600 + oc * 9;
+          let d = b * 39200 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 14 - ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 14 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act81[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act82[d] = acc;
             }
-            act82[d] = acc;
           }
         }
       }
@@ -10629,61 +10264,83 @@ function createEngine() {
 
   /** Backward of op 81: features.8.block.1.0 (conv2d). */
   function backward81(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.block.1.0: conv2d 200→200, 3×3, stride 1, pad 1, depthwise (groups 200), no bias; [200, 14, 14] → [200, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 200; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 109600 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 39200 + oc * 196;
-              const bc = b * 39200 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad82[sr + ow]! * act81[br + ow]!;
+    // features.8.block.1.0: conv2d 200→200, 3×3, stride 1, pad 1, depthwise (groups 200), no bias; [200, 14, 14] → [200, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        22,
+        act81,
+        grad82,
+        grad81,
+        n,
+        39200,
+        1,
+        196,
+        9,
+        200,
+        109600,
+        1764,
+        40964,
+        42728,
+        81928,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 200; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 109600 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 39200 + oc * 196;
+                const bc = b * 39200 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad82[sr + ow]! * act81[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 200; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 39200 + g * 196;
-        const w0 = 109600 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 39200 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad82[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 200; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 39200 + g * 196;
+          const w0 = 109600 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 39200 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad82[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad81[d]! += acc;
             }
-            grad81[d]! += acc;
           }
         }
       }
@@ -10692,25 +10349,9 @@ function createEngine() {
 
   /** Forward of op 84: features.8.block.2.0 (conv2d). */
   function forward84(p: Float32Array, n: number): void {
-    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 39200;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 200; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act84[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 16, act85, b * 15680, 80, 196, 111800, -1, 39200);
-      }
+      wasmConvForward(arena, 23, act84, act85, n, 39200, 80, 196, 200, 1, 111800, -1, 39200, 94080);
     } else {
       // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10739,42 +10380,27 @@ function createEngine() {
 
   /** Backward of op 84: features.8.block.2.0 (conv2d). */
   function backward84(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.8.block.2.0: conv2d 200→80, 1×1, stride 1, pad 0, no bias; [200, 14, 14] → [80, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 39200;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 200; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act84[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 16, grad85, b * 15680, 80, 196, 111800, 39200, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 200; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad84[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        23,
+        act84,
+        grad85,
+        grad84,
+        n,
+        39200,
+        80,
+        196,
+        200,
+        1,
+        111800,
+        39200,
+        54880,
+        94080,
+        133280,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10860,25 +10486,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 80; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 17, output, b * 36064, 184, 196, weightAt, -1, 15680);
-      }
+      wasmConvForward(arena, 24, input, output, n, 15680, 184, 196, 80, 1, weightAt, -1, 15680, 67424);
     } else {
       // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10917,42 +10527,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 80→184, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [184, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 17, outputGrad, b * 36064, 184, 196, weightAt, 15680, 51744, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 51744;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        24,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        15680,
+        184,
+        196,
+        80,
+        1,
+        weightAt,
+        15680,
+        51744,
+        67424,
+        83104,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11155,31 +10750,36 @@ function createEngine() {
     output: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 184→184, 3×3, stride 1, pad 1, depthwise (groups 184), no bias; [184, 14, 14] → [184, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 184; oc++) {
-        const s0 = b * 36064 + Math.floor(oc / 1) * 196;
-        const w0 = weightAt + oc * 9;
-        let d = b * 36064 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 14 - ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 14 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+    // conv2d 184→184, 3×3, stride 1, pad 1, depthwise (groups 184), no bias; [184, 14, 14] → [184, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 25, input, output, n, 36064, 1, 196, 9, 184, weightAt, -1, 1764, 39592);
+    } else {
+      // conv2d 184→184, 3×3, stride 1, pad 1, depthwise (groups 184), no bias; [184, 14, 14] → [184, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 184; oc++) {
+          const s0 = b * 36064 + Math.floor(oc / 1) * 196;
+          const w0 = weightAt + oc * 9;
+          let d = b * 36064 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 14 - ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 14 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+                }
               }
+              output[d] = acc;
             }
-            output[d] = acc;
           }
         }
       }
@@ -11188,61 +10788,83 @@ function createEngine() {
 
   /** Backward of op 90: features.9.block.1.0 (conv2d). */
   function backward90(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.9.block.1.0: conv2d 184→184, 3×3, stride 1, pad 1, depthwise (groups 184), no bias; [184, 14, 14] → [184, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 184; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 143048 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 36064 + oc * 196;
-              const bc = b * 36064 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad91[sr + ow]! * act90[br + ow]!;
+    // features.9.block.1.0: conv2d 184→184, 3×3, stride 1, pad 1, depthwise (groups 184), no bias; [184, 14, 14] → [184, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        25,
+        act90,
+        grad91,
+        grad90,
+        n,
+        36064,
+        1,
+        196,
+        9,
+        184,
+        143048,
+        1764,
+        37828,
+        39592,
+        75656,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 184; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 143048 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 36064 + oc * 196;
+                const bc = b * 36064 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad91[sr + ow]! * act90[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 184; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 36064 + g * 196;
-        const w0 = 143048 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 36064 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad91[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 184; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 36064 + g * 196;
+          const w0 = 143048 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 36064 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad91[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad90[d]! += acc;
             }
-            grad90[d]! += acc;
           }
         }
       }
@@ -11258,25 +10880,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 36064;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 184; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 18, output, b * 15680, 80, 196, weightAt, -1, 36064);
-      }
+      wasmConvForward(arena, 26, input, output, n, 36064, 80, 196, 184, 1, weightAt, -1, 36064, 87808);
     } else {
       // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11315,42 +10921,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 184→80, 1×1, stride 1, pad 0, no bias; [184, 14, 14] → [80, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 36064;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 184; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 18, outputGrad, b * 15680, 80, 196, weightAt, 36064, 51744, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 51744;
-          for (let ic = 0; ic < 184; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        26,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        36064,
+        80,
+        196,
+        184,
+        1,
+        weightAt,
+        36064,
+        51744,
+        87808,
+        123872,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11413,61 +11004,83 @@ function createEngine() {
 
   /** Backward of op 99: features.10.block.1.0 (conv2d). */
   function backward99(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.10.block.1.0: conv2d 184→184, 3×3, stride 1, pad 1, depthwise (groups 184), no bias; [184, 14, 14] → [184, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 184; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 175040 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 36064 + oc * 196;
-              const bc = b * 36064 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad100[sr + ow]! * act99[br + ow]!;
+    // features.10.block.1.0: conv2d 184→184, 3×3, stride 1, pad 1, depthwise (groups 184), no bias; [184, 14, 14] → [184, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        25,
+        act99,
+        grad100,
+        grad99,
+        n,
+        36064,
+        1,
+        196,
+        9,
+        184,
+        175040,
+        1764,
+        37828,
+        39592,
+        75656,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 184; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 175040 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 36064 + oc * 196;
+                const bc = b * 36064 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad100[sr + ow]! * act99[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 184; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 36064 + g * 196;
-        const w0 = 175040 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 36064 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad100[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 184; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 36064 + g * 196;
+          const w0 = 175040 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 36064 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad100[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad99[d]! += acc;
             }
-            grad99[d]! += acc;
           }
         }
       }
@@ -11476,25 +11089,9 @@ function createEngine() {
 
   /** Forward of op 105: features.11.block.0.0 (conv2d). */
   function forward105(p: Float32Array, n: number): void {
-    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 80; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act105[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 19, act106, b * 94080, 480, 196, 191944, -1, 15680);
-      }
+      wasmConvForward(arena, 27, act105, act106, n, 15680, 480, 196, 80, 1, 191944, -1, 15680, 125440);
     } else {
       // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11523,42 +11120,27 @@ function createEngine() {
 
   /** Backward of op 105: features.11.block.0.0 (conv2d). */
   function backward105(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.0.0: conv2d 80→480, 1×1, stride 1, pad 0, no bias; [80, 14, 14] → [480, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 15680;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act105[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 19, grad106, b * 94080, 480, 196, 191944, 15680, 109760, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 109760;
-          for (let ic = 0; ic < 80; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad105[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        27,
+        act105,
+        grad106,
+        grad105,
+        n,
+        15680,
+        480,
+        196,
+        80,
+        1,
+        191944,
+        15680,
+        109760,
+        125440,
+        141120,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11755,31 +11337,36 @@ function createEngine() {
 
   /** Forward of op 108: features.11.block.1.0 (conv2d). */
   function forward108(p: Float32Array, n: number): void {
-    // features.11.block.1.0: conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 480; oc++) {
-        const s0 = b * 94080 + Math.floor(oc / 1) * 196;
-        const w0 = 231304 + oc * 9;
-        let d = b * 94080 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 14 - ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 14 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act108[sr + kw]! * p[wr + kw]!;
+    // features.11.block.1.0: conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 28, act108, act109, n, 94080, 1, 196, 9, 480, 231304, -1, 1764, 97608);
+    } else {
+      // features.11.block.1.0: conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 480; oc++) {
+          const s0 = b * 94080 + Math.floor(oc / 1) * 196;
+          const w0 = 231304 + oc * 9;
+          let d = b * 94080 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 14 - ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 14 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act108[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act109[d] = acc;
             }
-            act109[d] = acc;
           }
         }
       }
@@ -11788,61 +11375,83 @@ function createEngine() {
 
   /** Backward of op 108: features.11.block.1.0 (conv2d). */
   function backward108(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.1.0: conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 480; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 231304 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 94080 + oc * 196;
-              const bc = b * 94080 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad109[sr + ow]! * act108[br + ow]!;
+    // features.11.block.1.0: conv2d 480→480, 3×3, stride 1, pad 1, depthwise (groups 480), no bias; [480, 14, 14] → [480, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        28,
+        act108,
+        grad109,
+        grad108,
+        n,
+        94080,
+        1,
+        196,
+        9,
+        480,
+        231304,
+        1764,
+        95844,
+        97608,
+        191688,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 480; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 231304 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 94080 + oc * 196;
+                const bc = b * 94080 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad109[sr + ow]! * act108[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 480; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 94080 + g * 196;
-        const w0 = 231304 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 94080 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad109[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 480; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 94080 + g * 196;
+          const w0 = 231304 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 94080 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad109[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad108[d]! += acc;
             }
-            grad108[d]! += acc;
           }
         }
       }
@@ -11894,25 +11503,9 @@ function createEngine() {
 
   /** Forward of op 112: features.11.block.2.fc1 (conv2d). */
   function forward112(p: Float32Array, n: number): void {
-    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 480;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 480; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act112[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 20, act113, b * 120, 120, 1, 236584, 294184, 480);
-      }
+      wasmConvForward(arena, 29, act112, act113, n, 480, 120, 1, 480, 1, 236584, 294184, 480, 1080);
     } else {
       // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -11953,7 +11546,7 @@ function createEngine() {
 
   /** Backward of op 112: features.11.block.2.fc1 (conv2d). */
   function backward112(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.2.fc1: conv2d 480→120, 1×1, stride 1, pad 0; [480, 1, 1] → [120, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 120; c++) {
       let acc = 0;
@@ -11963,40 +11556,7 @@ function createEngine() {
       gp[294184 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 480;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act112[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 20, grad113, b * 120, 120, 1, 236584, 480, 600, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 600;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad112[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 29, act112, grad113, grad112, n, 480, 120, 1, 480, 1, 236584, 480, 600, 1080, 1560, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12079,25 +11639,9 @@ function createEngine() {
 
   /** Forward of op 114: features.11.block.2.fc2 (conv2d). */
   function forward114(p: Float32Array, n: number): void {
-    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 120;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 120; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = act114[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 21, act115, b * 480, 480, 1, 294304, 351904, 120);
-      }
+      wasmConvForward(arena, 30, act114, act115, n, 120, 480, 1, 120, 1, 294304, 351904, 120, 720);
     } else {
       // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -12138,7 +11682,7 @@ function createEngine() {
 
   /** Backward of op 114: features.11.block.2.fc2 (conv2d). */
   function backward114(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.2.fc2: conv2d 120→480, 1×1, stride 1, pad 0; [120, 1, 1] → [480, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 480; c++) {
       let acc = 0;
@@ -12148,40 +11692,7 @@ function createEngine() {
       gp[351904 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 120;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = act114[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 21, grad115, b * 480, 480, 1, 294304, 120, 600, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 600;
-          for (let ic = 0; ic < 120; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) grad114[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(arena, 30, act114, grad115, grad114, n, 120, 480, 1, 120, 1, 294304, 120, 600, 720, 840, true);
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12298,25 +11809,9 @@ function createEngine() {
 
   /** Forward of op 117: features.11.block.3.0 (conv2d). */
   function forward117(p: Float32Array, n: number): void {
-    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 480; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act117[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 22, act118, b * 21952, 112, 196, 352384, -1, 94080);
-      }
+      wasmConvForward(arena, 31, act117, act118, n, 94080, 112, 196, 480, 1, 352384, -1, 94080, 210112);
     } else {
       // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -12345,42 +11840,27 @@ function createEngine() {
 
   /** Backward of op 117: features.11.block.3.0 (conv2d). */
   function backward117(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.11.block.3.0: conv2d 480→112, 1×1, stride 1, pad 0, no bias; [480, 14, 14] → [112, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 94080;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act117[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 22, grad118, b * 21952, 112, 196, 352384, 94080, 116032, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 116032;
-          for (let ic = 0; ic < 480; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad117[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        31,
+        act117,
+        grad118,
+        grad117,
+        n,
+        94080,
+        112,
+        196,
+        480,
+        1,
+        352384,
+        94080,
+        116032,
+        210112,
+        304192,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12564,25 +12044,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 21952;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 112; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 23, output, b * 131712, 672, 196, weightAt, -1, 21952);
-      }
+      wasmConvForward(arena, 32, input, output, n, 21952, 672, 196, 112, 1, weightAt, -1, 21952, 175616);
     } else {
       // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -12621,42 +12085,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 112→672, 1×1, stride 1, pad 0, no bias; [112, 14, 14] → [672, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 21952;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 112; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 23, outputGrad, b * 131712, 672, 196, weightAt, 21952, 153664, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 153664;
-          for (let ic = 0; ic < 112; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        32,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        21952,
+        672,
+        196,
+        112,
+        1,
+        weightAt,
+        21952,
+        153664,
+        175616,
+        197568,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -12853,31 +12302,36 @@ function createEngine() {
 
   /** Forward of op 122: features.12.block.1.0 (conv2d). */
   function forward122(p: Float32Array, n: number): void {
-    // features.12.block.1.0: conv2d 672→672, 3×3, stride 1, pad 1, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 672; oc++) {
-        const s0 = b * 131712 + Math.floor(oc / 1) * 196;
-        const w0 = 482976 + oc * 9;
-        let d = b * 131712 + oc * 196;
-        for (let oh = 0; oh < 14; oh++) {
-          const ih0 = oh - 1;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(3, 14 - ih0);
-          for (let ow = 0; ow < 14; ow++, d++) {
-            const iw0 = ow - 1;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(3, 14 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 9;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 3;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act122[sr + kw]! * p[wr + kw]!;
+    // features.12.block.1.0: conv2d 672→672, 3×3, stride 1, pad 1, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 33, act122, act123, n, 131712, 1, 196, 9, 672, 482976, -1, 1764, 135240);
+    } else {
+      // features.12.block.1.0: conv2d 672→672, 3×3, stride 1, pad 1, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 672; oc++) {
+          const s0 = b * 131712 + Math.floor(oc / 1) * 196;
+          const w0 = 482976 + oc * 9;
+          let d = b * 131712 + oc * 196;
+          for (let oh = 0; oh < 14; oh++) {
+            const ih0 = oh - 1;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(3, 14 - ih0);
+            for (let ow = 0; ow < 14; ow++, d++) {
+              const iw0 = ow - 1;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(3, 14 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 9;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 3;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act122[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act123[d] = acc;
             }
-            act123[d] = acc;
           }
         }
       }
@@ -12886,61 +12340,83 @@ function createEngine() {
 
   /** Backward of op 122: features.12.block.1.0 (conv2d). */
   function backward122(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.12.block.1.0: conv2d 672→672, 3×3, stride 1, pad 1, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 672; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 482976 + (oc + ic) * 9;
-        for (let kh = 0; kh < 3; kh++) {
-          const ohLo = Math.max(0, 1 - kh);
-          const ohHi = Math.min(14, 15 - kh);
-          for (let kw = 0; kw < 3; kw++, wi++) {
-            const owLo = Math.max(0, 1 - kw);
-            const owHi = Math.min(14, 15 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 131712 + oc * 196;
-              const bc = b * 131712 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 14;
-                const br = bc + (oh + kh - 1) * 14 + kw - 1;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad123[sr + ow]! * act122[br + ow]!;
+    // features.12.block.1.0: conv2d 672→672, 3×3, stride 1, pad 1, depthwise (groups 672), no bias; [672, 14, 14] → [672, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        33,
+        act122,
+        grad123,
+        grad122,
+        n,
+        131712,
+        1,
+        196,
+        9,
+        672,
+        482976,
+        1764,
+        133476,
+        135240,
+        266952,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 672; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 482976 + (oc + ic) * 9;
+          for (let kh = 0; kh < 3; kh++) {
+            const ohLo = Math.max(0, 1 - kh);
+            const ohHi = Math.min(14, 15 - kh);
+            for (let kw = 0; kw < 3; kw++, wi++) {
+              const owLo = Math.max(0, 1 - kw);
+              const owHi = Math.min(14, 15 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 131712 + oc * 196;
+                const bc = b * 131712 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 14;
+                  const br = bc + (oh + kh - 1) * 14 + kw - 1;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad123[sr + ow]! * act122[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 672; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 131712 + g * 196;
-        const w0 = 482976 + g * 9 + (ic - g * 1) * 9;
-        let d = b * 131712 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 1;
-          const khLo = Math.max(0, th - 13);
-          const khHi = Math.min(3, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 1;
-            const kwLo = Math.max(0, tw - 13);
-            const kwHi = Math.min(3, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 14;
-              const wr = w0 + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad123[si + oc * 196]! * p[wi + oc * 9]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 672; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 131712 + g * 196;
+          const w0 = 482976 + g * 9 + (ic - g * 1) * 9;
+          let d = b * 131712 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 1;
+            const khLo = Math.max(0, th - 13);
+            const khHi = Math.min(3, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 1;
+              const kwLo = Math.max(0, tw - 13);
+              const kwHi = Math.min(3, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 14;
+                const wr = w0 + kh * 3;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad123[si + oc * 196]! * p[wi + oc * 9]!;
+                }
               }
+              grad122[d]! += acc;
             }
-            grad122[d]! += acc;
           }
         }
       }
@@ -13000,25 +12476,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 672;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 24, output, b * 168, 168, 1, weightAt, biasAt, 672);
-      }
+      wasmConvForward(arena, 34, input, output, n, 672, 168, 1, 672, 1, weightAt, biasAt, 672, 1512);
     } else {
       // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13070,7 +12530,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 672→168, 1×1, stride 1, pad 0; [672, 1, 1] → [168, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 168; c++) {
       let acc = 0;
@@ -13080,40 +12540,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 672;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 24, outputGrad, b * 168, 168, 1, weightAt, 672, 840, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 840;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        34,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        672,
+        168,
+        1,
+        672,
+        1,
+        weightAt,
+        672,
+        840,
+        1512,
+        2184,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13204,25 +12649,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 168;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 168; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 25, output, b * 672, 672, 1, weightAt, biasAt, 168);
-      }
+      wasmConvForward(arena, 35, input, output, n, 168, 672, 1, 168, 1, weightAt, biasAt, 168, 1008);
     } else {
       // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13274,7 +12703,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 168→672, 1×1, stride 1, pad 0; [168, 1, 1] → [672, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 672; c++) {
       let acc = 0;
@@ -13284,40 +12713,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 168;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 168; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 25, outputGrad, b * 672, 672, 1, weightAt, 168, 840, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 840;
-          for (let ic = 0; ic < 168; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        35,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        168,
+        672,
+        1,
+        168,
+        1,
+        weightAt,
+        168,
+        840,
+        1008,
+        1176,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13439,25 +12853,9 @@ function createEngine() {
 
   /** Forward of op 131: features.12.block.3.0 (conv2d). */
   function forward131(p: Float32Array, n: number): void {
-    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 131712;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act131[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 26, act132, b * 21952, 112, 196, 717000, -1, 131712);
-      }
+      wasmConvForward(arena, 36, act131, act132, n, 131712, 112, 196, 672, 1, 717000, -1, 131712, 285376);
     } else {
       // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13486,42 +12884,27 @@ function createEngine() {
 
   /** Backward of op 131: features.12.block.3.0 (conv2d). */
   function backward131(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.12.block.3.0: conv2d 672→112, 1×1, stride 1, pad 0, no bias; [672, 14, 14] → [112, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 131712;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act131[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 26, grad132, b * 21952, 112, 196, 717000, 131712, 153664, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 153664;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad131[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        36,
+        act131,
+        grad132,
+        grad131,
+        n,
+        131712,
+        112,
+        196,
+        672,
+        1,
+        717000,
+        131712,
+        153664,
+        285376,
+        417088,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -13600,31 +12983,36 @@ function createEngine() {
 
   /** Forward of op 137: features.13.block.1.0 (conv2d). */
   function forward137(p: Float32Array, n: number): void {
-    // features.13.block.1.0: conv2d 672→672, 5×5, stride 2, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 7, 7]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 672; oc++) {
-        const s0 = b * 131712 + Math.floor(oc / 1) * 196;
-        const w0 = 869096 + oc * 25;
-        let d = b * 32928 + oc * 49;
-        for (let oh = 0; oh < 7; oh++) {
-          const ih0 = oh * 2 - 2;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(5, 14 - ih0);
-          for (let ow = 0; ow < 7; ow++, d++) {
-            const iw0 = ow * 2 - 2;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(5, 14 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 196;
-              const wc = w0 + ic * 25;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 14 + iw0;
-                const wr = wc + kh * 5;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += act137[sr + kw]! * p[wr + kw]!;
+    // features.13.block.1.0: conv2d 672→672, 5×5, stride 2, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 37, act137, act138, n, 131712, 1, 49, 25, 672, 869096, -1, 1228, 35384);
+    } else {
+      // features.13.block.1.0: conv2d 672→672, 5×5, stride 2, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 7, 7]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 672; oc++) {
+          const s0 = b * 131712 + Math.floor(oc / 1) * 196;
+          const w0 = 869096 + oc * 25;
+          let d = b * 32928 + oc * 49;
+          for (let oh = 0; oh < 7; oh++) {
+            const ih0 = oh * 2 - 2;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(5, 14 - ih0);
+            for (let ow = 0; ow < 7; ow++, d++) {
+              const iw0 = ow * 2 - 2;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(5, 14 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 196;
+                const wc = w0 + ic * 25;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 14 + iw0;
+                  const wr = wc + kh * 5;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += act137[sr + kw]! * p[wr + kw]!;
+                }
               }
+              act138[d] = acc;
             }
-            act138[d] = acc;
           }
         }
       }
@@ -13633,63 +13021,85 @@ function createEngine() {
 
   /** Backward of op 137: features.13.block.1.0 (conv2d). */
   function backward137(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.13.block.1.0: conv2d 672→672, 5×5, stride 2, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 672; oc++) {
-      const g0 = Math.floor(oc / 1) * 196;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 869096 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, Math.ceil((2 - kh) / 2));
-          const ohHi = Math.min(7, Math.floor((15 - kh) / 2) + 1);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, Math.ceil((2 - kw) / 2));
-            const owHi = Math.min(7, Math.floor((15 - kw) / 2) + 1);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 32928 + oc * 49;
-              const bc = b * 131712 + g0 + ic * 196;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh * 2 + kh - 2) * 14 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad138[sr + ow]! * act137[br + ow * 2]!;
+    // features.13.block.1.0: conv2d 672→672, 5×5, stride 2, pad 2, depthwise (groups 672), no bias; [672, 14, 14] → [672, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        37,
+        act137,
+        grad138,
+        grad137,
+        n,
+        131712,
+        1,
+        49,
+        25,
+        672,
+        869096,
+        1228,
+        34156,
+        35384,
+        167096,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 672; oc++) {
+        const g0 = Math.floor(oc / 1) * 196;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 869096 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, Math.ceil((2 - kh) / 2));
+            const ohHi = Math.min(7, Math.floor((15 - kh) / 2) + 1);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, Math.ceil((2 - kw) / 2));
+              const owHi = Math.min(7, Math.floor((15 - kw) / 2) + 1);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 32928 + oc * 49;
+                const bc = b * 131712 + g0 + ic * 196;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh * 2 + kh - 2) * 14 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad138[sr + ow]! * act137[br + ow * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 672; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 32928 + g * 49;
-        const w0 = 869096 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 131712 + ic * 196;
-        for (let ih = 0; ih < 14; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 12);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 14; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 12);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 7;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad138[si + oc * 49]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 672; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 32928 + g * 49;
+          const w0 = 869096 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 131712 + ic * 196;
+          for (let ih = 0; ih < 14; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 12);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 14; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 12);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 7;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad138[si + oc * 49]! * p[wi + oc * 25]!;
+                }
               }
+              grad137[d]! += acc;
             }
-            grad137[d]! += acc;
           }
         }
       }
@@ -13885,25 +13295,9 @@ function createEngine() {
 
   /** Forward of op 146: features.13.block.3.0 (conv2d). */
   function forward146(p: Float32Array, n: number): void {
-    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32928;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 672; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 27, act147, b * 7840, 160, 49, 1113872, -1, 32928);
-      }
+      wasmConvForward(arena, 38, act146, act147, n, 32928, 160, 49, 672, 1, 1113872, -1, 32928, 73696);
     } else {
       // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -13932,42 +13326,27 @@ function createEngine() {
 
   /** Backward of op 146: features.13.block.3.0 (conv2d). */
   function backward146(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // features.13.block.3.0: conv2d 672→160, 1×1, stride 1, pad 0, no bias; [672, 7, 7] → [160, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 32928;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act146[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 27, grad147, b * 7840, 160, 49, 1113872, 32928, 40768, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 40768;
-          for (let ic = 0; ic < 672; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad146[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        38,
+        act146,
+        grad147,
+        grad146,
+        n,
+        32928,
+        160,
+        49,
+        672,
+        1,
+        1113872,
+        32928,
+        40768,
+        73696,
+        106624,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14151,25 +13530,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 7840;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 160; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 28, output, b * 47040, 960, 49, weightAt, -1, 7840);
-      }
+      wasmConvForward(arena, 39, input, output, n, 7840, 960, 49, 160, 1, weightAt, -1, 7840, 62720);
     } else {
       // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14208,42 +13571,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 7840;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 160; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 28, outputGrad, b * 47040, 960, 49, weightAt, 7840, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 160; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        39,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        7840,
+        960,
+        49,
+        160,
+        1,
+        weightAt,
+        7840,
+        54880,
+        62720,
+        70560,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14446,31 +13794,36 @@ function createEngine() {
     output: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→960, 5×5, stride 1, pad 2, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 960; oc++) {
-        const s0 = b * 47040 + Math.floor(oc / 1) * 49;
-        const w0 = weightAt + oc * 25;
-        let d = b * 47040 + oc * 49;
-        for (let oh = 0; oh < 7; oh++) {
-          const ih0 = oh - 2;
-          const khLo = Math.max(0, -ih0);
-          const khHi = Math.min(5, 7 - ih0);
-          for (let ow = 0; ow < 7; ow++, d++) {
-            const iw0 = ow - 2;
-            const kwLo = Math.max(0, -iw0);
-            const kwHi = Math.min(5, 7 - iw0);
-            let acc = 0;
-            for (let ic = 0; ic < 1; ic++) {
-              const sc = s0 + ic * 49;
-              const wc = w0 + ic * 25;
-              for (let kh = khLo; kh < khHi; kh++) {
-                const sr = sc + (ih0 + kh) * 7 + iw0;
-                const wr = wc + kh * 5;
-                for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+    // conv2d 960→960, 5×5, stride 1, pad 2, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 40, input, output, n, 47040, 1, 49, 25, 960, weightAt, -1, 1228, 49496);
+    } else {
+      // conv2d 960→960, 5×5, stride 1, pad 2, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 960; oc++) {
+          const s0 = b * 47040 + Math.floor(oc / 1) * 49;
+          const w0 = weightAt + oc * 25;
+          let d = b * 47040 + oc * 49;
+          for (let oh = 0; oh < 7; oh++) {
+            const ih0 = oh - 2;
+            const khLo = Math.max(0, -ih0);
+            const khHi = Math.min(5, 7 - ih0);
+            for (let ow = 0; ow < 7; ow++, d++) {
+              const iw0 = ow - 2;
+              const kwLo = Math.max(0, -iw0);
+              const kwHi = Math.min(5, 7 - iw0);
+              let acc = 0;
+              for (let ic = 0; ic < 1; ic++) {
+                const sc = s0 + ic * 49;
+                const wc = w0 + ic * 25;
+                for (let kh = khLo; kh < khHi; kh++) {
+                  const sr = sc + (ih0 + kh) * 7 + iw0;
+                  const wr = wc + kh * 5;
+                  for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
+                }
               }
+              output[d] = acc;
             }
-            output[d] = acc;
           }
         }
       }
@@ -14479,61 +13832,83 @@ function createEngine() {
 
   /** Backward of op 151: features.14.block.1.0 (conv2d). */
   function backward151(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.14.block.1.0: conv2d 960→960, 5×5, stride 1, pad 2, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 960; oc++) {
-      const g0 = Math.floor(oc / 1) * 49;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 1377232 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, 2 - kh);
-          const ohHi = Math.min(7, 9 - kh);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, 2 - kw);
-            const owHi = Math.min(7, 9 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 47040 + oc * 49;
-              const bc = b * 47040 + g0 + ic * 49;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh + kh - 2) * 7 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad152[sr + ow]! * act151[br + ow]!;
+    // features.14.block.1.0: conv2d 960→960, 5×5, stride 1, pad 2, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        40,
+        act151,
+        grad152,
+        grad151,
+        n,
+        47040,
+        1,
+        49,
+        25,
+        960,
+        1377232,
+        1228,
+        48268,
+        49496,
+        96536,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 960; oc++) {
+        const g0 = Math.floor(oc / 1) * 49;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 1377232 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, 2 - kh);
+            const ohHi = Math.min(7, 9 - kh);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, 2 - kw);
+              const owHi = Math.min(7, 9 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 47040 + oc * 49;
+                const bc = b * 47040 + g0 + ic * 49;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh + kh - 2) * 7 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad152[sr + ow]! * act151[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 960; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 47040 + g * 49;
-        const w0 = 1377232 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 47040 + ic * 49;
-        for (let ih = 0; ih < 7; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 6);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 7; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 6);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 7;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad152[si + oc * 49]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 960; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 47040 + g * 49;
+          const w0 = 1377232 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 47040 + ic * 49;
+          for (let ih = 0; ih < 7; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 6);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 7; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 6);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 7;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad152[si + oc * 49]! * p[wi + oc * 25]!;
+                }
               }
+              grad151[d]! += acc;
             }
-            grad151[d]! += acc;
           }
         }
       }
@@ -14593,25 +13968,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 960;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 960; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 29, output, b * 240, 240, 1, weightAt, biasAt, 960);
-      }
+      wasmConvForward(arena, 41, input, output, n, 960, 240, 1, 960, 1, weightAt, biasAt, 960, 2160);
     } else {
       // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14663,7 +14022,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→240, 1×1, stride 1, pad 0; [960, 1, 1] → [240, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 240; c++) {
       let acc = 0;
@@ -14673,40 +14032,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 960;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 29, outputGrad, b * 240, 240, 1, weightAt, 960, 1200, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1200;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        41,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        960,
+        240,
+        1,
+        960,
+        1,
+        weightAt,
+        960,
+        1200,
+        2160,
+        3120,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -14797,25 +14141,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 240;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 240; ic++) {
-          const xc = xb + ic;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 1; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih + kw;
-                for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 30, output, b * 960, 960, 1, weightAt, biasAt, 240);
-      }
+      wasmConvForward(arena, 42, input, output, n, 240, 960, 1, 240, 1, weightAt, biasAt, 240, 1440);
     } else {
       // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -14867,7 +14195,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 240→960, 1×1, stride 1, pad 0; [240, 1, 1] → [960, 1, 1] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 960; c++) {
       let acc = 0;
@@ -14877,40 +14205,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 240;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 30, outputGrad, b * 960, 960, 1, weightAt, 240, 1200, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1200;
-          for (let ic = 0; ic < 240; ic++) {
-            const xc = xb + ic;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 1; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih + kw;
-                  for (let ow = 0; ow < 1; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        42,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        240,
+        960,
+        1,
+        240,
+        1,
+        weightAt,
+        240,
+        1200,
+        1440,
+        1680,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -15046,25 +14359,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 960; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 31, output, b * 7840, 160, 49, weightAt, -1, 47040);
-      }
+      wasmConvForward(arena, 43, input, output, n, 47040, 160, 49, 960, 1, weightAt, -1, 47040, 101920);
     } else {
       // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -15103,42 +14400,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 47040;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 31, outputGrad, b * 7840, 160, 49, weightAt, 47040, 54880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 54880;
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        43,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        47040,
+        160,
+        49,
+        960,
+        1,
+        weightAt,
+        47040,
+        54880,
+        101920,
+        148960,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -15217,61 +14499,83 @@ function createEngine() {
 
   /** Backward of op 166: features.15.block.1.0 (conv2d). */
   function backward166(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.15.block.1.0: conv2d 960→960, 5×5, stride 1, pad 2, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
-    // weight gradient: Σ over the batch and the output positions of output gradient × input
-    for (let oc = 0; oc < 960; oc++) {
-      const g0 = Math.floor(oc / 1) * 49;
-      for (let ic = 0; ic < 1; ic++) {
-        let wi = 2174592 + (oc + ic) * 25;
-        for (let kh = 0; kh < 5; kh++) {
-          const ohLo = Math.max(0, 2 - kh);
-          const ohHi = Math.min(7, 9 - kh);
-          for (let kw = 0; kw < 5; kw++, wi++) {
-            const owLo = Math.max(0, 2 - kw);
-            const owHi = Math.min(7, 9 - kw);
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 47040 + oc * 49;
-              const bc = b * 47040 + g0 + ic * 49;
-              for (let oh = ohLo; oh < ohHi; oh++) {
-                const sr = sc + oh * 7;
-                const br = bc + (oh + kh - 2) * 7 + kw - 2;
-                for (let ow = owLo; ow < owHi; ow++) acc += grad167[sr + ow]! * act166[br + ow]!;
+    // features.15.block.1.0: conv2d 960→960, 5×5, stride 1, pad 2, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        40,
+        act166,
+        grad167,
+        grad166,
+        n,
+        47040,
+        1,
+        49,
+        25,
+        960,
+        2174592,
+        1228,
+        48268,
+        49496,
+        96536,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the output positions of output gradient × input
+      for (let oc = 0; oc < 960; oc++) {
+        const g0 = Math.floor(oc / 1) * 49;
+        for (let ic = 0; ic < 1; ic++) {
+          let wi = 2174592 + (oc + ic) * 25;
+          for (let kh = 0; kh < 5; kh++) {
+            const ohLo = Math.max(0, 2 - kh);
+            const ohHi = Math.min(7, 9 - kh);
+            for (let kw = 0; kw < 5; kw++, wi++) {
+              const owLo = Math.max(0, 2 - kw);
+              const owHi = Math.min(7, 9 - kw);
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 47040 + oc * 49;
+                const bc = b * 47040 + g0 + ic * 49;
+                for (let oh = ohLo; oh < ohHi; oh++) {
+                  const sr = sc + oh * 7;
+                  const br = bc + (oh + kh - 2) * 7 + kw - 2;
+                  for (let ow = owLo; ow < owHi; ow++) acc += grad167[sr + ow]! * act166[br + ow]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: each input element gathers the output gradients of the windows that cover it
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 960; ic++) {
-        const g = Math.floor(ic / 1);
-        const s0 = b * 47040 + g * 49;
-        const w0 = 2174592 + g * 25 + (ic - g * 1) * 25;
-        let d = b * 47040 + ic * 49;
-        for (let ih = 0; ih < 7; ih++) {
-          const th = ih + 2;
-          const khLo = Math.max(0, th - 6);
-          const khHi = Math.min(5, th + 1);
-          for (let iw = 0; iw < 7; iw++, d++) {
-            const tw = iw + 2;
-            const kwLo = Math.max(0, tw - 6);
-            const kwHi = Math.min(5, tw + 1);
-            let acc = 0;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              const sr = s0 + uh * 7;
-              const wr = w0 + kh * 5;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                const si = sr + uw;
-                const wi = wr + kw;
-                for (let oc = 0; oc < 1; oc++) acc += grad167[si + oc * 49]! * p[wi + oc * 25]!;
+      // input gradient: each input element gathers the output gradients of the windows that cover it
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 960; ic++) {
+          const g = Math.floor(ic / 1);
+          const s0 = b * 47040 + g * 49;
+          const w0 = 2174592 + g * 25 + (ic - g * 1) * 25;
+          let d = b * 47040 + ic * 49;
+          for (let ih = 0; ih < 7; ih++) {
+            const th = ih + 2;
+            const khLo = Math.max(0, th - 6);
+            const khHi = Math.min(5, th + 1);
+            for (let iw = 0; iw < 7; iw++, d++) {
+              const tw = iw + 2;
+              const kwLo = Math.max(0, tw - 6);
+              const kwHi = Math.min(5, tw + 1);
+              let acc = 0;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                const sr = s0 + uh * 7;
+                const wr = w0 + kh * 5;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  const si = sr + uw;
+                  const wi = wr + kw;
+                  for (let oc = 0; oc < 1; oc++) acc += grad167[si + oc * 49]! * p[wi + oc * 25]!;
+                }
               }
+              grad166[d]! += acc;
             }
-            grad166[d]! += acc;
           }
         }
       }
@@ -16567,26 +15871,45 @@ const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABArLGgWQCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICsAmohDgNAIAAhCCAHIQkgBEEBdkGAPGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAeaiENA0AgC/0ABAAhGiAL/QAEgB4hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgB4hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIA8IRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAWiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgCggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEKCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogoIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjCggCEGAPGohCCAJQYDQAGohCSAIIApJDQALIAVBgPgAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgB5sIABqIQ8gBEEBa0GAKGwgA2ohECABIQUgAiEGIBAhByAFQYCArAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgB5qIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgB4hHCATIBogHP3mAf3kASETIAz9AASAPCEcIBQgGiAc/eYB/eQBIRQgDP0ABIBaIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgPgAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL7AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAeaiEMA0AgACEGIAUhByADQQF2QYDQAGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAoaiELA0AgCf0JAgAhFiAJ/QkCgCghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAHmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgB4gByAT/QsEkB4gByAU/QsEoB4gByAV/QsEsB4gBkGA0ABqIQYgB0GAPGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgChqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAHmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAHmohDANAIAAhBiAFIQcgAEGAKGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAeIRIgB/0ABJAeIRMgB/0ABKAeIRQgB/0ABLAeIRUgBiEJIAQhCiAGIANBgChsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgChqIQkgCkGAHmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAeIAcgE/0LBJAeIAcgFP0LBKAeIAcgFf0LBLAeIAZBCGohBiAHQYA8aiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAoaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAKGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAoaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAuAJqIQ4DQCAAIQggByEJIARBAXZBgNAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgChqIQ0DQCAL/QAEACEaIAv9AASAKCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgFAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIB4IRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYDQAGohCCAJQcA+aiEJIAggCkkNAAsgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAKGwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgMC4AmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAKGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAKCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBQIRwgFCAaIBz95gH95AEhFCAM/QAEgHghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAoAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
       "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQACB1kFDmJhY2t3YXJkSW5wdXQxAAAPYmFja3dhcmRXZWlnaHQxAAENYmFja3dhcmRCaWFzMQACDGNvbnZGb3J3YXJkMAADE2NvbnZCYWNrd2FyZFdlaWdodDAABArvHAXrBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIANBAXZBwD5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCf0JAqAfIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAoIAcgE/0LBJAoIAcgFP0LBKAoIAcgFf0LBLAoIAZBwD5qIQYgB0GA0ABqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgChqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgChqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAKCESIAf9AASQKCETIAf9AASgKCEUIAf9AASwKCEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgChqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAKCAHIBP9CwSQKCAHIBT9CwSgKCAHIBX9CwSwKCAGQQhqIQYgB0GA0ABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQcANaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB7ABqIQsDQCAJ/QkCACEWIAn9CQJsIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkHYAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC50OAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwMkAaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAniSOAJ4IAhBgJAGaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAmAlqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEWIBEhFyARIRggCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmySOAJsIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJwkjgCcCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCdJI4AnQgCEGAkAZqIQggCUHYAWohCSAIIApJDQALIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtB7ABsIANqIRAgASEFIAIhBiAQIQcgBUGAwMkAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB18FEmNvbnZCYWNrd2FyZElucHV0MAAADGNvbnZGb3J3YXJkMQABE2NvbnZCYWNrd2FyZFdlaWdodDEAAhJjb252QmFja3dhcmRJbnB1dDEAAwxjb252Rm9yd2FyZDIABArrFgXfBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQegAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHsAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBCGohBiAHQYCQBmohByAGIAhJDQALIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBwA1qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQewAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwABqIQsDQCAJ/QkCACEWIAn9CQJAIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5UIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCQJI4AkAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAkSSOAJEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJIkjgCSCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCTJI4AkwgCEGAkAZqIQggCUGAAWohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAAaiELA0AgCf0JAgAhFiAJ/QkCQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAFqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQyAAASY29udkJhY2t3YXJkSW5wdXQyAAEMY29udkZvcndhcmQzAAITY29udkJhY2t3YXJkV2VpZ2h0MwADEmNvbnZCYWNrd2FyZElucHV0MwAEDGNvbnZGb3J3YXJkNAAFCsEdBpUIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCQJI4AkAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAkSSOAJEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJIkjgCSCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCTJI4AkwgCEGAkAZqIQggCUGAAWohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAIGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAMGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgARqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuaCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAApI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEApI4AoQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIApI4AogCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMApI4AowCIAhBgMQBaiEIIAlBgARqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6ADAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAMGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYACaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwugAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4ABqIQsDQCAJ/QkCACEWIAn9CQJgIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQcABaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQ0AAASY29udkJhY2t3YXJkSW5wdXQ0AAEMY29udkZvcndhcmQ1AAITY29udkJhY2t3YXJkV2VpZ2h0NQADEmNvbnZCYWNrd2FyZElucHV0NQAEDGNvbnZGb3J3YXJkNgAFCvQbBpIIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAsBJqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmCSOAJgIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJkkjgCZCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCaJI4AmggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAmySOAJsIAhBgMQBaiEIIAlBwAFqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQeAAbCADaiEQIAEhBSACIQYgECEHIAVBgLASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6ADAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABB4ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGANmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAAaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoAJqIQsDQCAJ/QkCACEWIAn9CQKgAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkHABGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5oIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkDdqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqACkjgCoAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQCkjgCpAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgCkjgCqAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwCkjgCrAIgCEGAxAFqIQggCUHABGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGAkDdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGgAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYA2aiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAJqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBoAJqIQsDQCAJKgIAIRsgCSoCoAIhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQcAEaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAQABAQABB6ABCBNjb252QmFja3dhcmRXZWlnaHQ2AAASY29udkJhY2t3YXJkSW5wdXQ2AAEMY29udkZvcndhcmQ3AAITY29udkJhY2t3YXJkV2VpZ2h0NwADEmNvbnZCYWNrd2FyZElucHV0NwAEDGNvbnZGb3J3YXJkOAAFE2NvbnZCYWNrd2FyZFdlaWdodDgABhJjb252QmFja3dhcmRJbnB1dDgABwrUHQj5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBoAJqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAqACkjgCoAIgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAqQCkjgCpAIgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAqgCkjgCqAIgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAqwCkjgCrAIgCEEIaiEIIAlBwARqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGgAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQaACaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgDZqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBoAJqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZB4ABqIQsDQCAJKgIAIRsgCSoCYCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwAFqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/EEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgAGohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCYJI4AmAgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAmSSOAJkIAlDAAAAACALKgIEIAwqAgiUkiAJKgJokjgCaCAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCbJI4AmwgCEEIaiEIIAlBwAFqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtB4ABsIANqIRAgASEFIAIhBiAQIQcgBUHgAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQeAAaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgDZqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB4ABqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGA2gBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgAmohCwNAIAn9CQIAIRYgCf0JAqACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBwARqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA5A1qIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCoAKSOAKgAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCpAKSOAKkAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCqAKSOAKoAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCrAKSOAKsAiAIQYAxaiEIIAlBwARqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQaACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgNoAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAJqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAAABAAABB58BCAxjb252Rm9yd2FyZDkAABNjb252QmFja3dhcmRXZWlnaHQ5AAESY29udkJhY2t3YXJkSW5wdXQ5AAINY29udkZvcndhcmQxMAADFGNvbnZCYWNrd2FyZFdlaWdodDEwAAQTY29udkJhY2t3YXJkSW5wdXQxMAAFDWNvbnZGb3J3YXJkMTEABhRjb252QmFja3dhcmRXZWlnaHQxMQAHCuEdCJ8DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAlgFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgAWohCwNAIAn9CQIAIRYgCf0JAqABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBwAJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA1AdqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCoAGSOAKgASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCpAGSOAKkASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCqAGSOAKoASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCrAGSOAKsASAIQYAxaiEIIAlBwAJqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBoAFsIANqIRAgASEFIAIhBiAQIQcgBUGA1AdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQaABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJYBaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAFqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGA+ABqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHgA2ohCwNAIAkqAgAhGyAJKgLgAyEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwAdqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgA2ohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoC4AOSOALgAyAJQwAAAAAgCyoCBCAMKgIElJIgCSoC5AOSOALkAyAJQwAAAAAgCyoCBCAMKgIIlJIgCSoC6AOSOALoAyAJQwAAAAAgCyoCBCAMKgIMlJIgCSoC7AOSOALsAyAIQQhqIQggCUHAB2ohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HgA2wgA2ohECABIQUgAiEGIBAhByAFQeADaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB4ANqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGA+ABqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB4ANqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYD4AGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYABaiELA0AgCSoCACEbIAkqAoABIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAAmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYABaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAAZI4AoABIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEAZI4AoQBIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIAZI4AogBIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMAZI4AowBIAhBCGohCCAJQYACaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYABbCADaiEQIAEhBSACIQYgECEHIAVBgAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDExAAANY29udkZvcndhcmQxMgABFGNvbnZCYWNrd2FyZFdlaWdodDEyAAITY29udkJhY2t3YXJkSW5wdXQxMgADDWNvbnZGb3J3YXJkMTMABBRjb252QmFja3dhcmRXZWlnaHQxMwAFCuUbBtoBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYABaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgPgAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYABaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgJYBaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4ANqIQsDQCAJ/QkCACEWIAn9CQLgAyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQcAHaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPwWaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAuADkjgC4AMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAuQDkjgC5AMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAugDkjgC6AMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAuwDkjgC7AMgCEGAMWohCCAJQcAHaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQeADbCADaiEQIAEhBSACIQYgECEHIAVBgPwWaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEHgA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCWAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeADaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCsAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaABaiELA0AgCf0JAgAhFiAJ/QkCoAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkHAAmohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDUB2ohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKgAZI4AqABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKkAZI4AqQBIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKoAZI4AqgBIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKsAZI4AqwBIAhBgDFqIQggCUHAAmohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GgAWwgA2ohECABIQUgAiEGIBAhByAFQYDUB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTMAAA1jb252Rm9yd2FyZDE0AAEUY29udkJhY2t3YXJkV2VpZ2h0MTQAAhNjb252QmFja3dhcmRJbnB1dDE0AAMNY29udkZvcndhcmQxNQAECtYZBZ4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGgAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCsAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaABaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIRIgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAeSOALAByAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAeSOALEByAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAeSOALIByAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAeSOALMByAIQaAMaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAB2wgA2ohECABIQUgAiEGIBAhByAFQYC+C2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAB2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDYBGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAHaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgNgEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAdqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2sFFGNvbnZCYWNrd2FyZFdlaWdodDE1AAATY29udkJhY2t3YXJkSW5wdXQxNQABDWNvbnZGb3J3YXJkMTYAAhRjb252QmFja3dhcmRXZWlnaHQxNgADE2NvbnZCYWNrd2FyZElucHV0MTYABArFHgWPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgOoDaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsACkjgCwAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQCkjgCxAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgCkjgCyAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswCkjgCzAIgCEGgDGohCCAJQYAFaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwAJsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBwAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA9ANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYD0A2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGA9ANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgBmohCwNAIAn9CQIAIRYgCf0JAqAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBwAxqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGA9ANqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGgBmohCwNAIAn9CQIAIRYgCf0JAqAGIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBwAxqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMkJaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqAGkjgCoAYgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQGkjgCpAYgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgGkjgCqAYgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwGkjgCrAYgCEGgDGohCCAJQcAMaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBoAZsIANqIRAgASEFIAIhBiAQIQcgBUGAyQlqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBoAZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA9ANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGgBmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGgBmohCANAIA0hDiANIRIgBiEJIAQhCiAGQYD0A2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQaAGaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMTcAABRjb252QmFja3dhcmRXZWlnaHQxNwABE2NvbnZCYWNrd2FyZElucHV0MTcAAg1jb252Rm9yd2FyZDE4AAMUY29udkJhY2t3YXJkV2VpZ2h0MTgABArHHgXgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwAJqIQsDQCAJ/QkCACEWIAn9CQLAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAFaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBwAJqIQsDQCAJ/QkCACEWIAn9CQLAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAFaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDqA2ohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLAApI4AsACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLEApI4AsQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLIApI4AsgCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLMApI4AswCIAhBoAxqIQggCUGABWohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQcACbCADaiEQIAEhBSACIQYgECEHIAVBgOoDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMwDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBwAJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAzANqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUHAAmohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB4AVqIQsDQCAJ/QkCACEWIAn9CQLgBSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQcALaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgMwDaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZB4AVqIQsDQCAJ/QkCACEWIAn9CQLgBSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQcALaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDnCGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLgBZI4AuAFIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLkBZI4AuQFIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLoBZI4AugFIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLsBZI4AuwFIAhBoAxqIQggCUHAC2ohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQeAFbCADaiEQIAEhBSACIQYgECEHIAVBgOcIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd7BhNjb252QmFja3dhcmRJbnB1dDE4AAANY29udkZvcndhcmQxOQABFGNvbnZCYWNrd2FyZFdlaWdodDE5AAITY29udkJhY2t3YXJkSW5wdXQxOQADDWNvbnZGb3J3YXJkMjAABBRjb252QmFja3dhcmRXZWlnaHQyMAAFCowdBt4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHgBWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDMA2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAFaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQeAFaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMwDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlB4AVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgIgOaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBgA9qIQsDQCAJKgIAIRsgCSoCgA8hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAeaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgA9qIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoAPkjgCgA8gCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQPkjgChA8gCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogPkjgCiA8gCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowPkjgCjA8gCEEIaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGAD2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQAAAQAHkQEHE2NvbnZCYWNrd2FyZElucHV0MjAAAA1jb252Rm9yd2FyZDIxAAEUY29udkJhY2t3YXJkV2VpZ2h0MjEAAhNjb252QmFja3dhcmRJbnB1dDIxAAMNY29udkZvcndhcmQyMgAEFGNvbnZCYWNrd2FyZFdlaWdodDIyAAUTY29udkJhY2t3YXJkSW5wdXQyMgAGCuQbB9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAPaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIgOaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAPaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAiA5qIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHgA2ohCwNAIAkqAgAhGyAJKgLgAyEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwAdqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgA2ohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoC4AOSOALgAyAJQwAAAAAgCyoCBCAMKgIElJIgCSoC5AOSOALkAyAJQwAAAAAgCyoCBCAMKgIIlJIgCSoC6AOSOALoAyAJQwAAAAAgCyoCBCAMKgIMlJIgCSoC7AOSOALsAyAIQQhqIQggCUHAB2ohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HgA2wgA2ohECABIQUgAiEGIBAhByAFQeADaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB4ANqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAiA5qIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlB4ANqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAkA1qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAkA1qIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAD2ohCwNAIAn9CQIAIRYgCf0JAoAPIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgB5qIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPwWaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAPkjgCgA8gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQPkjgChA8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogPkjgCiA8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowPkjgCjA8gCEGgDGohCCAJQYAeaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGA/BZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgA9qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAkA1qIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAD2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCQDWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAPaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwABAAABAAAHiwEHDWNvbnZGb3J3YXJkMjMAABRjb252QmFja3dhcmRXZWlnaHQyMwABE2NvbnZCYWNrd2FyZElucHV0MjMAAg1jb252Rm9yd2FyZDI0AAMUY29udkJhY2t3YXJkV2VpZ2h0MjQABBNjb252QmFja3dhcmRJbnB1dDI0AAUNY29udkZvcndhcmQyNQAGCuUbB+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAA2ohCwNAIAn9CQIAIRYgCf0JAsADIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgAdqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkHAA2ohCwNAIAn9CQIAIRYgCf0JAsADIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgAdqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgK4FaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsADkjgCwAMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQDkjgCxAMgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgDkjgCyAMgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswDkjgCzAMgCEGgDGohCCAJQYAHaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBwANsIANqIRAgASEFIAIhBiAQIQcgBUGArgVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBwANqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAA2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEHAA2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQcADaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDIG2ohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAVaiELA0AgCSoCACEbIAkqAoAVIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAKmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAVaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAFZI4AoAVIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEFZI4AoQVIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIFZI4AogVIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMFZI4AowVIAhBCGohCCAJQYAqaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgBVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAFWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDIG2ohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAFWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgMgbaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBoAVqIQsDQCAJKgIAIRsgCSoCoAUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQcAKaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd7BhRjb252QmFja3dhcmRXZWlnaHQyNQAAE2NvbnZCYWNrd2FyZElucHV0MjUAAQ1jb252Rm9yd2FyZDI2AAIUY29udkJhY2t3YXJkV2VpZ2h0MjYAAxNjb252QmFja3dhcmRJbnB1dDI2AAQNY29udkZvcndhcmQyNwAFCoYdBvkEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGgBWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCoAWSOAKgBSAJQwAAAAAgCyoCBCAMKgIElJIgCSoCpAWSOAKkBSAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCqAWSOAKoBSAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCrAWSOAKsBSAIQQhqIQggCUHACmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GgBWwgA2ohECABIQUgAiEGIBAhByAFQaAFaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBoAVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAyBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBoAVqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAFWohCwNAIAn9CQIAIRYgCf0JAoAVIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgCpqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAsBJqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAFWohCwNAIAn9CQIAIRYgCf0JAoAVIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgCpqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJQgaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAVkjgCgBUgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQVkjgChBUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogVkjgCiBUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowVkjgCjBUgCEGgDGohCCAJQYAqaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBVsIANqIRAgASEFIAIhBiAQIQcgBUGAlCBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwveBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBVqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAFWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCwEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAVaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAoBpqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAFWohCwNAIAn9CQIAIRYgCf0JAoAVIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgCpqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAoBpqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAFWohCwNAIAkqAgAhGyAJKgKAFSEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAKmohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MjcAABNjb252QmFja3dhcmRJbnB1dDI3AAENY29udkZvcndhcmQyOAACFGNvbnZCYWNrd2FyZFdlaWdodDI4AAMKkRwErAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCFCGohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgBWSOAKAFSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEFZI4AoQVIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogVkjgCiBUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjBWSOAKMFSAIQYgDaiEIIAlBgCpqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYCFCGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCgGmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKAaaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAVqIQsDQCAJ/QkCACEWIAn9CQKABSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAKaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgAVqIQsDQCAJKgIAIRsgCSoCgAUhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgApqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgPUBaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKABZI4AoAFIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQFkjgChAUgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiAWSOAKIBSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMBZI4AowFIAhBiANqIQggCUGACmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAFbCADaiEQIAEhBSACIQYgECEHIAVBgPUBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAAAAQAAAQAAB6EBCBNjb252QmFja3dhcmRJbnB1dDI4AAANY29udkZvcndhcmQyOQABFGNvbnZCYWNrd2FyZFdlaWdodDI5AAITY29udkJhY2t3YXJkSW5wdXQyOQADDWNvbnZGb3J3YXJkMzAABBRjb252QmFja3dhcmRXZWlnaHQzMAAFE2NvbnZCYWNrd2FyZElucHV0MzAABg1jb252Rm9yd2FyZDMxAAcKnRoI1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAFaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAlaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgAVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAwCVqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgAVqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYCgOGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAeaiELA0AgCSoCACEbIAkqAoAeIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAPGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAeaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAHpI4AoAeIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEHpI4AoQeIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIHpI4AogeIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMHpI4AoweIAhBCGohCCAJQYA8aiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAebCADaiEQIAEhBSACIQYgECEHIAVBgB5qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAHmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCgOGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAHmohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgKA4aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwAdqIQsDQCAJKgIAIRsgCSoCwAchHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAPaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwAdqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAHkjgCwAcgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQHkjgCxAcgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgHkjgCyAcgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswHkjgCzAcgCEEIaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUHAB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAHaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKA4aiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQcAHaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgB5qIQsDQCAJ/QkCACEWIAn9CQKAHiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYA8aiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgB5qIQsDQCAJKgIAIRsgCSoCgB4hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgDxqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABSAhgBX9/f39/AGAEf39/fwBgBX9/f3x8AGAGf39/f3x8AGAHf39/f3x8fABgA39/fABgDn9/f39/fHx8fHx8fHx8AGADf39/AAIPAQNlbnYGbWVtb3J5AgABAwoJAAECAwQFBgYHB3kJFGNvbnZCYWNrd2FyZFdlaWdodDMxAAATY29udkJhY2t3YXJkSW5wdXQzMQABA3NnZAACEHNnZE1vbWVudHVtRmlyc3QAAwtzZ2RNb21lbnR1bQAEBXNjYWxlAAUEYWRhbQAGBWFkYW13AAcKc3VtU3F1YXJlcwAICqIbCawJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAekjgCgB4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChB6SOAKEHiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIHpI4AogeIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowekjgCjB4gCEGIA2ohCCAJQYA8aiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgB5sIANqIRAgASEFIAIhBiAQIQcgBUGAvgtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgB5qIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwCVqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAHmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDAJWohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAHmohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLpQEDAn8EewJ8IAP9FCEHIAT9FCEIIAJBfnFBBGwhBgJAA0AgBSAGTw0BIAAgBWr9XQMA/V8hCSABIAVq/V0DAP1fIAggCf3yAf3wASEKIAAgBWogCSAHIAr98gH98QH9Xv1bAwAAIAVBCGohBQwACwsgAkEBcQRAIAAgBWoqAgC7IQsgASAFaioCALsgBCALoqAhDCAAIAVqIAsgAyAMoqG2OAIACwu+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsLjQMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8hGSABIA5q/V0DAP1fIBEgGf3yAf3wASEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyEdIAEgDmoqAgC7IAYgHaKgIR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLiwMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8gEf3yAf1e/V8hGSABIA5q/V0DAP1fIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IAaitrshHSABIA5qKgIAuyEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC8EBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEBAAIAB2wGEmNvbnZCYWNrd2FyZElucHV0MAAAC2NvbnZJbTJjb2wwAAELY29udkNvbDJpbTAAAgxjb252Rm9yd2FyZDEAAxNjb252QmFja3dhcmRXZWlnaHQxAAQSY29udkJhY2t3YXJkSW5wdXQxAAUKvx4G3wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHoAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB7ABqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQcANaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHsAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL/QMCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA4CRqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQFrIglB4AFJBEAgAyAJQYAHbGohCiACQwAAAAA4AgAgAkEEaiECIApBBGohBSACQbwDaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEAaiEFIAJBwANqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglB4AFJBEAgAyAJQYAHbGohCiAKQQRqIQUgAkHAA2ohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALIAdBAWoiB0EDSQ0ACyADQYCgDGohAyADIARJDQALC7oDAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOAkaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogAkEEaiECIApBBGohBSACQbwDaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglB4AFJBEAgAyAJQYAHbGohCiAKQQBqIQUgAkHAA2ohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQILIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEEaiEFIAJBwANqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALIAdBAWoiB0EDSQ0ACyADQYCgDGohAyADIARJDQALC4gCAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLugsCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAGGohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCKJI4AiggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgIwkjgCMCAIQYCQBmohCCAJQcgAaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgIgDaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAhBgJAGaiEIIAlByABqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGAwBhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAiANqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAFQYCIA2ohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC9oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEkaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAABAgEAAAdzBwtjb252SW0yY29sMQAAC2NvbnZDb2wyaW0xAAEMY29udkZvcndhcmQyAAITY29udkJhY2t3YXJkV2VpZ2h0MgADEmNvbnZCYWNrd2FyZElucHV0MgAEC2NvbnZJbTJjb2wyAAULY29udkNvbDJpbTIABgrMGwfsBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCIA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJBsANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJBwANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIApBBGohBSACQbADaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAsgB0EBaiIHQQNJDQALIANBgIgDaiEDIAMgBEkNAAsLzAQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAiANqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiACQQRqIQIgCkEAaiEFIAJBsANqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkHAA2ohAgsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHAA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiAKQQRqIQUgAkGwA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkHAA2ohAgsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAiANqIQMgAyAESQ0ACwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBwABqIQsDQCAJ/QkCACEWIAn9CQJAIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAAWohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5UIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCQJI4AkAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAkSSOAJEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgJIkjgCSCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCTJI4AkwgCEGAkAZqIQggCUGAAWohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6QDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAAaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL3AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHAA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAsgB0EBaiIHQQFJDQALIANBgIgDaiEDIAMgBEkNAAsLzAECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHAA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBAUkNAAsgA0GAiANqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2YGDGNvbnZGb3J3YXJkMwAAE2NvbnZCYWNrd2FyZFdlaWdodDMAARJjb252QmFja3dhcmRJbnB1dDMAAgtjb252SW0yY29sMwADC2NvbnZDb2wyaW0zAAQMY29udkZvcndhcmQ0AAUKmhQGpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAAaiELA0AgCf0JAgAhFiAJ/QkCQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgAFqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuVCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAkCSOAJAIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJEkjgCRCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCSJI4AkggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAkySOAJMIAhBgJAGaiEIIAlBgAFqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQcAAbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQcAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgCBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAAGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBCGohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9wBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJBwANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALIAdBAWoiB0EBSQ0ACyADQYCIA2ohAyADIARJDQALC8wBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJBwANqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBwANqIQILIAhBAWoiCEHwAEkNAAsgB0EBaiIHQQFJDQALIANBgIgDaiEDIAMgBEkNAAsLiAIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0NAAAEmNvbnZCYWNrd2FyZElucHV0NAABC2NvbnZJbTJjb2w0AAILY29udkNvbDJpbTQAAwxjb252Rm9yd2FyZDUABArpGgW2CwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJAGaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCKJI4AiggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgIwkjgCMCAIQYDEAWohCCAJQcgAaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgOIAaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCEGAxAFqIQggCUHIAGohCSAIIApJDQALIAVBgOIAaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBJGwgA2ohECABIQUgAiEGIBAhByAFQYCQBmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgOIAaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUGA4gBqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvWBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQSBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBJGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwv6AwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCIA2ohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIAJDAAAAADgCACACQQRqIQIgCkEEaiEFIAJB3AFqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIApBAGohBSACQeABaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHgAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEE4SQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiAKQQRqIQUgAkHgAWohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQNJDQALIANBgIgDaiEDIAMgBEkNAAsLtwMCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAiANqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiACQQRqIQIgCkEEaiEFIAJB3AFqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQeABaiECCyAIQQFqIghBOEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJB4AFqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQeABaiECCyAIQQFqIghBOEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogCkEEaiEFIAJB4AFqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQeABaiECCyAIQQFqIghBOEkNAAsgB0EBaiIHQQNJDQALIANBgIgDaiEDIAMgBEkNAAsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAMGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgARqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeCAQcTY29udkJhY2t3YXJkV2VpZ2h0NQAAEmNvbnZCYWNrd2FyZElucHV0NQABC2NvbnZJbTJjb2w1AAILY29udkNvbDJpbTUAAwxjb252Rm9yd2FyZDYABBNjb252QmFja3dhcmRXZWlnaHQ2AAUSY29udkJhY2t3YXJkSW5wdXQ2AAYKvx0HmggCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAKSOAKAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAKSOAKEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAKSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAKSOAKMAiAIQYDEAWohCCAJQYAEaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0GAAmwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwugAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2gECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC8oBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC6ADAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgDZqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHgAGohCwNAIAn9CQIAIRYgCf0JAmAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBwAFqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuSCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgLASaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJgkjgCYCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCZJI4AmQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAmiSOAJoIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJskjgCbCAIQYDEAWohCCAJQcABaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0HgAGwgA2ohECABIQUgAiEGIBAhByAFQYCwEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwugAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQeAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHgAGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAABAgEAB2UGC2NvbnZJbTJjb2w2AAALY29udkNvbDJpbTYAAQxjb252Rm9yd2FyZDcAAhNjb252QmFja3dhcmRXZWlnaHQ3AAMSY29udkJhY2t3YXJkSW5wdXQ3AAQLY29udkltMmNvbDcABQqrGgbaAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCwEmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLygECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAsBJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiECCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLiAIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwu2CwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJAGaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCKJI4AiggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgIwkjgCMCAIQYDEAWohCCAJQcgAaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgOIAaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCEGAxAFqIQggCUHIAGohCSAIIApJDQALIAVBgOIAaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBJGwgA2ohECABIQUgAiEGIBAhByAFQYCQBmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgOIAaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUGA4gBqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvWBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQSBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBJGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvmBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDiAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQRqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQNJDQALIANBgOIAaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAQAAAQd0Bwtjb252Q29sMmltNwAADGNvbnZGb3J3YXJkOAABE2NvbnZCYWNrd2FyZFdlaWdodDgAAhJjb252QmFja3dhcmRJbnB1dDgAAwtjb252SW0yY29sOAAEC2NvbnZDb2wyaW04AAUMY29udkZvcndhcmQ5AAYK2xgHxgQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA4gBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBOEkEQCADIAlB4AFsaiEKIAJBBGohAiAKQQBqIQUgAkHQAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQeABaiECCyAIQQFqIghBOEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEEaiEFIAJB0AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJB4AFqIQILIAhBAWoiCEE4SQ0ACyAHQQFqIgdBA0kNAAsgA0GA4gBqIQMgAyAESQ0ACwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoAJqIQsDQCAJ/QkCACEWIAn9CQKgAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkHABGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5oIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkDdqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAqACkjgCoAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAqQCkjgCpAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAqgCkjgCqAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAqwCkjgCrAIgCEGAxAFqIQggCUHABGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGAkDdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGgAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYA2aiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAJqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9oBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgJA3aiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwvKAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCQN2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQILIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwuHAgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZB5ABqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHWAUTY29udkJhY2t3YXJkV2VpZ2h0OQAAEmNvbnZCYWNrd2FyZElucHV0OQABC2NvbnZJbTJjb2w5AAILY29udkNvbDJpbTkAAw1jb252Rm9yd2FyZDEwAAQKsx0FpgsCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDMBGohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJkkjgCZCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCaJI4AmggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAmySOAJsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJwkjgCcCAIQYAxaiEIIAlByAFqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHAGGohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJkkjgCZCAIQYAxaiEIIAlByAFqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0HkAGwgA2ohECABIQUgAiEGIBAhByAFQYDMBGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBwBhqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBwBhqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvXBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABB4ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeQAaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB5ABqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLpwYCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA4gBqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQJrIglBOEkEQCADIAlB4AFsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB7ABqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALQQAhCANAIAhBAmwgB0EBbGpBAmsiCUE4SQRAIAMgCUHgAWxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAkHsAGohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAtBACEIA0AgCEECbCAHQQFsakECayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAtBACEIA0AgCEECbCAHQQFsakECayIJQThJBEAgAyAJQeABbGohCiAKQQRqIQUgAkHwAGohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAtBACEIA0AgCEECbCAHQQFsakECayIJQThJBEAgAyAJQeABbGohCiAKQQhqIQUgAkHsAGohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsgAkMAAAAAOAIAIAJBBGohAgUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBBUkNAAsgA0GA4gBqIQMgAyAESQ0ACwuqBQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDiAGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAmsiCUE4SQRAIAMgCUHgAWxqIQogAkEEaiECIApBAGohBSACQewAaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALQQAhCANAIAhBAmwgB0EBbGpBAmsiCUE4SQRAIAMgCUHgAWxqIQogAkEEaiECIApBBGohBSACQewAaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALQQAhCANAIAhBAmwgB0EBbGpBAmsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiECCyAIQQFqIghBHEkNAAtBACEIA0AgCEECbCAHQQFsakECayIJQThJBEAgAyAJQeABbGohCiAKQQRqIQUgAkHwAGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBOEkEQCADIAlB4AFsaiEKIApBCGohBSACQewAaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACyACQQRqIQIFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBBUkNAAsgA0GA4gBqIQMgAyAESQ0ACwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGANmohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQaACaiELA0AgCSoCACEbIAkqAqACIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkHABGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwsKAAECAgEAAQICAQe3AQoUY29udkJhY2t3YXJkV2VpZ2h0MTAAABNjb252QmFja3dhcmRJbnB1dDEwAAEMY29udkltMmNvbDEwAAIMY29udkNvbDJpbTEwAAMNY29udkZvcndhcmQxMQAEFGNvbnZCYWNrd2FyZFdlaWdodDExAAUTY29udkJhY2t3YXJkSW5wdXQxMQAGDGNvbnZJbTJjb2wxMQAHDGNvbnZDb2wyaW0xMQAIDWNvbnZGb3J3YXJkMTIACQrpFwr5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBoAJqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAqACkjgCoAIgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAqQCkjgCpAIgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAqgCkjgCqAIgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAqwCkjgCrAIgCEEIaiEIIAlBwARqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGgAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQaACaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgDZqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBoAJqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC7IBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBoAJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC64BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBoAJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAUgBSoCACACKgIAkjgCACAFQQRqIQUgAkEEaiECBSACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsL2QEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgDZqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkHgAGohCwNAIAkqAgAhGyAJKgJgIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkHAAWohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQeAAaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgJgkjgCYCAJQwAAAAAgCyoCBCAMKgIElJIgCSoCZJI4AmQgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAmiSOAJoIAlDAAAAACALKgIEIAwqAgyUkiAJKgJskjgCbCAIQQhqIQggCUHAAWohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0HgAGwgA2ohECABIQUgAiEGIBAhByAFQeAAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABB4ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGANmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHgAGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHgAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHgAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgNoAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoAJqIQsDQCAJ/QkCACEWIAn9CQKgAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQcAEaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeJAQcUY29udkJhY2t3YXJkV2VpZ2h0MTIAABNjb252QmFja3dhcmRJbnB1dDEyAAEMY29udkltMmNvbDEyAAIMY29udkNvbDJpbTEyAAMNY29udkZvcndhcmQxMwAEFGNvbnZCYWNrd2FyZFdlaWdodDEzAAUTY29udkJhY2t3YXJkSW5wdXQxMwAGCq4dB5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA5A1qIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCoAKSOAKgAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCpAKSOAKkAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCqAKSOAKoAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCrAKSOAKsAiAIQYAxaiEIIAlBwARqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBoAJsIANqIRAgASEFIAIhBiAQIQcgBUGA5A1qIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQaACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgNoAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAJqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDkDWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDkDWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAlgFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgAWohCwNAIAn9CQIAIRYgCf0JAqABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBwAJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA1AdqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCoAGSOAKgASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCpAGSOAKkASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCqAGSOAKoASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCrAGSOAKsASAIQYAxaiEIIAlBwAJqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBoAFsIANqIRAgASEFIAIhBiAQIQcgBUGA1AdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQaABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJYBaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAFqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAABAgEAB2sGDGNvbnZJbTJjb2wxMwAADGNvbnZDb2wyaW0xMwABDWNvbnZGb3J3YXJkMTQAAhRjb252QmFja3dhcmRXZWlnaHQxNAADE2NvbnZCYWNrd2FyZElucHV0MTQABAxjb252SW0yY29sMTQABQqjHQbZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDUB2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDUB2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC4cCAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwumCwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMwEaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmSSOAJkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgJokjgCaCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCbJI4AmwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAnCSOAJwIAhBgDFqIQggCUHIAWohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQcAYaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAmSSOAJkIAhBgDFqIQggCUHIAWohCSAIIApJDQALIAVBwBhqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQeQAbCADaiEQIAEhBSACIQYgECEHIAVBgMwEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHAGGohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUHAGGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5ABqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHkAGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvwBwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAYaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakECayIJQRxJBEAgAyAJQfAAbGohCiACQwAAAAA4AgAgAkMAAAAAOAIEIAJBCGohAiAKQQBqIQUgAkHgAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAVBCGohBSACQQhqIQIFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQRxJBEAgAyAJQfAAbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACQeAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBHEkEQCADIAlB8ABsaiEKIApBBGohBSACQeAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBHEkEQCADIAlB8ABsaiEKIApBCGohBSACQeAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgBUEIaiEFIAJBCGohAiACQwAAAAA4AgAgAkMAAAAAOAIEIAJBCGohAgUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBBUkNAAsgA0HAGGohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwwLAAECAQAAAQIBAAAHxgELDGNvbnZDb2wyaW0xNAAADWNvbnZGb3J3YXJkMTUAARRjb252QmFja3dhcmRXZWlnaHQxNQACE2NvbnZCYWNrd2FyZElucHV0MTUAAwxjb252SW0yY29sMTUABAxjb252Q29sMmltMTUABQ1jb252Rm9yd2FyZDE2AAYUY29udkJhY2t3YXJkV2VpZ2h0MTYABxNjb252QmFja3dhcmRJbnB1dDE2AAgMY29udkltMmNvbDE2AAkMY29udkNvbDJpbTE2AAoK0x0LoAcCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHAGGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEcSQRAIAMgCUHwAGxqIQogAkEIaiECIApBAGohBSACQeAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBUEIaiEFIAJBCGohAgUgAkHwAGohAgsgCEEBaiIIQRxJDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEcSQRAIAMgCUHwAGxqIQogAkEEaiECIApBAGohBSACQeAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJB8ABqIQILIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBHEkEQCADIAlB8ABsaiEKIApBAGohBSACQfAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQfAAaiECCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQRxJBEAgAyAJQfAAbGohCiAKQQRqIQUgAkHgAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkHwAGohAgsgCEEBaiIIQRxJDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEcSQRAIAMgCUHwAGxqIQogCkEIaiEFIAJB4ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFQQhqIQUgAkEIaiECIAJBCGohAgUgAkHwAGohAgsgCEEBaiIIQRxJDQALIAdBAWoiB0EFSQ0ACyADQcAYaiEDIAMgBEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgPgAaiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZB4ANqIQsDQCAJKgIAIRsgCSoC4AMhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQcAHaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVB4ANqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAuADkjgC4AMgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAuQDkjgC5AMgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAugDkjgC6AMgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAuwDkjgC7AMgCEEIaiEIIAlBwAdqIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtB4ANsIANqIRAgASEFIAIhBiAQIQcgBUHgA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQeADaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgPgAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQeADaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQeADaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQeADaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYD4AGohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYABaiELA0AgCSoCACEbIAkqAoABIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAAmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYABaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAAZI4AoABIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEAZI4AoQBIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIAZI4AogBIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMAZI4AowBIAhBCGohCCAJQYACaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYABbCADaiEQIAEhBSACIQYgECEHIAVBgAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAAWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYD4AGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAAWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEAAgIAAQeDAQcNY29udkZvcndhcmQxNwAAFGNvbnZCYWNrd2FyZFdlaWdodDE3AAETY29udkJhY2t3YXJkSW5wdXQxNwACDGNvbnZJbTJjb2wxNwADDGNvbnZDb2wyaW0xNwAEDWNvbnZGb3J3YXJkMTgABRRjb252QmFja3dhcmRXZWlnaHQxOAAGCq8dB58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAlgFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHgA2ohCwNAIAn9CQIAIRYgCf0JAuADIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBwAdqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA/BZqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoC4AOSOALgAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoC5AOSOALkAyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoC6AOSOALoAyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoC7AOSOALsAyAIQYAxaiEIIAlBwAdqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtB4ANsIANqIRAgASEFIAIhBiAQIQcgBUGA/BZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQeADaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJYBaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB4ANqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD8FmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD8FmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGArAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGgAWohCwNAIAn9CQIAIRYgCf0JAqABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBwAJqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5EIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA1AdqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCoAGSOAKgASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCpAGSOAKkASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCqAGSOAKoASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCrAGSOAKsASAIQYAxaiEIIAlBwAJqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBoAFsIANqIRAgASEFIAIhBiAQIQcgBUGA1AdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEBAAIAB3IGE2NvbnZCYWNrd2FyZElucHV0MTgAAAxjb252SW0yY29sMTgAAQxjb252Q29sMmltMTgAAg1jb252Rm9yd2FyZDE5AAMUY29udkJhY2t3YXJkV2VpZ2h0MTkABBNjb252QmFja3dhcmRJbnB1dDE5AAUKzRsGngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQaABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgKwCaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoAFqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvZAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDUB2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvJAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDUB2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC/8CAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgDSEOIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuhCwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgDFqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgIskjgCLCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCMJI4AjAgCEGgDGohCCAJQcgAaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAIQaAMaiEIIAlByABqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0EkbCADaiEQIAEhBSACIQYgECEHIAVBgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBkAZqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBkAZqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvgBgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyANIQ4gBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAABAgEAAAd6Bwxjb252SW0yY29sMTkAAAxjb252Q29sMmltMTkAAQ1jb252Rm9yd2FyZDIwAAIUY29udkJhY2t3YXJkV2VpZ2h0MjAAAxNjb252QmFja3dhcmRJbnB1dDIwAAQMY29udkltMmNvbDIwAAUMY29udkNvbDJpbTIwAAYKsx0HqAQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHAGGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAkE0aiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIApBAGohBSACQThqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEEaiEFIAJBOGohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQNJDQALIANBwBhqIQMgAyAESQ0ACwusAwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAYaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiACQQRqIQIgCkEEaiEFIAJBNGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEEaiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQcAYaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDYBGohCANAIA0hDiANIRIgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAD2ohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAvgtqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAeSOALAByAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAeSOALEByAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAeSOALIByAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAeSOALMByAIQaAMaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAB2wgA2ohECABIQUgAiEGIBAhByAFQYC+C2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAB2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDYBGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcAHaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgNgEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAdqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAvgtqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgL4LaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMjEAABRjb252QmFja3dhcmRXZWlnaHQyMQABE2NvbnZCYWNrd2FyZElucHV0MjEAAgxjb252SW0yY29sMjEAAwxjb252Q29sMmltMjEABA1jb252Rm9yd2FyZDIyAAUK3BgG4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYD0A2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgPQDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA6gNqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByANIQ4gBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAECAgdMBBRjb252QmFja3dhcmRXZWlnaHQyMgAAE2NvbnZCYWNrd2FyZElucHV0MjIAAQxjb252SW0yY29sMjIAAgxjb252Q29sMmltMjIAAwrNGwShCwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgDFqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgIskjgCLCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCMJI4AjAgCEGgDGohCCAJQcgAaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAIQaAMaiEIIAlByABqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0EkbCADaiEQIAEhBSACIQYgECEHIAVBgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBkAZqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBkAZqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvgBgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyANIQ4gBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALC/kEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBkAZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAVBNGohBSACQTRqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgBUE0aiEFIAJBNGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQZAGaiEDIAMgBEkNAAsLygQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiACQQRqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFQTRqIQUgAkE0aiECBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBUE0aiEFIAJBNGohAiACQQRqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQZAGaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMjMAABRjb252QmFja3dhcmRXZWlnaHQyMwABE2NvbnZCYWNrd2FyZElucHV0MjMAAgxjb252SW0yY29sMjMAAwxjb252Q29sMmltMjMABA1jb252Rm9yd2FyZDI0AAUKvRoG4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaAGaiELA0AgCf0JAgAhFiAJ/QkCoAYhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkHADGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYD0A2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQaAGaiELA0AgCf0JAgAhFiAJ/QkCoAYhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkHADGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAyQlqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCoAaSOAKgBiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCpAaSOAKkBiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCqAaSOAKoBiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCrAaSOAKsBiAIQaAMaiEIIAlBwAxqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GgBmwgA2ohECABIQUgAiEGIBAhByAFQYDJCWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGgBmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYD0A2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAGaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQaAGaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgPQDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBoAZqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAyQlqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMkJaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDMA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDMA2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjQAABNjb252QmFja3dhcmRJbnB1dDI0AAEMY29udkltMmNvbDI0AAIMY29udkNvbDJpbTI0AAMNY29udkZvcndhcmQyNQAECvoTBY8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDMA2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMwDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA6gNqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByANIQ4gBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAECAgdMBBRjb252QmFja3dhcmRXZWlnaHQyNQAAE2NvbnZCYWNrd2FyZElucHV0MjUAAQxjb252SW0yY29sMjUAAgxjb252Q29sMmltMjUAAwrNGwShCwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgDFqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgIskjgCLCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCMJI4AjAgCEGgDGohCCAJQcgAaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAIQaAMaiEIIAlByABqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0EkbCADaiEQIAEhBSACIQYgECEHIAVBgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBkAZqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBkAZqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvgBgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyANIQ4gBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALC/kEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBkAZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAVBNGohBSACQTRqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgBUE0aiEFIAJBNGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQZAGaiEDIAMgBEkNAAsLygQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiACQQRqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFQTRqIQUgAkE0aiECBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBUE0aiEFIAJBNGohAiACQQRqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQZAGaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMjYAABRjb252QmFja3dhcmRXZWlnaHQyNgABE2NvbnZCYWNrd2FyZElucHV0MjYAAgxjb252SW0yY29sMjYAAwxjb252Q29sMmltMjYABA1jb252Rm9yd2FyZDI3AAUKvRoG4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDMA2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeAFaiELA0AgCf0JAgAhFiAJ/QkC4AUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkHAC2ohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYDMA2ohCANAIA0hDiANIRIgBiEJIAQhCiAGQeAFaiELA0AgCf0JAgAhFiAJ/QkC4AUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkHAC2ohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA5whqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoC4AWSOALgBSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoC5AWSOALkBSAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoC6AWSOALoBSAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoC7AWSOALsBSAIQaAMaiEIIAlBwAtqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HgBWwgA2ohECABIQUgAiEGIBAhByAFQYDnCGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHgBWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDMA2ohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeAFaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQeAFaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMwDaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlB4AVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA5whqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOcIaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwCWohCANAIA0hDiANIRIgBiEJIAQhCiAGQcACaiELA0AgCf0JAgAhFiAJ/QkCwAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGABWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjcAABNjb252QmFja3dhcmRJbnB1dDI3AAEMY29udkltMmNvbDI3AAIMY29udkNvbDJpbTI3AAMNY29udkZvcndhcmQyOAAECvoTBY8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAKSOALAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAKSOALEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAKSOALIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAKSOALMAiAIQaAMaiEIIAlBgAVqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAAmwgA2ohECABIQUgAiEGIBAhByAFQYDqA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEHAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCwCWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcACaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQcACaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgLAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBwAJqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA6gNqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wIDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByANIQ4gBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgBEEQaiEEIAVBEGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjgAABNjb252QmFja3dhcmRJbnB1dDI4AAEMY29udkltMmNvbDI4AAIMY29udkNvbDJpbTI4AAMNY29udkZvcndhcmQyOQAECqodBaELAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAMWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgIkkjgCJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCKJI4AiggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgIwkjgCMCAIQaAMaiEIIAlByABqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQZAGaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAhBoAxqIQggCUHIAGohCSAIIApJDQALIAVBkAZqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGQBmohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUGQBmohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC+AGAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQSRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQSBqIQgDQCANIQ4gDSESIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIA0hDiAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAlBJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL+QQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgBUE0aiEFIAJBNGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEEaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCAFQTRqIQUgAkE0aiECIAJDAAAAADgCACACQQRqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQNJDQALIANBkAZqIQMgAyAESQ0ACwvKBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQZAGaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIAJBBGohAiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAVBNGohBSACQTRqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEEaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFQTRqIQUgAkE0aiECIAJBBGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQNJDQALIANBkAZqIQMgAyAESQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAiA5qIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGAD2ohCwNAIAkqAgAhGyAJKgKADyEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgB5qIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwsKAAECAgEAAQICAQe3AQoUY29udkJhY2t3YXJkV2VpZ2h0MjkAABNjb252QmFja3dhcmRJbnB1dDI5AAEMY29udkltMmNvbDI5AAIMY29udkNvbDJpbTI5AAMNY29udkZvcndhcmQzMAAEFGNvbnZCYWNrd2FyZFdlaWdodDMwAAUTY29udkJhY2t3YXJkSW5wdXQzMAAGDGNvbnZJbTJjb2wzMAAHDGNvbnZDb2wyaW0zMAAIDWNvbnZGb3J3YXJkMzEACQq2GQr5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgA9qIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAoAPkjgCgA8gCUMAAAAAIAsqAgQgDCoCBJSSIAkqAoQPkjgChA8gCUMAAAAAIAsqAgQgDCoCCJSSIAkqAogPkjgCiA8gCUMAAAAAIAsqAgQgDCoCDJSSIAkqAowPkjgCjA8gCEEIaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBgA9sIANqIRAgASEFIAIhBiAQIQcgBUGAD2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYAPaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIgOaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAPaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYAPaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYAPaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYCIDmohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQeADaiELA0AgCSoCACEbIAkqAuADIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkHAB2ohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQeADaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgLgA5I4AuADIAlDAAAAACALKgIEIAwqAgSUkiAJKgLkA5I4AuQDIAlDAAAAACALKgIEIAwqAgiUkiAJKgLoA5I4AugDIAlDAAAAACALKgIEIAwqAgyUkiAJKgLsA5I4AuwDIAhBCGohCCAJQcAHaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQeADbCADaiEQIAEhBSACIQYgECEHIAVB4ANqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEHgA2ohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCIDmohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHgA2ohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHgA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHgA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgJANaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgA9qIQsDQCAJ/QkCACEWIAn9CQKADyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAeaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgEAB3MGFGNvbnZCYWNrd2FyZFdlaWdodDMxAAATY29udkJhY2t3YXJkSW5wdXQzMQABDGNvbnZJbTJjb2wzMQACDGNvbnZDb2wyaW0zMQADDWNvbnZGb3J3YXJkMzIABBRjb252QmFja3dhcmRXZWlnaHQzMgAFCuwdBo8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA/BZqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgA+SOAKADyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChA+SOAKEDyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiA+SOAKIDyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjA+SOAKMDyAIQaAMaiEIIAlBgB5qIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAD2wgA2ohECABIQUgAiEGIBAhByAFQYD8FmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC94EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAD2ohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCQDWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAPaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAPaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgJANaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgA9qIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLhAICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA/BZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC/8BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgPwWaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcADaiELA0AgCf0JAgAhFiAJ/QkCwAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAB2ohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCwEmohCANAIA0hDiANIRIgBiEJIAQhCiAGQcADaiELA0AgCf0JAgAhFiAJ/QkCwAMhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAB2ohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGArgVqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCwAOSOALAAyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCxAOSOALEAyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCyAOSOALIAyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCzAOSOALMAyAIQaAMaiEIIAlBgAdqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0HAA2wgA2ohECABIQUgAiEGIBAhByAFQYCuBWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEBAAIAB3IGE2NvbnZCYWNrd2FyZElucHV0MzIAAAxjb252SW0yY29sMzIAAQxjb252Q29sMmltMzIAAg1jb252Rm9yd2FyZDMzAAMUY29udkJhY2t3YXJkV2VpZ2h0MzMABBNjb252QmFja3dhcmRJbnB1dDMzAAUK7h0G3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQcADaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwANqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBwANqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUHAA2ohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuEAgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCuBWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCAFQThqIQUgAkE4aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGArgVqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwv/AgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIA0hDiAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLoQsCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAxaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgIokjgCKCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCLJI4AiwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAjCSOAIwIAhBoAxqIQggCUHIAGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBkAZqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESEWIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCEGgDGohCCAJQcgAaiEJIAggCkkNAAsgBUGQBmohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBJGwgA2ohECABIQUgAiEGIBAhByAFQYAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQZAGaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAFQZAGaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsL4AYDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQSBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBJGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBIGohCANAIA0hDiANIRIgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgDSEOIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCUEkaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIARBEGohBCAFQRBqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwsKAAABAgEAAAECAQe3AQoMY29udkltMmNvbDMzAAAMY29udkNvbDJpbTMzAAENY29udkZvcndhcmQzNAACFGNvbnZCYWNrd2FyZFdlaWdodDM0AAMTY29udkJhY2t3YXJkSW5wdXQzNAAEDGNvbnZJbTJjb2wzNAAFDGNvbnZDb2wyaW0zNAAGDWNvbnZGb3J3YXJkMzUABxRjb252QmFja3dhcmRXZWlnaHQzNQAIE2NvbnZCYWNrd2FyZElucHV0MzUACQqUHQr5BAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQZAGaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCAFQTRqIQUgAkE0aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCAFQThqIQUgAkE4aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQRqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAVBNGohBSACQTRqIQIgAkMAAAAAOAIAIAJBBGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBA0kNAAsgA0GQBmohAyADIARJDQALC8oEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBkAZqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogAkEEaiECIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBUE0aiEFIAJBNGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQRqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAVBNGohBSACQTRqIQIgAkEEaiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBA0kNAAsgA0GQBmohAyADIARJDQALC9sBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQYDIG2ohCANAIAcqAgAhGSAHKgIEIRogBiEJIAQhCiAGQYAVaiELA0AgCSoCACEbIAkqAoAVIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkGAKmohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL+QQCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYAVaiEOA0AgACEIIAchCSAEQQF2QQhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAlDAAAAACALKgIEIAwqAgCUkiAJKgKAFZI4AoAVIAlDAAAAACALKgIEIAwqAgSUkiAJKgKEFZI4AoQVIAlDAAAAACALKgIEIAwqAgiUkiAJKgKIFZI4AogVIAlDAAAAACALKgIEIAwqAgyUkiAJKgKMFZI4AowVIAhBCGohCCAJQYAqaiEJIAggCkkNAAsgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBBGwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgBVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvaAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAFWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDIG2ohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAFWohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBCGohBiAHQQhqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAFWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAFWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAyBtqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGgBWohCwNAIAkqAgAhGyAJKgKgBSEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBwApqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGgBWohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCoAWSOAKgBSAJQwAAAAAgCyoCBCAMKgIElJIgCSoCpAWSOAKkBSAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCqAWSOAKoBSAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCrAWSOAKsBSAIQQhqIQggCUHACmohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GgBWwgA2ohECABIQUgAiEGIBAhByAFQaAFaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBoAVqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAyBtqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBoAVqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAABAgEAAAEHigEIDGNvbnZJbTJjb2wzNQAADGNvbnZDb2wyaW0zNQABDWNvbnZGb3J3YXJkMzYAAhRjb252QmFja3dhcmRXZWlnaHQzNgADE2NvbnZCYWNrd2FyZElucHV0MzYABAxjb252SW0yY29sMzYABQxjb252Q29sMmltMzYABg1jb252Rm9yd2FyZDM3AAcKvhsIsgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGgBWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgAiAFKgIAOAIAIAVBBGohBSACQQRqIQIFIAJDAAAAADgCACACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsLrgECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGgBWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEBSQRAIAMgCUEEbGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAVBBGohBSACQQRqIQIFIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgLASaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBVqIQsDQCAJ/QkCACEWIAn9CQKAFSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAqaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgLASaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgBVqIQsDQCAJ/QkCACEWIAn9CQKAFSEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAqaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLjwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCUIGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAFZI4AoAVIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEFZI4AoQVIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIFZI4AogVIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMFZI4AowVIAhBoAxqIQggCUGAKmohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAVbCADaiEQIAEhBSACIQYgECEHIAVBgJQgaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAVaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgLASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBVqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgBVqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAsBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAFWohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuEAgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCUIGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCAFQThqIQUgAkE4aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAlCBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwv9AgMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZB5ABqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhB0MAAAAAIRkgBiEJIAQhCiAGQeQAaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAECBz0DFGNvbnZCYWNrd2FyZFdlaWdodDM3AAATY29udkJhY2t3YXJkSW5wdXQzNwABDGNvbnZJbTJjb2wzNwACCrcbA+QMAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgJGohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCZJI4AmQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoCaJI4AmggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCbJI4AmwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCcJI4AnAgCEGIA2ohCCAJQcgBaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCZJI4AmQgCEGIA2ohCCAJQcgBaiEJIAggCkkNAAsgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtB5ABsIANqIRAgASEFIAIhBiAQIQcgBUHgJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC98GAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5ABqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABB4ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkHkAGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0AC0MAAAAAIRkgBiEJIAQhCiAGQeQAaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvtBwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQZAGaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAIgBSoCADgCACACIAUqAgg4AgQgAiAFKgIQOAIIIAIgBSoCGDgCDCACIAUqAiA4AhAgAiAFKgIoOAIUIAJBGGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAiAFKgIAOAIAIAIgBSoCCDgCBCACIAUqAhA4AgggAiAFKgIYOAIMIAIgBSoCIDgCECACIAUqAig4AhQgAkEYaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAmwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAFKgIAOAIAIAIgBSoCCDgCBCACIAUqAhA4AgggAiAFKgIYOAIMIAIgBSoCIDgCECACIAUqAig4AhQgAiAFKgIwOAIYIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogCkEEaiEFIAIgBSoCADgCACACIAUqAgg4AgQgAiAFKgIQOAIIIAIgBSoCGDgCDCACIAUqAiA4AhAgAiAFKgIoOAIUIAIgBSoCMDgCGCACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEECbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIApBCGohBSACIAUqAgA4AgAgAiAFKgIIOAIEIAIgBSoCEDgCCCACIAUqAhg4AgwgAiAFKgIgOAIQIAIgBSoCKDgCFCACQRhqIQIgAkMAAAAAOAIAIAJBBGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBBUkNAAsgA0GQBmohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAQAAB2sGDGNvbnZDb2wyaW0zNwAADWNvbnZGb3J3YXJkMzgAARRjb252QmFja3dhcmRXZWlnaHQzOAACE2NvbnZCYWNrd2FyZElucHV0MzgAAwxjb252SW0yY29sMzgABAxjb252Q29sMmltMzgABQqPHgbRBwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQZAGaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIAJBBGohAiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAUgBSoCCCACKgIEkjgCCCAFIAUqAhAgAioCCJI4AhAgBSAFKgIYIAIqAgySOAIYIAUgBSoCICACKgIQkjgCICAFIAUqAiggAioCFJI4AiggAkEYaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogAkEEaiECIApBBGohBSAFIAUqAgAgAioCAJI4AgAgBSAFKgIIIAIqAgSSOAIIIAUgBSoCECACKgIIkjgCECAFIAUqAhggAioCDJI4AhggBSAFKgIgIAIqAhCSOAIgIAUgBSoCKCACKgIUkjgCKCACQRhqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAmwgB0EBbGpBAmsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAUgBSoCCCACKgIEkjgCCCAFIAUqAhAgAioCCJI4AhAgBSAFKgIYIAIqAgySOAIYIAUgBSoCICACKgIQkjgCICAFIAUqAiggAioCFJI4AiggBSAFKgIwIAIqAhiSOAIwIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEECbCAHQQFsakECayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSAFIAUqAgAgAioCAJI4AgAgBSAFKgIIIAIqAgSSOAIIIAUgBSoCECACKgIIkjgCECAFIAUqAhggAioCDJI4AhggBSAFKgIgIAIqAhCSOAIgIAUgBSoCKCACKgIUkjgCKCAFIAUqAjAgAioCGJI4AjAgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQJrIglBDkkEQCADIAlBOGxqIQogCkEIaiEFIAUgBSoCACACKgIAkjgCACAFIAUqAgggAioCBJI4AgggBSAFKgIQIAIqAgiSOAIQIAUgBSoCGCACKgIMkjgCGCAFIAUqAiAgAioCEJI4AiAgBSAFKgIoIAIqAhSSOAIoIAJBGGohAiACQQRqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EFSQ0ACyADQZAGaiEDIAMgBEkNAAsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCgGmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAVaiELA0AgCf0JAgAhFiAJ/QkCgBUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAKmohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCgGmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAVaiELA0AgCSoCACEbIAkqAoAVIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAqaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCFCGohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgBWSOAKAFSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEFZI4AoQVIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogVkjgCiBUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjBWSOAKMFSAIQYgDaiEIIAlBgCpqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAFWwgA2ohECABIQUgAiEGIBAhByAFQYCFCGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAFWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCgGmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAVaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKAaaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAVaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCFCGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIUIaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMzkAABRjb252QmFja3dhcmRXZWlnaHQzOQABE2NvbnZCYWNrd2FyZElucHV0MzkAAgxjb252SW0yY29sMzkAAwxjb252Q29sMmltMzkABA1jb252Rm9yd2FyZDQwAAUKuxkG2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYDAJWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAFaiELA0AgCf0JAgAhFiAJ/QkCgAUhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGACmohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYDAJWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAFaiELA0AgCSoCACEbIAkqAoAFIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAKaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLrAkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYD1AWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgAWSOAKABSAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEBZI4AoQFIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAogFkjgCiAUgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjAWSOAKMBSAIQYgDaiEIIAlBgApqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GABWwgA2ohECABIQUgAiEGIBAhByAFQYD1AWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGABWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAJWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAFaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAFaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAlaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAFaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYD1AWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgPUBaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC/0CAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkHkAGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHQwAAAAAhGSAGIQkgBCEKIAZB5ABqIQsDQCAJKgIAIRsgCioCACEdIBkgGyAdlJIhGSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAECBz0DFGNvbnZCYWNrd2FyZFdlaWdodDQwAAATY29udkJhY2t3YXJkSW5wdXQ0MAABDGNvbnZJbTJjb2w0MAACCtUaA+QMAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUHgJGohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCZJI4AmQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoCaJI4AmggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCbJI4AmwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCcJI4AnAgCEGIA2ohCCAJQcgBaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCZJI4AmQgCEGIA2ohCCAJQcgBaiEJIAggCkkNAAsgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtB5ABsIANqIRAgASEFIAIhBiAQIQcgBUHgJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC98GAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEHgAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5ABqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeQAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABB4ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkHkAGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0AC0MAAAAAIRkgBiEJIAQhCiAGQeQAaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUHkAGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuLBwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcQBaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakECayIJQQdJBEAgAyAJQRxsaiEKIAJDAAAAADgCACACQwAAAAA4AgQgAkEIaiECIApBAGohBSACIAX9AAQA/QsEACACIAUqAhA4AhAgBUEUaiEFIAJBFGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBB0kEQCADIAlBHGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCAFQRhqIQUgAkEYaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBB0kEQCADIAlBHGxqIQogCkEEaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgBUEYaiEFIAJBGGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEHSQRAIAMgCUEcbGohCiAKQQhqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAVBFGohBSACQRRqIQIgAkMAAAAAOAIAIAJDAAAAADgCBCACQQhqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQVJDQALIANBxAFqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwwLAAECAQAAAQIBAAAHxgELDGNvbnZDb2wyaW00MAAADWNvbnZGb3J3YXJkNDEAARRjb252QmFja3dhcmRXZWlnaHQ0MQACE2NvbnZCYWNrd2FyZElucHV0NDEAAwxjb252SW0yY29sNDEABAxjb252Q29sMmltNDEABQ1jb252Rm9yd2FyZDQyAAYUY29udkJhY2t3YXJkV2VpZ2h0NDIABxNjb252QmFja3dhcmRJbnB1dDQyAAgMY29udkltMmNvbDQyAAkMY29udkNvbDJpbTQyAAoKpxwL9AUCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHEAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEHSQRAIAMgCUEcbGohCiACQQhqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFQRRqIQUgAkEUaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBB0kEQCADIAlBHGxqIQogAkEEaiECIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAVBGGohBSACQRhqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAWwgB0EBbGpBAmsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEEBbCAHQQFsakECayIJQQdJBEAgAyAJQRxsaiEKIApBBGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAVBGGohBSACQRhqIQIgAkEEaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQJrIglBB0kEQCADIAlBHGxqIQogCkEIaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFQRRqIQUgAkEUaiECIAJBCGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQVJDQALIANBxAFqIQMgAyAESQ0ACwvbAQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBBGohDANAIAAhBiAFIQcgAEGAoDhqIQgDQCAHKgIAIRkgByoCBCEaIAYhCSAEIQogBkGAHmohCwNAIAkqAgAhGyAJKgKAHiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQQRqIQogCSALSQ0ACyAHIBk4AgAgByAaOAIEIAZBgDxqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/kEAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAHmohDgNAIAAhCCAHIQkgBEEBdkEIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAlDAAAAACALKgIAIAwqAgCUkiAJKgIAkjgCACAJQwAAAAAgCyoCACAMKgIElJIgCSoCBJI4AgQgCUMAAAAAIAsqAgAgDCoCCJSSIAkqAgiSOAIIIAlDAAAAACALKgIAIAwqAgyUkiAJKgIMkjgCDCAJQwAAAAAgCyoCBCAMKgIAlJIgCSoCgB6SOAKAHiAJQwAAAAAgCyoCBCAMKgIElJIgCSoChB6SOAKEHiAJQwAAAAAgCyoCBCAMKgIIlJIgCSoCiB6SOAKIHiAJQwAAAAAgCyoCBCAMKgIMlJIgCSoCjB6SOAKMHiAIQQhqIQggCUGAPGohCSAIIApJDQALIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQQRsIABqIQ8gBEEBa0GAHmwgA2ohECABIQUgAiEGIBAhByAFQYAeaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgBUEQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2gEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgB5qIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAoDhqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgB5qIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQQhqIQYgB0EIaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC7IBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgB5qIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAIgBSoCADgCACAFQQRqIQUgAkEEaiECBSACQwAAAAA4AgAgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALC64BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgB5qIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBAUkEQCADIAlBBGxqIQogCkEAaiEFIAUgBSoCACACKgIAkjgCACAFQQRqIQUgAkEEaiECBSACQQRqIQILIAhBAWoiCEEBSQ0ACyAHQQFqIgdBAUkNAAsgA0EEaiEDIAMgBEkNAAsL2wEDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQQRqIQwDQCAAIQYgBSEHIABBgKA4aiEIA0AgByoCACEZIAcqAgQhGiAGIQkgBCEKIAZBwAdqIQsDQCAJKgIAIRsgCSoCwAchHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkEEaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCBCAGQYAPaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwv5BAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBwAdqIQ4DQCAAIQggByEJIARBAXZBCGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAJQwAAAAAgCyoCACAMKgIAlJIgCSoCAJI4AgAgCUMAAAAAIAsqAgAgDCoCBJSSIAkqAgSSOAIEIAlDAAAAACALKgIAIAwqAgiUkiAJKgIIkjgCCCAJQwAAAAAgCyoCACAMKgIMlJIgCSoCDJI4AgwgCUMAAAAAIAsqAgQgDCoCAJSSIAkqAsAHkjgCwAcgCUMAAAAAIAsqAgQgDCoCBJSSIAkqAsQHkjgCxAcgCUMAAAAAIAsqAgQgDCoCCJSSIAkqAsgHkjgCyAcgCUMAAAAAIAsqAgQgDCoCDJSSIAkqAswHkjgCzAcgCEEIaiEIIAlBgA9qIQkgCCAKSQ0ACyAFQRBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0EEbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUHAB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCUMAAAAAIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAlDAAAAACALKgIAIAwqAgSUkiAJKgIEkjgCBCAJQwAAAAAgCyoCACAMKgIIlJIgCSoCCJI4AgggCUMAAAAAIAsqAgAgDCoCDJSSIAkqAgySOAIMIAVBEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9oBAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUEEaiEMA0AgACEGIAUhByAAQcAHaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgKA4aiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQcAHaiEJIApBBGohCiAJIAtJDQALIAcgGTgCACAHIBo4AgQgBkEIaiEGIAdBCGohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwuyAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSACIAUqAgA4AgAgBUEEaiEFIAJBBGohAgUgAkMAAAAAOAIAIAJBBGohAgsgCEEBaiIIQQFJDQALIAdBAWoiB0EBSQ0ACyADQQRqIQMgAyAESQ0ACwuuAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQcAHaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQFJBEAgAyAJQQRsaiEKIApBAGohBSAFIAUqAgAgAioCAJI4AgAgBUEEaiEFIAJBBGohAgUgAkEEaiECCyAIQQFqIghBAUkNAAsgB0EBaiIHQQFJDQALIANBBGohAyADIARJDQALCw==",
+      "AGFzbQEAAAABNgdgBH9/f38AYAV/f39/fwBgAn9/AGAFf39/fHwAYAZ/f39/fHwAYAd/f39/fHx8AGADf398AAIPAQNlbnYGbWVtb3J5AgABAwoJAAEAAgIDBAUGB4sBCQ1jb252Rm9yd2FyZDQzAAAUY29udkJhY2t3YXJkV2VpZ2h0NDMAARNjb252QmFja3dhcmRJbnB1dDQzAAIMY29udkltMmNvbDQzAAMMY29udkNvbDJpbTQzAAQDc2dkAAUQc2dkTW9tZW50dW1GaXJzdAAGC3NnZE1vbWVudHVtAAcFc2NhbGUACAr3GwnZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgB5qIQsDQCAJ/QkCACEWIAn9CQKAHiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYA8aiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgMAlaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgB5qIQsDQCAJKgIAIRsgCSoCgB4hHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgDxqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgL4LaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAHpI4AoAeIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQekjgChB4gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiB6SOAKIHiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMHpI4AoweIAhBiANqIQggCUGAPGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAebCADaiEQIAEhBSACIQYgECEHIAVBgL4LaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL1wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAeaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAlaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgB5qIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgB5qIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAwCVqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgB5qIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/ABAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgL4LaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAUqAhA4AhAgAiAFKgIUOAIUIAIgBSoCGDgCGCAFQRxqIQUgAkEcaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EBSQ0ACyADQcQBaiEDIAMgBEkNAAsL5QECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAvgtqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBSAFKgIYIAIqAhiSOAIYIAVBHGohBSACQRxqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EBSQ0ACyADQcQBaiEDIAMgBEkNAAsLpQEDAn8EewJ8IAP9FCEHIAT9FCEIIAJBfnFBBGwhBgJAA0AgBSAGTw0BIAAgBWr9XQMA/V8hCSABIAVq/V0DAP1fIAggCf3yAf3wASEKIAAgBWogCSAHIAr98gH98QH9Xv1bAwAAIAVBCGohBQwACwsgAkEBcQRAIAAgBWoqAgC7IQsgASAFaioCALsgBCALoqAhDCAAIAVqIAsgAyAMoqG2OAIACwu+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsL",
+      "AGFzbQEAAAABGAJgDn9/f39/fHx8fHx8fHx8AGADf39/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAABBx0DBGFkYW0AAAVhZGFtdwABCnN1bVNxdWFyZXMAAgrgBwONAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
  *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
@@ -16612,11 +15935,14 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
-/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy, and its
+ *  columns (im2col.ts): col ← im2col(x), dx += col2im(dcol). */
 interface ConvKernels {
   readonly forward: WasmKernel;
   readonly backwardWeight: WasmKernel;
   readonly backwardInput: WasmKernel;
+  readonly im2col: WasmKernel;
+  readonly col2im: WasmKernel;
 }
 
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
@@ -16638,21 +15964,21 @@ interface Arena {
 
 const GRADS_BYTE = 21932128;
 const SCRATCH_BYTE = 43864256;
-const MOMENTS_BYTE = 48681152;
+const MOMENTS_BYTE = 51315392;
 /** Rows per pass through the scratch area (64 rows of up to 3560 values: x, dy and dx). */
 const CHUNK = 64;
 
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (1413 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (1453 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 1413, maximum: 1413 });
+    const memory = new wasmApi!.Memory({ initial: 1453, maximum: 1453 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -16695,161 +16021,309 @@ function createArena(): Arena | undefined {
         forward: kernel("convForward0"),
         backwardWeight: kernel("convBackwardWeight0"),
         backwardInput: kernel("convBackwardInput0"),
+        im2col: kernel("convIm2col0"),
+        col2im: kernel("convCol2im0"),
       },
       {
         forward: kernel("convForward1"),
         backwardWeight: kernel("convBackwardWeight1"),
         backwardInput: kernel("convBackwardInput1"),
+        im2col: kernel("convIm2col1"),
+        col2im: kernel("convCol2im1"),
       },
       {
         forward: kernel("convForward2"),
         backwardWeight: kernel("convBackwardWeight2"),
         backwardInput: kernel("convBackwardInput2"),
+        im2col: kernel("convIm2col2"),
+        col2im: kernel("convCol2im2"),
       },
       {
         forward: kernel("convForward3"),
         backwardWeight: kernel("convBackwardWeight3"),
         backwardInput: kernel("convBackwardInput3"),
+        im2col: kernel("convIm2col3"),
+        col2im: kernel("convCol2im3"),
       },
       {
         forward: kernel("convForward4"),
         backwardWeight: kernel("convBackwardWeight4"),
         backwardInput: kernel("convBackwardInput4"),
+        im2col: kernel("convIm2col4"),
+        col2im: kernel("convCol2im4"),
       },
       {
         forward: kernel("convForward5"),
         backwardWeight: kernel("convBackwardWeight5"),
         backwardInput: kernel("convBackwardInput5"),
+        im2col: kernel("convIm2col5"),
+        col2im: kernel("convCol2im5"),
       },
       {
         forward: kernel("convForward6"),
         backwardWeight: kernel("convBackwardWeight6"),
         backwardInput: kernel("convBackwardInput6"),
+        im2col: kernel("convIm2col6"),
+        col2im: kernel("convCol2im6"),
       },
       {
         forward: kernel("convForward7"),
         backwardWeight: kernel("convBackwardWeight7"),
         backwardInput: kernel("convBackwardInput7"),
+        im2col: kernel("convIm2col7"),
+        col2im: kernel("convCol2im7"),
       },
       {
         forward: kernel("convForward8"),
         backwardWeight: kernel("convBackwardWeight8"),
         backwardInput: kernel("convBackwardInput8"),
+        im2col: kernel("convIm2col8"),
+        col2im: kernel("convCol2im8"),
       },
       {
         forward: kernel("convForward9"),
         backwardWeight: kernel("convBackwardWeight9"),
         backwardInput: kernel("convBackwardInput9"),
+        im2col: kernel("convIm2col9"),
+        col2im: kernel("convCol2im9"),
       },
       {
         forward: kernel("convForward10"),
         backwardWeight: kernel("convBackwardWeight10"),
         backwardInput: kernel("convBackwardInput10"),
+        im2col: kernel("convIm2col10"),
+        col2im: kernel("convCol2im10"),
       },
       {
         forward: kernel("convForward11"),
         backwardWeight: kernel("convBackwardWeight11"),
         backwardInput: kernel("convBackwardInput11"),
+        im2col: kernel("convIm2col11"),
+        col2im: kernel("convCol2im11"),
       },
       {
         forward: kernel("convForward12"),
         backwardWeight: kernel("convBackwardWeight12"),
         backwardInput: kernel("convBackwardInput12"),
+        im2col: kernel("convIm2col12"),
+        col2im: kernel("convCol2im12"),
       },
       {
         forward: kernel("convForward13"),
         backwardWeight: kernel("convBackwardWeight13"),
         backwardInput: kernel("convBackwardInput13"),
+        im2col: kernel("convIm2col13"),
+        col2im: kernel("convCol2im13"),
       },
       {
         forward: kernel("convForward14"),
         backwardWeight: kernel("convBackwardWeight14"),
         backwardInput: kernel("convBackwardInput14"),
+        im2col: kernel("convIm2col14"),
+        col2im: kernel("convCol2im14"),
       },
       {
         forward: kernel("convForward15"),
         backwardWeight: kernel("convBackwardWeight15"),
         backwardInput: kernel("convBackwardInput15"),
+        im2col: kernel("convIm2col15"),
+        col2im: kernel("convCol2im15"),
       },
       {
         forward: kernel("convForward16"),
         backwardWeight: kernel("convBackwardWeight16"),
         backwardInput: kernel("convBackwardInput16"),
+        im2col: kernel("convIm2col16"),
+        col2im: kernel("convCol2im16"),
       },
       {
         forward: kernel("convForward17"),
         backwardWeight: kernel("convBackwardWeight17"),
         backwardInput: kernel("convBackwardInput17"),
+        im2col: kernel("convIm2col17"),
+        col2im: kernel("convCol2im17"),
       },
       {
         forward: kernel("convForward18"),
         backwardWeight: kernel("convBackwardWeight18"),
         backwardInput: kernel("convBackwardInput18"),
+        im2col: kernel("convIm2col18"),
+        col2im: kernel("convCol2im18"),
       },
       {
         forward: kernel("convForward19"),
         backwardWeight: kernel("convBackwardWeight19"),
         backwardInput: kernel("convBackwardInput19"),
+        im2col: kernel("convIm2col19"),
+        col2im: kernel("convCol2im19"),
       },
       {
         forward: kernel("convForward20"),
         backwardWeight: kernel("convBackwardWeight20"),
         backwardInput: kernel("convBackwardInput20"),
+        im2col: kernel("convIm2col20"),
+        col2im: kernel("convCol2im20"),
       },
       {
         forward: kernel("convForward21"),
         backwardWeight: kernel("convBackwardWeight21"),
         backwardInput: kernel("convBackwardInput21"),
+        im2col: kernel("convIm2col21"),
+        col2im: kernel("convCol2im21"),
       },
       {
         forward: kernel("convForward22"),
         backwardWeight: kernel("convBackwardWeight22"),
         backwardInput: kernel("convBackwardInput22"),
+        im2col: kernel("convIm2col22"),
+        col2im: kernel("convCol2im22"),
       },
       {
         forward: kernel("convForward23"),
         backwardWeight: kernel("convBackwardWeight23"),
         backwardInput: kernel("convBackwardInput23"),
+        im2col: kernel("convIm2col23"),
+        col2im: kernel("convCol2im23"),
       },
       {
         forward: kernel("convForward24"),
         backwardWeight: kernel("convBackwardWeight24"),
         backwardInput: kernel("convBackwardInput24"),
+        im2col: kernel("convIm2col24"),
+        col2im: kernel("convCol2im24"),
       },
       {
         forward: kernel("convForward25"),
         backwardWeight: kernel("convBackwardWeight25"),
         backwardInput: kernel("convBackwardInput25"),
+        im2col: kernel("convIm2col25"),
+        col2im: kernel("convCol2im25"),
       },
       {
         forward: kernel("convForward26"),
         backwardWeight: kernel("convBackwardWeight26"),
         backwardInput: kernel("convBackwardInput26"),
+        im2col: kernel("convIm2col26"),
+        col2im: kernel("convCol2im26"),
       },
       {
         forward: kernel("convForward27"),
         backwardWeight: kernel("convBackwardWeight27"),
         backwardInput: kernel("convBackwardInput27"),
+        im2col: kernel("convIm2col27"),
+        col2im: kernel("convCol2im27"),
       },
       {
         forward: kernel("convForward28"),
         backwardWeight: kernel("convBackwardWeight28"),
         backwardInput: kernel("convBackwardInput28"),
+        im2col: kernel("convIm2col28"),
+        col2im: kernel("convCol2im28"),
       },
       {
         forward: kernel("convForward29"),
         backwardWeight: kernel("convBackwardWeight29"),
         backwardInput: kernel("convBackwardInput29"),
+        im2col: kernel("convIm2col29"),
+        col2im: kernel("convCol2im29"),
       },
       {
         forward: kernel("convForward30"),
         backwardWeight: kernel("convBackwardWeight30"),
         backwardInput: kernel("convBackwardInput30"),
+        im2col: kernel("convIm2col30"),
+        col2im: kernel("convCol2im30"),
       },
       {
         forward: kernel("convForward31"),
         backwardWeight: kernel("convBackwardWeight31"),
         backwardInput: kernel("convBackwardInput31"),
+        im2col: kernel("convIm2col31"),
+        col2im: kernel("convCol2im31"),
+      },
+      {
+        forward: kernel("convForward32"),
+        backwardWeight: kernel("convBackwardWeight32"),
+        backwardInput: kernel("convBackwardInput32"),
+        im2col: kernel("convIm2col32"),
+        col2im: kernel("convCol2im32"),
+      },
+      {
+        forward: kernel("convForward33"),
+        backwardWeight: kernel("convBackwardWeight33"),
+        backwardInput: kernel("convBackwardInput33"),
+        im2col: kernel("convIm2col33"),
+        col2im: kernel("convCol2im33"),
+      },
+      {
+        forward: kernel("convForward34"),
+        backwardWeight: kernel("convBackwardWeight34"),
+        backwardInput: kernel("convBackwardInput34"),
+        im2col: kernel("convIm2col34"),
+        col2im: kernel("convCol2im34"),
+      },
+      {
+        forward: kernel("convForward35"),
+        backwardWeight: kernel("convBackwardWeight35"),
+        backwardInput: kernel("convBackwardInput35"),
+        im2col: kernel("convIm2col35"),
+        col2im: kernel("convCol2im35"),
+      },
+      {
+        forward: kernel("convForward36"),
+        backwardWeight: kernel("convBackwardWeight36"),
+        backwardInput: kernel("convBackwardInput36"),
+        im2col: kernel("convIm2col36"),
+        col2im: kernel("convCol2im36"),
+      },
+      {
+        forward: kernel("convForward37"),
+        backwardWeight: kernel("convBackwardWeight37"),
+        backwardInput: kernel("convBackwardInput37"),
+        im2col: kernel("convIm2col37"),
+        col2im: kernel("convCol2im37"),
+      },
+      {
+        forward: kernel("convForward38"),
+        backwardWeight: kernel("convBackwardWeight38"),
+        backwardInput: kernel("convBackwardInput38"),
+        im2col: kernel("convIm2col38"),
+        col2im: kernel("convCol2im38"),
+      },
+      {
+        forward: kernel("convForward39"),
+        backwardWeight: kernel("convBackwardWeight39"),
+        backwardInput: kernel("convBackwardInput39"),
+        im2col: kernel("convIm2col39"),
+        col2im: kernel("convCol2im39"),
+      },
+      {
+        forward: kernel("convForward40"),
+        backwardWeight: kernel("convBackwardWeight40"),
+        backwardInput: kernel("convBackwardInput40"),
+        im2col: kernel("convIm2col40"),
+        col2im: kernel("convCol2im40"),
+      },
+      {
+        forward: kernel("convForward41"),
+        backwardWeight: kernel("convBackwardWeight41"),
+        backwardInput: kernel("convBackwardInput41"),
+        im2col: kernel("convIm2col41"),
+        col2im: kernel("convCol2im41"),
+      },
+      {
+        forward: kernel("convForward42"),
+        backwardWeight: kernel("convBackwardWeight42"),
+        backwardInput: kernel("convBackwardInput42"),
+        im2col: kernel("convIm2col42"),
+        col2im: kernel("convCol2im42"),
+      },
+      {
+        forward: kernel("convForward43"),
+        backwardWeight: kernel("convBackwardWeight43"),
+        backwardInput: kernel("convBackwardInput43"),
+        im2col: kernel("convIm2col43"),
+        col2im: kernel("convCol2im43"),
       },
     ],
   };
@@ -16940,44 +16414,83 @@ function wasmDenseBackward(
   }
 }
 
-/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+/** y = W·col + b on convolution kernel `k` for `n` samples of `x`. */
 function wasmConvForward(
   a: Arena,
   k: number,
+  x: Float32Array,
   y: Float32Array,
-  yo: number,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   B: number,
   Y: number,
+  X: number,
 ): void {
   const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
-  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-  y.set(heap.subarray(ys, ys + OC * P), yo);
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
+  }
 }
 
-/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
- *  `gy` at element `go`. */
+/** dW += dy·colᵀ into the arena's gradients for `n` samples and, when `dx`, gx += col2im(Wᵀ·dy). */
 function wasmConvBackward(
   a: Arena,
   k: number,
+  x: Float32Array,
   gy: Float32Array,
-  go: number,
+  gx: Float32Array,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   Y: number,
   DCOL: number,
+  X: number,
+  DX: number,
   dx: boolean,
 ): void {
+  const heap = a.heap;
   const kernels = a.convs[k]!;
-  const ys = SCRATCH_BYTE + Y * 4;
-  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
-  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
+  const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
+    }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
+  }
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

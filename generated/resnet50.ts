@@ -5369,33 +5369,9 @@ function createEngine() {
 
   /** Forward of op 0: conv1 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 3; ic++) {
-          const xc = xb + ic * 50176;
-          for (let kh = 0; kh < 7; kh++)
-            for (let kw = 0; kw < 7; kw++) {
-              for (let oh = 0; oh < 112; oh++) {
-                const ih = oh * 2 + kh - 3;
-                if (ih >= 0 && ih < 224) {
-                  const xr = xc + ih * 224 + kw - 3;
-                  for (let ow = 0; ow < 112; ow++) {
-                    const iw = ow * 2 + kw - 3;
-                    heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 112);
-                  r += 112;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 0, act1, b * 802816, 64, 12544, 0, -1, 1843968);
-      }
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 64, 12544, 147, 1, 0, -1, 1843968, 4490752);
     } else {
       // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5424,56 +5400,27 @@ function createEngine() {
 
   /** Backward of op 0: conv1 (conv2d). */
   function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = inputGradWanted;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 150528;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 7; kh++)
-              for (let kw = 0; kw < 7; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 3;
-                  if (ih >= 0 && ih < 224) {
-                    const xr = xc + ih * 224 + kw - 3;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 3;
-                      heap[r++] = iw >= 0 && iw < 224 ? act0[xr + ow * 2]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 112);
-                    r += 112;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 0, grad1, b * 802816, 64, 12544, 0, 1843968, 2646784, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 2646784;
-          for (let ic = 0; ic < 3; ic++) {
-            const xc = xb + ic * 50176;
-            for (let kh = 0; kh < 7; kh++)
-              for (let kw = 0; kw < 7; kw++) {
-                for (let oh = 0; oh < 112; oh++) {
-                  const ih = oh * 2 + kh - 3;
-                  if (ih >= 0 && ih < 224) {
-                    const xr = xc + ih * 224 + kw - 3;
-                    for (let ow = 0; ow < 112; ow++) {
-                      const iw = ow * 2 + kw - 3;
-                      if (iw >= 0 && iw < 224) grad0[xr + ow * 2]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 112;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        0,
+        act0,
+        grad1,
+        grad0,
+        n,
+        150528,
+        64,
+        12544,
+        147,
+        1,
+        0,
+        1843968,
+        2646784,
+        4490752,
+        4641280,
+        inputGradWanted,
+      );
     } else {
       const dx = inputGradWanted;
       for (let b = 0; b < n; b++) {
@@ -5686,25 +5633,9 @@ function createEngine() {
 
   /** Forward of op 4: layer1.0.conv1 (conv2d). */
   function forward4(p: Float32Array, n: number): void {
-    // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 64; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act4[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 1, act5, b * 200704, 64, 3136, 9536, -1, 200704);
-      }
+      wasmConvForward(arena, 1, act4, act5, n, 200704, 64, 3136, 64, 1, 9536, -1, 200704, 602112);
     } else {
       // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -5733,42 +5664,27 @@ function createEngine() {
 
   /** Backward of op 4: layer1.0.conv1 (conv2d). */
   function backward4(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act4[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 1, grad5, b * 200704, 64, 3136, 9536, 200704, 401408, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 401408;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad4[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        1,
+        act4,
+        grad5,
+        grad4,
+        n,
+        200704,
+        64,
+        3136,
+        64,
+        1,
+        9536,
+        200704,
+        401408,
+        602112,
+        802816,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -5972,33 +5888,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 64; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 56) {
-                  const xr = xc + ih * 56 + kw - 1;
-                  for (let ow = 0; ow < 56; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 56);
-                  r += 56;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 2, output, b * 200704, 64, 3136, weightAt, -1, 1806336);
-      }
+      wasmConvForward(arena, 2, input, output, n, 200704, 64, 3136, 576, 1, weightAt, -1, 1806336, 3813376);
     } else {
       // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6037,56 +5929,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 56) {
-                    const xr = xc + ih * 56 + kw - 1;
-                    for (let ow = 0; ow < 56; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 56 ? input[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 56);
-                    r += 56;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 2, outputGrad, b * 200704, 64, 3136, weightAt, 1806336, 2007040, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 2007040;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 56) {
-                    const xr = xc + ih * 56 + kw - 1;
-                    for (let ow = 0; ow < 56; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 56) inputGrad[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 56;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        2,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        200704,
+        64,
+        3136,
+        576,
+        1,
+        weightAt,
+        1806336,
+        2007040,
+        3813376,
+        4014080,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6157,25 +6020,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 64; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 3, output, b * 802816, 256, 3136, weightAt, -1, 200704);
-      }
+      wasmConvForward(arena, 3, input, output, n, 200704, 256, 3136, 64, 1, weightAt, -1, 200704, 1204224);
     } else {
       // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6214,42 +6061,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 3, outputGrad, b * 802816, 256, 3136, weightAt, 200704, 1003520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1003520;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        3,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        200704,
+        256,
+        3136,
+        64,
+        1,
+        weightAt,
+        200704,
+        1003520,
+        1204224,
+        1404928,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6469,25 +6301,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 802816;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 256; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 4, output, b * 200704, 64, 3136, weightAt, -1, 802816);
-      }
+      wasmConvForward(arena, 4, input, output, n, 802816, 64, 3136, 256, 1, weightAt, -1, 802816, 1806336);
     } else {
       // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6526,42 +6342,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 802816;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 4, outputGrad, b * 200704, 64, 3136, weightAt, 802816, 1003520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1003520;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        4,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        802816,
+        64,
+        3136,
+        256,
+        1,
+        weightAt,
+        802816,
+        1003520,
+        1806336,
+        2609152,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6624,25 +6425,9 @@ function createEngine() {
 
   /** Forward of op 36: layer2.0.conv1 (conv2d). */
   function forward36(p: Float32Array, n: number): void {
-    // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 802816;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 256; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 56; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 56; ow++) heap[r++] = act36[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 5, act37, b * 401408, 128, 3136, 225344, -1, 802816);
-      }
+      wasmConvForward(arena, 5, act36, act37, n, 802816, 128, 3136, 256, 1, 225344, -1, 802816, 2007040);
     } else {
       // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6671,42 +6456,27 @@ function createEngine() {
 
   /** Backward of op 36: layer2.0.conv1 (conv2d). */
   function backward36(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 802816;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) heap[r++] = act36[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 5, grad37, b * 401408, 128, 3136, 225344, 802816, 1204224, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1204224;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 56; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 56; ow++) grad36[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        5,
+        act36,
+        grad37,
+        grad36,
+        n,
+        802816,
+        128,
+        3136,
+        256,
+        1,
+        225344,
+        802816,
+        1204224,
+        2007040,
+        2809856,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -6879,33 +6649,9 @@ function createEngine() {
 
   /** Forward of op 39: layer2.0.conv2 (conv2d). */
   function forward39(p: Float32Array, n: number): void {
-    // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 128; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh * 2 + kh - 1;
-                if (ih >= 0) {
-                  const xr = xc + ih * 56 + kw - 1;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = iw >= 0 ? act39[xr + ow * 2]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 28);
-                  r += 28;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 6, act40, b * 100352, 128, 784, 258368, -1, 903168);
-      }
+      wasmConvForward(arena, 6, act39, act40, n, 401408, 128, 784, 1152, 1, 258368, -1, 903168, 1906688);
     } else {
       // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -6934,56 +6680,27 @@ function createEngine() {
 
   /** Backward of op 39: layer2.0.conv2 (conv2d). */
   function backward39(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 56 + kw - 1;
-                    for (let ow = 0; ow < 28; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      heap[r++] = iw >= 0 ? act39[xr + ow * 2]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 28);
-                    r += 28;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 6, grad40, b * 100352, 128, 784, 258368, 903168, 1003520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1003520;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 56 + kw - 1;
-                    for (let ow = 0; ow < 28; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      if (iw >= 0) grad39[xr + ow * 2]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 28;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        6,
+        act39,
+        grad40,
+        grad39,
+        n,
+        401408,
+        128,
+        784,
+        1152,
+        1,
+        258368,
+        903168,
+        1003520,
+        1906688,
+        2308096,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7188,25 +6905,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 100352;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 128; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 7, output, b * 401408, 512, 784, weightAt, -1, 100352);
-      }
+      wasmConvForward(arena, 7, input, output, n, 100352, 512, 784, 128, 1, weightAt, -1, 100352, 602112);
     } else {
       // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7245,42 +6946,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 100352;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 7, outputGrad, b * 401408, 512, 784, weightAt, 100352, 501760, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 501760;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        7,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        100352,
+        512,
+        784,
+        128,
+        1,
+        weightAt,
+        100352,
+        501760,
+        602112,
+        702464,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7457,25 +7143,9 @@ function createEngine() {
 
   /** Forward of op 44: layer2.0.downsample.0 (conv2d). */
   function forward44(p: Float32Array, n: number): void {
-    // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 802816;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 256; ic++) {
-          const xc = xb + ic * 3136;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh * 2 + kh;
-                const xr = xc + ih * 56 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act36[xr + ow * 2]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 8, act45, b * 401408, 512, 784, 472640, -1, 200704);
-      }
+      wasmConvForward(arena, 8, act36, act45, n, 802816, 512, 784, 256, 1, 472640, -1, 200704, 802816);
     } else {
       // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7504,42 +7174,27 @@ function createEngine() {
 
   /** Backward of op 44: layer2.0.downsample.0 (conv2d). */
   function backward44(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 802816;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh * 2 + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act36[xr + ow * 2]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 8, grad45, b * 401408, 512, 784, 472640, 200704, 602112, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 602112;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 3136;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh * 2 + kh;
-                  const xr = xc + ih * 56 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad36[xr + ow * 2]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        8,
+        act36,
+        grad45,
+        grad36,
+        n,
+        802816,
+        512,
+        784,
+        256,
+        1,
+        472640,
+        200704,
+        602112,
+        802816,
+        1605632,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7645,25 +7300,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 512; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 9, output, b * 100352, 128, 784, weightAt, -1, 401408);
-      }
+      wasmConvForward(arena, 9, input, output, n, 401408, 128, 784, 512, 1, weightAt, -1, 401408, 903168);
     } else {
       // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7702,42 +7341,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 9, outputGrad, b * 100352, 128, 784, weightAt, 401408, 501760, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 501760;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        9,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        401408,
+        128,
+        784,
+        512,
+        1,
+        weightAt,
+        401408,
+        501760,
+        903168,
+        1304576,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7807,33 +7431,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 100352;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 128; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 28) {
-                  const xr = xc + ih * 28 + kw - 1;
-                  for (let ow = 0; ow < 28; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 28);
-                  r += 28;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 6, output, b * 100352, 128, 784, weightAt, -1, 903168);
-      }
+      wasmConvForward(arena, 10, input, output, n, 100352, 128, 784, 1152, 1, weightAt, -1, 903168, 1906688);
     } else {
       // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -7872,56 +7472,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 100352;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 28) {
-                    const xr = xc + ih * 28 + kw - 1;
-                    for (let ow = 0; ow < 28; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 28 ? input[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 28);
-                    r += 28;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 6, outputGrad, b * 100352, 128, 784, weightAt, 903168, 1003520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1003520;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 28) {
-                    const xr = xc + ih * 28 + kw - 1;
-                    for (let ow = 0; ow < 28; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 28) inputGrad[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 28;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        10,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        100352,
+        128,
+        784,
+        1152,
+        1,
+        weightAt,
+        903168,
+        1003520,
+        1906688,
+        2007040,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -7985,25 +7556,9 @@ function createEngine() {
 
   /** Forward of op 78: layer3.0.conv1 (conv2d). */
   function forward78(p: Float32Array, n: number): void {
-    // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 512; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 28; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 28; ow++) heap[r++] = act78[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 10, act79, b * 200704, 256, 784, 1444928, -1, 401408);
-      }
+      wasmConvForward(arena, 11, act78, act79, n, 401408, 256, 784, 512, 1, 1444928, -1, 401408, 1003520);
     } else {
       // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8032,42 +7587,27 @@ function createEngine() {
 
   /** Backward of op 78: layer3.0.conv1 (conv2d). */
   function backward78(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) heap[r++] = act78[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 10, grad79, b * 200704, 256, 784, 1444928, 401408, 602112, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 602112;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 28; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 28; ow++) grad78[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        11,
+        act78,
+        grad79,
+        grad78,
+        n,
+        401408,
+        256,
+        784,
+        512,
+        1,
+        1444928,
+        401408,
+        602112,
+        1003520,
+        1404928,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8240,33 +7780,9 @@ function createEngine() {
 
   /** Forward of op 81: layer3.0.conv2 (conv2d). */
   function forward81(p: Float32Array, n: number): void {
-    // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 256; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh * 2 + kh - 1;
-                if (ih >= 0) {
-                  const xr = xc + ih * 28 + kw - 1;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = iw >= 0 ? act81[xr + ow * 2]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 14);
-                  r += 14;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 11, act82, b * 50176, 256, 196, 1576512, -1, 451584);
-      }
+      wasmConvForward(arena, 12, act81, act82, n, 200704, 256, 196, 2304, 1, 1576512, -1, 451584, 953344);
     } else {
       // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8295,56 +7811,27 @@ function createEngine() {
 
   /** Backward of op 81: layer3.0.conv2 (conv2d). */
   function backward81(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 28 + kw - 1;
-                    for (let ow = 0; ow < 14; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      heap[r++] = iw >= 0 ? act81[xr + ow * 2]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 14);
-                    r += 14;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 11, grad82, b * 50176, 256, 196, 1576512, 451584, 501760, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 501760;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 28 + kw - 1;
-                    for (let ow = 0; ow < 14; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      if (iw >= 0) grad81[xr + ow * 2]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 14;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        12,
+        act81,
+        grad82,
+        grad81,
+        n,
+        200704,
+        256,
+        196,
+        2304,
+        1,
+        1576512,
+        451584,
+        501760,
+        953344,
+        1154048,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8549,25 +8036,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 50176;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 256; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 12, output, b * 200704, 1024, 196, weightAt, -1, 50176);
-      }
+      wasmConvForward(arena, 13, input, output, n, 50176, 1024, 196, 256, 1, weightAt, -1, 50176, 301056);
     } else {
       // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8606,42 +8077,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 50176;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 12, outputGrad, b * 200704, 1024, 196, weightAt, 50176, 250880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 250880;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        13,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        50176,
+        1024,
+        196,
+        256,
+        1,
+        weightAt,
+        50176,
+        250880,
+        301056,
+        351232,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8818,25 +8274,9 @@ function createEngine() {
 
   /** Forward of op 86: layer3.0.downsample.0 (conv2d). */
   function forward86(p: Float32Array, n: number): void {
-    // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 512; ic++) {
-          const xc = xb + ic * 784;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh * 2 + kh;
-                const xr = xc + ih * 28 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow * 2]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 13, act87, b * 200704, 1024, 196, 2431040, -1, 100352);
-      }
+      wasmConvForward(arena, 14, act78, act87, n, 401408, 1024, 196, 512, 1, 2431040, -1, 100352, 401408);
     } else {
       // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -8865,42 +8305,27 @@ function createEngine() {
 
   /** Backward of op 86: layer3.0.downsample.0 (conv2d). */
   function backward86(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 401408;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh * 2 + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act78[xr + ow * 2]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 13, grad87, b * 200704, 1024, 196, 2431040, 100352, 301056, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 301056;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 784;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh * 2 + kh;
-                  const xr = xc + ih * 28 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad78[xr + ow * 2]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        14,
+        act78,
+        grad87,
+        grad78,
+        n,
+        401408,
+        1024,
+        196,
+        512,
+        1,
+        2431040,
+        100352,
+        301056,
+        401408,
+        802816,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -8986,25 +8411,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1024; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 14, output, b * 50176, 256, 196, weightAt, -1, 200704);
-      }
+      wasmConvForward(arena, 15, input, output, n, 200704, 256, 196, 1024, 1, weightAt, -1, 200704, 451584);
     } else {
       // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9043,42 +8452,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 14, outputGrad, b * 50176, 256, 196, weightAt, 200704, 250880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 250880;
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        15,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        200704,
+        256,
+        196,
+        1024,
+        1,
+        weightAt,
+        200704,
+        250880,
+        451584,
+        652288,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9148,33 +8542,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 50176;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 256; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 14) {
-                  const xr = xc + ih * 14 + kw - 1;
-                  for (let ow = 0; ow < 14; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 14);
-                  r += 14;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 11, output, b * 50176, 256, 196, weightAt, -1, 451584);
-      }
+      wasmConvForward(arena, 16, input, output, n, 50176, 256, 196, 2304, 1, weightAt, -1, 451584, 953344);
     } else {
       // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9213,56 +8583,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 50176;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 14) {
-                    const xr = xc + ih * 14 + kw - 1;
-                    for (let ow = 0; ow < 14; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 14 ? input[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 14);
-                    r += 14;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 11, outputGrad, b * 50176, 256, 196, weightAt, 451584, 501760, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 501760;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 14) {
-                    const xr = xc + ih * 14 + kw - 1;
-                    for (let ow = 0; ow < 14; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 14) inputGrad[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 14;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        16,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        50176,
+        256,
+        196,
+        2304,
+        1,
+        weightAt,
+        451584,
+        501760,
+        953344,
+        1003520,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9326,25 +8667,9 @@ function createEngine() {
 
   /** Forward of op 140: layer4.0.conv1 (conv2d). */
   function forward140(p: Float32Array, n: number): void {
-    // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1024; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 14; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 14; ow++) heap[r++] = act140[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 15, act141, b * 100352, 512, 196, 8543296, -1, 200704);
-      }
+      wasmConvForward(arena, 17, act140, act141, n, 200704, 512, 196, 1024, 1, 8543296, -1, 200704, 501760);
     } else {
       // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9385,42 +8710,27 @@ function createEngine() {
 
   /** Backward of op 140: layer4.0.conv1 (conv2d). */
   function backward140(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) heap[r++] = act140[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 15, grad141, b * 100352, 512, 196, 8543296, 200704, 301056, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 301056;
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 14; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 14; ow++) grad140[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        17,
+        act140,
+        grad141,
+        grad140,
+        n,
+        200704,
+        512,
+        196,
+        1024,
+        1,
+        8543296,
+        200704,
+        301056,
+        501760,
+        702464,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9593,33 +8903,9 @@ function createEngine() {
 
   /** Forward of op 143: layer4.0.conv2 (conv2d). */
   function forward143(p: Float32Array, n: number): void {
-    // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 100352;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 512; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh * 2 + kh - 1;
-                if (ih >= 0) {
-                  const xr = xc + ih * 14 + kw - 1;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow * 2 + kw - 1;
-                    heap[r++] = iw >= 0 ? act143[xr + ow * 2]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 7);
-                  r += 7;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 16, act144, b * 25088, 512, 49, 9068608, -1, 225792);
-      }
+      wasmConvForward(arena, 18, act143, act144, n, 100352, 512, 49, 4608, 1, 9068608, -1, 225792, 476672);
     } else {
       // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9648,56 +8934,27 @@ function createEngine() {
 
   /** Backward of op 143: layer4.0.conv2 (conv2d). */
   function backward143(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 100352;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 14 + kw - 1;
-                    for (let ow = 0; ow < 7; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      heap[r++] = iw >= 0 ? act143[xr + ow * 2]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 7);
-                    r += 7;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 16, grad144, b * 25088, 512, 49, 9068608, 225792, 250880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 250880;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh * 2 + kh - 1;
-                  if (ih >= 0) {
-                    const xr = xc + ih * 14 + kw - 1;
-                    for (let ow = 0; ow < 7; ow++) {
-                      const iw = ow * 2 + kw - 1;
-                      if (iw >= 0) grad143[xr + ow * 2]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 7;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        18,
+        act143,
+        grad144,
+        grad143,
+        n,
+        100352,
+        512,
+        49,
+        4608,
+        1,
+        9068608,
+        225792,
+        250880,
+        476672,
+        577024,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -9902,25 +9159,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 25088;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 512; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 17, output, b * 100352, 2048, 49, weightAt, -1, 25088);
-      }
+      wasmConvForward(arena, 19, input, output, n, 25088, 2048, 49, 512, 1, weightAt, -1, 25088, 150528);
     } else {
       // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -9959,42 +9200,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 25088;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 17, outputGrad, b * 100352, 2048, 49, weightAt, 25088, 125440, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 125440;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        19,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        25088,
+        2048,
+        49,
+        512,
+        1,
+        weightAt,
+        25088,
+        125440,
+        150528,
+        175616,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10171,25 +9397,9 @@ function createEngine() {
 
   /** Forward of op 148: layer4.0.downsample.0 (conv2d). */
   function forward148(p: Float32Array, n: number): void {
-    // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1024; ic++) {
-          const xc = xb + ic * 196;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh * 2 + kh;
-                const xr = xc + ih * 14 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = act140[xr + ow * 2]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 18, act149, b * 100352, 2048, 49, 12481600, -1, 50176);
-      }
+      wasmConvForward(arena, 20, act140, act149, n, 200704, 2048, 49, 1024, 1, 12481600, -1, 50176, 200704);
     } else {
       // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10230,42 +9440,27 @@ function createEngine() {
 
   /** Backward of op 148: layer4.0.downsample.0 (conv2d). */
   function backward148(p: Float32Array, gp: Float32Array, n: number): void {
-    // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 200704;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh * 2 + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = act140[xr + ow * 2]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 18, grad149, b * 100352, 2048, 49, 12481600, 50176, 150528, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 150528;
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + ic * 196;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh * 2 + kh;
-                  const xr = xc + ih * 14 + kw;
-                  for (let ow = 0; ow < 7; ow++) grad140[xr + ow * 2]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        20,
+        act140,
+        grad149,
+        grad140,
+        n,
+        200704,
+        2048,
+        49,
+        1024,
+        1,
+        12481600,
+        50176,
+        150528,
+        200704,
+        401408,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10351,25 +9546,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 100352;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 2048; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 7 + kw;
-                for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 19, output, b * 25088, 512, 49, weightAt, -1, 100352);
-      }
+      wasmConvForward(arena, 21, input, output, n, 100352, 512, 49, 2048, 1, weightAt, -1, 100352, 225792);
     } else {
       // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10408,42 +9587,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 100352;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 2048; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) heap[r++] = input[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 19, outputGrad, b * 25088, 512, 49, weightAt, 100352, 125440, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 125440;
-          for (let ic = 0; ic < 2048; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 7 + kw;
-                  for (let ow = 0; ow < 7; ow++) inputGrad[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        21,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        100352,
+        512,
+        49,
+        2048,
+        1,
+        weightAt,
+        100352,
+        125440,
+        225792,
+        326144,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -10513,33 +9677,9 @@ function createEngine() {
     col: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 25088;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 512; ic++) {
-          const xc = xb + ic * 49;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 7; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 7) {
-                  const xr = xc + ih * 7 + kw - 1;
-                  for (let ow = 0; ow < 7; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 7);
-                  r += 7;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 16, output, b * 25088, 512, 49, weightAt, -1, 225792);
-      }
+      wasmConvForward(arena, 22, input, output, n, 25088, 512, 49, 4608, 1, weightAt, -1, 225792, 476672);
     } else {
       // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -10578,56 +9718,27 @@ function createEngine() {
     dcol: Float32Array,
     weightAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 25088;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 7) {
-                    const xr = xc + ih * 7 + kw - 1;
-                    for (let ow = 0; ow < 7; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 7 ? input[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 7);
-                    r += 7;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 16, outputGrad, b * 25088, 512, 49, weightAt, 225792, 250880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 250880;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 49;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 7; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 7) {
-                    const xr = xc + ih * 7 + kw - 1;
-                    for (let ow = 0; ow < 7; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 7) inputGrad[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 7;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        22,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        25088,
+        512,
+        49,
+        4608,
+        1,
+        weightAt,
+        225792,
+        250880,
+        476672,
+        501760,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -11950,22 +11061,30 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
 const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIBB04FCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMMY29udkZvcndhcmQwAAQK8RYFmAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA9ANqIQ4DQCAAIQggByEJIARBAXZBgIABbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAL/QAEgEAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgEAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYCAAWohCCAJQcA+aiEJIAggCkkNAAsgBUGAgAJqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAwABsIABqIQ8gBEEBa0GgH2wgA2ohECABIQUgAiEGIBAhByAFQYCA9ANqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBAIRwgEyAaIBz95gH95AEhEyAM/QAEgIABIRwgFCAaIBz95gH95AEhFCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgIACaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL7gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgA0EBdkHAPmwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAJ/QkCoB8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAwABqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBAIAcgE/0LBJBAIAcgFP0LBKBAIAcgFf0LBLBAIAZBwD5qIQYgB0GAgAFqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgMAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgAEGgH2ohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIBAIRIgB/0ABJBAIRMgB/0ABKBAIRQgB/0ABLBAIRUgBiEJIAQhCiAGIANBoB9saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBoB9qIQkgCkGAwABqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAQCAHIBP9CwSQQCAHIBT9CwSgQCAHIBX9CwSwQCAGQQhqIQYgB0GAgAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACwumAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYCmAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcwEaiELA0AgCf0JAgAhFiAJ/QkCzAQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQZgJaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHUQQTY29udkJhY2t3YXJkV2VpZ2h0MAAAEmNvbnZCYWNrd2FyZElucHV0MAABDGNvbnZGb3J3YXJkMQACE2NvbnZCYWNrd2FyZFdlaWdodDEAAwrRHgSrDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIC5A2ohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgLMBJI4AswEIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgLQBJI4AtAEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgLUBJI4AtQEIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgLYBJI4AtgEIAhBgJAGaiEIIAlBmAlqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAmAlqIQ4DQCAAIQggByEJIARBAXZBgJAGbCAAaiEKA0AgESESIBEhEyARIRQgESEWIBEhFyARIRggCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAswEkjgCzAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAtAEkjgC0AQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAtQEkjgC1AQgCEGAkAZqIQggCUGYCWohCSAIIApJDQALIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIgDbCAAaiEPIARBAWtBzARsIANqIRAgASEFIAIhBiAQIQcgBUGAgLkDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAiAMhHCATIBogHP3mAf3kASETIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIAz9AASAmAkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgJgJaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAVBgJgJaiEFIAZBDGohBiAHQQxqIQcgBSAOSQ0ACwsL4QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEHIBGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCmAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQcwEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGApgJqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQcwEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYCAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgARqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuaCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAApI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEApI4AoQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIApI4AogCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMApI4AowCIAhBgMQBaiEIIAlBgARqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDEAAAxjb252Rm9yd2FyZDIAARNjb252QmFja3dhcmRXZWlnaHQyAAISY29udkJhY2t3YXJkSW5wdXQyAAMMY29udkZvcndhcmQzAAQTY29udkJhY2t3YXJkV2VpZ2h0MwAFCskdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgAlqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEmohCwNAIAn9CQIAIRYgCf0JAoASIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAkaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAuQNqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoASkjgCgBIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQSkjgChBIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogSkjgCiBIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowSkjgCjBIgCEGAxAFqIQggCUGAJGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgBJsIANqIRAgASEFIAIhBiAQIQcgBUGAgLkDaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAAmohCwNAIAn9CQIAIRYgCf0JAoACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAEaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLmggCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAKSOAKAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAKSOAKEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAKSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAKSOAKMAiAIQYDEAWohCCAJQYAEaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0GAAmwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDMAAAxjb252Rm9yd2FyZDQAARNjb252QmFja3dhcmRXZWlnaHQ0AAISY29udkJhY2t3YXJkSW5wdXQ0AAMMY29udkZvcndhcmQ1AAQTY29udkJhY2t3YXJkV2VpZ2h0NQAFCssdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAoAIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAQaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAxAFqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAIkjgCgAggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQIkjgChAggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogIkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowIkjgCjAggCEGAxAFqIQggCUGAEGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgAhsIANqIRAgASEFIAIhBiAQIQcgBUGAgMQBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAoAIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQYAQaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAxAFqIQ4DQCAAIQggByEJIARBAXZBgMQBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAL/QAEgGIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAIkjgCgAggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQIkjgChAggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogIkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowIkjgCjAggCEGAxAFqIQggCUGAEGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgAhsIANqIRAgASEFIAIhBiAQIQcgBUGAgMQBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDUAAAxjb252Rm9yd2FyZDYAARNjb252QmFja3dhcmRXZWlnaHQ2AAISY29udkJhY2t3YXJkSW5wdXQ2AAMMY29udkZvcndhcmQ3AAQTY29udkJhY2t3YXJkV2VpZ2h0NwAFCrAdBqEDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAhqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLoAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAyABqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5QIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwNwBaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowkkjgCjCQgCEGAMWohCCAJQYDIAGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYDA3AFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgIAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgARqIQsDQCAJ/QkCACEWIAn9CQKABCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQYAIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMAYaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAEkjgCgAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQEkjgChAQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogEkjgCiAQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowEkjgCjAQgCEGAMWohCCAJQYAIaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQYAEbCADaiEQIAEhBSACIQYgECEHIAVBgMAYaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAQd1BhJjb252QmFja3dhcmRJbnB1dDcAAAxjb252Rm9yd2FyZDgAARNjb252QmFja3dhcmRXZWlnaHQ4AAISY29udkJhY2t3YXJkSW5wdXQ4AAMMY29udkZvcndhcmQ5AAQTY29udkJhY2t3YXJkV2VpZ2h0OQAFCqsdBp4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGABGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAEGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKACJI4AoAIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKECJI4AoQIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKICJI4AogIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMCJI4AowIIAhBgDFqIQggCUGAEGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GACGwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgCBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAgBBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgCBqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5MIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgOIAaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAQkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQQkjgChBAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogQkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowQkjgCjBAgCEGAMWohCCAJQYAgaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQYAQbCADaiEQIAEhBSACIQYgECEHIAVBgIDiAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2MFEmNvbnZCYWNrd2FyZElucHV0OQAADWNvbnZGb3J3YXJkMTAAARRjb252QmFja3dhcmRXZWlnaHQxMAACE2NvbnZCYWNrd2FyZElucHV0MTAAAw1jb252Rm9yd2FyZDExAAQK3xYFngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAQaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgIAgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAn9CQKAECEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQYAgaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuTCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDiAGohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAEJI4AoAQIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEEJI4AoQQIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIEJI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMEJI4AowQIAhBgDFqIQggCUGAIGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GAEGwgA2ohECABIQUgAiEGIBAhByAFQYCA4gBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAgaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvmBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgICQAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDIAGohCwNAIAn9CQIAIRYgCf0JAoBIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgJABaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgICQAWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYDIAGohCwNAIAn9CQIAIRYgCf0JAoBIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgJABaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB2sFFGNvbnZCYWNrd2FyZFdlaWdodDExAAATY29udkJhY2t3YXJkSW5wdXQxMQABDWNvbnZGb3J3YXJkMTIAAhRjb252QmFja3dhcmRXZWlnaHQxMgADE2NvbnZCYWNrd2FyZElucHV0MTIABArTHgWTCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKDuAGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKASJI4AoBIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKESJI4AoRIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKISJI4AohIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMSJI4AoxIIAhBoAxqIQggCUGAkAFqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAoO4AaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL5AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDIAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAkAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAyABqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgICQAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYDIAGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwviBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgIDAAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAEGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAwABqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAoAIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgBBqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKAMaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAIkjgCgAggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQIkjgChAggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogIkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowIkjgCjAggCEGgDGohCCAJQYAQaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgAhsIANqIRAgASEFIAIhBiAQIQcgBUGAoAxqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMAAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAhqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgMAAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgAhqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB2UFDWNvbnZGb3J3YXJkMTMAABRjb252QmFja3dhcmRXZWlnaHQxMwABE2NvbnZCYWNrd2FyZElucHV0MTMAAg1jb252Rm9yd2FyZDE0AAMUY29udkJhY2t3YXJkV2VpZ2h0MTQABArQHgXiBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgICAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAIGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAgAFqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgCBqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMAYaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAQkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQQkjgChBAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogQkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowQkjgCjBAgCEGgDGohCCAJQYAgaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAwBhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgIABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgIABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgBBqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL5AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAIGohCwNAIAn9CQIAIRYgCf0JAoAgIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgMAAaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgIDAAGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAgaiELA0AgCf0JAgAhFiAJ/QkCgCAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAwABqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuQCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAgkjgCgCAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQgkjgChCAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAoggkjgCiCAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowgkjgCjCAgCEGgDGohCCAJQYDAAGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAgbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTQAAA1jb252Rm9yd2FyZDE1AAEUY29udkJhY2t3YXJkV2VpZ2h0MTUAAhNjb252QmFja3dhcmRJbnB1dDE1AAMNY29udkZvcndhcmQxNgAECqAbBeAEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAwABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAIGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAwABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAIGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwvkBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgICAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAgaiELA0AgCf0JAgAhFiAJ/QkCgCAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAwABqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgIABaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgCBqIQsDQCAJ/QkCACEWIAn9CQKAICEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYDAAGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC5AIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgDFqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgCCSOAKAICAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChCCSOAKEICAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiCCSOAKIICAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjCCSOAKMICAIQaAMaiEIIAlBgMAAaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgCBsIANqIRAgASEFIAIhBiAQIQcgBUGAgDFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvgBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgCBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgIABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCBqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgCBqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgIABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgCBqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL4QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCAwARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAkAFqIQsDQCAJ/QkCACEWIAn9CQKAkAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAoAJqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgMAEaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgJABaiELA0AgCSoCACEbIAkqAoCQASEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAoAJqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHVQQUY29udkJhY2t3YXJkV2VpZ2h0MTYAABNjb252QmFja3dhcmRJbnB1dDE2AAENY29udkZvcndhcmQxNwACFGNvbnZCYWNrd2FyZFdlaWdodDE3AAMKoxwEtgkCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCQN2ohDgNAIAAhCCAHIQkgBEEBdkGIA2wgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAL/QAExAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAExAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiALKgLEASAMKgIAlJIgCSoCgJABkjgCgJABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoSQAZI4AoSQASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIkAGSOAKIkAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAsqAsQBIAwqAswElJIgCSoCjJABkjgCjJABIAhBiANqIQggCUGAoAJqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAkAFsIANqIRAgASEFIAIhBiAQIQcgBUGAkDdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvdBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgJABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDABGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCQAWohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAkAFqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgMAEaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYCQAWohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL2wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCAgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgCBqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgIACaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgBBqIQsDQCAJKgIAIRsgCSoCgBAhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgCBqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwusCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJAGaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAEJI4AoAQIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQQkjgChBAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiBCSOAKIECAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMEJI4AowQIAhBiANqIQggCUGAIGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAQbCADaiEQIAEhBSACIQYgECEHIAVBgJAGaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB2QFE2NvbnZCYWNrd2FyZElucHV0MTcAAA1jb252Rm9yd2FyZDE4AAEUY29udkJhY2t3YXJkV2VpZ2h0MTgAAhNjb252QmFja3dhcmRJbnB1dDE4AAMNY29udkZvcndhcmQxOQAECqYcBdkEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAEGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAgAJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAEGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCAgAJqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgBBqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC90EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgIAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgCBqIQsDQCAJ/QkCACEWIAn9CQKAICEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYDAAGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCAgARqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAIGohCwNAIAkqAgAhGyAJKgKAICEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAwABqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwutCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKAMaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAIJI4AoAgIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQgkjgChCAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiCCSOAKIICAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMIJI4AowgIAhBiANqIQggCUGAwABqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAIGwgA2ohECABIQUgAiEGIBAhByAFQYCgDGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9kEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAgARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAIGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAIGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCAgARqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgCBqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC98EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgIACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAAaiELA0AgCf0JAgAhFiAJ/QkCgEAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAgAFqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgIACaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgMAAaiELA0AgCSoCACEbIAkqAoBAIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYCAAWohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABSAhgBX9/f39/AGAEf39/fwBgBX9/f3x8AGAGf39/f3x8AGAHf39/f3x8fABgA39/fABgDn9/f39/fHx8fHx8fHx8AGADf39/AAIPAQNlbnYGbWVtb3J5AgABAwoJAAECAwQFBgYHB3kJFGNvbnZCYWNrd2FyZFdlaWdodDE5AAATY29udkJhY2t3YXJkSW5wdXQxOQABA3NnZAACEHNnZE1vbWVudHVtRmlyc3QAAwtzZ2RNb21lbnR1bQAEBXNjYWxlAAUEYWRhbQAGBWFkYW13AAcKc3VtU3F1YXJlcwAICqobCa4JAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwBhqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoBAkjgCgEAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChECSOAKEQCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIQJI4AohAIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAoxAkjgCjEAgCEGIA2ohCCAJQYCAAWohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYDAAGwgA2ohECABIQUgAiEGIBAhByAFQYDAGGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC90EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgIACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMAAaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYDAAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCAgAJqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgMAAaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwulAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALC74BAwJ/BHsCfCAE/RQhCCAF/RQhCSADQX5xQQRsIQcCQANAIAYgB08NASAAIAZq/V0DAP1fIQogASAGav1dAwD9XyAJIAr98gH98AEhCyACIAZqIAv9Xv1bAwAAIAAgBmogCiAIIAv98gH98QH9Xv1bAwAAIAZBCGohBgwACwsgA0EBcQRAIAAgBmoqAgC7IQwgASAGaioCALsgBSAMoqAhDSACIAZqIA22OAIAIAAgBmogDCAEIA2iobY4AgALC+wBAwJ/BnsDfCAE/RQhCSAF/RQhCiAG/RQhCyADQX5xQQRsIQgCQANAIAcgCE8NASAAIAdq/V0DAP1fIQwgASAHav1dAwD9XyAKIAz98gH98AEhDSALIAIgB2r9XQMA/V/98gEgDf3wASEOIAIgB2ogDv1e/VsDAAAgACAHaiAMIAkgDv3yAf3xAf1e/VsDAAAgB0EIaiEHDAALCyADQQFxBEAgACAHaioCALshDyABIAdqKgIAuyAFIA+ioCEQIAYgAiAHaioCALuiIBCgIREgAiAHaiARtjgCACAAIAdqIA8gBCARoqG2OAIACwtlAgJ/AXsgAv0UIQUgAUF+cUEEbCEEAkADQCADIARPDQEgACADaiAAIANq/V0DAP1fIAX98gH9Xv1bAwAAIANBCGohAwwACwsgAUEBcQRAIAAgA2ogACADaioCALsgAqK2OAIACwuNAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAECBzoDE2NvbnZCYWNrd2FyZFdlaWdodDAAABJjb252QmFja3dhcmRJbnB1dDAAAQtjb252SW0yY29sMAACCoIcA6sOAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgLkDaiEOA0AgACEIIAchCSAEQQF2QYCQBmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCIA2ohDQNAIAv9AAQAIRogC/0ABICIAyEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAiAMhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAswEkjgCzAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAtAEkjgC0AQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAtQEkjgC1AQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAtgEkjgC2AQgCEGAkAZqIQggCUGYCWohCSAIIApJDQALIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYCYCWohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRYgESEXIBEhGCAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAL/QAEgIgDIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCzASSOALMBCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoC0ASSOALQBCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoC1ASSOALUBCAIQYCQBmohCCAJQZgJaiEJIAggCkkNAAsgBUGAmAlqIQUgBkEMaiEGIAdBDGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAiANsIABqIQ8gBEEBa0HMBGwgA2ohECABIQUgAiEGIBAhByAFQYCAuQNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAmAlqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggBUGAmAlqIQUgBkEMaiEGIAdBDGohByAFIA5JDQALCwvhBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQcgEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgKYCaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBzARqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICIAyAHIBP9CwSQiAMgByAU/QsEoIgDIAcgFf0LBLCIAyAGQQhqIQYgB0GAkAZqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYCmAmohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBzARqIQkgCkGAiANqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+8IAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOAkaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEDayIJQeABSQRAIAMgCUGAB2xqIQogAkMAAAAAOAIAIAJDAAAAADgCBCACQQhqIQIgCkEEaiEFIAJBuANqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQNrIglB4AFJBEAgAyAJQYAHbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACQbwDaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEDayIJQeABSQRAIAMgCUGAB2xqIQogAkMAAAAAOAIAIAJBBGohAiAKQQRqIQUgAkG8A2ohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBA2siCUHgAUkEQCADIAlBgAdsaiEKIApBAGohBSACQcADaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEDayIJQeABSQRAIAMgCUGAB2xqIQogCkEEaiEFIAJBwANqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQNrIglB4AFJBEAgAyAJQYAHbGohCiAKQQhqIQUgAkG8A2ohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsgAkMAAAAAOAIAIAJBBGohAgUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEDayIJQeABSQRAIAMgCUGAB2xqIQogCkEMaiEFIAJBvANqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALIAJDAAAAADgCACACQQRqIQIFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALIAdBAWoiB0EHSQ0ACyADQYCgDGohAyADIARJDQALCw==",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAQAAAQd0Bwtjb252Q29sMmltMAAADGNvbnZGb3J3YXJkMQABE2NvbnZCYWNrd2FyZFdlaWdodDEAAhJjb252QmFja3dhcmRJbnB1dDEAAwtjb252SW0yY29sMQAEC2NvbnZDb2wyaW0xAAUMY29udkZvcndhcmQyAAYK4BwHrgcCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA4CRqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQNrIglB4AFJBEAgAyAJQYAHbGohCiACQQhqIQIgCkEEaiEFIAJBuANqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBA2siCUHgAUkEQCADIAlBgAdsaiEKIAJBBGohAiAKQQBqIQUgAkG8A2ohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQILIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEDayIJQeABSQRAIAMgCUGAB2xqIQogAkEEaiECIApBBGohBSACQbwDaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQNrIglB4AFJBEAgAyAJQYAHbGohCiAKQQBqIQUgAkHAA2ohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBwANqIQILIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEDayIJQeABSQRAIAMgCUGAB2xqIQogCkEEaiEFIAJBwANqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcADaiECCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAmwgB0EBbGpBA2siCUHgAUkEQCADIAlBgAdsaiEKIApBCGohBSACQbwDaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACyACQQRqIQIFIAJBwANqIQILIAhBAWoiCEHwAEkNAAtBACEIA0AgCEECbCAHQQFsakEDayIJQeABSQRAIAMgCUGAB2xqIQogCkEMaiEFIAJBvANqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALIAJBBGohAgUgAkHAA2ohAgsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBB0kNAAsgA0GAoAxqIQMgAyAESQ0ACwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYCAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgARqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuaCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAApI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEApI4AoQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIApI4AogCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMApI4AowCIAhBgMQBaiEIIAlBgARqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYACbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAmohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkEIaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2gECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBOEkEQCADIAlB4AFsaiEKIApBAGohBSACQeABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC8oBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBJqIQsDQCAJ/QkCACEWIAn9CQKAEiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGAJGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0MgAAEmNvbnZCYWNrd2FyZElucHV0MgABC2NvbnZJbTJjb2wyAAILY29udkNvbDJpbTIAAwxjb252Rm9yd2FyZDMABAqWGAWcCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIC5A2ohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBKSOAKAEiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBKSOAKEEiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBKSOAKIEiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBKSOAKMEiAIQYDEAWohCCAJQYAkaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0GAEmwgA2ohECABIQUgAiEGIBAhByAFQYCAuQNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvmBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAMWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQRqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQNJDQALIANBgOIAaiEDIAMgBEkNAAsLxgQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBOEkEQCADIAlB4AFsaiEKIAJBBGohAiAKQQBqIQUgAkHQAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQeABaiECCyAIQQFqIghBOEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEEaiEFIAJB0AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJB4AFqIQILIAhBAWoiCEE4SQ0ACyAHQQFqIgdBA0kNAAsgA0GA4gBqIQMgAyAESQ0ACwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYCABGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgARqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeCAQcTY29udkJhY2t3YXJkV2VpZ2h0MwAAEmNvbnZCYWNrd2FyZElucHV0MwABC2NvbnZJbTJjb2wzAAILY29udkNvbDJpbTMAAwxjb252Rm9yd2FyZDQABBNjb252QmFja3dhcmRXZWlnaHQ0AAUSY29udkJhY2t3YXJkSW5wdXQ0AAYKzR0HmggCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAKSOAKAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAKSOAKEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAKSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAKSOAKMAiAIQYDEAWohCCAJQYAEaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0GAAmwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9oBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwvKAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAMWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQILIAhBAWoiCEE4SQ0ACyAHQQFqIgdBAUkNAAsgA0GA4gBqIQMgAyAESQ0ACwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYCABGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgBBqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwucCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDEAWohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAiSOAKACCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAiSOAKECCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAiSOAKICCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAiSOAKMCCAIQYDEAWohCCAJQYAQaiEJIAggCkkNAAsgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4gBsIABqIQ8gBEEBa0GACGwgA2ohECABIQUgAiEGIBAhByAFQYCAxAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOIAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAM/QAEgKYCIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGACGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCABGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAIaiEJIApBgOIAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYiAHIBP9CwSQYiAHIBT9CwSgYiAHIBX9CwSwYiAGQQhqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAABAgEAAAEHggEIC2NvbnZJbTJjb2w0AAALY29udkNvbDJpbTQAAQxjb252Rm9yd2FyZDUAAhNjb252QmFja3dhcmRXZWlnaHQ1AAMSY29udkJhY2t3YXJkSW5wdXQ1AAQLY29udkltMmNvbDUABQtjb252Q29sMmltNQAGDGNvbnZGb3J3YXJkNgAHCtwYCNsBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDEAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLywECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgMQBaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgIAIaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAhqIQsDQCAJ/QkCACEWIAn9CQKACCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGAEGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5wIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgMQBaiEOA0AgACEIIAchCSAEQQF2QYDEAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogC/0ABIBiIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBiIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKACJI4AoAIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKECJI4AoQIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKICJI4AogIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMCJI4AowIIAhBgMQBaiEIIAlBgBBqIQkgCCAKSQ0ACyAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDiAGwgAGohDyAEQQFrQYAIbCADaiEQIAEhBSACIQYgECEHIAVBgIDEAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAIaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAhqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9sBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDEAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLywECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgMQBaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQThJBEAgAyAJQeABbGohCiAKQQBqIQUgAkHgAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHgAWohAgsgCEEBaiIIQThJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC6ADAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgMgAaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgEAB20GE2NvbnZCYWNrd2FyZFdlaWdodDYAABJjb252QmFja3dhcmRJbnB1dDYAAQtjb252SW0yY29sNgACC2NvbnZDb2wyaW02AAMMY29udkZvcndhcmQ3AAQTY29udkJhY2t3YXJkV2VpZ2h0NwAFCpweBpQIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwNwBaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowkkjgCjCQgCEGAMWohCCAJQYDIAGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYDA3AFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEwBghHCATIBogHP3mAf3kASETIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgDP0ABMBJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLngMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAkaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkEIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwv4AwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCA4gBqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQFrIglBOEkEQCADIAlB4AFsaiEKIAJDAAAAADgCACACQQRqIQIgCkEEaiEFIAJB7ABqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEEaiEFIAJB8ABqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALIAdBAWoiB0EDSQ0ACyADQYDiAGohAyADIARJDQALC7UDAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDiAGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogAkEEaiECIApBBGohBSACQewAaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiECCyAIQQFqIghBHEkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQRqIQUgAkHwAGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBA0kNAAsgA0GA4gBqIQMgAyAESQ0ACwufAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgIAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgARqIQsDQCAJ/QkCACEWIAn9CQKABCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQYAIaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMAYaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAEkjgCgAQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQEkjgChAQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogEkjgCiAQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowEkjgCjAQgCEGAMWohCCAJQYAIaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQYAEbCADaiEQIAEhBSACIQYgECEHIAVBgMAYaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwoJAAEBAAIAAQEAB5cBCRJjb252QmFja3dhcmRJbnB1dDcAAAtjb252SW0yY29sNwABC2NvbnZDb2wyaW03AAIMY29udkZvcndhcmQ4AAMTY29udkJhY2t3YXJkV2VpZ2h0OAAEEmNvbnZCYWNrd2FyZElucHV0OAAFC2NvbnZJbTJjb2w4AAYLY29udkNvbDJpbTgABwxjb252Rm9yd2FyZDkACArfGwmeAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgARqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgBBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMAYaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC8kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMAYaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALIAdBAWoiB0EBSQ0ACyADQcAYaiEDIAMgBEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAEGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKACJI4AoAIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKECJI4AoQIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKICJI4AogIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMCJI4AowIIAhBgDFqIQggCUGAEGohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GACGwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgAhqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgCBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDEAWohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALIAdBAWoiB0EBSQ0ACyADQYDiAGohAyADIARJDQALC8YBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDEAWohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAGsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQfAAaiECCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBgOIAaiEDIAMgBEkNAAsLnwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCAEGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEwBggByAT/QsE0BggByAU/QsE4BggByAV/QsE8BggBkGAIGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAgEAAQeFAQcTY29udkJhY2t3YXJkV2VpZ2h0OQAAEmNvbnZCYWNrd2FyZElucHV0OQABC2NvbnZJbTJjb2w5AAILY29udkNvbDJpbTkAAw1jb252Rm9yd2FyZDEwAAQUY29udkJhY2t3YXJkV2VpZ2h0MTAABRNjb252QmFja3dhcmRJbnB1dDEwAAYKth0HkwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA4gBqIQ4DQCAAIQggByEJIARBAXZBgDFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogC/0ABMAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMSEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBCSOAKAECAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBCSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBCSOAKIECAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBCSOAKMECAIQYAxaiEIIAlBgCBqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAgOIAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAEGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAQaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2gECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgOIAaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC8oBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDiAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC6ADAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgMgAaiEGIAdBgDFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuUCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMDcAWohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMJJI4AowkIAhBgDFqIQggCUGAyABqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGAwNwBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC54DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAABAgEAAAd6Bwxjb252SW0yY29sMTAAAAxjb252Q29sMmltMTAAAQ1jb252Rm9yd2FyZDExAAIUY29udkJhY2t3YXJkV2VpZ2h0MTEAAxNjb252QmFja3dhcmRJbnB1dDExAAQMY29udkltMmNvbDExAAUMY29udkNvbDJpbTExAAYKrRsH5QQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAwBhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB4ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIApBAGohBSACQfAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEEaiEFIAJB4ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQfAAaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQRxJDQALIAdBAWoiB0EDSQ0ACyADQcAYaiEDIAMgBEkNAAsLxQQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAwBhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIAJBBGohAiAKQQBqIQUgAkHgAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQfAAaiECCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohAgsgCEEBaiIIQRxJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEEaiEFIAJB4ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJB8ABqIQILIAhBAWoiCEEcSQ0ACyAHQQFqIgdBA0kNAAsgA0HAGGohAyADIARJDQALC58DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAgCBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBgCBqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC5MIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgOIAaiEOA0AgACEIIAchCSAEQQF2QYAxbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwBhqIQ0DQCAL/QAEACEaIAv9AATAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMBJIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAQkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQQkjgChBAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogQkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowQkjgCjBAgCEGAMWohCCAJQYAgaiEJIAggCkkNAAsgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HAGGwgAGohDyAEQQFrQYAQbCADaiEQIAEhBSACIQYgECEHIAVBgIDiAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwueAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgCBqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9oBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDiAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvKAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCA4gBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBHEkEQCADIAlB8ABsaiEKIApBAGohBSACQfAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQfAAaiECCyAIQQFqIghBHEkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMTIAABRjb252QmFja3dhcmRXZWlnaHQxMgABE2NvbnZCYWNrd2FyZElucHV0MTIAAgxjb252SW0yY29sMTIAAwxjb252Q29sMmltMTIABA1jb252Rm9yd2FyZDEzAAUKoh4G5gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAkAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQKASCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYCQAWohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAkAFqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQKASCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYCQAWohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC5MIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAoO4AaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoBIkjgCgEggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoRIkjgChEggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAohIkjgCiEggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAoxIkjgCjEggCEGgDGohCCAJQYCQAWohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYDIAGwgA2ohECABIQUgAiEGIBAhByAFQYCg7gBqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvkBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICQAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYDIAGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAyABqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAgJABaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBgMgAaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC6kEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiACQwAAAAA4AgAgAkEEaiECIApBBGohBSACQTRqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJBOGohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiAKQQRqIQUgAkE4aiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBA0kNAAsgA0HAGGohAyADIARJDQALC60DAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiACQQRqIQIgCkEEaiEFIAJBNGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEEaiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQcAYaiEDIAMgBEkNAAsL4gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAoAIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgBBqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgMAAaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgAhqIQsDQCAJ/QkCACEWIAn9CQKACCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQYAQaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgEAB3MGFGNvbnZCYWNrd2FyZFdlaWdodDEzAAATY29udkJhY2t3YXJkSW5wdXQxMwABDGNvbnZJbTJjb2wxMwACDGNvbnZDb2wyaW0xMwADDWNvbnZGb3J3YXJkMTQABBRjb252QmFja3dhcmRXZWlnaHQxNAAFCvAdBo8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAoAxqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAiSOAKACCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAiSOAKECCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAiSOAKICCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAiSOAKMCCAIQaAMaiEIIAlBgBBqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GACGwgA2ohECABIQUgAiEGIBAhByAFQYCgDGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGACGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAwABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGACGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAwABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGACGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuEAgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCgDGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCAFQThqIQUgAkE4aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAoAxqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwviBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAZqIQwDQCAAIQYgBSEHIABBgICAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAIGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAgAFqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgCBqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgMAYaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAQkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQQkjgChBAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogQkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowQkjgCjBAgCEGgDGohCCAJQYAgaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAwBhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEkAYhHCATIBogHP3mAf3kASETIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABLASIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwkIAAEBAAIAAQEHkAEIE2NvbnZCYWNrd2FyZElucHV0MTQAAAxjb252SW0yY29sMTQAAQxjb252Q29sMmltMTQAAg1jb252Rm9yd2FyZDE1AAMUY29udkJhY2t3YXJkV2VpZ2h0MTUABBNjb252QmFja3dhcmRJbnB1dDE1AAUMY29udkltMmNvbDE1AAYMY29udkNvbDJpbTE1AAcK9B0I4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICAAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAQaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgICAAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAQaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC+kBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDiAGohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAGsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJBOGohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBwBhqIQMgAyAESQ0ACwvDAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCA4gBqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQBrIglBHEkEQCADIAlB8ABsaiEKIApBAGohBSACQThqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0HAGGohAyADIARJDQALC+QEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgMAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgCBqIQsDQCAJ/QkCACEWIAn9CQKAICEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYDAAGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCAwABqIQgDQCANIQ4gDSESIAYhCSAEIQogBkGAIGohCwNAIAn9CQIAIRYgCf0JAoAgIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgMAAaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsLkAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAMWohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAIJI4AoAgIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEIJI4AoQgIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIIJI4AoggIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMIJI4AowgIAhBoAxqIQggCUGAwABqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAIGwgA2ohECABIQUgAiEGIBAhByAFQYCAMWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAwABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAIGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAIGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAwABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAIGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuEAgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAMWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCAFQThqIQUgAkE4aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EBSQ0ACyADQZAGaiEDIAMgBEkNAAsL/wECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAEAAgIHXAUNY29udkZvcndhcmQxNgAAFGNvbnZCYWNrd2FyZFdlaWdodDE2AAETY29udkJhY2t3YXJkSW5wdXQxNgACDGNvbnZJbTJjb2wxNgADDGNvbnZDb2wyaW0xNgAECq0bBeYEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgJABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCgEghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAkAFqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgJABaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCgEghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAkAFqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuTCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKDuAGohDgNAIAAhCCAHIQkgBEEBdkGgDGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAL/QAEkAYhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEkAYhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKASJI4AoBIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKESJI4AoRIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKISJI4AohIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMSJI4AoxIIAhBoAxqIQggCUGAkAFqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAoO4AaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL5AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYDIAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAkAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAyABqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgICQAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYDIAGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwv6BAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCgDGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgBUE0aiEFIAJBNGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgBUE4aiEFIAJBOGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEEaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCAFQTRqIQUgAkE0aiECIAJDAAAAADgCACACQQRqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQNJDQALIANBkAZqIQMgAyAESQ0ACwvLBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCgDGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiACQQRqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFQTRqIQUgAkE0aiECBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBf0ABBAgAv0ABBD95AH9CwQQIAUgBf0ABCAgAv0ABCD95AH9CwQgIAUgBSoCMCACKgIwkjgCMCAFIAUqAjQgAioCNJI4AjQgBUE4aiEFIAJBOGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBUE0aiEFIAJBNGohAiACQQRqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQZAGaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMTcAABRjb252QmFja3dhcmRXZWlnaHQxNwABE2NvbnZCYWNrd2FyZElucHV0MTcAAgxjb252SW0yY29sMTcAAwxjb252Q29sMmltMTcABA1jb252Rm9yd2FyZDE4AAUKxRoG5AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAgAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAIGohCwNAIAn9CQIAIRYgCf0JAoAgIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBgMAAaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgICAAWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYAgaiELA0AgCf0JAgAhFiAJ/QkCgCAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAwABqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACwuQCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAxaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAgkjgCgCAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQgkjgChCAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAoggkjgCiCAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowgkjgCjCAgCEGgDGohCCAJQYDAAGohCSAIIApJDQALIAVBwBhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GQBmwgAGohDyAEQQFrQYAgbCADaiEQIAEhBSACIQYgECEHIAVBgIAxaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQZAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIAz9AASwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL4AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYAgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICAAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAgaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYAgaiEIA0AgDSEOIA0hEiAGIQkgBCEKIAZBgICAAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQYAgaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC4QCAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwv/AQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAMWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFQThqIQUgAkE4aiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBAUkNAAsgA0GQBmohAyADIARJDQALC+EEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgMAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCgJABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgKACaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIDABGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCQAWohCwNAIAkqAgAhGyAJKgKAkAEhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgKACaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTgAABNjb252QmFja3dhcmRJbnB1dDE4AAEMY29udkltMmNvbDE4AAIMY29udkNvbDJpbTE4AAMNY29udkZvcndhcmQxOQAECuEcBbYJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkDdqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoCQAZI4AoCQASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCyoCxAEgDCoCxAGUkiAJKgKEkAGSOAKEkAEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiJABkjgCiJABIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAoyQAZI4AoyQASAIQYgDaiEIIAlBgKACaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgJABbCADaiEQIAEhBSACIQYgECEHIAVBgJA3aiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCQAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAwARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAkAFqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgJABaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIDABGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAkAFqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC/YEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMAYaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIAJDAAAAADgCACACQQRqIQIgCkEEaiEFIAIgBSoCADgCACACIAUqAgg4AgQgAiAFKgIQOAIIIAIgBSoCGDgCDCACIAUqAiA4AhAgAiAFKgIoOAIUIAJBGGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBSoCADgCACACIAUqAgg4AgQgAiAFKgIQOAIIIAIgBSoCGDgCDCACIAUqAiA4AhAgAiAFKgIoOAIUIAIgBSoCMDgCGCACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSACIAUqAgA4AgAgAiAFKgIIOAIEIAIgBSoCEDgCCCACIAUqAhg4AgwgAiAFKgIgOAIQIAIgBSoCKDgCFCACIAUqAjA4AhggAkEcaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EDSQ0ACyADQZAGaiEDIAMgBEkNAAsL8gQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAwBhqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogAkEEaiECIApBBGohBSAFIAUqAgAgAioCAJI4AgAgBSAFKgIIIAIqAgSSOAIIIAUgBSoCECACKgIIkjgCECAFIAUqAhggAioCDJI4AhggBSAFKgIgIAIqAhCSOAIgIAUgBSoCKCACKgIUkjgCKCACQRhqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAmwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAUgBSoCCCACKgIEkjgCCCAFIAUqAhAgAioCCJI4AhAgBSAFKgIYIAIqAgySOAIYIAUgBSoCICACKgIQkjgCICAFIAUqAiggAioCFJI4AiggBSAFKgIwIAIqAhiSOAIwIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEECbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSAFIAUqAgAgAioCAJI4AgAgBSAFKgIIIAIqAgSSOAIIIAUgBSoCECACKgIIkjgCECAFIAUqAhggAioCDJI4AhggBSAFKgIgIAIqAhCSOAIgIAUgBSoCKCACKgIUkjgCKCAFIAUqAjAgAioCGJI4AjAgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBA0kNAAsgA0GQBmohAyADIARJDQALC9sEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgIACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAn9CQKAECEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYAgaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgICAAmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAQaiELA0AgCSoCACEbIAkqAoAQIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYAgaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTkAABNjb252QmFja3dhcmRJbnB1dDE5AAEMY29udkltMmNvbDE5AAIMY29udkNvbDJpbTE5AAMNY29udkZvcndhcmQyMAAECsIWBawJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAkAZqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAQkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChBCSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIEJI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowQkjgCjBAgCEGIA2ohCCAJQYAgaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAkAZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgBBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgIACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgBBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgIACaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAQaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgJAGaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC90EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgIAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgCBqIQsDQCAJ/QkCACEWIAn9CQKAICEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTEASAHIBP9CwTUASAHIBT9CwTkASAHIBX9CwT0ASAGQYDAAGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCAgARqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAIGohCwNAIAkqAgAhGyAJKgKAICEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAwABqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjAAABNjb252QmFja3dhcmRJbnB1dDIwAAEMY29udkltMmNvbDIwAAIMY29udkNvbDJpbTIwAAMNY29udkZvcndhcmQyMQAECv4WBa0JAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAoAxqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAgkjgCgCAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChCCSOAKEICAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIIJI4AoggIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowgkjgCjCAgCEGIA2ohCCAJQYDAAGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAgbCADaiEQIAEhBSACIQYgECEHIAVBgKAMaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICABGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAgaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAgaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgICABGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAIGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsLhQICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgDFqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQBrIglBDkkEQCADIAlBOGxqIQogCkEAaiEFIAIgBSoCADgCACACIAUqAgg4AgQgAiAFKgIQOAIIIAIgBSoCGDgCDCACIAUqAiA4AhAgAiAFKgIoOAIUIAIgBSoCMDgCGCACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwuJAgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAMWohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAGsiCUEOSQRAIAMgCUE4bGohCiAKQQBqIQUgBSAFKgIAIAIqAgCSOAIAIAUgBSoCCCACKgIEkjgCCCAFIAUqAhAgAioCCJI4AhAgBSAFKgIYIAIqAgySOAIYIAUgBSoCICACKgIQkjgCICAFIAUqAiggAioCFJI4AiggBSAFKgIwIAIqAhiSOAIwIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBkAZqIQMgAyAESQ0ACwvfBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgICAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYDAAGohCwNAIAn9CQIAIRYgCf0JAoBAIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgIABaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgICAAmohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYDAAGohCwNAIAkqAgAhGyAJKgKAQCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAgAFqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MjEAABNjb252QmFja3dhcmRJbnB1dDIxAAEMY29udkltMmNvbDIxAAIMY29udkNvbDJpbTIxAAMNY29udkZvcndhcmQyMgAECswWBa4JAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwBhqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoBAkjgCgEAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChECSOAKEQCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIQJI4AohAIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAoxAkjgCjEAgCEGIA2ohCCAJQYCAAWohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYDAAGwgA2ohECABIQUgAiEGIBAhByAFQYDAGGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC90EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAwABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgIACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMAAaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYDAAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCAgAJqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgMAAaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDAGGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgMAYaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+EEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAgMAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCgJABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgKACaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIDABGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCQAWohCwNAIAkqAgAhGyAJKgKAkAEhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBgKACaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABNgdgBX9/f39/AGAEf39/fwBgAn9/AGAFf39/fHwAYAZ/f39/fHwAYAd/f39/fHx8AGADf398AAIPAQNlbnYGbWVtb3J5AgABAwkIAAECAgMEBQYHewgUY29udkJhY2t3YXJkV2VpZ2h0MjIAABNjb252QmFja3dhcmRJbnB1dDIyAAEMY29udkltMmNvbDIyAAIMY29udkNvbDJpbTIyAAMDc2dkAAQQc2dkTW9tZW50dW1GaXJzdAAFC3NnZE1vbWVudHVtAAYFc2NhbGUABwqSHAi2CQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgJA3aiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAkAGSOAKAkAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChJABkjgChJABIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAoiQAZI4AoiQASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMkAGSOAKMkAEgCEGIA2ohCCAJQYCgAmohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYCQAWwgA2ohECABIQUgAiEGIBAhByAFQYCQN2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC90EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAkAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMAEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgJABaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCQAWohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYCAwARqIQsDQCAJKgIAIRsgCSoCBCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBgJABaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwu+BAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEHSQRAIAMgCUEcbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACIAX9AAQA/QsEACACIAUqAhA4AhAgAiAFKgIUOAIUIAVBGGohBSACQRhqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAUqAhA4AhAgAiAFKgIUOAIUIAIgBSoCGDgCGCAFQRxqIQUgAkEcaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEHSQRAIAMgCUEcbGohCiAKQQRqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCAFQRhqIQUgAkEYaiECIAJDAAAAADgCACACQQRqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQNJDQALIANBxAFqIQMgAyAESQ0ACwv9AwIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEHSQRAIAMgCUEcbGohCiACQQRqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBUEYaiEFIAJBGGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogCkEEaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBUEYaiEFIAJBGGohAiACQQRqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EDSQ0ACyADQcQBaiEDIAMgBEkNAAsLpQEDAn8EewJ8IAP9FCEHIAT9FCEIIAJBfnFBBGwhBgJAA0AgBSAGTw0BIAAgBWr9XQMA/V8hCSABIAVq/V0DAP1fIAggCf3yAf3wASEKIAAgBWogCSAHIAr98gH98QH9Xv1bAwAAIAVBCGohBQwACwsgAkEBcQRAIAAgBWoqAgC7IQsgASAFaioCALsgBCALoqAhDCAAIAVqIAsgAyAMoqG2OAIACwu+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsL",
+      "AGFzbQEAAAABGAJgDn9/f39/fHx8fHx8fHx8AGADf39/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAABBx0DBGFkYW0AAAVhZGFtdwABCnN1bVNxdWFyZXMAAgrgBwONAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers and the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
  *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
@@ -11991,11 +11110,14 @@ interface DenseKernels {
   readonly backwardBias: WasmKernel;
 }
 
-/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy, and its
+ *  columns (im2col.ts): col ← im2col(x), dx += col2im(dcol). */
 interface ConvKernels {
   readonly forward: WasmKernel;
   readonly backwardWeight: WasmKernel;
   readonly backwardInput: WasmKernel;
+  readonly im2col: WasmKernel;
+  readonly col2im: WasmKernel;
 }
 
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
@@ -12017,21 +11139,21 @@ interface Arena {
 
 const GRADS_BYTE = 102228128;
 const SCRATCH_BYTE = 204456256;
-const MOMENTS_BYTE = 222419264;
+const MOMENTS_BYTE = 223623488;
 /** Rows per pass through the scratch area (64 rows of up to 5096 values: x, dy and dx). */
 const CHUNK = 64;
 
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (6514 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (6532 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 6514, maximum: 6514 });
+    const memory = new wasmApi!.Memory({ initial: 6532, maximum: 6532 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -12068,101 +11190,162 @@ function createArena(): Arena | undefined {
         forward: kernel("convForward0"),
         backwardWeight: kernel("convBackwardWeight0"),
         backwardInput: kernel("convBackwardInput0"),
+        im2col: kernel("convIm2col0"),
+        col2im: kernel("convCol2im0"),
       },
       {
         forward: kernel("convForward1"),
         backwardWeight: kernel("convBackwardWeight1"),
         backwardInput: kernel("convBackwardInput1"),
+        im2col: kernel("convIm2col1"),
+        col2im: kernel("convCol2im1"),
       },
       {
         forward: kernel("convForward2"),
         backwardWeight: kernel("convBackwardWeight2"),
         backwardInput: kernel("convBackwardInput2"),
+        im2col: kernel("convIm2col2"),
+        col2im: kernel("convCol2im2"),
       },
       {
         forward: kernel("convForward3"),
         backwardWeight: kernel("convBackwardWeight3"),
         backwardInput: kernel("convBackwardInput3"),
+        im2col: kernel("convIm2col3"),
+        col2im: kernel("convCol2im3"),
       },
       {
         forward: kernel("convForward4"),
         backwardWeight: kernel("convBackwardWeight4"),
         backwardInput: kernel("convBackwardInput4"),
+        im2col: kernel("convIm2col4"),
+        col2im: kernel("convCol2im4"),
       },
       {
         forward: kernel("convForward5"),
         backwardWeight: kernel("convBackwardWeight5"),
         backwardInput: kernel("convBackwardInput5"),
+        im2col: kernel("convIm2col5"),
+        col2im: kernel("convCol2im5"),
       },
       {
         forward: kernel("convForward6"),
         backwardWeight: kernel("convBackwardWeight6"),
         backwardInput: kernel("convBackwardInput6"),
+        im2col: kernel("convIm2col6"),
+        col2im: kernel("convCol2im6"),
       },
       {
         forward: kernel("convForward7"),
         backwardWeight: kernel("convBackwardWeight7"),
         backwardInput: kernel("convBackwardInput7"),
+        im2col: kernel("convIm2col7"),
+        col2im: kernel("convCol2im7"),
       },
       {
         forward: kernel("convForward8"),
         backwardWeight: kernel("convBackwardWeight8"),
         backwardInput: kernel("convBackwardInput8"),
+        im2col: kernel("convIm2col8"),
+        col2im: kernel("convCol2im8"),
       },
       {
         forward: kernel("convForward9"),
         backwardWeight: kernel("convBackwardWeight9"),
         backwardInput: kernel("convBackwardInput9"),
+        im2col: kernel("convIm2col9"),
+        col2im: kernel("convCol2im9"),
       },
       {
         forward: kernel("convForward10"),
         backwardWeight: kernel("convBackwardWeight10"),
         backwardInput: kernel("convBackwardInput10"),
+        im2col: kernel("convIm2col10"),
+        col2im: kernel("convCol2im10"),
       },
       {
         forward: kernel("convForward11"),
         backwardWeight: kernel("convBackwardWeight11"),
         backwardInput: kernel("convBackwardInput11"),
+        im2col: kernel("convIm2col11"),
+        col2im: kernel("convCol2im11"),
       },
       {
         forward: kernel("convForward12"),
         backwardWeight: kernel("convBackwardWeight12"),
         backwardInput: kernel("convBackwardInput12"),
+        im2col: kernel("convIm2col12"),
+        col2im: kernel("convCol2im12"),
       },
       {
         forward: kernel("convForward13"),
         backwardWeight: kernel("convBackwardWeight13"),
         backwardInput: kernel("convBackwardInput13"),
+        im2col: kernel("convIm2col13"),
+        col2im: kernel("convCol2im13"),
       },
       {
         forward: kernel("convForward14"),
         backwardWeight: kernel("convBackwardWeight14"),
         backwardInput: kernel("convBackwardInput14"),
+        im2col: kernel("convIm2col14"),
+        col2im: kernel("convCol2im14"),
       },
       {
         forward: kernel("convForward15"),
         backwardWeight: kernel("convBackwardWeight15"),
         backwardInput: kernel("convBackwardInput15"),
+        im2col: kernel("convIm2col15"),
+        col2im: kernel("convCol2im15"),
       },
       {
         forward: kernel("convForward16"),
         backwardWeight: kernel("convBackwardWeight16"),
         backwardInput: kernel("convBackwardInput16"),
+        im2col: kernel("convIm2col16"),
+        col2im: kernel("convCol2im16"),
       },
       {
         forward: kernel("convForward17"),
         backwardWeight: kernel("convBackwardWeight17"),
         backwardInput: kernel("convBackwardInput17"),
+        im2col: kernel("convIm2col17"),
+        col2im: kernel("convCol2im17"),
       },
       {
         forward: kernel("convForward18"),
         backwardWeight: kernel("convBackwardWeight18"),
         backwardInput: kernel("convBackwardInput18"),
+        im2col: kernel("convIm2col18"),
+        col2im: kernel("convCol2im18"),
       },
       {
         forward: kernel("convForward19"),
         backwardWeight: kernel("convBackwardWeight19"),
         backwardInput: kernel("convBackwardInput19"),
+        im2col: kernel("convIm2col19"),
+        col2im: kernel("convCol2im19"),
+      },
+      {
+        forward: kernel("convForward20"),
+        backwardWeight: kernel("convBackwardWeight20"),
+        backwardInput: kernel("convBackwardInput20"),
+        im2col: kernel("convIm2col20"),
+        col2im: kernel("convCol2im20"),
+      },
+      {
+        forward: kernel("convForward21"),
+        backwardWeight: kernel("convBackwardWeight21"),
+        backwardInput: kernel("convBackwardInput21"),
+        im2col: kernel("convIm2col21"),
+        col2im: kernel("convCol2im21"),
+      },
+      {
+        forward: kernel("convForward22"),
+        backwardWeight: kernel("convBackwardWeight22"),
+        backwardInput: kernel("convBackwardInput22"),
+        im2col: kernel("convIm2col22"),
+        col2im: kernel("convCol2im22"),
       },
     ],
   };
@@ -12253,44 +11436,83 @@ function wasmDenseBackward(
   }
 }
 
-/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+/** y = W·col + b on convolution kernel `k` for `n` samples of `x`. */
 function wasmConvForward(
   a: Arena,
   k: number,
+  x: Float32Array,
   y: Float32Array,
-  yo: number,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   B: number,
   Y: number,
+  X: number,
 ): void {
   const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
-  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-  y.set(heap.subarray(ys, ys + OC * P), yo);
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
+  }
 }
 
-/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
- *  `gy` at element `go`. */
+/** dW += dy·colᵀ into the arena's gradients for `n` samples and, when `dx`, gx += col2im(Wᵀ·dy). */
 function wasmConvBackward(
   a: Arena,
   k: number,
+  x: Float32Array,
   gy: Float32Array,
-  go: number,
+  gx: Float32Array,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   Y: number,
   DCOL: number,
+  X: number,
+  DX: number,
   dx: boolean,
 ): void {
+  const heap = a.heap;
   const kernels = a.convs[k]!;
-  const ys = SCRATCH_BYTE + Y * 4;
-  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
-  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
+  const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
+    }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
+  }
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

@@ -1232,33 +1232,9 @@ function createEngine() {
 
   /** Forward of op 0: inc.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 65536;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1; ic++) {
-          const xc = xb + ic * 65536;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 256; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 256) {
-                  const xr = xc + ih * 256 + kw - 1;
-                  for (let ow = 0; ow < 256; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 256 ? act0[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 256);
-                  r += 256;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 0, act1, b * 4194304, 64, 65536, 0, 576, 589824);
-      }
+      wasmConvForward(arena, 0, act0, act1, n, 65536, 64, 65536, 9, 1, 0, 576, 589824, 5373952);
     } else {
       // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -1287,7 +1263,7 @@ function createEngine() {
 
   /** Backward of op 0: inc.0 (conv2d). */
   function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // inc.0: conv2d 1→64, 3×3, stride 1, pad 1; [1, 256, 256] → [64, 256, 256] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 64; c++) {
       let acc = 0;
@@ -1297,54 +1273,25 @@ function createEngine() {
       gp[576 + c]! += acc;
     }
     if (arena) {
-      const dx = inputGradWanted;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 65536;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1; ic++) {
-            const xc = xb + ic * 65536;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 256; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 256) {
-                    const xr = xc + ih * 256 + kw - 1;
-                    for (let ow = 0; ow < 256; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 256 ? act0[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 256);
-                    r += 256;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 0, grad1, b * 4194304, 64, 65536, 0, 589824, 4784128, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 4784128;
-          for (let ic = 0; ic < 1; ic++) {
-            const xc = xb + ic * 65536;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 256; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 256) {
-                    const xr = xc + ih * 256 + kw - 1;
-                    for (let ow = 0; ow < 256; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 256) grad0[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 256;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        0,
+        act0,
+        grad1,
+        grad0,
+        n,
+        65536,
+        64,
+        65536,
+        9,
+        1,
+        0,
+        589824,
+        4784128,
+        5373952,
+        5439488,
+        inputGradWanted,
+      );
     } else {
       const dx = inputGradWanted;
       for (let b = 0; b < n; b++) {
@@ -1436,33 +1383,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 4194304;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 64; ic++) {
-          const xc = xb + ic * 65536;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 256; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 256) {
-                  const xr = xc + ih * 256 + kw - 1;
-                  for (let ow = 0; ow < 256; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 256 ? input[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 256);
-                  r += 256;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 1, output, b * 4194304, 64, 65536, weightAt, biasAt, 37748736);
-      }
+      wasmConvForward(arena, 1, input, output, n, 4194304, 64, 65536, 576, 1, weightAt, biasAt, 37748736, 79691776);
     } else {
       // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -1514,7 +1437,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 64→64, 3×3, stride 1, pad 1; [64, 256, 256] → [64, 256, 256] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 64; c++) {
       let acc = 0;
@@ -1524,54 +1447,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 4194304;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 65536;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 256; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 256) {
-                    const xr = xc + ih * 256 + kw - 1;
-                    for (let ow = 0; ow < 256; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 256 ? input[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 256);
-                    r += 256;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 1, outputGrad, b * 4194304, 64, 65536, weightAt, 37748736, 41943040, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 41943040;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 65536;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 256; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 256) {
-                    const xr = xc + ih * 256 + kw - 1;
-                    for (let ow = 0; ow < 256; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 256) inputGrad[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 256;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        1,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        4194304,
+        64,
+        65536,
+        576,
+        1,
+        weightAt,
+        37748736,
+        41943040,
+        79691776,
+        83886080,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -1674,33 +1568,9 @@ function createEngine() {
 
   /** Forward of op 5: down1.conv.0 (conv2d). */
   function forward5(p: Float32Array, n: number): void {
-    // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 1048576;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 64; ic++) {
-          const xc = xb + ic * 16384;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 128; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 128) {
-                  const xr = xc + ih * 128 + kw - 1;
-                  for (let ow = 0; ow < 128; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 128 ? act5[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 128);
-                  r += 128;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 2, act6, b * 2097152, 128, 16384, 37568, 111296, 9437184);
-      }
+      wasmConvForward(arena, 2, act5, act6, n, 1048576, 128, 16384, 576, 1, 37568, 111296, 9437184, 20971520);
     } else {
       // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -1741,7 +1611,7 @@ function createEngine() {
 
   /** Backward of op 5: down1.conv.0 (conv2d). */
   function backward5(p: Float32Array, gp: Float32Array, n: number): void {
-    // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // down1.conv.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 128, 128] → [128, 128, 128] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 128; c++) {
       let acc = 0;
@@ -1751,54 +1621,25 @@ function createEngine() {
       gp[111296 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 1048576;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 16384;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 128; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 128) {
-                    const xr = xc + ih * 128 + kw - 1;
-                    for (let ow = 0; ow < 128; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 128 ? act5[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 128);
-                    r += 128;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 2, grad6, b * 2097152, 128, 16384, 37568, 9437184, 11534336, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 11534336;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 16384;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 128; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 128) {
-                    const xr = xc + ih * 128 + kw - 1;
-                    for (let ow = 0; ow < 128; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 128) grad5[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 128;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        2,
+        act5,
+        grad6,
+        grad5,
+        n,
+        1048576,
+        128,
+        16384,
+        576,
+        1,
+        37568,
+        9437184,
+        11534336,
+        20971520,
+        22020096,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -1890,33 +1731,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 2097152;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 128; ic++) {
-          const xc = xb + ic * 16384;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 128; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 128) {
-                  const xr = xc + ih * 128 + kw - 1;
-                  for (let ow = 0; ow < 128; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 128 ? input[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 128);
-                  r += 128;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 3, output, b * 2097152, 128, 16384, weightAt, biasAt, 18874368);
-      }
+      wasmConvForward(arena, 3, input, output, n, 2097152, 128, 16384, 1152, 1, weightAt, biasAt, 18874368, 39845888);
     } else {
       // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -1968,7 +1785,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 128→128, 3×3, stride 1, pad 1; [128, 128, 128] → [128, 128, 128] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 128; c++) {
       let acc = 0;
@@ -1978,54 +1795,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 2097152;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 16384;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 128; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 128) {
-                    const xr = xc + ih * 128 + kw - 1;
-                    for (let ow = 0; ow < 128; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 128 ? input[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 128);
-                    r += 128;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 3, outputGrad, b * 2097152, 128, 16384, weightAt, 18874368, 20971520, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 20971520;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 16384;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 128; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 128) {
-                    const xr = xc + ih * 128 + kw - 1;
-                    for (let ow = 0; ow < 128; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 128) inputGrad[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 128;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        3,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        2097152,
+        128,
+        16384,
+        1152,
+        1,
+        weightAt,
+        18874368,
+        20971520,
+        39845888,
+        41943040,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -2128,33 +1916,9 @@ function createEngine() {
 
   /** Forward of op 10: down2.conv.0 (conv2d). */
   function forward10(p: Float32Array, n: number): void {
-    // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 524288;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 128; ic++) {
-          const xc = xb + ic * 4096;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 64; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 64) {
-                  const xr = xc + ih * 64 + kw - 1;
-                  for (let ow = 0; ow < 64; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 64 ? act10[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 64);
-                  r += 64;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 4, act11, b * 1048576, 256, 4096, 259008, 553920, 4718592);
-      }
+      wasmConvForward(arena, 4, act10, act11, n, 524288, 256, 4096, 1152, 1, 259008, 553920, 4718592, 10485760);
     } else {
       // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2195,7 +1959,7 @@ function createEngine() {
 
   /** Backward of op 10: down2.conv.0 (conv2d). */
   function backward10(p: Float32Array, gp: Float32Array, n: number): void {
-    // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // down2.conv.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 64, 64] → [256, 64, 64] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 256; c++) {
       let acc = 0;
@@ -2205,54 +1969,25 @@ function createEngine() {
       gp[553920 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 524288;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 4096;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 64; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 64) {
-                    const xr = xc + ih * 64 + kw - 1;
-                    for (let ow = 0; ow < 64; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 64 ? act10[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 64);
-                    r += 64;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 4, grad11, b * 1048576, 256, 4096, 259008, 4718592, 5767168, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 5767168;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 4096;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 64; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 64) {
-                    const xr = xc + ih * 64 + kw - 1;
-                    for (let ow = 0; ow < 64; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 64) grad10[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 64;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        4,
+        act10,
+        grad11,
+        grad10,
+        n,
+        524288,
+        256,
+        4096,
+        1152,
+        1,
+        259008,
+        4718592,
+        5767168,
+        10485760,
+        11010048,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -2344,33 +2079,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 1048576;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 256; ic++) {
-          const xc = xb + ic * 4096;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 64; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 64) {
-                  const xr = xc + ih * 64 + kw - 1;
-                  for (let ow = 0; ow < 64; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 64 ? input[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 64);
-                  r += 64;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 5, output, b * 1048576, 256, 4096, weightAt, biasAt, 9437184);
-      }
+      wasmConvForward(arena, 5, input, output, n, 1048576, 256, 4096, 2304, 1, weightAt, biasAt, 9437184, 19922944);
     } else {
       // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2422,7 +2133,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 64, 64] → [256, 64, 64] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 256; c++) {
       let acc = 0;
@@ -2432,54 +2143,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 1048576;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 4096;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 64; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 64) {
-                    const xr = xc + ih * 64 + kw - 1;
-                    for (let ow = 0; ow < 64; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 64 ? input[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 64);
-                    r += 64;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 5, outputGrad, b * 1048576, 256, 4096, weightAt, 9437184, 10485760, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 10485760;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 4096;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 64; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 64) {
-                    const xr = xc + ih * 64 + kw - 1;
-                    for (let ow = 0; ow < 64; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 64) inputGrad[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 64;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        5,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        1048576,
+        256,
+        4096,
+        2304,
+        1,
+        weightAt,
+        9437184,
+        10485760,
+        19922944,
+        20971520,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -2582,33 +2264,9 @@ function createEngine() {
 
   /** Forward of op 15: down3.conv.0 (conv2d). */
   function forward15(p: Float32Array, n: number): void {
-    // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 262144;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 256; ic++) {
-          const xc = xb + ic * 1024;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 32; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 32) {
-                  const xr = xc + ih * 32 + kw - 1;
-                  for (let ow = 0; ow < 32; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 32 ? act15[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 32);
-                  r += 32;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 6, act16, b * 524288, 512, 1024, 1144256, 2323904, 2359296);
-      }
+      wasmConvForward(arena, 6, act15, act16, n, 262144, 512, 1024, 2304, 1, 1144256, 2323904, 2359296, 5242880);
     } else {
       // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2649,7 +2307,7 @@ function createEngine() {
 
   /** Backward of op 15: down3.conv.0 (conv2d). */
   function backward15(p: Float32Array, gp: Float32Array, n: number): void {
-    // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // down3.conv.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 32, 32] → [512, 32, 32] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 512; c++) {
       let acc = 0;
@@ -2659,54 +2317,25 @@ function createEngine() {
       gp[2323904 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 262144;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 1024;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 32; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 32) {
-                    const xr = xc + ih * 32 + kw - 1;
-                    for (let ow = 0; ow < 32; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 32 ? act15[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 32);
-                    r += 32;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 6, grad16, b * 524288, 512, 1024, 1144256, 2359296, 2883584, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 2883584;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 1024;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 32; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 32) {
-                    const xr = xc + ih * 32 + kw - 1;
-                    for (let ow = 0; ow < 32; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 32) grad15[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 32;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        6,
+        act15,
+        grad16,
+        grad15,
+        n,
+        262144,
+        512,
+        1024,
+        2304,
+        1,
+        1144256,
+        2359296,
+        2883584,
+        5242880,
+        5505024,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -2798,33 +2427,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 524288;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 512; ic++) {
-          const xc = xb + ic * 1024;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 32; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 32) {
-                  const xr = xc + ih * 32 + kw - 1;
-                  for (let ow = 0; ow < 32; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 32 ? input[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 32);
-                  r += 32;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 7, output, b * 524288, 512, 1024, weightAt, biasAt, 4718592);
-      }
+      wasmConvForward(arena, 7, input, output, n, 524288, 512, 1024, 4608, 1, weightAt, biasAt, 4718592, 9961472);
     } else {
       // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -2876,7 +2481,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 32, 32] → [512, 32, 32] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 512; c++) {
       let acc = 0;
@@ -2886,54 +2491,25 @@ function createEngine() {
       gp[biasAt + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 524288;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 1024;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 32; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 32) {
-                    const xr = xc + ih * 32 + kw - 1;
-                    for (let ow = 0; ow < 32; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 32 ? input[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 32);
-                    r += 32;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 7, outputGrad, b * 524288, 512, 1024, weightAt, 4718592, 5242880, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 5242880;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 1024;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 32; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 32) {
-                    const xr = xc + ih * 32 + kw - 1;
-                    for (let ow = 0; ow < 32; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 32) inputGrad[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 32;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        7,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        524288,
+        512,
+        1024,
+        4608,
+        1,
+        weightAt,
+        4718592,
+        5242880,
+        9961472,
+        10485760,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -3036,33 +2612,9 @@ function createEngine() {
 
   /** Forward of op 20: down4.conv.0 (conv2d). */
   function forward20(p: Float32Array, n: number): void {
-    // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 131072;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 512; ic++) {
-          const xc = xb + ic * 256;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 16; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 16) {
-                  const xr = xc + ih * 16 + kw - 1;
-                  for (let ow = 0; ow < 16; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 16 ? act20[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 16);
-                  r += 16;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 8, act21, b * 262144, 1024, 256, 4684224, 9402816, 1179648);
-      }
+      wasmConvForward(arena, 8, act20, act21, n, 131072, 1024, 256, 4608, 1, 4684224, 9402816, 1179648, 2621440);
     } else {
       // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3103,7 +2655,7 @@ function createEngine() {
 
   /** Backward of op 20: down4.conv.0 (conv2d). */
   function backward20(p: Float32Array, gp: Float32Array, n: number): void {
-    // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // down4.conv.0: conv2d 512→1024, 3×3, stride 1, pad 1; [512, 16, 16] → [1024, 16, 16] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 1024; c++) {
       let acc = 0;
@@ -3113,54 +2665,25 @@ function createEngine() {
       gp[9402816 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 131072;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 256;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 16; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 16) {
-                    const xr = xc + ih * 16 + kw - 1;
-                    for (let ow = 0; ow < 16; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 16 ? act20[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 16);
-                    r += 16;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 8, grad21, b * 262144, 1024, 256, 4684224, 1179648, 1441792, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 1441792;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 256;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 16; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 16) {
-                    const xr = xc + ih * 16 + kw - 1;
-                    for (let ow = 0; ow < 16; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 16) grad20[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 16;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        8,
+        act20,
+        grad21,
+        grad20,
+        n,
+        131072,
+        1024,
+        256,
+        4608,
+        1,
+        4684224,
+        1179648,
+        1441792,
+        2621440,
+        2752512,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -3244,33 +2767,9 @@ function createEngine() {
 
   /** Forward of op 22: down4.conv.2 (conv2d). */
   function forward22(p: Float32Array, n: number): void {
-    // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 262144;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1024; ic++) {
-          const xc = xb + ic * 256;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 16; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 16) {
-                  const xr = xc + ih * 16 + kw - 1;
-                  for (let ow = 0; ow < 16; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 16 ? act22[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 16);
-                  r += 16;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 9, act23, b * 262144, 1024, 256, 9403840, 18841024, 2359296);
-      }
+      wasmConvForward(arena, 9, act22, act23, n, 262144, 1024, 256, 9216, 1, 9403840, 18841024, 2359296, 4980736);
     } else {
       // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3311,7 +2810,7 @@ function createEngine() {
 
   /** Backward of op 22: down4.conv.2 (conv2d). */
   function backward22(p: Float32Array, gp: Float32Array, n: number): void {
-    // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // down4.conv.2: conv2d 1024→1024, 3×3, stride 1, pad 1; [1024, 16, 16] → [1024, 16, 16] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 1024; c++) {
       let acc = 0;
@@ -3321,54 +2820,25 @@ function createEngine() {
       gp[18841024 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 262144;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + ic * 256;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 16; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 16) {
-                    const xr = xc + ih * 16 + kw - 1;
-                    for (let ow = 0; ow < 16; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 16 ? act22[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 16);
-                    r += 16;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 9, grad23, b * 262144, 1024, 256, 9403840, 2359296, 2621440, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 2621440;
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + ic * 256;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 16; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 16) {
-                    const xr = xc + ih * 16 + kw - 1;
-                    for (let ow = 0; ow < 16; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 16) grad22[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 16;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        9,
+        act22,
+        grad23,
+        grad22,
+        n,
+        262144,
+        1024,
+        256,
+        9216,
+        1,
+        9403840,
+        2359296,
+        2621440,
+        4980736,
+        5242880,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -3548,33 +3018,9 @@ function createEngine() {
 
   /** Forward of op 26: up1.conv.0 (conv2d). */
   function forward26(p: Float32Array, n: number): void {
-    // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 1048576;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 1024; ic++) {
-          const xc = xb + ic * 1024;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 32; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 32) {
-                  const xr = xc + ih * 32 + kw - 1;
-                  for (let ow = 0; ow < 32; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 32 ? act26[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 32);
-                  r += 32;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 10, act27, b * 524288, 512, 1024, 20939712, 25658304, 9437184);
-      }
+      wasmConvForward(arena, 10, act26, act27, n, 1048576, 512, 1024, 9216, 1, 20939712, 25658304, 9437184, 19398656);
     } else {
       // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3615,7 +3061,7 @@ function createEngine() {
 
   /** Backward of op 26: up1.conv.0 (conv2d). */
   function backward26(p: Float32Array, gp: Float32Array, n: number): void {
-    // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 512; c++) {
       let acc = 0;
@@ -3625,54 +3071,25 @@ function createEngine() {
       gp[25658304 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 1048576;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + ic * 1024;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 32; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 32) {
-                    const xr = xc + ih * 32 + kw - 1;
-                    for (let ow = 0; ow < 32; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 32 ? act26[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 32);
-                    r += 32;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 10, grad27, b * 524288, 512, 1024, 20939712, 9437184, 9961472, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 9961472;
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + ic * 1024;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 32; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 32) {
-                    const xr = xc + ih * 32 + kw - 1;
-                    for (let ow = 0; ow < 32; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 32) grad26[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 32;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        10,
+        act26,
+        grad27,
+        grad26,
+        n,
+        1048576,
+        512,
+        1024,
+        9216,
+        1,
+        20939712,
+        9437184,
+        9961472,
+        19398656,
+        20447232,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -3852,33 +3269,9 @@ function createEngine() {
 
   /** Forward of op 32: up2.conv.0 (conv2d). */
   function forward32(p: Float32Array, n: number): void {
-    // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 2097152;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 512; ic++) {
-          const xc = xb + ic * 4096;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 64; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 64) {
-                  const xr = xc + ih * 64 + kw - 1;
-                  for (let ow = 0; ow < 64; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 64 ? act32[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 64);
-                  r += 64;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 11, act33, b * 1048576, 256, 4096, 28543168, 29722816, 18874368);
-      }
+      wasmConvForward(arena, 11, act32, act33, n, 2097152, 256, 4096, 4608, 1, 28543168, 29722816, 18874368, 38797312);
     } else {
       // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3919,7 +3312,7 @@ function createEngine() {
 
   /** Backward of op 32: up2.conv.0 (conv2d). */
   function backward32(p: Float32Array, gp: Float32Array, n: number): void {
-    // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 256; c++) {
       let acc = 0;
@@ -3929,54 +3322,25 @@ function createEngine() {
       gp[29722816 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 2097152;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 4096;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 64; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 64) {
-                    const xr = xc + ih * 64 + kw - 1;
-                    for (let ow = 0; ow < 64; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 64 ? act32[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 64);
-                    r += 64;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 11, grad33, b * 1048576, 256, 4096, 28543168, 18874368, 19922944, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 19922944;
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + ic * 4096;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 64; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 64) {
-                    const xr = xc + ih * 64 + kw - 1;
-                    for (let ow = 0; ow < 64; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 64) grad32[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 64;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        11,
+        act32,
+        grad33,
+        grad32,
+        n,
+        2097152,
+        256,
+        4096,
+        4608,
+        1,
+        28543168,
+        18874368,
+        19922944,
+        38797312,
+        40894464,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -4156,33 +3520,9 @@ function createEngine() {
 
   /** Forward of op 38: up3.conv.0 (conv2d). */
   function forward38(p: Float32Array, n: number): void {
-    // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 4194304;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 256; ic++) {
-          const xc = xb + ic * 16384;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 128; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 128) {
-                  const xr = xc + ih * 128 + kw - 1;
-                  for (let ow = 0; ow < 128; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 128 ? act38[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 128);
-                  r += 128;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 12, act39, b * 2097152, 128, 16384, 30444352, 30739264, 37748736);
-      }
+      wasmConvForward(arena, 12, act38, act39, n, 4194304, 128, 16384, 2304, 1, 30444352, 30739264, 37748736, 77594624);
     } else {
       // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -4223,7 +3563,7 @@ function createEngine() {
 
   /** Backward of op 38: up3.conv.0 (conv2d). */
   function backward38(p: Float32Array, gp: Float32Array, n: number): void {
-    // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 128; c++) {
       let acc = 0;
@@ -4233,54 +3573,25 @@ function createEngine() {
       gp[30739264 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 4194304;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 16384;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 128; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 128) {
-                    const xr = xc + ih * 128 + kw - 1;
-                    for (let ow = 0; ow < 128; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 128 ? act38[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 128);
-                    r += 128;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 12, grad39, b * 2097152, 128, 16384, 30444352, 37748736, 39845888, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 39845888;
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + ic * 16384;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 128; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 128) {
-                    const xr = xc + ih * 128 + kw - 1;
-                    for (let ow = 0; ow < 128; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 128) grad38[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 128;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        12,
+        act38,
+        grad39,
+        grad38,
+        n,
+        4194304,
+        128,
+        16384,
+        2304,
+        1,
+        30444352,
+        37748736,
+        39845888,
+        77594624,
+        81788928,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -4460,33 +3771,9 @@ function createEngine() {
 
   /** Forward of op 44: up4.conv.0 (conv2d). */
   function forward44(p: Float32Array, n: number): void {
-    // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 8388608;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 128; ic++) {
-          const xc = xb + ic * 65536;
-          for (let kh = 0; kh < 3; kh++)
-            for (let kw = 0; kw < 3; kw++) {
-              for (let oh = 0; oh < 256; oh++) {
-                const ih = oh + kh - 1;
-                if (ih >= 0 && ih < 256) {
-                  const xr = xc + ih * 256 + kw - 1;
-                  for (let ow = 0; ow < 256; ow++) {
-                    const iw = ow + kw - 1;
-                    heap[r++] = iw >= 0 && iw < 256 ? act44[xr + ow]! : 0;
-                  }
-                } else {
-                  heap.fill(0, r, r + 256);
-                  r += 256;
-                }
-              }
-            }
-        }
-        wasmConvForward(arena, 13, act45, b * 4194304, 64, 65536, 30919808, 30993536, 75497472);
-      }
+      wasmConvForward(arena, 13, act44, act45, n, 8388608, 64, 65536, 1152, 1, 30919808, 30993536, 75497472, 155189248);
     } else {
       // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -4527,7 +3814,7 @@ function createEngine() {
 
   /** Backward of op 44: up4.conv.0 (conv2d). */
   function backward44(p: Float32Array, gp: Float32Array, n: number): void {
-    // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 64; c++) {
       let acc = 0;
@@ -4537,54 +3824,25 @@ function createEngine() {
       gp[30993536 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 8388608;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 65536;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 256; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 256) {
-                    const xr = xc + ih * 256 + kw - 1;
-                    for (let ow = 0; ow < 256; ow++) {
-                      const iw = ow + kw - 1;
-                      heap[r++] = iw >= 0 && iw < 256 ? act44[xr + ow]! : 0;
-                    }
-                  } else {
-                    heap.fill(0, r, r + 256);
-                    r += 256;
-                  }
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 13, grad45, b * 4194304, 64, 65536, 30919808, 75497472, 79691776, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 79691776;
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + ic * 65536;
-            for (let kh = 0; kh < 3; kh++)
-              for (let kw = 0; kw < 3; kw++) {
-                for (let oh = 0; oh < 256; oh++) {
-                  const ih = oh + kh - 1;
-                  if (ih >= 0 && ih < 256) {
-                    const xr = xc + ih * 256 + kw - 1;
-                    for (let ow = 0; ow < 256; ow++) {
-                      const iw = ow + kw - 1;
-                      if (iw >= 0 && iw < 256) grad44[xr + ow]! += heap[r]!;
-                      r++;
-                    }
-                  } else r += 256;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        13,
+        act44,
+        grad45,
+        grad44,
+        n,
+        8388608,
+        64,
+        65536,
+        1152,
+        1,
+        30919808,
+        75497472,
+        79691776,
+        155189248,
+        163577856,
+        true,
+      );
     } else {
       const dx = true;
       for (let b = 0; b < n; b++) {
@@ -4648,25 +3906,9 @@ function createEngine() {
 
   /** Forward of op 48: outc (conv2d). */
   function forward48(p: Float32Array, n: number): void {
-    // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256]: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 4194304;
-        let r = SCRATCH_BYTE / 4;
-        for (let ic = 0; ic < 64; ic++) {
-          const xc = xb + ic * 65536;
-          for (let kh = 0; kh < 1; kh++)
-            for (let kw = 0; kw < 1; kw++) {
-              for (let oh = 0; oh < 256; oh++) {
-                const ih = oh + kh;
-                const xr = xc + ih * 256 + kw;
-                for (let ow = 0; ow < 256; ow++) heap[r++] = act48[xr + ow]!;
-              }
-            }
-        }
-        wasmConvForward(arena, 14, act49, b * 131072, 2, 65536, 31030528, 31030656, 4194304);
-      }
+      wasmConvForward(arena, 14, act48, act49, n, 4194304, 2, 65536, 64, 1, 31030528, 31030656, 4194304, 8519680);
     } else {
       // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256]
       for (let b = 0; b < n; b++) {
@@ -4699,7 +3941,7 @@ function createEngine() {
 
   /** Backward of op 48: outc (conv2d). */
   function backward48(p: Float32Array, gp: Float32Array, n: number): void {
-    // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256] — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+    // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 2; c++) {
       let acc = 0;
@@ -4709,40 +3951,25 @@ function createEngine() {
       gp[31030656 + c]! += acc;
     }
     if (arena) {
-      const dx = true;
-      const heap = arena.heap;
-      for (let b = 0; b < n; b++) {
-        const xb = b * 4194304;
-        {
-          let r = SCRATCH_BYTE / 4;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 65536;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 256; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 256 + kw;
-                  for (let ow = 0; ow < 256; ow++) heap[r++] = act48[xr + ow]!;
-                }
-              }
-          }
-        }
-        wasmConvBackward(arena, 14, grad49, b * 131072, 2, 65536, 31030528, 4194304, 4325376, dx);
-        if (dx) {
-          let r = SCRATCH_BYTE / 4 + 4325376;
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + ic * 65536;
-            for (let kh = 0; kh < 1; kh++)
-              for (let kw = 0; kw < 1; kw++) {
-                for (let oh = 0; oh < 256; oh++) {
-                  const ih = oh + kh;
-                  const xr = xc + ih * 256 + kw;
-                  for (let ow = 0; ow < 256; ow++) grad48[xr + ow]! += heap[r++]!;
-                }
-              }
-          }
-        }
-      }
+      wasmConvBackward(
+        arena,
+        14,
+        act48,
+        grad49,
+        grad48,
+        n,
+        4194304,
+        2,
+        65536,
+        64,
+        1,
+        31030528,
+        4194304,
+        4325376,
+        8519680,
+        12713984,
+        true,
+      );
     } else {
       // weight gradient: Σ over the batch and the output positions of output gradient × input
       for (let oc = 0; oc < 2; oc++) {
@@ -5860,19 +5087,25 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAAAHSgQMY29udkZvcndhcmQwAAATY29udkJhY2t3YXJkV2VpZ2h0MAABEmNvbnZCYWNrd2FyZElucHV0MAACDGNvbnZGb3J3YXJkMQADCrwXBMsDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgBBqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgBAhEiAH/QAEkIAQIRMgB/0ABKCAECEUIAf9AASwgBAhFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAiQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQcgAaiEGIAdBgIAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLvgsCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAFqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgIskjgCLCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCMJI4AjAgCEGAgCBqIQggCUHIAGohCSAIIApJDQALIAVBgIDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAgBBqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCJJI4AiQgCEGAgCBqIQggCUHIAGohCSAIIApJDQALIAVBgIAQaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAQbCAAaiEPIARBAWtBJGwgA2ohECABIQUgAiEGIBAhByAFQYCAgAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgDP0ABICAICEcIBQgGiAc/eYB/eQBIRQgDP0ABICAMCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgIAQaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQYCAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgBUGAgBBqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvcBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQSBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQQhqIQYgB0GAgCBqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEkaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYCACWohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAECESIAf9AASQgBAhEyAH/QAEoIAQIRQgB/0ABLCAECEVIAYhCSAEIQogBkGAEmohCwNAIAn9CQIAIRYgCf0JAoASIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgBAgByAT/QsEkIAQIAcgFP0LBKCAECAHIBX9CwSwgBAgBkGAJGohBiAHQYCAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQxAAASY29udkJhY2t3YXJkSW5wdXQxAAEMY29udkZvcndhcmQyAAITY29udkJhY2t3YXJkV2VpZ2h0MgADEmNvbnZCYWNrd2FyZElucHV0MgAEDGNvbnZGb3J3YXJkMwAFCrYeBqMIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIDIAGohDgNAIAAhCCAHIQkgBEEBdkGAgCBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgBBqIQ0DQCAL/QAEACEaIAv9AASAgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAQIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEEpI4AoQSIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIEpI4AogSIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMEpI4AowSIAhBgIAgaiEIIAlBgCRqIQkgCCAKSQ0ACyAFQYCAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAgBBsIABqIQ8gBEEBa0GAEmwgA2ohECABIQUgAiEGIBAhByAFQYCAgMgAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAgBAhHCATIBogHP3mAf3kASETIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAEGohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgBAgByAT/QsEkIAQIAcgFP0LBKCAECAHIBX9CwSwgBAgBkEIaiEGIAdBgIAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAgBJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAQhEiAH/QAEkIAEIRMgB/0ABKCABCEUIAf9AASwgAQhFSAGIQkgBCEKIAZBgBJqIQsDQCAJ/QkCACEWIAn9CQKAEiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCABGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAEIAcgE/0LBJCABCAHIBT9CwSggAQgByAV/QsEsIAEIAZBgCRqIQYgB0GAgAhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAEmohDgNAIAAhCCAHIQkgBEEBdkGAgAhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAv9AASAgAQhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICADCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEEpI4AoQSIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIEpI4AogSIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMEpI4AowSIAhBgIAIaiEIIAlBgCRqIQkgCCAKSQ0ACyAFQYCAEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCABGwgAGohDyAEQQFrQYASbCADaiEQIAEhBSACIQYgECEHIAVBgICAEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAM/QAEgIAIIRwgFCAaIBz95gH95AEhFCAM/QAEgIAMIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBgIAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAQgByAT/QsEkIAEIAcgFP0LBKCABCAHIBX9CwSwgAQgBkEIaiEGIAdBgIAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAgCRqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAQhEiAH/QAEkIAEIRMgB/0ABKCABCEUIAf9AASwgAQhFSAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCABGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAEIAcgE/0LBJCABCAHIBT9CwSggAQgByAV/QsEsIAEIAZBgMgAaiEGIAdBgIAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQzAAASY29udkJhY2t3YXJkSW5wdXQzAAEMY29udkZvcndhcmQ0AAITY29udkJhY2t3YXJkV2VpZ2h0NAADEmNvbnZCYWNrd2FyZElucHV0NAAEDGNvbnZGb3J3YXJkNQAFCrkeBqAIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAkaiEOA0AgACEIIAchCSAEQQF2QYCACGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCABGohDQNAIAv9AAQAIRogC/0ABICABCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAQhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICACCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIAMIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowkkjgCjCQgCEGAgAhqIQggCUGAyABqIQkgCCAKSQ0ACyAFQYCAEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCABGwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgICAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAM/QAEgIAIIRwgFCAaIBz95gH95AEhFCAM/QAEgIAMIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApBgIAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAQgByAT/QsEkIAEIAcgFP0LBKCABCAHIBX9CwSwgAQgBkEIaiEGIAdBgIAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0AMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAAWohDANAIAAhBiAFIQcgAEGAgMgAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgIABIRIgB/0ABJCAASETIAf9AASggAEhFCAH/QAEsIABIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAASAHIBP9CwSQgAEgByAU/QsEoIABIAcgFf0LBLCAASAGQYDIAGohBiAHQYCAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC6AIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAJaiEOA0AgACEIIAchCSAEQQF2QYCAAmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogC/0ABICAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogkkjgCiCQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowkkjgCjCQgCEGAgAJqIQggCUGAyABqIQkgCCAKSQ0ACyAFQYCABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCAAWwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgICACWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIABIRwgEyAaIBz95gH95AEhEyAM/QAEgIACIRwgFCAaIBz95gH95AEhFCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAAWohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAyABqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQYCAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIABIAcgE/0LBJCAASAHIBT9CwSggAEgByAV/QsEsIABIAZBCGohBiAHQYCAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgAFqIQwDQCAAIQYgBSEHIABBgICQAWohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAASESIAf9AASQgAEhEyAH/QAEoIABIRQgB/0ABLCAASEVIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQKASCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIABIAcgE/0LBJCAASAHIBT9CwSggAEgByAV/QsEsIABIAZBgJABaiEGIAdBgIACaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQ1AAASY29udkJhY2t3YXJkSW5wdXQ1AAEMY29udkZvcndhcmQ2AAITY29udkJhY2t3YXJkV2VpZ2h0NgADEmNvbnZCYWNrd2FyZElucHV0NgAEDGNvbnZGb3J3YXJkNwAFCp4eBqEIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIASaiEOA0AgACEIIAchCSAEQQF2QYCAAmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogC/0ABICAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoBIkjgCgEggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoRIkjgChEggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAohIkjgCiEggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAoxIkjgCjEggCEGAgAJqIQggCUGAkAFqIQkgCCAKSQ0ACyAFQYCABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCAAWwgAGohDyAEQQFrQYDIAGwgA2ohECABIQUgAiEGIBAhByAFQYCAgBJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICAASEcIBMgGiAc/eYB/eQBIRMgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgDP0ABICAAyEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgAFqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICQAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYDIAGohCSAKQYCAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIABIAcgE/0LBJCAASAHIBT9CwSggAEgByAV/QsEsIABIAZBCGohBiAHQYCAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC8cDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAgKACaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCAhEiAH/QAEkCAhEyAH/QAEoCAhFCAH/QAEsCAhFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCgEghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAIGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgCAgByAT/QsEkCAgByAU/QsEoCAgByAV/QsEsCAgBkGAkAFqIQYgB0GAwABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuXCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDABGohDgNAIAAhCCAHIQkgBEEBdkGAwABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogC/0ABIAgIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAQCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgEiSOAKASCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChEiSOAKESCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiEiSOAKISCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjEiSOAKMSCAIQYDAAGohCCAJQYCQAWohCSAIIApJDQALIAVBgIABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgCBsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAgMAEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAM/QAEgEAhHCAUIBogHP3mAf3kASEUIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAyABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgKACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMgAaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBCGohBiAHQYDAAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC8gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAgMAEaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCAhEiAH/QAEkCAhEyAH/QAEoCAhFCAH/QAEsCAhFSAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCgJABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBgKACaiEGIAdBgMAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd1BhNjb252QmFja3dhcmRXZWlnaHQ3AAASY29udkJhY2t3YXJkSW5wdXQ3AAEMY29udkZvcndhcmQ4AAITY29udkJhY2t3YXJkV2VpZ2h0OAADEmNvbnZCYWNrd2FyZElucHV0OAAEDGNvbnZGb3J3YXJkOQAFCpgeBp8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAJaiEOA0AgACEIIAchCSAEQQF2QYDAAGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAL/QAEgCAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgCAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIBAIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAkAGSOAKAkAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoSQAZI4AoSQASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiJABkjgCiJABIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMkAGSOAKMkAEgCEGAwABqIQggCUGAoAJqIQkgCCAKSQ0ACyAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAgbCAAaiEPIARBAWtBgJABbCADaiEQIAEhBSACIQYgECEHIAVBgICACWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAICEcIBMgGiAc/eYB/eQBIRMgDP0ABIBAIRwgFCAaIBz95gH95AEhFCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgCBqIQwDQCAAIQYgBSEHIABBgJABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDABGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCQAWohCSAKQYAgaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAICAHIBP9CwSQICAHIBT9CwSgICAHIBX9CwSwICAGQQhqIQYgB0GAwABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvHAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAhqIQwDQCAAIQYgBSEHIABBgICACWohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAIIRIgB/0ABJAIIRMgB/0ABKAIIRQgB/0ABLAIIRUgBiEJIAQhCiAGQYCQAWohCwNAIAn9CQIAIRYgCf0JAoCQASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAIaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSACCAHIBP9CwSQCCAHIBT9CwSgCCAHIBX9CwSwCCAGQYCgAmohBiAHQYAQaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLmwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAoAJqIQ4DQCAAIQggByEJIARBAXZBgBBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGACGohDQNAIAv9AAQAIRogC/0ABIAIIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAIIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAECEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgBghHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgJABkjgCgJABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEkAGSOAKEkAEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAoiQAZI4AoiQASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjJABkjgCjJABIAhBgBBqIQggCUGAoAJqIQkgCCAKSQ0ACyAFQYAgaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAhsIABqIQ8gBEEBa0GAkAFsIANqIRAgASEFIAIhBiAQIQcgBUGAgKACaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAIaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAIIRwgEyAaIBz95gH95AEhEyAM/QAEgBAhHCAUIBogHP3mAf3kASEUIAz9AASAGCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYAgaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAIaiEMA0AgACEGIAUhByAAQYCQAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAgAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAkAFqIQkgCkGACGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAggByAT/QsEkAggByAU/QsEoAggByAV/QsEsAggBkEIaiEGIAdBgBBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvHAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAhqIQwDQCAAIQYgBSEHIABBgICAEmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAIIRIgB/0ABJAIIRMgB/0ABKAIIRQgB/0ABLAIIRUgBiEJIAQhCiAGQYCgAmohCwNAIAn9CQIAIRYgCf0JAoCgAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAIaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSACCAHIBP9CwSQCCAHIBT9CwSgCCAHIBX9CwSwCCAGQYDABGohBiAHQYAQaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd5BhNjb252QmFja3dhcmRXZWlnaHQ5AAASY29udkJhY2t3YXJkSW5wdXQ5AAENY29udkZvcndhcmQxMAACFGNvbnZCYWNrd2FyZFdlaWdodDEwAAMTY29udkJhY2t3YXJkSW5wdXQxMAAEDWNvbnZGb3J3YXJkMTEABQqkHgabCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDABGohDgNAIAAhCCAHIQkgBEEBdkGAEGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAIaiENA0AgC/0ABAAhGiAL/QAEgAghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAQIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAGCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAoAKSOAKAoAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoSgApI4AoSgAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiKACkjgCiKACIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMoAKSOAKMoAIgCEGAEGohCCAJQYDABGohCSAIIApJDQALIAVBgCBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GACGwgAGohDyAEQQFrQYCgAmwgA2ohECABIQUgAiEGIBAhByAFQYCAwARqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAghHCATIBogHP3mAf3kASETIAz9AASAECEcIBQgGiAc/eYB/eQBIRQgDP0ABIAYIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgCBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAhqIQwDQCAAIQYgBSEHIABBgKACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICAEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCgAmohCSAKQYAIaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSACCAHIBP9CwSQCCAHIBT9CwSgCCAHIBX9CwSwCCAGQQhqIQYgB0GAEGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC8gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAgIAJaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCAhEiAH/QAEkCAhEyAH/QAEoCAhFCAH/QAEsCAhFSAGIQkgBCEKIAZBgKACaiELA0AgCf0JAgAhFiAJ/QkCgKACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBgMAEaiEGIAdBgMAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgBJqIQ4DQCAAIQggByEJIARBAXZBgMAAbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgCBqIQ0DQCAL/QAEACEaIAv9AASAICEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAICEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgEAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIBgIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoCgApI4AoCgAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChKACkjgChKACIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIoAKSOAKIoAIgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAoygApI4AoygAiAIQYDAAGohCCAJQYDABGohCSAIIApJDQALIAVBgIABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgCBsIABqIQ8gBEEBa0GAoAJsIANqIRAgASEFIAIhBiAQIQcgBUGAgIASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAM/QAEgEAhHCAUIBogHP3mAf3kASEUIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAoAJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgIAJaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgKACaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBCGohBiAHQYDAAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgAFqIQwDQCAAIQYgBSEHIABBgICgAmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAASESIAf9AASQgAEhEyAH/QAEoIABIRQgB/0ABLCAASEVIAYhCSAEIQogBkGAkAFqIQsDQCAJ/QkCACEWIAn9CQKAkAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAASAHIBP9CwSQgAEgByAU/QsEoIABIAcgFf0LBLCAASAGQYCgAmohBiAHQYCAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQABAQd7BhRjb252QmFja3dhcmRXZWlnaHQxMQAAE2NvbnZCYWNrd2FyZElucHV0MTEAAQ1jb252Rm9yd2FyZDEyAAIUY29udkJhY2t3YXJkV2VpZ2h0MTIAAxNjb252QmFja3dhcmRJbnB1dDEyAAQNY29udkZvcndhcmQxMwAFCskeBqkIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAkaiEOA0AgACEIIAchCSAEQQF2QYCAAmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogC/0ABICAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoCQAZI4AoCQASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChJABkjgChJABIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIkAGSOAKIkAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAoyQAZI4AoyQASAIQYCAAmohCCAJQYCgAmohCSAIIApJDQALIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIABbCAAaiEPIARBAWtBgJABbCADaiEQIAEhBSACIQYgECEHIAVBgICAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIABIRwgEyAaIBz95gH95AEhEyAM/QAEgIACIRwgFCAaIBz95gH95AEhFCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLqAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAAWohDANAIAAhBiAFIQcgAEGAkAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgKACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgJABaiEJIApBgIABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAEgByAT/QsEkIABIAcgFP0LBKCAASAHIBX9CwSwgAEgBkEIaiEGIAdBgIACaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAgMgAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgIAEIRIgB/0ABJCABCETIAf9AASggAQhFCAH/QAEsIAEIRUgBiEJIAQhCiAGQYDIAGohCwNAIAn9CQIAIRYgCf0JAoBIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAQgByAT/QsEkIAEIAcgFP0LBKCABCAHIBX9CwSwgAQgBkGAkAFqIQYgB0GAgAhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwujCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAyABqIQ4DQCAAIQggByEJIARBAXZBgIAIbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAEaiENA0AgC/0ABAAhGiAL/QAEgIAEIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICABCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAIIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgAwhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgEiSOAKASCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChEiSOAKESCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiEiSOAKISCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjEiSOAKMSCAIQYCACGohCCAJQYCQAWohCSAIIApJDQALIAVBgIAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAEbCAAaiEPIARBAWtBgMgAbCADaiEQIAEhBSACIQYgECEHIAVBgICAyABqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIAEaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICABCEcIBMgGiAc/eYB/eQBIRMgDP0ABICACCEcIBQgGiAc/eYB/eQBIRQgDP0ABICADCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgARqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDIAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYDIAGohCSAKQYCABGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAEIAcgE/0LBJCABCAHIBT9CwSggAQgByAV/QsEsIAEIAZBCGohBiAHQYCACGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC88DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgBBqIQwDQCAAIQYgBSEHIABBgIASaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgIAQIRIgB/0ABJCAECETIAf9AASggBAhFCAH/QAEsIAQIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQYDIAGohBiAHQYCAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABIQRgBX9/f39/AGAEf39/fwBgBX9/f3x8AGAGf39/f3x8AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEBAAECAweEAQcUY29udkJhY2t3YXJkV2VpZ2h0MTMAABNjb252QmFja3dhcmRJbnB1dDEzAAENY29udkZvcndhcmQxNAACFGNvbnZCYWNrd2FyZFdlaWdodDE0AAMTY29udkJhY2t3YXJkSW5wdXQxNAAEA3NnZAAFEHNnZE1vbWVudHVtRmlyc3QABgrNHQekCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAkAFqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChCSSOAKEJCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiCSSOAKIJCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjCSSOAKMJCAIQYCAIGohCCAJQYDIAGohCSAIIApJDQALIAVBgIDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCAEGwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgICAkAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgDP0ABICAICEcIBQgGiAc/eYB/eQBIRQgDP0ABICAMCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwulAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQQhqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvNAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYAEaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgIAQIRIgB/0ABJCAECETIAf9AASggBAhFCAH/QAEsIAQIRUgBiEJIAQhCiAGQYACaiELA0AgCf0JAgAhFiAJ/QkCgAIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQYAEaiEGIAdBgIAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLoQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAhqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAKSOAKAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAKSOAKEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAKSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAKSOAKMAiAIQYCAIGohCCAJQYAEaiEJIAggCkkNAAsgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAQbCAAaiEPIARBAWtBgAJsIANqIRAgASEFIAIhBiAQIQcgBUGAgIAIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAgBAhHCATIBogHP3mAf3kASETIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAEGohDANAIAAhBiAFIQcgAEGAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQQhqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwulAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALC74BAwJ/BHsCfCAE/RQhCCAF/RQhCSADQX5xQQRsIQcCQANAIAYgB08NASAAIAZq/V0DAP1fIQogASAGav1dAwD9XyAJIAr98gH98AEhCyACIAZqIAv9Xv1bAwAAIAAgBmogCiAIIAv98gH98QH9Xv1bAwAAIAZBCGohBgwACwsgA0EBcQRAIAAgBmoqAgC7IQwgASAGaioCALsgBSAMoqAhDSACIAZqIA22OAIAIAAgBmogDCAEIA2iobY4AgALCw==",
-      "AGFzbQEAAAABKARgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fABgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAgIDBzMFC3NnZE1vbWVudHVtAAAFc2NhbGUAAQRhZGFtAAIFYWRhbXcAAwpzdW1TcXVhcmVzAAQKtAoF7AEDAn8GewN8IAT9FCEJIAX9FCEKIAb9FCELIANBfnFBBGwhCAJAA0AgByAITw0BIAAgB2r9XQMA/V8hDCABIAdq/V0DAP1fIAogDP3yAf3wASENIAsgAiAHav1dAwD9X/3yASAN/fABIQ4gAiAHaiAO/V79WwMAACAAIAdqIAwgCSAO/fIB/fEB/V79WwMAACAHQQhqIQcMAAsLIANBAXEEQCAAIAdqKgIAuyEPIAEgB2oqAgC7IAUgD6KgIRAgBiACIAdqKgIAu6IgEKAhESACIAdqIBG2OAIAIAAgB2ogDyAEIBGiobY4AgALC2UCAn8BeyAC/RQhBSABQX5xQQRsIQQCQANAIAMgBE8NASAAIANqIAAgA2r9XQMA/V8gBf3yAf1e/VsDAAAgA0EIaiEDDAALCyABQQFxBEAgACADaiAAIANqKgIAuyACorY4AgALC40DAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIRkgASAOav1dAwD9XyARIBn98gH98AEhGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALshHSABIA5qKgIAuyAGIB2ioCEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC4sDAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIBH98gH9Xv1fIRkgASAOav1dAwD9XyEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyAGora7IR0gASAOaioCALshHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwvBAQICfwJ7IAL9AAQAIQUgAv0ABBAhBiABQXxxQQRsIQQCQANAIAMgBE8NASAFIAAgA2r9XQMA/V8gACADav1dAwD9X/3yAf3wASEFIAYgACADav1dAwj9XyAAIANq/V0DCP1f/fIB/fABIQYgA0EQaiEDDAALCyACIAX9CwQAIAIgBv0LBBAgAUEEbCEEAkADQCADIARPDQEgAiACKwMAIAAgA2oqAgC7IAAgA2oqAgC7oqA5AwAgA0EEaiEDDAALCws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAEAAgIHVwUMY29udkZvcndhcmQwAAATY29udkJhY2t3YXJkV2VpZ2h0MAABEmNvbnZCYWNrd2FyZElucHV0MAACC2NvbnZJbTJjb2wwAAMLY29udkNvbDJpbTAABAqoHQXLAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYASaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgIAQIRIgB/0ABJCAECETIAf9AASggBAhFCAH/QAEsIAQIRUgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAn9CQIkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgBAgByAT/QsEkIAQIAcgFP0LBKCAECAHIBX9CwSwgBAgBkHIAGohBiAHQYCAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC74LAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIABaiEOA0AgACEIIAchCSAEQQF2QYCAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCAEGohDQNAIAv9AAQAIRogC/0ABICAECEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAICEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIAwIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgIokjgCKCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCLJI4AiwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAjCSOAIwIAhBgIAgaiEIIAlByABqIQkgCCAKSQ0ACyAFQYCAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgIAQaiEOA0AgACEIIAchCSAEQQF2QYCAIGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQYCAEGohDQNAIAv9AAQAIRogC/0ABICAECEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAiSSOAIkIAhBgIAgaiEIIAlByABqIQkgCCAKSQ0ACyAFQYCAEGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCAEGwgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGAgIABaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAgBAhHCATIBogHP3mAf3kASETIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYCAEGohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGAgBBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAVBgIAQaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsL3AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAEGohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEkaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgBAgByAT/QsEkIAQIAcgFP0LBKCAECAHIBX9CwSwgBAgBkEIaiEGIAdBgIAgaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAEmohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBJGohCSAKQYCAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL7AQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgBBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAJJBEAgAyAJQYAIbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACQfAHaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIFIAJBgAhqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBgAJJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAkkEQCADIAlBgAhsaiEKIApBAGohBSACQYAIaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYAIaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQYACSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAJJBEAgAyAJQYAIbGohCiAKQQRqIQUgAkHwB2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJBgAhqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBgAJJDQALIAdBAWoiB0EDSQ0ACyADQYCAEGohAyADIARJDQALC8wEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAQaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogAkEEaiECIApBAGohBSACQfAHaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogCkEAaiEFIAJBgAhqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogCkEEaiEFIAJB8AdqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAsgB0EBaiIHQQNJDQALIANBgIAQaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2YGDGNvbnZGb3J3YXJkMQAAE2NvbnZCYWNrd2FyZFdlaWdodDEAARJjb252QmFja3dhcmRJbnB1dDEAAgtjb252SW0yY29sMQADC2NvbnZDb2wyaW0xAAQMY29udkZvcndhcmQyAAUKqxwGzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAEGohDANAIAAhBiAFIQcgAEGAgAlqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgBAhEiAH/QAEkIAQIRMgB/0ABKCAECEUIAf9AASwgBAhFSAGIQkgBCEKIAZBgBJqIQsDQCAJ/QkCACEWIAn9CQKAEiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAQIAcgE/0LBJCAECAHIBT9CwSggBAgByAV/QsEsIAQIAZBgCRqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwujCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAyABqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBKSOAKAEiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBKSOAKEEiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBKSOAKIEiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBKSOAKMEiAIQYCAIGohCCAJQYAkaiEJIAggCkkNAAsgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAQbCAAaiEPIARBAWtBgBJsIANqIRAgASEFIAIhBiAQIQcgBUGAgIDIAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgBBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIAQIRwgEyAaIBz95gH95AEhEyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgIAwIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6UDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgBBqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEmohCSAKQYCAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAQIAcgE/0LBJCAECAHIBT9CwSggBAgByAV/QsEsIAQIAZBCGohBiAHQYCAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+0EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICACGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAkkEQCADIAlBgAhsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB8AdqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkGACGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogCkEAaiEFIAJBgAhqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAhqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBgAJJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAkkEQCADIAlBgAhsaiEKIApBBGohBSACQfAHaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkGACGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAkkNAAsgB0EBaiIHQQNJDQALIANBgIAQaiEDIAMgBEkNAAsLzQQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAIaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogAkEEaiECIApBAGohBSACQfAHaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogCkEAaiEFIAJBgAhqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogCkEEaiEFIAJB8AdqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAsgB0EBaiIHQQNJDQALIANBgIAQaiEDIAMgBEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAgBJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAQhEiAH/QAEkIAEIRMgB/0ABKCABCEUIAf9AASwgAQhFSAGIQkgBCEKIAZBgBJqIQsDQCAJ/QkCACEWIAn9CQKAEiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCABGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAEIAcgE/0LBJCABCAHIBT9CwSggAQgByAV/QsEsIAEIAZBgCRqIQYgB0GAgAhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0MgAAEmNvbnZCYWNrd2FyZElucHV0MgABC2NvbnZJbTJjb2wyAAILY29udkNvbDJpbTIAAwxjb252Rm9yd2FyZDMABArYGAWfCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAEmohDgNAIAAhCCAHIQkgBEEBdkGAgAhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAv9AASAgAQhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICADCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEEpI4AoQSIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIEpI4AogSIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMEpI4AowSIAhBgIAIaiEIIAlBgCRqIQkgCCAKSQ0ACyAFQYCAEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCABGwgAGohDyAEQQFrQYASbCADaiEQIAEhBSACIQYgECEHIAVBgICAEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAM/QAEgIAIIRwgFCAaIBz95gH95AEhFCAM/QAEgIAMIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBgIAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAQgByAT/QsEkIAEIAcgFP0LBKCABCAHIBX9CwSwgAQgBkEIaiEGIAdBgIAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL7QQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIACaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHwA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQYAEaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQBqIQUgAkGABGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGABGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAUkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogCkEEaiEFIAJB8ANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQYAEaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQYABSQ0ACyAHQQFqIgdBA0kNAAsgA0GAgARqIQMgAyAESQ0ACwvNBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiACQQRqIQIgCkEAaiEFIAJB8ANqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkGABGohAgsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQBqIQUgAkGABGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGABGohAgsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQRqIQUgAkHwA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkGABGohAgsgCEEBaiIIQYABSQ0ACyAHQQFqIgdBA0kNAAsgA0GAgARqIQMgAyAESQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAEaiEMA0AgACEGIAUhByAAQYCAJGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICABCESIAf9AASQgAQhEyAH/QAEoIAEIRQgB/0ABLCABCEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAQgByAT/QsEkIAEIAcgFP0LBKCABCAHIBX9CwSwgAQgBkGAyABqIQYgB0GAgAhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0MwAAEmNvbnZCYWNrd2FyZElucHV0MwABC2NvbnZJbTJjb2wzAAILY29udkNvbDJpbTMAAwxjb252Rm9yd2FyZDQABAraGAWgCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAJGohDgNAIAAhCCAHIQkgBEEBdkGAgAhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAv9AASAgAQhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICADCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMJJI4AowkIAhBgIAIaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGAgBBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAgARsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYCAgCRqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIAEaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICABCEcIBMgGiAc/eYB/eQBIRMgDP0ABICACCEcIBQgGiAc/eYB/eQBIRQgDP0ABICADCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAEGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6UDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgARqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgCRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQYCABGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAEIAcgE/0LBJCABCAHIBT9CwSggAQgByAV/QsEsIAEIAZBCGohBiAHQYCACGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+0EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICABGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAUkEQCADIAlBgARsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB8ANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkGABGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAUkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogCkEAaiEFIAJBgARqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgARqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBgAFJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAUkEQCADIAlBgARsaiEKIApBBGohBSACQfADaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkGABGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAUkNAAsgB0EBaiIHQQNJDQALIANBgIAEaiEDIAMgBEkNAAsLzQQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAEaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogAkEEaiECIApBAGohBSACQfADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJBgARqIQILIAhBAWoiCEGAAUkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogCkEAaiEFIAJBgARqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgARqIQILIAhBAWoiCEGAAUkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogCkEEaiEFIAJB8ANqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJBgARqIQILIAhBAWoiCEGAAUkNAAsgB0EBaiIHQQNJDQALIANBgIAEaiEDIAMgBEkNAAsL0AMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAAWohDANAIAAhBiAFIQcgAEGAgMgAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgIABIRIgB/0ABJCAASETIAf9AASggAEhFCAH/QAEsIABIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAASAHIBP9CwSQgAEgByAU/QsEoIABIAcgFf0LBLCAASAGQYDIAGohBiAHQYCAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0NAAAEmNvbnZCYWNrd2FyZElucHV0NAABC2NvbnZJbTJjb2w0AAILY29udkNvbDJpbTQAAwxjb252Rm9yd2FyZDUABArcGAWgCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICACWohDgNAIAAhCCAHIQkgBEEBdkGAgAJsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgAFqIQ0DQCAL/QAEACEaIAv9AASAgAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIABIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAIhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICAAyEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMJJI4AowkIAhBgIACaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGAgARqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAgAFsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYCAgAlqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICAASEcIBMgGiAc/eYB/eQBIRMgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgDP0ABICAAyEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6YDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgAFqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMgAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkGAgAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAASAHIBP9CwSQgAEgByAU/QsEoIABIAcgFf0LBLCAASAGQQhqIQYgB0GAgAJqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvtBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACQfABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIFIAJBgAJqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBwABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHAAEkEQCADIAlBgAJsaiEKIApBAGohBSACQYACaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYACaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQcAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiAKQQRqIQUgAkHwAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJBgAJqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBwABJDQALIAdBAWoiB0EDSQ0ACyADQYCAAWohAyADIARJDQALC80EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICAAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHAAEkEQCADIAlBgAJsaiEKIAJBBGohAiAKQQBqIQUgAkHwAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQYACaiECCyAIQQFqIghBwABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHAAEkEQCADIAlBgAJsaiEKIApBAGohBSACQYACaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYACaiECCyAIQQFqIghBwABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHAAEkEQCADIAlBgAJsaiEKIApBBGohBSACQfABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQYACaiECCyAIQQFqIghBwABJDQALIAdBAWoiB0EDSQ0ACyADQYCAAWohAyADIARJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgAFqIQwDQCAAIQYgBSEHIABBgICQAWohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAASESIAf9AASQgAEhEyAH/QAEoIABIRQgB/0ABLCAASEVIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQKASCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIABIAcgE/0LBJCAASAHIBT9CwSggAEgByAV/QsEsIABIAZBgJABaiEGIAdBgIACaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0NQAAEmNvbnZCYWNrd2FyZElucHV0NQABC2NvbnZJbTJjb2w1AAILY29udkNvbDJpbTUAAwxjb252Rm9yd2FyZDYABArVGAWhCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAEmohDgNAIAAhCCAHIQkgBEEBdkGAgAJsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgAFqIQ0DQCAL/QAEACEaIAv9AASAgAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIABIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAIhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICAAyEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKASJI4AoBIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKESJI4AoRIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKISJI4AohIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMSJI4AoxIIAhBgIACaiEIIAlBgJABaiEJIAggCkkNAAsgBUGAgARqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAgAFsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAgIASaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAgAEhHCATIBogHP3mAf3kASETIAz9AASAgAIhHCAUIBogHP3mAf3kASEUIAz9AASAgAMhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgARqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuoAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIABaiEMA0AgACEGIAUhByAAQYDIAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAkAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAyABqIQkgCkGAgAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAASAHIBP9CwSQgAEgByAU/QsEoIABIAcgFf0LBLCAASAGQQhqIQYgB0GAgAJqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvtBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACQfABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIFIAJBgAJqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBwABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHAAEkEQCADIAlBgAJsaiEKIApBAGohBSACQYACaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYACaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQcAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiAKQQRqIQUgAkHwAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJBgAJqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBwABJDQALIAdBAWoiB0EDSQ0ACyADQYCAAWohAyADIARJDQALC80EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICAAmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHAAEkEQCADIAlBgAJsaiEKIAJBBGohAiAKQQBqIQUgAkHwAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQYACaiECCyAIQQFqIghBwABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHAAEkEQCADIAlBgAJsaiEKIApBAGohBSACQYACaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYACaiECCyAIQQFqIghBwABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHAAEkEQCADIAlBgAJsaiEKIApBBGohBSACQfABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQYACaiECCyAIQQFqIghBwABJDQALIAdBAWoiB0EDSQ0ACyADQYCAAWohAyADIARJDQALC8cDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAgKACaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCAhEiAH/QAEkCAhEyAH/QAEoCAhFCAH/QAEsCAhFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCgEghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAIGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgCAgByAT/QsEkCAgByAU/QsEoCAgByAV/QsEsCAgBkGAkAFqIQYgB0GAwABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0NgAAEmNvbnZCYWNrd2FyZElucHV0NgABC2NvbnZJbTJjb2w2AAILY29udkNvbDJpbTYAAwxjb252Rm9yd2FyZDcABAq4GAWXCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDABGohDgNAIAAhCCAHIQkgBEEBdkGAwABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogC/0ABIAgIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAQCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgEiSOAKASCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChEiSOAKESCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiEiSOAKISCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjEiSOAKMSCAIQYDAAGohCCAJQYCQAWohCSAIIApJDQALIAVBgIABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgCBsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAgMAEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAM/QAEgEAhHCAUIBogHP3mAf3kASEUIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAyABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgKACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMgAaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBCGohBiAHQYDAAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+YEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDAAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQYABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQSBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogCkEAaiEFIAJBgAFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBIEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiAKQQRqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJBgAFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBIEkNAAsgB0EBaiIHQQNJDQALIANBgCBqIQMgAyAESQ0ACwvGBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAwABqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIAJBBGohAiAKQQBqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQYABaiECCyAIQQFqIghBIEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiAKQQBqIQUgAkGAAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGAAWohAgsgCEEBaiIIQSBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogCkEEaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJBgAFqIQILIAhBAWoiCEEgSQ0ACyAHQQFqIgdBA0kNAAsgA0GAIGohAyADIARJDQALC8gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAgMAEaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCAhEiAH/QAEkCAhEyAH/QAEoCAhFCAH/QAEsCAhFSAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCgJABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBgKACaiEGIAdBgMAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0NwAAEmNvbnZCYWNrd2FyZElucHV0NwABC2NvbnZJbTJjb2w3AAILY29udkNvbDJpbTcAAwxjb252Rm9yd2FyZDgABAq/GAWfCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICACWohDgNAIAAhCCAHIQkgBEEBdkGAwABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogC/0ABIAgIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAQCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgJABkjgCgJABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEkAGSOAKEkAEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAoiQAZI4AoiQASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjJABkjgCjJABIAhBgMAAaiEIIAlBgKACaiEJIAggCkkNAAsgBUGAgAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAIGwgAGohDyAEQQFrQYCQAWwgA2ohECABIQUgAiEGIBAhByAFQYCAgAlqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgCBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgCAhHCATIBogHP3mAf3kASETIAz9AASAQCEcIBQgGiAc/eYB/eQBIRQgDP0ABIBgIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAgaiEMA0AgACEGIAUhByAAQYCQAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAwARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAkAFqIQkgCkGAIGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgCAgByAT/QsEkCAgByAU/QsEoCAgByAV/QsEsCAgBkEIaiEGIAdBgMAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5gQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIABaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACQfAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIFIAJBgAFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBIEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiAKQQBqIQUgAkGAAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGAAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIApBBGohBSACQfAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkGAAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEgSQ0ACyAHQQFqIgdBA0kNAAsgA0GAIGohAyADIARJDQALC8YEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICAAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogAkEEaiECIApBAGohBSACQfAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJBgAFqIQILIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIApBAGohBSACQYABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYABaiECCyAIQQFqIghBIEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiAKQQRqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkGAAWohAgsgCEEBaiIIQSBJDQALIAdBAWoiB0EDSQ0ACyADQYAgaiEDIAMgBEkNAAsLxwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAIaiEMA0AgACEGIAUhByAAQYCAgAlqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASACCESIAf9AASQCCETIAf9AASgCCEUIAf9AASwCCEVIAYhCSAEIQogBkGAkAFqIQsDQCAJ/QkCACEWIAn9CQKAkAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGACGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAggByAT/QsEkAggByAU/QsEoAggByAV/QsEsAggBkGAoAJqIQYgB0GAEGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0OAAAEmNvbnZCYWNrd2FyZElucHV0OAABC2NvbnZJbTJjb2w4AAILY29udkNvbDJpbTgAAwxjb252Rm9yd2FyZDkABAqUGQWbCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICgAmohDgNAIAAhCCAHIQkgBEEBdkGAEGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAIaiENA0AgC/0ABAAhGiAL/QAEgAghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAQIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAGCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAkAGSOAKAkAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoSQAZI4AoSQASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiJABkjgCiJABIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMkAGSOAKMkAEgCEGAEGohCCAJQYCgAmohCSAIIApJDQALIAVBgCBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GACGwgAGohDyAEQQFrQYCQAWwgA2ohECABIQUgAiEGIBAhByAFQYCAoAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAghHCATIBogHP3mAf3kASETIAz9AASAECEcIBQgGiAc/eYB/eQBIRQgDP0ABIAYIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgCBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAhqIQwDQCAAIQYgBSEHIABBgJABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCQAWohCSAKQYAIaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSACCAHIBP9CwSQCCAHIBT9CwSgCCAHIBX9CwSwCCAGQQhqIQYgB0GAEGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC/4EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAgaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAIgBSoCODgCOCAFQTxqIQUgAkE8aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACIAv9CwQwIAJBwABqIQILIAhBAWoiCEEQSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBEEkEQCADIAlBwABsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAX9AAQw/QsEMCAFQcAAaiEFIAJBwABqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAIgC/0LBDAgAkHAAGohAgsgCEEBaiIIQRBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEQSQRAIAMgCUHAAGxqIQogCkEEaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgAiAFKgI4OAI4IAVBPGohBSACQTxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAiAL/QsEMCACQcAAaiECCyAIQQFqIghBEEkNAAsgB0EBaiIHQQNJDQALIANBgAhqIQMgAyAESQ0ACwuIBQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAIGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEQSQRAIAMgCUHAAGxqIQogAkEEaiECIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAUgBSoCOCACKgI4kjgCOCAFQTxqIQUgAkE8aiECBSACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAF/QAEMCAC/QAEMP3kAf0LBDAgBUHAAGohBSACQcAAaiECBSACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQRqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFIAUqAjggAioCOJI4AjggBUE8aiEFIAJBPGohAiACQQRqIQIFIAJBwABqIQILIAhBAWoiCEEQSQ0ACyAHQQFqIgdBA0kNAAsgA0GACGohAyADIARJDQALC8cDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGACGohDANAIAAhBiAFIQcgAEGAgIASaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAghEiAH/QAEkAghEyAH/QAEoAghFCAH/QAEsAghFSAGIQkgBCEKIAZBgKACaiELA0AgCf0JAgAhFiAJ/QkCgKACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAIIAcgE/0LBJAIIAcgFP0LBKAIIAcgFf0LBLAIIAZBgMAEaiEGIAdBgBBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHWAUTY29udkJhY2t3YXJkV2VpZ2h0OQAAEmNvbnZCYWNrd2FyZElucHV0OQABC2NvbnZJbTJjb2w5AAILY29udkNvbDJpbTkAAw1jb252Rm9yd2FyZDEwAAQKlxkFmwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAwARqIQ4DQCAAIQggByEJIARBAXZBgBBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGACGohDQNAIAv9AAQAIRogC/0ABIAIIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAIIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAECEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgBghHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgKACkjgCgKACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEoAKSOAKEoAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAoigApI4AoigAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjKACkjgCjKACIAhBgBBqIQggCUGAwARqIQkgCCAKSQ0ACyAFQYAgaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAhsIABqIQ8gBEEBa0GAoAJsIANqIRAgASEFIAIhBiAQIQcgBUGAgMAEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAIaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAIIRwgEyAaIBz95gH95AEhEyAM/QAEgBAhHCAUIBogHP3mAf3kASEUIAz9AASAGCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYAgaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAIaiEMA0AgACEGIAUhByAAQYCgAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAgBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAoAJqIQkgCkGACGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAggByAT/QsEkAggByAU/QsEoAggByAV/QsEsAggBkEIaiEGIAdBgBBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwv/BAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAwABqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBEEkEQCADIAlBwABsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgAiAFKgI4OAI4IAVBPGohBSACQTxqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAIgC/0LBDAgAkHAAGohAgsgCEEBaiIIQRBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEQSQRAIAMgCUHAAGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBf0ABDD9CwQwIAVBwABqIQUgAkHAAGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAiAL/QsEMCACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQRqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCACIAUqAjg4AjggBUE8aiEFIAJBPGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACIAv9CwQwIAJBwABqIQILIAhBAWoiCEEQSQ0ACyAHQQFqIgdBA0kNAAsgA0GACGohAyADIARJDQALC4kFAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDAAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEQSQRAIAMgCUHAAGxqIQogAkEEaiECIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAUgBSoCOCACKgI4kjgCOCAFQTxqIQUgAkE8aiECBSACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAF/QAEMCAC/QAEMP3kAf0LBDAgBUHAAGohBSACQcAAaiECBSACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQRqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFIAUqAjggAioCOJI4AjggBUE8aiEFIAJBPGohAiACQQRqIQIFIAJBwABqIQILIAhBAWoiCEEQSQ0ACyAHQQFqIgdBA0kNAAsgA0GACGohAyADIARJDQALC8gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAgIAJaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCAhEiAH/QAEkCAhEyAH/QAEoCAhFCAH/QAEsCAhFSAGIQkgBCEKIAZBgKACaiELA0AgCf0JAgAhFiAJ/QkCgKACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBgMAEaiEGIAdBgMAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTAAABNjb252QmFja3dhcmRJbnB1dDEwAAEMY29udkltMmNvbDEwAAIMY29udkNvbDJpbTEwAAMNY29udkZvcndhcmQxMQAECsoYBZ8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIASaiEOA0AgACEIIAchCSAEQQF2QYDAAGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAL/QAEgCAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgCAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIBAIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAoAKSOAKAoAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoSgApI4AoSgAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiKACkjgCiKACIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMoAKSOAKMoAIgCEGAwABqIQggCUGAwARqIQkgCCAKSQ0ACyAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAgbCAAaiEPIARBAWtBgKACbCADaiEQIAEhBSACIQYgECEHIAVBgICAEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAICEcIBMgGiAc/eYB/eQBIRMgDP0ABIBAIRwgFCAaIBz95gH95AEhFCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgCBqIQwDQCAAIQYgBSEHIABBgKACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCgAmohCSAKQYAgaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAICAHIBP9CwSQICAHIBT9CwSgICAHIBX9CwSwICAGQQhqIQYgB0GAwABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvmBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkGAAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIApBAGohBSACQYABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQSBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogCkEEaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQYABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQSBJDQALIAdBAWoiB0EDSQ0ACyADQYAgaiEDIAMgBEkNAAsLxgQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIACaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiACQQRqIQIgCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkGAAWohAgsgCEEBaiIIQSBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogCkEAaiEFIAJBgAFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAFqIQILIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIApBBGohBSACQfAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQYABaiECCyAIQQFqIghBIEkNAAsgB0EBaiIHQQNJDQALIANBgCBqIQMgAyAESQ0ACwvSAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIABaiEMA0AgACEGIAUhByAAQYCAoAJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAEhEiAH/QAEkIABIRMgB/0ABKCAASEUIAf9AASwgAEhFSAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCgJABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAEgByAT/QsEkIABIAcgFP0LBKCAASAHIBX9CwSwgAEgBkGAoAJqIQYgB0GAgAJqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTEAABNjb252QmFja3dhcmRJbnB1dDExAAEMY29udkltMmNvbDExAAIMY29udkNvbDJpbTExAAMNY29udkZvcndhcmQxMgAECucYBakIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAkaiEOA0AgACEIIAchCSAEQQF2QYCAAmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogC/0ABICAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoCQAZI4AoCQASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChJABkjgChJABIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIkAGSOAKIkAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAoyQAZI4AoyQASAIQYCAAmohCCAJQYCgAmohCSAIIApJDQALIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIABbCAAaiEPIARBAWtBgJABbCADaiEQIAEhBSACIQYgECEHIAVBgICAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIABIRwgEyAaIBz95gH95AEhEyAM/QAEgIACIRwgFCAaIBz95gH95AEhFCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLqAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAAWohDANAIAAhBiAFIQcgAEGAkAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgKACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgJABaiEJIApBgIABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAEgByAT/QsEkIABIAcgFP0LBKCAASAHIBX9CwSwgAEgBkEIaiEGIAdBgIACaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL7QQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAEaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQcAASQRAIAMgCUGAAmxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHwAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQYACaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQcAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiAKQQBqIQUgAkGAAmohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGAAmohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHAAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQcAASQRAIAMgCUGAAmxqIQogCkEEaiEFIAJB8AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQYACaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQcAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAgAFqIQMgAyAESQ0ACwvNBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgARqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiACQQRqIQIgCkEAaiEFIAJB8AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkGAAmohAgsgCEEBaiIIQcAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiAKQQBqIQUgAkGAAmohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGAAmohAgsgCEEBaiIIQcAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiAKQQRqIQUgAkHwAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkGAAmohAgsgCEEBaiIIQcAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAgAFqIQMgAyAESQ0ACwvRAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAEaiEMA0AgACEGIAUhByAAQYCAyABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAQhEiAH/QAEkIAEIRMgB/0ABKCABCEUIAf9AASwgAQhFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCgEghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgARqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICABCAHIBP9CwSQgAQgByAU/QsEoIAEIAcgFf0LBLCABCAGQYCQAWohBiAHQYCACGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTIAABNjb252QmFja3dhcmRJbnB1dDEyAAEMY29udkltMmNvbDEyAAIMY29udkNvbDJpbTEyAAMNY29udkZvcndhcmQxMwAECt8YBaMIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIDIAGohDgNAIAAhCCAHIQkgBEEBdkGAgAhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAv9AASAgAQhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICADCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKASJI4AoBIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKESJI4AoRIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKISJI4AohIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMSJI4AoxIIAhBgIAIaiEIIAlBgJABaiEJIAggCkkNAAsgBUGAgBBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAgARsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAgIDIAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAM/QAEgIAIIRwgFCAaIBz95gH95AEhFCAM/QAEgIAMIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLqAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAyABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMgAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMgAaiEJIApBgIAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAQgByAT/QsEkIAEIAcgFP0LBKCABCAHIBX9CwSwgAQgBkEIaiEGIAdBgIAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL7QQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAIaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHwA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQYAEaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQBqIQUgAkGABGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGABGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAUkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogCkEEaiEFIAJB8ANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQYAEaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQYABSQ0ACyAHQQFqIgdBA0kNAAsgA0GAgARqIQMgAyAESQ0ACwvNBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiACQQRqIQIgCkEAaiEFIAJB8ANqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkGABGohAgsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQBqIQUgAkGABGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGABGohAgsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQRqIQUgAkHwA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkGABGohAgsgCEEBaiIIQYABSQ0ACyAHQQFqIgdBA0kNAAsgA0GAgARqIQMgAyAESQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYCAEmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAECESIAf9AASQgBAhEyAH/QAEoIAQIRQgB/0ABLCAECEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgBAgByAT/QsEkIAQIAcgFP0LBKCAECAHIBX9CwSwgBAgBkGAyABqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTMAABNjb252QmFja3dhcmRJbnB1dDEzAAEMY29udkltMmNvbDEzAAIMY29udkNvbDJpbTEzAAMNY29udkZvcndhcmQxNAAECtsYBaQIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgICQAWohDgNAIAAhCCAHIQkgBEEBdkGAgCBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgBBqIQ0DQCAL/QAEACEaIAv9AASAgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAQIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMJJI4AowkIAhBgIAgaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAQbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGAgICQAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgBBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIAQIRwgEyAaIBz95gH95AEhEyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgIAwIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6UDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgBBqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQYCAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAQIAcgE/0LBJCAECAHIBT9CwSggBAgByAV/QsEsIAQIAZBCGohBiAHQYCAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+0EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICAEGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAkkEQCADIAlBgAhsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB8AdqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkGACGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogCkEAaiEFIAJBgAhqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAhqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBgAJJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAkkEQCADIAlBgAhsaiEKIApBBGohBSACQfAHaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkGACGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAkkNAAsgB0EBaiIHQQNJDQALIANBgIAQaiEDIAMgBEkNAAsLzQQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAQaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogAkEEaiECIApBAGohBSACQfAHaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogCkEAaiEFIAJBgAhqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogCkEEaiEFIAJB8AdqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAsgB0EBaiIHQQNJDQALIANBgIAQaiEDIAMgBEkNAAsLzQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAEGohDANAIAAhBiAFIQcgAEGABGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAECESIAf9AASQgBAhEyAH/QAEoIAQIRQgB/0ABLCAECEVIAYhCSAEIQogBkGAAmohCwNAIAn9CQIAIRYgCf0JAoACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgBAgByAT/QsEkIAQIAcgFP0LBKCAECAHIBX9CwSwgBAgBkGABGohBiAHQYCAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABTQlgBX9/f39/AGAEf39/fwBgAn9/AGAFf39/fHwAYAZ/f39/fHwAYAd/f39/fHx8AGADf398AGAOf39/f398fHx8fHx8fHwAYAN/f38AAg8BA2VudgZtZW1vcnkCAAEDDAsAAQICAwQFBgcHCAeXAQsUY29udkJhY2t3YXJkV2VpZ2h0MTQAABNjb252QmFja3dhcmRJbnB1dDE0AAEMY29udkltMmNvbDE0AAIMY29udkNvbDJpbTE0AAMDc2dkAAQQc2dkTW9tZW50dW1GaXJzdAAFC3NnZE1vbWVudHVtAAYFc2NhbGUABwRhZGFtAAgFYWRhbXcACQpzdW1TcXVhcmVzAAoKkhwLoQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAhqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAKSOAKAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAKSOAKEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAKSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAKSOAKMAiAIQYCAIGohCCAJQYAEaiEJIAggCkkNAAsgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAQbCAAaiEPIARBAWtBgAJsIANqIRAgASEFIAIhBiAQIQcgBUGAgIAIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAgBAhHCATIBogHP3mAf3kASETIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAEGohDANAIAAhBiAFIQcgAEGAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQQhqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvdAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBgAJJBEAgAyAJQYAIbGohCiAKQQBqIQUgAkGACGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGACGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAkkNAAsgB0EBaiIHQQFJDQALIANBgIAQaiEDIAMgBEkNAAsLzQECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAIaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQYACSQRAIAMgCUGACGxqIQogCkEAaiEFIAJBgAhqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAsgB0EBaiIHQQFJDQALIANBgIAQaiEDIAMgBEkNAAsLpQEDAn8EewJ8IAP9FCEHIAT9FCEIIAJBfnFBBGwhBgJAA0AgBSAGTw0BIAAgBWr9XQMA/V8hCSABIAVq/V0DAP1fIAggCf3yAf3wASEKIAAgBWogCSAHIAr98gH98QH9Xv1bAwAAIAVBCGohBQwACwsgAkEBcQRAIAAgBWoqAgC7IQsgASAFaioCALsgBCALoqAhDCAAIAVqIAsgAyAMoqG2OAIACwu+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsLjQMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8hGSABIA5q/V0DAP1fIBEgGf3yAf3wASEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyEdIAEgDmoqAgC7IAYgHaKgIR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLiwMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8gEf3yAf1e/V8hGSABIA5q/V0DAP1fIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IAaitrshHSABIA5qKgIAuyEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC8EBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the convolutions (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and
+/** Which kernels run the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
  *  transposed convolutions always run on TypeScript): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
@@ -5891,11 +5124,14 @@ interface OptimizerKernels {
   readonly sumSquares: WasmKernel;
 }
 
-/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy, and its
+ *  columns (im2col.ts): col ← im2col(x), dx += col2im(dcol). */
 interface ConvKernels {
   readonly forward: WasmKernel;
   readonly backwardWeight: WasmKernel;
   readonly backwardInput: WasmKernel;
+  readonly im2col: WasmKernel;
+  readonly col2im: WasmKernel;
 }
 
 /** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
@@ -5915,14 +5151,14 @@ const SCRATCH_BYTE = 248245280;
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (13260 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (14284 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 13260, maximum: 13260 });
+    const memory = new wasmApi!.Memory({ initial: 14284, maximum: 14284 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -5948,76 +5184,106 @@ function createArena(): Arena | undefined {
         forward: kernel("convForward0"),
         backwardWeight: kernel("convBackwardWeight0"),
         backwardInput: kernel("convBackwardInput0"),
+        im2col: kernel("convIm2col0"),
+        col2im: kernel("convCol2im0"),
       },
       {
         forward: kernel("convForward1"),
         backwardWeight: kernel("convBackwardWeight1"),
         backwardInput: kernel("convBackwardInput1"),
+        im2col: kernel("convIm2col1"),
+        col2im: kernel("convCol2im1"),
       },
       {
         forward: kernel("convForward2"),
         backwardWeight: kernel("convBackwardWeight2"),
         backwardInput: kernel("convBackwardInput2"),
+        im2col: kernel("convIm2col2"),
+        col2im: kernel("convCol2im2"),
       },
       {
         forward: kernel("convForward3"),
         backwardWeight: kernel("convBackwardWeight3"),
         backwardInput: kernel("convBackwardInput3"),
+        im2col: kernel("convIm2col3"),
+        col2im: kernel("convCol2im3"),
       },
       {
         forward: kernel("convForward4"),
         backwardWeight: kernel("convBackwardWeight4"),
         backwardInput: kernel("convBackwardInput4"),
+        im2col: kernel("convIm2col4"),
+        col2im: kernel("convCol2im4"),
       },
       {
         forward: kernel("convForward5"),
         backwardWeight: kernel("convBackwardWeight5"),
         backwardInput: kernel("convBackwardInput5"),
+        im2col: kernel("convIm2col5"),
+        col2im: kernel("convCol2im5"),
       },
       {
         forward: kernel("convForward6"),
         backwardWeight: kernel("convBackwardWeight6"),
         backwardInput: kernel("convBackwardInput6"),
+        im2col: kernel("convIm2col6"),
+        col2im: kernel("convCol2im6"),
       },
       {
         forward: kernel("convForward7"),
         backwardWeight: kernel("convBackwardWeight7"),
         backwardInput: kernel("convBackwardInput7"),
+        im2col: kernel("convIm2col7"),
+        col2im: kernel("convCol2im7"),
       },
       {
         forward: kernel("convForward8"),
         backwardWeight: kernel("convBackwardWeight8"),
         backwardInput: kernel("convBackwardInput8"),
+        im2col: kernel("convIm2col8"),
+        col2im: kernel("convCol2im8"),
       },
       {
         forward: kernel("convForward9"),
         backwardWeight: kernel("convBackwardWeight9"),
         backwardInput: kernel("convBackwardInput9"),
+        im2col: kernel("convIm2col9"),
+        col2im: kernel("convCol2im9"),
       },
       {
         forward: kernel("convForward10"),
         backwardWeight: kernel("convBackwardWeight10"),
         backwardInput: kernel("convBackwardInput10"),
+        im2col: kernel("convIm2col10"),
+        col2im: kernel("convCol2im10"),
       },
       {
         forward: kernel("convForward11"),
         backwardWeight: kernel("convBackwardWeight11"),
         backwardInput: kernel("convBackwardInput11"),
+        im2col: kernel("convIm2col11"),
+        col2im: kernel("convCol2im11"),
       },
       {
         forward: kernel("convForward12"),
         backwardWeight: kernel("convBackwardWeight12"),
         backwardInput: kernel("convBackwardInput12"),
+        im2col: kernel("convIm2col12"),
+        col2im: kernel("convCol2im12"),
       },
       {
         forward: kernel("convForward13"),
         backwardWeight: kernel("convBackwardWeight13"),
         backwardInput: kernel("convBackwardInput13"),
+        im2col: kernel("convIm2col13"),
+        col2im: kernel("convCol2im13"),
       },
       {
         forward: kernel("convForward14"),
         backwardWeight: kernel("convBackwardWeight14"),
         backwardInput: kernel("convBackwardInput14"),
+        im2col: kernel("convIm2col14"),
+        col2im: kernel("convCol2im14"),
       },
     ],
   };
@@ -6051,44 +5317,83 @@ function unstageGrads(arena: Arena, kept: Float32Array, grads: Float32Array): vo
   staged.set(kept);
 }
 
-/** One sample's y = W·col + b on convolution kernel `k`, written to `y` from element `yo`. */
+/** y = W·col + b on convolution kernel `k` for `n` samples of `x`. */
 function wasmConvForward(
   a: Arena,
   k: number,
+  x: Float32Array,
   y: Float32Array,
-  yo: number,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   B: number,
   Y: number,
+  X: number,
 ): void {
   const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
   const ys = SCRATCH_BYTE / 4 + Y;
-  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-  a.convs[k]!.forward(W * 4, SCRATCH_BYTE, ys * 4, 0);
-  y.set(heap.subarray(ys, ys + OC * P), yo);
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
+  }
 }
 
-/** One sample's dW += dy·colᵀ into the arena's gradients and, when `dx`, dcol = Wᵀ·dy (for col2im), from
- *  `gy` at element `go`. */
+/** dW += dy·colᵀ into the arena's gradients for `n` samples and, when `dx`, gx += col2im(Wᵀ·dy). */
 function wasmConvBackward(
   a: Arena,
   k: number,
+  x: Float32Array,
   gy: Float32Array,
-  go: number,
+  gx: Float32Array,
+  n: number,
+  IN: number,
   OC: number,
   P: number,
+  K: number,
+  G: number,
   W: number,
   Y: number,
   DCOL: number,
+  X: number,
+  DX: number,
   dx: boolean,
 ): void {
+  const heap = a.heap;
   const kernels = a.convs[k]!;
-  const ys = SCRATCH_BYTE + Y * 4;
-  a.heap.set(gy.subarray(go, go + OC * P), ys / 4);
-  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * 4, OC);
-  if (dx) kernels.backwardInput(W * 4, ys, SCRATCH_BYTE + DCOL * 4, 0);
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
+  const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
+    }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
+  }
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────

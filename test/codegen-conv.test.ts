@@ -482,8 +482,8 @@ function compare(y: ArrayLike<number>, ref: ArrayLike<number>): number {
 
 const worst = { forward: 0, linear: { params: 0, input: 0 }, max: { params: 0, input: 0 } };
 
-// Convolutions (conv1d/conv2d) run on both targets: with `wasm`, those with groups 1 take the WebAssembly SIMD
-// kernels (f64x2), grouped and depthwise ones stay TypeScript; every other op is TypeScript on both.
+// Convolutions (conv1d/conv2d) run on both targets: with `wasm`, every one (grouped and depthwise too) takes the
+// WebAssembly SIMD kernels (f64x2); every other op is TypeScript on both.
 type Targeted = readonly [name: string, c: Case, target: "wasm" | "ts"];
 const targeted = cases.flatMap((c): Targeted[] =>
   /^conv[12]d /.test(c.name)
@@ -494,10 +494,8 @@ const targeted = cases.flatMap((c): Targeted[] =>
 describe("conv and pooling kernels: gradients and the naive reference (float64)", () => {
   it.each(targeted)("%s", async (_name, c, target) => {
     const { module: m, text } = await build(spec(c.input, c.layer), { dtype: "float64", target });
-    // groups 1 on the wasm target: the SIMD kernels (else no WebAssembly at all)
-    expect(text.includes("wasmConvForward(arena"), "the SIMD path").toBe(
-      target === "wasm" && !c.layer.includes("groups"),
-    );
+    // the wasm target: the SIMD kernels, whatever the groups (else no WebAssembly at all)
+    expect(text.includes("wasmConvForward(arena"), "the SIMD path").toBe(target === "wasm");
     // No NaN in the model's code (the weight-file runtime after it names NaN on purpose: half-precision
     // NaN, the report of NaN weights).
     expect(text.slice(0, text.indexOf("// ── Weight files"))).not.toContain("NaN");

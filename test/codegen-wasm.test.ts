@@ -1,5 +1,5 @@
 // The WebAssembly target (`nnc build --target wasm|auto`, src/emit/wasm/target.ts): generated modules run
-// their dense layers and convolutions (groups 1) on embedded SIMD kernels when the parameters live in the module's WebAssembly memory
+// their dense layers and convolutions (conv1d, conv2d) on embedded SIMD kernels when the parameters live in the module's WebAssembly memory
 // (`createParams`), and agree with the TypeScript target to the rounding of the storage type; a machine
 // without SIMD gets the TypeScript path (forced here by hiding SIMD from `WebAssembly.validate`), and
 // `--target wasm` refuses to load there; bad arguments are refused identically, before any state changes.
@@ -21,13 +21,15 @@ const rows = `model S(x: f32[t <= 3, 40]) {
   loss mse
 }`;
 
-/** Convolutions (groups 1) on the SIMD kernels: padding, stride and dilation (im2col's zero cells and
- *  col2im's dropped ones), a layer without bias, few output channels (the TypeScript path's direct loops),
- *  a plane that is not a whole number of vectors, conv1d; a depthwise one stays TypeScript. */
+/** Convolutions on the SIMD kernels: padding, stride and dilation (im2col's zero cells and col2im's
+ *  dropped ones), a layer without bias, few output channels (the TypeScript path's direct loops), a plane
+ *  that is not a whole number of vectors, a depthwise one and a grouped one (2 output channels a group,
+ *  stride on one axis), conv1d. */
 const convs = `model C(x: f32[3, 11, 10]) {
   conv2d(6, 3, stride = 2, padding = 1) relu
   conv2d(5, [2, 3], padding = [1, 2], dilation = [2, 1], bias = false) tanh
   conv2d(5, 3, groups = 5, padding = 1)
+  conv2d(10, [3, 1], stride = [1, 2], groups = 5) relu
   conv2d(2, 1)
   flatten
   dense(7)

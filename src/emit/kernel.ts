@@ -15,6 +15,7 @@
 import { argWithDefault, type ArgVal, type IrOp } from "../ir/ir.js";
 import type { LayerEntry } from "../vocabulary/layers.js";
 import type { EmittedKind } from "../vocabulary/registry.js";
+import type { ConvShape } from "./wasm/conv.js";
 
 export interface EmitOptions {
   /** `float32` (default) or `float64` storage; arithmetic is always in doubles. */
@@ -90,11 +91,11 @@ export interface EmitCtx {
    *  [out, in] weight), whose calls then go to \`wasmDenseForward\` / \`wasmDenseBackward\` when the parameters
    *  live in a WebAssembly memory (\`arena\` in generated code). Absent: TypeScript only. */
   readonly wasmDense?: (inFeatures: number, outFeatures: number, bias: boolean) => number;
-  /** With the WebAssembly target: the index of the SIMD kernels of a convolution with groups 1 (`outChannels`
-   *  weight rows of `taps` = in · Π kernel, `plane` output positions; wasm/conv.ts), whose code then runs
-   *  them when the parameters live in a WebAssembly memory; undefined when its scratch would not fit that
-   *  memory (TypeScript only, as when absent). */
-  readonly wasmConv?: (outChannels: number, taps: number, plane: number, bias: boolean) => number | undefined;
+  /** With the WebAssembly target: the index of the SIMD kernels of a convolution (a group's `outChannels`
+   *  weight rows of `taps` = in/groups · Π kernel, `plane` output positions, the group's input `geometry`
+   *  for im2col; wasm/conv.ts), whose code then runs them when the parameters live in a WebAssembly memory;
+   *  undefined when its scratch would not fit that memory (TypeScript only, as when absent). */
+  readonly wasmConv?: (shape: Omit<ConvShape, "dtype">) => number | undefined;
   /** With the WebAssembly target: the index of the dense SIMD kernels (in `headDim`, out `keys`) that run an
    *  attention layer's per-head products (wasm/attention.ts), its scratch reserved; undefined when that
    *  scratch would not fit the memory (TypeScript only, as when absent). */

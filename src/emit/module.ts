@@ -12,6 +12,7 @@ import { makeTemplate, templateContext, type ArrayBinding, type Template } from 
 import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
 import { runtimeText } from "./runtime-text.js";
 import { MAX_MEMORY_BYTES, WasmDenseTable, hasMoments, wasmTargetSource } from "./wasm/target.js";
+import type { ConvShape } from "./wasm/conv.js";
 
 export interface ModuleInfo {
   /** The spec file, as named in the `@generated` header. */
@@ -1431,7 +1432,7 @@ function context(
     ...(wasmTable
       ? {
           wasmDense: (i: number, o: number, bias: boolean) => wasmTable.index(i, o, bias),
-          wasmConv: (oc: number, taps: number, plane: number, bias: boolean) => wasmTable.conv(oc, taps, plane, bias),
+          wasmConv: (shape: Omit<ConvShape, "dtype">) => wasmTable.conv(shape),
           wasmAttention: (hd: number, queries: number, keys: number) => wasmTable.attention(hd, queries, keys),
         }
       : {}),

@@ -19,7 +19,7 @@
 // can leave the grid (padding, or a window hanging past the end).
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { resolvedInts } from "../kernel.js";
-import { convScratch } from "../wasm/conv.js";
+import { type ConvShape, convScratch } from "../wasm/conv.js";
 
 interface Axis {
   /** Suffix of this axis' loop variables: `d`, `h`, `w`, or none for 1d. */
@@ -444,71 +444,6 @@ for (let b = 0; b < n; b++) {
 }`;
 }
 
-/**
- * The columns of one sample for the WebAssembly kernels (wasm/conv.ts), in Caffe's [K, P] layout: for every
- * input channel and kernel offset (a row of the weight's columns), what that tap reads at each output
- * position, zeros where the window leaves the input (`fill`, from `arr`), or each cell added back to the
- * input element it was read from (`add`, col2im into `arr`); `r` walks the memory from `start`.
- * The outer loops walk the weight's order, the inner ones the output positions (row-major), so each row is
- * a run of the input read with the stride.
- */
-function columnLoops(g: Geometry, start: string, mode: "fill" | "add", arr: string): string {
-  const bigSizes = g.axes.map((a) => a.big);
-  const bigPlane = prod(bigSizes);
-  const r = g.axes.length;
-  const tests = (a: Axis) => [
-    ...(clipsLow(a) ? [`i${a.sfx} >= 0`] : []),
-    ...(clipsHigh(a) ? [`i${a.sfx} < ${a.big}`] : []),
-  ];
-  const taps = g.axes.map((a) => `for (let k${a.sfx} = 0; k${a.sfx} < ${a.k}; k${a.sfx}++)`).join(" ");
-  const positions = (j: number): string => {
-    const a = g.axes[j]!;
-    const o = `o${a.sfx}`;
-    if (j < r - 1) {
-      return `for (let ${o} = 0; ${o} < ${a.small}; ${o}++) {
-  const i${a.sfx} = ${plus(times(o, a.stride), times(`k${a.sfx}`, a.dil), -a.pad)};
-  ${positions(j + 1)}
-}`;
-    }
-    // The last axis: one run of the input row read with the stride (its start hoisted), the tap's bounds
-    // tested per element only where a window can leave the row; a row outside the input is zeros.
-    const row = plus(
-      "xc",
-      ...g.axes.slice(0, r - 1).map((b, i) => times(`i${b.sfx}`, strideOf(bigSizes, i))),
-      times(`k${a.sfx}`, a.dil),
-      -a.pad,
-    );
-    const at = plus("xr", times(o, a.stride));
-    const test = tests(a).join(" && ");
-    const element =
-      test === ""
-        ? mode === "fill"
-          ? `heap[r++] = ${arr}[${at}]!;`
-          : `${arr}[${at}]! += heap[r++]!;`
-        : `{
-  const i${a.sfx} = ${plus(times(o, a.stride), times(`k${a.sfx}`, a.dil), -a.pad)};
-  ${mode === "fill" ? `heap[r++] = ${test} ? ${arr}[${at}]! : 0;` : `if (${test}) ${arr}[${at}]! += heap[r]!;\n  r++;`}
-}`;
-    const run = `const xr = ${row};
-for (let ${o} = 0; ${o} < ${a.small}; ${o}++) ${element}`;
-    const outer = g.axes
-      .slice(0, r - 1)
-      .flatMap(tests)
-      .join(" && ");
-    if (outer === "") return run;
-    return `if (${outer}) {
-  ${run}
-} else ${mode === "fill" ? `{\n  heap.fill(0, r, r + ${a.small});\n  r += ${a.small};\n}` : `r += ${a.small};`}`;
-  };
-  return `let r = ${start};
-for (let ic = 0; ic < ${g.bigChannels}; ic++) {
-  const xc = ${plus("xb", times("ic", bigPlane))};
-  ${taps} {
-    ${positions(0)}
-  }
-}`;
-}
-
 // ── padding modes other than zeros ───────────────────────────────────────────────────────────────────
 // As PyTorch does (F.pad, then the convolution with padding 0): the input is copied into a padded array
 // whose border holds the input mirrored (`reflect`, the edge not repeated), its edge repeated (`replicate`)
@@ -561,53 +496,49 @@ function padLoops(mode: string, axes: readonly PadAxis[], channels: number, body
 }`;
 }
 
-/** A convolution's element size and its scratch layout in the WebAssembly memory (wasm/conv.ts). */
-function wasmLayout(c: EmitCtx, g: Geometry, bias: number, plane: number) {
-  const taps = g.bigChannels * prod(g.axes.map((a) => a.k));
+/** A convolution as the WebAssembly kernels see it (wasm/conv.ts): per group, the weight's [OC/G, K]
+ *  matrix over one sample's columns, and the group's input geometry for im2col and col2im (wasm/im2col.ts). */
+function wasmShape(c: EmitCtx, g: Geometry, bias: number, plane: number): ConvShape {
+  const channels = g.bigChannels / g.groups;
   return {
-    elt: c.options.dtype === "float64" ? 8 : 4,
-    layout: convScratch({ outChannels: g.smallChannels, taps, plane, bias: bias >= 0, dtype: c.options.dtype }),
+    outChannels: g.smallChannels / g.groups,
+    taps: channels * prod(g.axes.map((a) => a.k)),
+    plane,
+    bias: bias >= 0,
+    dtype: c.options.dtype,
+    geometry: {
+      channels,
+      axes: g.axes.map((a) => ({ big: a.big, small: a.small, k: a.k, stride: a.stride, pad: a.pad, dil: a.dil })),
+    },
+    groups: g.groups,
   };
 }
 
-/** The convolution forward on the WebAssembly kernels, sample by sample: im2col into the memory's scratch
- *  area, then y = W·col (+ b) there, copied out. */
+/** The convolution forward on the WebAssembly kernels, sample by sample and group by group: the sample
+ *  copied into the memory, im2col there, y = W·col (+ b), copied out. */
 function wasmForward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number): string {
-  const { elt, layout } = wasmLayout(c, g, bias, plane);
-  const x = c.x[0]!;
-  return `const heap = arena.heap;
-for (let b = 0; b < n; b++) {
-  const xb = b * ${g.bigSize};
-  ${columnLoops(g, `SCRATCH_BYTE / ${elt}`, "fill", x)}
-  wasmConvForward(arena, ${k}, ${c.y[0]!}, b * ${g.smallSize}, ${g.smallChannels}, ${plane}, ${g.weight}, ${bias}, ${layout.y});
-}`;
+  const s = wasmShape(c, g, bias, plane);
+  const layout = convScratch(s);
+  return `wasmConvForward(arena, ${k}, ${c.x[0]!}, ${c.y[0]!}, n, ${g.bigSize}, ${s.outChannels}, ${plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${bias}, ${layout.y}, ${layout.x});`;
 }
 
-/** The convolution backward on the WebAssembly kernels, sample by sample: im2col again, dW += dy·colᵀ and,
- *  when the input gradient is wanted, dcol = Wᵀ·dy, which col2im adds to the input element each cell read. */
+/** The convolution backward on the WebAssembly kernels, sample by sample and group by group: im2col again,
+ *  dW += dy·colᵀ and, when the input gradient is wanted, dcol = Wᵀ·dy, which col2im adds to the input
+ *  element each cell read. */
 function wasmBackward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number): string {
-  const { elt, layout } = wasmLayout(c, g, bias, plane);
-  const x = c.x[0]!;
-  const gx = c.gx[0]!;
-  return `const dx = ${c.gxWanted[0]!};
-const heap = arena.heap;
-for (let b = 0; b < n; b++) {
-  const xb = b * ${g.bigSize};
-  {
-    ${columnLoops(g, `SCRATCH_BYTE / ${elt}`, "fill", x)}
-  }
-  wasmConvBackward(arena, ${k}, ${c.gy[0]!}, b * ${g.smallSize}, ${g.smallChannels}, ${plane}, ${g.weight}, ${layout.y}, ${layout.dcol}, dx);
-  if (dx) {
-    ${columnLoops(g, `SCRATCH_BYTE / ${elt} + ${layout.dcol}`, "add", gx)}
-  }
-}`;
+  const s = wasmShape(c, g, bias, plane);
+  const layout = convScratch(s);
+  return `wasmConvBackward(arena, ${k}, ${c.x[0]!}, ${c.gy[0]!}, ${c.gx[0]!}, n, ${g.bigSize}, ${s.outChannels}, ${plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${layout.y}, ${layout.dcol}, ${layout.x}, ${layout.dx}, ${c.gxWanted[0]!});`;
 }
 
 /** The kernel index of a convolution on the WebAssembly target, or undefined: TypeScript only (another
- *  target, groups, 3-D, or a scratch that would not fit the memory). */
+ *  target, 3-D, a scratch that would not fit the memory, or a kernel too wide for a module). Every group
+ *  width runs on the kernels: depthwise included, measured 3–11× faster than its TypeScript loops
+ *  (docs/performance.md). */
 function wasmIndex(c: EmitCtx, g: Geometry, bias: number, plane: number): number | undefined {
-  if (!c.wasmConv || g.groups !== 1 || g.axes.length > 2) return undefined;
-  return c.wasmConv(g.smallChannels, g.bigChannels * prod(g.axes.map((a) => a.k)), plane, bias >= 0);
+  if (!c.wasmConv || g.axes.length > 2) return undefined;
+  const { dtype: _, ...shape } = wasmShape(c, g, bias, plane);
+  return c.wasmConv(shape);
 }
 
 /** The TypeScript backward of a convolution without its bias part: im2col with ≥ 4 output channels per
@@ -716,7 +647,7 @@ ${im2colForward(c, g, bias, plane)}`
 ${windows(g, c.y[0]!, c.x[0]!, bias, true)}`;
       const k = wasmIndex(c, g, bias, plane);
       if (k === undefined) return ts;
-      return `// ${title}: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+      return `// ${title}: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
 if (arena) {
 ${wasmForward(c, g, k, bias, plane)}
 } else {
@@ -753,7 +684,7 @@ ${fold}`;
       // The same choice as forward: a matrix product over im2col buffers when the groups are wide enough.
       const k = wasmIndex(c, g, bias, plane);
       if (k !== undefined) {
-        return `// ${title} — backward: im2col + WebAssembly SIMD matrix products when the parameters live in its memory
+        return `// ${title} — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
 ${biasPart}if (arena) {
 ${wasmBackward(c, g, k, bias, plane)}
 } else {

@@ -49,7 +49,7 @@ export const denseSignatures = {
 const vecBytes = 16;
 
 /** Precision-specific instructions over a `Code`. */
-class Ops {
+export class Ops {
   readonly elt: number;
   readonly lanes: number;
   readonly scalar: ValType;
@@ -114,7 +114,7 @@ class Ops {
 }
 
 /** Locals after the parameters, allocated by type. */
-class Locals {
+export class Locals {
   readonly types: ValType[] = [];
   constructor(private readonly paramCount: number) {}
   add(t: ValType): number {
@@ -127,7 +127,7 @@ class Locals {
 }
 
 /** `local += n` for an i32 local. */
-function bump(c: Code, local: number, n: number): void {
+export function bump(c: Code, local: number, n: number): void {
   c.get(local).i32Const(n).i32Add().set(local);
 }
 

@@ -140,6 +140,9 @@ export class Code {
   if(): this {
     return this.raw(op.if, emptyBlock);
   }
+  else(): this {
+    return this.raw(op.else);
+  }
   end(): this {
     return this.raw(op.end);
   }

@@ -14,7 +14,7 @@
 // in, one out per product).
 import { base64DecoderSource } from "../base64.js";
 import { type DenseShape, denseBackwardBias, denseBackwardInput, denseBackwardWeight, denseForward } from "./dense.js";
-import { type ConvShape, convBackwardInput, convBackwardWeight, convForward, convScratch } from "./conv.js";
+import { type ConvShape, convFits, convKernelsOf, convScratch } from "./conv.js";
 import { type AttentionShape, attentionScratch, attentionStaging } from "./attention.js";
 import type { FunctionDef } from "./encoder.js";
 import { kernelModule } from "./dense.js";
@@ -47,15 +47,15 @@ export class WasmDenseTable {
   get used(): boolean {
     return this.shapes.length > 0 || this.convs.length > 0;
   }
-  /** The kernel index of a convolution (groups 1) with `outChannels` rows of `taps` weights over `plane`
-   *  output positions, or undefined when its scratch would take the memory past MAX_MEMORY_BYTES (the layer
-   *  then stays on the TypeScript kernels). */
-  conv(outChannels: number, taps: number, plane: number, bias: boolean): number | undefined {
-    const k = this.convs.findIndex(
-      (s) => s.outChannels === outChannels && s.taps === taps && s.plane === plane && s.bias === bias,
-    );
+  /** The kernel index of a convolution (conv.ts ConvShape, without its dtype), or undefined when its scratch
+   *  would take the memory past MAX_MEMORY_BYTES or a kernel would not fit a module (the layer then stays on
+   *  the TypeScript kernels). */
+  conv(conv: Omit<ConvShape, "dtype">): number | undefined {
+    const shape: ConvShape = { ...conv, dtype: this.dtype };
+    const key = JSON.stringify(shape);
+    const k = this.convs.findIndex((s) => JSON.stringify(s) === key);
     if (k >= 0) return k;
-    const shape: ConvShape = { outChannels, taps, plane, bias, dtype: this.dtype };
+    if (!convFits(shape, SYNC_MODULE_BYTES)) return undefined;
     this.convs.push(shape);
     if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
       this.convs.pop();
@@ -113,13 +113,7 @@ export function kernelModules(table: WasmDenseTable): Uint8Array[] {
     denseBackwardWeight(s, accumulate, `backwardWeight${k}`),
     ...(s.bias ? [denseBackwardBias(s, accumulate, `backwardBias${k}`)] : []),
   ]);
-  for (const [k, s] of table.convs.entries()) {
-    functions.push(
-      convForward(s, `convForward${k}`),
-      convBackwardWeight(s, `convBackwardWeight${k}`),
-      convBackwardInput(s, `convBackwardInput${k}`),
-    );
-  }
+  for (const [k, s] of table.convs.entries()) functions.push(...convKernelsOf(s, k));
   functions.push(...optimizerKernels(table.dtype));
   const modules: Uint8Array[] = [];
   let group: FunctionDef[] = [];
@@ -204,7 +198,7 @@ ${modules.map((m) => `      ${JSON.stringify(m)},`).join("\n")}
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the ${conv ? (dense ? "dense layers and the convolutions" : "convolutions") + " (conv1d/conv2d with groups 1; grouped, depthwise, 3-D and\n *  transposed convolutions always run on TypeScript)" : "dense layers"}: decided once, at load. */
+/** Which kernels run the ${conv ? (dense ? "dense layers and the convolutions" : "convolutions") + " (conv1d/conv2d, grouped and depthwise too; 3-D and\n *  transposed convolutions always run on TypeScript)" : "dense layers"}: decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
@@ -235,11 +229,14 @@ interface DenseKernels {
 }${
     conv
       ? `
-/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy. */
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy, and its
+ *  columns (im2col.ts): col ← im2col(x), dx += col2im(dcol). */
 interface ConvKernels {
   readonly forward: WasmKernel;
   readonly backwardWeight: WasmKernel;
   readonly backwardInput: WasmKernel;
+  readonly im2col: WasmKernel;
+  readonly col2im: WasmKernel;
 }
 `
       : ""
@@ -321,7 +318,7 @@ ${
     convs: [${table.convs
       .map(
         (_, k) =>
-          `{ forward: kernel("convForward${k}"), backwardWeight: kernel("convBackwardWeight${k}"), backwardInput: kernel("convBackwardInput${k}") }`,
+          `{ forward: kernel("convForward${k}"), backwardWeight: kernel("convBackwardWeight${k}"), backwardInput: kernel("convBackwardInput${k}"), im2col: kernel("convIm2col${k}"), col2im: kernel("convCol2im${k}") }`,
       )
       .join(", ")}],`
         : ""
@@ -398,27 +395,57 @@ function wasmDenseBackward(a: Arena, k: number, x: ${F}, gx: ${F}, gy: ${F}, row
 }`;
 }
 
-/** The convolutions' staging, one sample at a time: the layer's own code fills the columns at SCRATCH_BYTE
- *  (im2col) and adds dcol back to its input gradient (col2im); these copy y and dy in and out and run the
- *  kernels. Offsets \`Y\` and \`DCOL\` are elements from the start of the scratch area (conv.ts
- *  convScratch), \`W\` and \`B\` elements in the parameters (\`B\` −1 for no bias). */
+/** The convolutions' staging, one sample at a time and, within it, one group at a time: the sample's input
+ *  copied into the scratch area at \`X\`, a group's columns made there (im2col) at SCRATCH_BYTE, the products,
+ *  y or dy copied out or in at \`Y\` (every group), and the input gradient made in the memory at \`DX\` (col2im
+ *  into a copy of the sample's gradient, copied back). Offsets \`Y\`, \`DCOL\`, \`X\` and \`DX\` are elements
+ *  from the start of the scratch area (conv.ts convScratch), \`W\` and \`B\` elements in the parameters
+ *  (\`B\` −1 for no bias); \`IN\` is a sample's input size, \`OC\` and \`K\` a group's output channels and
+ *  weight row, \`G\` the groups. */
 function convStaging(F: string, elt: number): string {
-  return `/** One sample's y = W·col + b on convolution kernel \`k\`, written to \`y\` from element \`yo\`. */
-function wasmConvForward(a: Arena, k: number, y: ${F}, yo: number, OC: number, P: number, W: number, B: number, Y: number): void {
+  return `/** y = W·col + b on convolution kernel \`k\` for \`n\` samples of \`x\`. */
+function wasmConvForward(a: Arena, k: number, x: ${F}, y: ${F}, n: number, IN: number, OC: number, P: number, K: number, G: number, W: number, B: number, Y: number, X: number): void {
   const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / ${elt} + X;
   const ys = SCRATCH_BYTE / ${elt} + Y;
-  if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + oc]!, ys + oc * P, ys + (oc + 1) * P);
-  a.convs[k]!.forward(W * ${elt}, SCRATCH_BYTE, ys * ${elt}, 0);
-  y.set(heap.subarray(ys, ys + OC * P), yo);
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * ${elt}, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * ${elt}, SCRATCH_BYTE, yg * ${elt}, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
+  }
 }
 
-/** One sample's dW += dy·colᵀ into the arena's gradients and, when \`dx\`, dcol = Wᵀ·dy (for col2im), from
- *  \`gy\` at element \`go\`. */
-function wasmConvBackward(a: Arena, k: number, gy: ${F}, go: number, OC: number, P: number, W: number, Y: number, DCOL: number, dx: boolean): void {
+/** dW += dy·colᵀ into the arena's gradients for \`n\` samples and, when \`dx\`, gx += col2im(Wᵀ·dy). */
+function wasmConvBackward(a: Arena, k: number, x: ${F}, gy: ${F}, gx: ${F}, n: number, IN: number, OC: number, P: number, K: number, G: number, W: number, Y: number, DCOL: number, X: number, DX: number, dx: boolean): void {
+  const heap = a.heap;
   const kernels = a.convs[k]!;
-  const ys = SCRATCH_BYTE + Y * ${elt};
-  a.heap.set(gy.subarray(go, go + OC * P), ys / ${elt});
-  kernels.backwardWeight(ys, SCRATCH_BYTE, 0, GRADS_BYTE + W * ${elt}, OC);
-  if (dx) kernels.backwardInput(W * ${elt}, ys, SCRATCH_BYTE + DCOL * ${elt}, 0);
+  const xs = SCRATCH_BYTE / ${elt} + X;
+  const ys = SCRATCH_BYTE / ${elt} + Y;
+  const dxs = SCRATCH_BYTE / ${elt} + DX;
+  const dcol = SCRATCH_BYTE + DCOL * ${elt};
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * ${elt};
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * ${elt}, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * ${elt}, OC);
+      if (dx) {
+        kernels.backwardInput(wg * ${elt}, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * ${elt}, dcol);
+      }
+    }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
+  }
 }`;
 }
