@@ -1,0 +1,94 @@
+// Recurrent layers on the WebAssembly target (issue 17 item 2): the input projection W_ih x + b_ih of every
+// position of a sequence is one dense product [T, IN] × [G·H, IN]ᵀ, run on the dense SIMD kernels of the
+// layer shape (IN → G·H, bias) in the module's table (dense.ts), CHUNK positions at a time through the
+// scratch rows (the same rows, and so the same scratch size, as a dense layer of that shape). Backward
+// collects the per-step gate gradients dp of CHUNK positions in the scratch rows of dy as backpropagation
+// through time produces them, and runs dW_ih += dpᵀ x, db_ih += Σ dp and dx += dp W_ih on those rows in
+// three kernel calls. The hidden-to-hidden product stays in TypeScript, step by step (a matrix–vector
+// product per sample and step; docs/performance.md has the measurement).
+//
+// These functions write the generated TypeScript of those two pieces; kernels/recurrent.ts places them.
+// The generated code reads the module-level `arena` (its parameters are resident), `CHUNK`, `SCRATCH_BYTE`
+// and `GRADS_BYTE` of target.ts.
+
+/** Where a projection reads its rows and writes its outputs, all per sample, as generated expressions. */
+export interface Projection {
+  /** The dense kernels' index in the module's table (EmitCtx.wasmDense). */
+  readonly k: number;
+  readonly dtype: "float32" | "float64";
+  /** Positions of the sequence. */
+  readonly T: number;
+  /** Input width and gate rows G·H. */
+  readonly IN: number;
+  readonly GH: number;
+  /** Element offsets of weight_ih and of b_ih (−1: none) in the parameters. */
+  readonly W: number;
+  readonly B: number;
+  /** The layer's input array and the expression of this sample's first row in it (rows IN apart). */
+  readonly input: string;
+  readonly inputBase: string;
+}
+
+const elementBytes = (dtype: "float32" | "float64") => (dtype === "float32" ? 4 : 8);
+
+/** Forward: `dest[destBase + t·stride + j] = (W_ih x_t + b_ih)[j]` for every position t and gate row j. */
+export function projectForward(p: Projection, dest: string, destBase: string, stride: number): string {
+  const elt = elementBytes(p.dtype);
+  const { T, IN, GH } = p;
+  const copyOut =
+    stride === GH
+      ? `${dest}.set(heap.subarray(ys, ys + m * ${GH}), ${destBase} + t0 * ${GH});`
+      : `for (let t = 0, yt = ys; t < m; t++, yt += ${GH}) ${dest}.set(heap.subarray(yt, yt + ${GH}), ${destBase} + (t0 + t) * ${stride});`;
+  return `// W_ih x + b_ih at every position: one product [${T}, ${IN}] × [${GH}, ${IN}]ᵀ on the SIMD kernels, CHUNK positions at a time
+{
+  const heap = arena.heap;
+  const forward = arena.kernels[${p.k}]!.forward;
+  const ys = SCRATCH_BYTE / ${elt} + CHUNK * ${IN};
+  for (let t0 = 0; t0 < ${T}; t0 += CHUNK) {
+    const m = Math.min(CHUNK, ${T} - t0);
+    heap.set(${p.input}.subarray(${p.inputBase} + t0 * ${IN}, ${p.inputBase} + (t0 + m) * ${IN}), SCRATCH_BYTE / ${elt});
+    forward(SCRATCH_BYTE, ${p.W * elt}, ${p.B < 0 ? 0 : p.B * elt}, ys * ${elt}, m);
+    ${copyOut}
+  }
+}`;
+}
+
+/** Backward, inside the step loop after the step's gate gradients are in `work[dp …]`: stage them in the
+ *  scratch rows of dy at row `t % CHUNK`; when the CHUNK positions (or the sequence's last ones) are in,
+ *  dW_ih += dpᵀ x and db_ih += Σ dp into the arena's gradients, and, when `dx` (a generated expression),
+ *  `gin[ginBase + t·IN + i] += (dp W_ih)[i]`. `descending`: positions come T−1 first (a forward direction). */
+export function projectBackward(
+  p: Projection,
+  work: string,
+  dp: string,
+  gin: string,
+  ginBase: string,
+  dx: string,
+  descending: boolean,
+): string {
+  const elt = elementBytes(p.dtype);
+  const { T, IN, GH } = p;
+  const full = descending ? "t % CHUNK === 0" : `t % CHUNK === CHUNK - 1 || t === ${T - 1}`;
+  const input = `kernels.backwardInput(gs * ${elt}, ${p.W * elt}, ds * ${elt}, m);
+        for (let i = 0, g = ${ginBase} + t0 * ${IN}, e = m * ${IN}; i < e; i++) ${gin}[g + i]! += heap[ds + i]!;`;
+  return `// dp of W_ih x + b_ih to the scratch rows; every CHUNK positions, the W_ih side as three SIMD products:
+    // dW_ih += dpᵀ x, db_ih += Σ dp, dx += dp W_ih
+    for (let j = 0, q = gs + (t % CHUNK) * ${GH}; j < ${GH}; j++) heap[q + j] = ${work}[${dp} + j]!;
+    if (${full}) {
+      const t0 = t - (t % CHUNK);
+      const m = Math.min(CHUNK, ${T} - t0);
+      heap.set(${p.input}.subarray(${p.inputBase} + t0 * ${IN}, ${p.inputBase} + (t0 + m) * ${IN}), xs);
+      kernels.backwardWeight(gs * ${elt}, xs * ${elt}, GRADS_BYTE + ${p.W * elt}, m);${p.B >= 0 ? `\n      kernels.backwardBias(gs * ${elt}, GRADS_BYTE + ${p.B * elt}, m);` : ""}
+      ${dx === "true" ? input : `if (${dx}) {\n        ${input}\n      }`}
+    }`;
+}
+
+/** The constants `projectBackward`'s code reads, declared once before the step loop. */
+export function projectBackwardSetup(p: Projection): string {
+  const elt = elementBytes(p.dtype);
+  return `const heap = arena.heap;
+  const kernels = arena.kernels[${p.k}]!;
+  const xs = SCRATCH_BYTE / ${elt}; // CHUNK rows of x
+  const gs = xs + CHUNK * ${p.IN}; // CHUNK rows of dp
+  const ds = gs + CHUNK * ${p.GH}; // CHUNK rows of dx`;
+}
