@@ -348,7 +348,7 @@ function createEngine() {
   function createParams(seed = 0): Float32Array {
     checkSeed(seed);
     seedRandom(seed);
-    const p = new Float32Array(paramCount);
+    const p = createArena()?.params ?? new Float32Array(paramCount); // in a WebAssembly memory of its own when it can
     for (let i = 0; i < 8192; i++) p[i] = (2 * random() - 1) * 0.125; // 0.weight_ih_l0: U(±0.125)
     for (let i = 8192; i < 24576; i++) p[i] = (2 * random() - 1) * 0.125; // 0.weight_hh_l0: U(±0.125)
     for (let i = 24576; i < 24832; i++) p[i] = (2 * random() - 1) * 0.125; // 0.bias_ih_l0: U(±0.125)
@@ -360,6 +360,11 @@ function createEngine() {
 
   let batchSize = 0;
   let forwardDone = false;
+  /** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+   *  (`createParams` made them), else undefined: the TypeScript kernels. */
+  let arena: Arena | undefined;
+  /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+  let inputGradWanted = true;
   /** Sequence length of the last forward call (attention masks keys past it). */
   let seqLength = 256;
   /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
@@ -422,6 +427,7 @@ function createEngine() {
     checkFloats("input", input, n * length * 32);
     if (options.seed !== undefined) checkSeed(options.seed);
     allocate(n);
+    arena = arenaOf(p);
     allocateShort(n, length);
     if (options.seed !== undefined) seedRandom(options.seed);
     if (length === 256) act0.set(input);
@@ -492,10 +498,14 @@ function createEngine() {
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     if (seqLength === 256) grad1.set(outputGrad);
     else padRows(outputGrad, grad1, n, seqLength, 64, 256);
+    arena = arenaOf(p);
+    const staged = arena !== undefined && !ownGrads(arena, grads);
+    if (staged) arena!.grads.fill(0);
     const gp = grads;
     zero(gp);
     zero(grad0);
     backward0(p, gp, n);
+    if (staged) addGrads(arena!.grads, grads);
     return grad0;
   }
 
@@ -514,35 +524,79 @@ function createEngine() {
         const hb = sq;
         const gb = gq;
         const cb = cq;
-        for (let s = 0; s < 256; s++) {
-          const t = s;
-          const xi = xb + t * 32; // this position of the layer's input
-          const ho = hb + t * 64; // its output h_t
-          const hp = ho - 64; // the previous step's state h (when s > 0)
-          const go = gb + t * 256;
-          const co = cb + t * 64;
-          const cp = co - 64;
-          // pre-activations of the four gates, W_ih x + W_hh h + biases
-          for (let j = 0; j < 256; j++) {
-            let ax = p[24576 + j]!;
-            let ah = p[24832 + j]!;
-            for (let i = 0, w = j * 32; i < 32; i++, w++) ax += p[w]! * act0[xi + i]!;
-            if (s > 0) for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) ah += p[w]! * scratch0_seq[hp + k]!;
-            scratch0_gates[go + j] = ax + ah;
+        if (arena) {
+          // W_ih x + b_ih at every position: one product [256, 32] × [256, 32]ᵀ on the SIMD kernels, CHUNK positions at a time
+          {
+            const heap = arena.heap;
+            const forward = arena.kernels[0]!.forward;
+            const ys = SCRATCH_BYTE / 4 + CHUNK * 32;
+            for (let t0 = 0; t0 < 256; t0 += CHUNK) {
+              const m = Math.min(CHUNK, 256 - t0);
+              heap.set(act0.subarray(xb + t0 * 32, xb + (t0 + m) * 32), SCRATCH_BYTE / 4);
+              forward(SCRATCH_BYTE, 0, 98304, ys * 4, m);
+              scratch0_gates.set(heap.subarray(ys, ys + m * 256), gb + t0 * 256);
+            }
           }
-          // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
-          for (let k = 0; k < 64; k++) {
-            const ig = 1 / (1 + Math.exp(-scratch0_gates[go + k]!));
-            const fg = 1 / (1 + Math.exp(-scratch0_gates[go + 64 + k]!));
-            const gg = Math.tanh(scratch0_gates[go + 128 + k]!);
-            const og = 1 / (1 + Math.exp(-scratch0_gates[go + 192 + k]!));
-            scratch0_gates[go + k] = ig;
-            scratch0_gates[go + 64 + k] = fg;
-            scratch0_gates[go + 128 + k] = gg;
-            scratch0_gates[go + 192 + k] = og;
-            const cv = (s > 0 ? fg * scratch0_cell[cp + k]! : 0) + ig * gg;
-            scratch0_cell[co + k] = cv;
-            scratch0_seq[ho + k] = og * Math.tanh(cv);
+          for (let s = 0; s < 256; s++) {
+            const t = s;
+            const ho = hb + t * 64; // its output h_t
+            const hp = ho - 64; // the previous step's state h (when s > 0)
+            const go = gb + t * 256;
+            const co = cb + t * 64;
+            const cp = co - 64;
+            // pre-activations of the four gates, W_ih x + W_hh h + biases
+            for (let j = 0; j < 256; j++) {
+              const ax = scratch0_gates[go + j]!;
+              let ah = p[24832 + j]!;
+              if (s > 0) for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) ah += p[w]! * scratch0_seq[hp + k]!;
+              scratch0_gates[go + j] = ax + ah;
+            }
+            // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
+            for (let k = 0; k < 64; k++) {
+              const ig = 1 / (1 + Math.exp(-scratch0_gates[go + k]!));
+              const fg = 1 / (1 + Math.exp(-scratch0_gates[go + 64 + k]!));
+              const gg = Math.tanh(scratch0_gates[go + 128 + k]!);
+              const og = 1 / (1 + Math.exp(-scratch0_gates[go + 192 + k]!));
+              scratch0_gates[go + k] = ig;
+              scratch0_gates[go + 64 + k] = fg;
+              scratch0_gates[go + 128 + k] = gg;
+              scratch0_gates[go + 192 + k] = og;
+              const cv = (s > 0 ? fg * scratch0_cell[cp + k]! : 0) + ig * gg;
+              scratch0_cell[co + k] = cv;
+              scratch0_seq[ho + k] = og * Math.tanh(cv);
+            }
+          }
+        } else {
+          for (let s = 0; s < 256; s++) {
+            const t = s;
+            const xi = xb + t * 32; // this position of the layer's input
+            const ho = hb + t * 64; // its output h_t
+            const hp = ho - 64; // the previous step's state h (when s > 0)
+            const go = gb + t * 256;
+            const co = cb + t * 64;
+            const cp = co - 64;
+            // pre-activations of the four gates, W_ih x + W_hh h + biases
+            for (let j = 0; j < 256; j++) {
+              let ax = p[24576 + j]!;
+              let ah = p[24832 + j]!;
+              for (let i = 0, w = j * 32; i < 32; i++, w++) ax += p[w]! * act0[xi + i]!;
+              if (s > 0) for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) ah += p[w]! * scratch0_seq[hp + k]!;
+              scratch0_gates[go + j] = ax + ah;
+            }
+            // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
+            for (let k = 0; k < 64; k++) {
+              const ig = 1 / (1 + Math.exp(-scratch0_gates[go + k]!));
+              const fg = 1 / (1 + Math.exp(-scratch0_gates[go + 64 + k]!));
+              const gg = Math.tanh(scratch0_gates[go + 128 + k]!);
+              const og = 1 / (1 + Math.exp(-scratch0_gates[go + 192 + k]!));
+              scratch0_gates[go + k] = ig;
+              scratch0_gates[go + 64 + k] = fg;
+              scratch0_gates[go + 128 + k] = gg;
+              scratch0_gates[go + 192 + k] = og;
+              const cv = (s > 0 ? fg * scratch0_cell[cp + k]! : 0) + ig * gg;
+              scratch0_cell[co + k] = cv;
+              scratch0_seq[ho + k] = og * Math.tanh(cv);
+            }
           }
         }
       }
@@ -567,50 +621,109 @@ function createEngine() {
         const hb = sq;
         const gb = gq;
         const cb = cq;
-        scratch0_work.fill(0, 16384, 16512); // carried dh, dc: zero after the last step
-        for (let s = 255; s >= 0; s--) {
-          const t = s;
-          const xi = xb + t * 32; // this position of the layer's input
-          const hp = hb + t * 64 - 64; // the previous step's state h (when s > 0)
-          const go = gb + t * 256;
-          const co = cb + t * 64;
-          const cp = co - 64;
-          const dy = t * 64; // this output's gradient from above in work
-          // through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
-          for (let k = 0; k < 64; k++) {
-            const dh = scratch0_work[16384 + k]! + scratch0_work[dy + k]!;
-            const ig = scratch0_gates[go + k]!;
-            const fg = scratch0_gates[go + 64 + k]!;
-            const gg = scratch0_gates[go + 128 + k]!;
-            const og = scratch0_gates[go + 192 + k]!;
-            const tc = Math.tanh(scratch0_cell[co + k]!);
-            const dc = scratch0_work[16448 + k]! + dh * og * (1 - tc * tc);
-            scratch0_work[16512 + k] = dc * gg * ig * (1 - ig);
-            scratch0_work[16576 + k] = s > 0 ? dc * scratch0_cell[cp + k]! * fg * (1 - fg) : 0;
-            scratch0_work[16640 + k] = dc * ig * (1 - gg * gg);
-            scratch0_work[16704 + k] = dh * tc * og * (1 - og);
-            scratch0_work[16448 + k] = dc * fg;
-            scratch0_work[16384 + k] = 0;
-          }
-          // W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
-          for (let j = 0; j < 256; j++) {
-            const d = scratch0_work[16512 + j]!;
-            if (d === 0) continue;
-            gp[24576 + j]! += d;
-            for (let i = 0, w = j * 32; i < 32; i++, w++) {
-              gp[w]! += d * act0[xi + i]!;
-              grad0[xi + i]! += d * p[w]!;
+        if (arena) {
+          const heap = arena.heap;
+          const kernels = arena.kernels[0]!;
+          const xs = SCRATCH_BYTE / 4; // CHUNK rows of x
+          const gs = xs + CHUNK * 32; // CHUNK rows of dp
+          const ds = gs + CHUNK * 256; // CHUNK rows of dx
+          scratch0_work.fill(0, 16384, 16512); // carried dh, dc: zero after the last step
+          for (let s = 255; s >= 0; s--) {
+            const t = s;
+            const hp = hb + t * 64 - 64; // the previous step's state h (when s > 0)
+            const go = gb + t * 256;
+            const co = cb + t * 64;
+            const cp = co - 64;
+            const dy = t * 64; // this output's gradient from above in work
+            // through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
+            for (let k = 0; k < 64; k++) {
+              const dh = scratch0_work[16384 + k]! + scratch0_work[dy + k]!;
+              const ig = scratch0_gates[go + k]!;
+              const fg = scratch0_gates[go + 64 + k]!;
+              const gg = scratch0_gates[go + 128 + k]!;
+              const og = scratch0_gates[go + 192 + k]!;
+              const tc = Math.tanh(scratch0_cell[co + k]!);
+              const dc = scratch0_work[16448 + k]! + dh * og * (1 - tc * tc);
+              scratch0_work[16512 + k] = dc * gg * ig * (1 - ig);
+              scratch0_work[16576 + k] = s > 0 ? dc * scratch0_cell[cp + k]! * fg * (1 - fg) : 0;
+              scratch0_work[16640 + k] = dc * ig * (1 - gg * gg);
+              scratch0_work[16704 + k] = dh * tc * og * (1 - og);
+              scratch0_work[16448 + k] = dc * fg;
+              scratch0_work[16384 + k] = 0;
+            }
+            // dp of W_ih x + b_ih to the scratch rows; every CHUNK positions, the W_ih side as three SIMD products:
+            // dW_ih += dpᵀ x, db_ih += Σ dp, dx += dp W_ih
+            for (let j = 0, q = gs + (t % CHUNK) * 256; j < 256; j++) heap[q + j] = scratch0_work[16512 + j]!;
+            if (t % CHUNK === 0) {
+              const t0 = t - (t % CHUNK);
+              const m = Math.min(CHUNK, 256 - t0);
+              heap.set(act0.subarray(xb + t0 * 32, xb + (t0 + m) * 32), xs);
+              kernels.backwardWeight(gs * 4, xs * 4, GRADS_BYTE + 0, m);
+              kernels.backwardBias(gs * 4, GRADS_BYTE + 98304, m);
+              if (inputGradWanted) {
+                kernels.backwardInput(gs * 4, 0, ds * 4, m);
+                for (let i = 0, g = xb + t0 * 32, e = m * 32; i < e; i++) grad0[g + i]! += heap[ds + i]!;
+              }
+            }
+            // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
+            for (let j = 0; j < 256; j++) {
+              const d = scratch0_work[16512 + j]!;
+              if (d === 0) continue;
+              gp[24832 + j]! += d;
+              if (s > 0) {
+                for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) {
+                  gp[w]! += d * scratch0_seq[hp + k]!;
+                  scratch0_work[16384 + k]! += d * p[w]!;
+                }
+              }
             }
           }
-          // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
-          for (let j = 0; j < 256; j++) {
-            const d = scratch0_work[16512 + j]!;
-            if (d === 0) continue;
-            gp[24832 + j]! += d;
-            if (s > 0) {
-              for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) {
-                gp[w]! += d * scratch0_seq[hp + k]!;
-                scratch0_work[16384 + k]! += d * p[w]!;
+        } else {
+          scratch0_work.fill(0, 16384, 16512); // carried dh, dc: zero after the last step
+          for (let s = 255; s >= 0; s--) {
+            const t = s;
+            const xi = xb + t * 32; // this position of the layer's input
+            const hp = hb + t * 64 - 64; // the previous step's state h (when s > 0)
+            const go = gb + t * 256;
+            const co = cb + t * 64;
+            const cp = co - 64;
+            const dy = t * 64; // this output's gradient from above in work
+            // through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
+            for (let k = 0; k < 64; k++) {
+              const dh = scratch0_work[16384 + k]! + scratch0_work[dy + k]!;
+              const ig = scratch0_gates[go + k]!;
+              const fg = scratch0_gates[go + 64 + k]!;
+              const gg = scratch0_gates[go + 128 + k]!;
+              const og = scratch0_gates[go + 192 + k]!;
+              const tc = Math.tanh(scratch0_cell[co + k]!);
+              const dc = scratch0_work[16448 + k]! + dh * og * (1 - tc * tc);
+              scratch0_work[16512 + k] = dc * gg * ig * (1 - ig);
+              scratch0_work[16576 + k] = s > 0 ? dc * scratch0_cell[cp + k]! * fg * (1 - fg) : 0;
+              scratch0_work[16640 + k] = dc * ig * (1 - gg * gg);
+              scratch0_work[16704 + k] = dh * tc * og * (1 - og);
+              scratch0_work[16448 + k] = dc * fg;
+              scratch0_work[16384 + k] = 0;
+            }
+            // W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
+            for (let j = 0; j < 256; j++) {
+              const d = scratch0_work[16512 + j]!;
+              if (d === 0) continue;
+              gp[24576 + j]! += d;
+              for (let i = 0, w = j * 32; i < 32; i++, w++) {
+                gp[w]! += d * act0[xi + i]!;
+                grad0[xi + i]! += d * p[w]!;
+              }
+            }
+            // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
+            for (let j = 0; j < 256; j++) {
+              const d = scratch0_work[16512 + j]!;
+              if (d === 0) continue;
+              gp[24832 + j]! += d;
+              if (s > 0) {
+                for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) {
+                  gp[w]! += d * scratch0_seq[hp + k]!;
+                  scratch0_work[16384 + k]! += d * p[w]!;
+                }
               }
             }
           }
@@ -689,7 +802,7 @@ function createEngine() {
     const lr = options.lr;
     return {
       params: own,
-      grads: new Float32Array(paramCount),
+      grads: arenaOf(own)?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
       m: new Float32Array(paramCount),
@@ -775,7 +888,13 @@ function createEngine() {
         : lossName === "cross_entropy"
           ? crossEntropyLoss(output, target, n, grad)
           : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-    backward(trainer.params, grad, trainer.grads);
+    // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+    inputGradWanted = false;
+    try {
+      backward(trainer.params, grad, trainer.grads);
+    } finally {
+      inputGradWanted = true;
+    }
     trainer.steps++;
     trainer.lr = lr;
     const p = trainer.params;
@@ -838,6 +957,125 @@ function createEngine() {
       },
     },
   };
+}
+
+// ── WebAssembly SIMD kernels (`nnc build --target auto`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no `atob`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: `WebAssembly.validate` rejects it on an engine without SIMD. */
+const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+
+/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQIHPwQIZm9yd2FyZDAAAA5iYWNrd2FyZElucHV0MAABD2JhY2t3YXJkV2VpZ2h0MAACDWJhY2t3YXJkQmlhczAAAwqxEgSLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIACaiEOA0AgACEIIAchCSAEQQF2QYACbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAFqIQ0DQCAL/QAEACEaIAv9AASAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgAIhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKACCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMCCAIQYACaiEIIAlBgBBqIQkgCCAKSQ0ACyAFQYAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAFsIABqIQ8gBEEBa0GACGwgA2ohECABIQUgAiEGIBAhByAFQYCAAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAASEcIBMgGiAc/eYB/eQBIRMgDP0ABIACIRwgFCAaIBz95gH95AEhFCAM/QAEgAMhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAWohDANAIAAhBiAFIQcgA0EBdkGAEGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAEgByAT/QsEkAEgByAU/QsEoAEgByAV/QsEsAEgBkGAEGohBiAHQYACaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYABaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAEhEiAH/QAEkAEhEyAH/QAEoAEhFCAH/QAEsAEhFSAGIQkgBCEKIAYgA0GACGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQYABaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAEgByAT/QsEkAEgByAU/QsEoAEgByAV/QsEsAEgBkEIaiEGIAdBgAJqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgAhqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAIbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgAhqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACws=",
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the dense layers: decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+interface DenseKernels {
+  readonly forward: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardBias: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
+interface Arena {
+  readonly heap: Float32Array;
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly kernels: readonly DenseKernels[];
+}
+
+const GRADS_BYTE = 100352;
+const SCRATCH_BYTE = 200704;
+/** Rows per pass through the scratch area (64 rows of up to 320 values: x, dy and dx). */
+const CHUNK = 64;
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (5 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: 5, maximum: 5 });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const arena: Arena = {
+    heap: new Float32Array(buffer),
+    params: new Float32Array(buffer, 0, paramCount),
+    grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    kernels: [
+      {
+        forward: kernel("forward0"),
+        backwardInput: kernel("backwardInput0"),
+        backwardWeight: kernel("backwardWeight0"),
+        backwardBias: kernel("backwardBias0"),
+      },
+    ],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters `p` is, if any. */
+function arenaOf(p: Float32Array): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether `grads` is the gradient view of `arena` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: Float32Array): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** grads += the gradients the kernels wrote into their memory (`backward` given other `grads`). */
+function addGrads(staged: Float32Array, grads: Float32Array): void {
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────
@@ -967,7 +1205,7 @@ export function createModel(options: ModelOptions = {}): Model {
   checkSeed(seed);
   const e = createEngine();
   const params = e.createParams(seed);
-  const grads = new Float32Array(paramCount);
+  const grads = arenaOf(params)?.grads ?? new Float32Array(paramCount);
   const buffers = createBuffers();
   return {
     manifest,

@@ -3,8 +3,9 @@
 // are ordinary layers: on `--target wasm` their dense layers above the unroll limit run on the dense SIMD
 // kernels like any other (here `unrollLimit: 0` puts these small ones there, and the router too).
 import { describe, expect, it } from "vitest";
-import type { CompileOptions } from "../src/index.js";
 import { build, gradientCheck, seeded } from "./helpers/generated.js";
+
+type CompileOptions = NonNullable<Parameters<typeof build>[1]>;
 
 const targets: readonly (readonly [string, CompileOptions])[] = [
   ["--target ts", { dtype: "float64", target: "ts" }],

@@ -719,8 +719,13 @@ describe("--target wasm against --target ts, 70 positions (two scratch passes)",
       const A = dtype === "float64" ? Float64Array : Float32Array;
       const p = m.createParams(5);
       p.set(Float64Array.from((await buildOnce(source, "ts")).createParams(5)));
-      const x = A.from({ length: n * m.inputSize }, () => rand());
-      const w = A.from({ length: n * m.outputSize }, () => rand());
+      const draw = (k: number) => {
+        const a = new A(k);
+        for (let i = 0; i < k; i++) a[i] = rand();
+        return a;
+      };
+      const x = draw(n * m.inputSize);
+      const w = draw(n * m.outputSize);
       const y = Float64Array.from(m.forward(p as never, x as never, n));
       const gp = new A(m.paramCount);
       const gx = Float64Array.from(m.backward(p as never, w as never, gp as never));

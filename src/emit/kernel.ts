@@ -88,8 +88,9 @@ export interface EmitCtx {
   weight(index: number): string;
   /** With the WebAssembly target: the index of the SIMD kernels of a dense layer \`IN → OUT\` (PyTorch's
    *  [out, in] weight), whose calls then go to \`wasmDenseForward\` / \`wasmDenseBackward\` when the parameters
-   *  live in a WebAssembly memory (\`arena\` in generated code). Absent: TypeScript only. */
-  readonly wasmDense?: (inFeatures: number, outFeatures: number, bias: boolean) => number;
+   *  live in a WebAssembly memory (\`arena\` in generated code). Absent: TypeScript only. \`staged\` false: the
+   *  caller runs the kernels itself (wasm/recurrent.ts), so those two functions are not needed for it. */
+  readonly wasmDense?: (inFeatures: number, outFeatures: number, bias: boolean, staged?: boolean) => number;
   /** With the WebAssembly target: the index of the SIMD kernels of a convolution with groups 1 (`outChannels`
    *  weight rows of `taps` = in · Π kernel, `plane` output positions; wasm/conv.ts), whose code then runs
    *  them when the parameters live in a WebAssembly memory; undefined when its scratch would not fit that

@@ -1416,7 +1416,7 @@ function context(
     inference: baked !== undefined,
     ...(wasmTable
       ? {
-          wasmDense: (i: number, o: number, bias: boolean) => wasmTable.index(i, o, bias),
+          wasmDense: (i: number, o: number, bias: boolean, staged?: boolean) => wasmTable.index(i, o, bias, staged),
           wasmConv: (oc: number, taps: number, plane: number, bias: boolean) => wasmTable.conv(oc, taps, plane, bias),
         }
       : {}),

@@ -336,8 +336,8 @@ function forwardSteps(g: Geometry, r: Direction, x: string, fromProjection: bool
     ${stepOffsets(g, r, false, fromProjection)}
     ${body}
   }`;
-  // Without the W_ih loop its line is left empty.
-  return fromProjection ? loop.replace(/\n\s*\n/g, "\n") : loop;
+  // Without the W_ih loop its line is left empty, and ax is read, not summed.
+  return fromProjection ? loop.replace(/\n\s*\n/g, "\n").replace(/\blet ax = /g, "const ax = ") : loop;
 }
 
 /** A direction's backward; with `proj`, two branches: on the arena the W_ih side runs as SIMD products over
@@ -512,7 +512,7 @@ function backwardSteps(g: Geometry, r: Direction, x: string, gx: string, proj?: 
 
 /** With the WebAssembly target, a direction's input projection on the dense kernels of shape IN → G·H. */
 function wasmProjection(c: EmitCtx, g: Geometry, r: Direction, x: string): Projection | undefined {
-  return c.wasmDense ? projection(c, g, r, x, c.wasmDense(r.IN, g.GH, r.BI >= 0)) : undefined;
+  return c.wasmDense ? projection(c, g, r, x, c.wasmDense(r.IN, g.GH, r.BI >= 0, false)) : undefined;
 }
 
 function recurrentKernel(cell: Cell): Kernel {

@@ -57,8 +57,12 @@ export class WasmDenseTable {
     }
     return this.convs.length - 1;
   }
-  /** The kernel index of a dense layer `IN → OUT`. */
-  index(inFeatures: number, outFeatures: number, bias: boolean): number {
+  /** Whether some layer calls `wasmDenseForward` / `wasmDenseBackward` (a recurrent layer's projection runs
+   *  the kernels itself: recurrent.ts). */
+  staged = false;
+  /** The kernel index of a dense layer `IN → OUT`; `staged`: its code calls the staging functions. */
+  index(inFeatures: number, outFeatures: number, bias: boolean, staged = true): number {
+    this.staged ||= staged;
     const k = this.shapes.findIndex(
       (s) => s.inFeatures === inFeatures && s.outFeatures === outFeatures && s.bias === bias,
     );
@@ -277,7 +281,7 @@ function addGrads(staged: ${F}, grads: ${F}): void {
   for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
 }
 
-${[...(dense ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : [])].join("\n\n")}`;
+${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : [])].join("\n\n")}`;
 }
 
 /** The dense layers' staging: rows CHUNK at a time through the scratch area. */
