@@ -510,9 +510,13 @@ function backwardSteps(g: Geometry, r: Direction, x: string, gx: string, proj?: 
   }`;
 }
 
-/** With the WebAssembly target, a direction's input projection on the dense kernels of shape IN → G·H. */
+/** With the WebAssembly target, a direction's input projection on the dense kernels of shape IN → G·H, when
+ *  its weight has more than the unroll limit's multiply–adds per position, the dense layers' hand-over (at
+ *  the test sizes, IN 3 and G·H 20, the SIMD projection's staging made a forward 5–6× slower; at IN 32 and
+ *  G·H 256 it is 1.3–1.4× faster: bench/wasm-recurrent.mjs, docs/performance.md). */
 function wasmProjection(c: EmitCtx, g: Geometry, r: Direction, x: string): Projection | undefined {
-  return c.wasmDense ? projection(c, g, r, x, c.wasmDense(r.IN, g.GH, r.BI >= 0, false)) : undefined;
+  if (!c.wasmDense || r.IN * g.GH <= c.options.unrollLimit) return undefined;
+  return projection(c, g, r, x, c.wasmDense(r.IN, g.GH, r.BI >= 0, false));
 }
 
 function recurrentKernel(cell: Cell): Kernel {
