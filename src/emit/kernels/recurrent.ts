@@ -24,7 +24,14 @@
 // last layer first. Its temporaries (the gradient of every layer's output sequence, the carried state
 // gradients and one step's pre-activation gradients) live in the first per-sample slot of `work`.
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
-import { type Projection, projectBackward, projectBackwardSetup, projectForward } from "../wasm/recurrent.js";
+import {
+  type Projection,
+  hiddenSetup,
+  hiddenStep,
+  projectBackward,
+  projectBackwardSetup,
+  projectForward,
+} from "../wasm/recurrent.js";
 
 type Cell = "rnn" | "lstm" | "gru";
 
@@ -230,8 +237,8 @@ function forwardBlock(g: Geometry, r: Direction, x: string, proj?: Projection): 
 {
   ${lines}
   if (arena) {
-    ${projectForward(proj, dest, base, stride).replace(/\n/g, "\n    ")}
-    ${forwardSteps(g, r, x, true).replace(/\n/g, "\n    ")}
+    ${projectForward(proj, dest, base, stride).replace(/\n/g, "\n    ")}${proj.hidden ? `\n    ${hiddenSetup(proj).replace(/\n/g, "\n    ")}` : ""}
+    ${forwardSteps(g, r, x, true, proj).replace(/\n/g, "\n    ")}
   } else {
     ${forwardSteps(g, r, x, false).replace(/\n/g, "\n    ")}
   }
@@ -239,7 +246,7 @@ function forwardBlock(g: Geometry, r: Direction, x: string, proj?: Projection): 
 }
 
 /** The step loop of a direction's forward; `fromProjection`: W_ih x + b_ih is already in place (projected). */
-function forwardSteps(g: Geometry, r: Direction, x: string, fromProjection: boolean): string {
+function forwardSteps(g: Geometry, r: Direction, x: string, fromProjection: boolean, proj?: Projection): string {
   const { H, GH, T } = g;
   const { input } = blockBases(g, r, x);
   const seq = g.seq;
@@ -247,7 +254,9 @@ function forwardSteps(g: Geometry, r: Direction, x: string, fromProjection: bool
   const ihLoop = fromProjection
     ? ""
     : `for (let i = 0, w = ${at(r.WI, `j * ${r.IN}`)}; i < ${r.IN}; i++, w++) ax += p[w]! * ${input}[xi + i]!;`;
-  const hhLoop = `if (s > 0) for (let k = 0, w = ${at(r.WH, `j * ${g.R}`)}; k < ${g.R}; k++, w++) ah += p[w]! * ${seq}[hp + k]!;`;
+  const hhLoop = proj?.hidden
+    ? "if (s > 0) ah += hheap[hy + j]!;"
+    : `if (s > 0) for (let k = 0, w = ${at(r.WH, `j * ${g.R}`)}; k < ${g.R}; k++, w++) ah += p[w]! * ${seq}[hp + k]!;`;
   const bI = fromProjection ? projected(g).read : r.BI >= 0 ? `p[${at(r.BI, "j")}]!` : "0";
   const bH = r.BH >= 0 ? `p[${at(r.BH, "j")}]!` : "0";
   let body: string;
@@ -333,7 +342,7 @@ function forwardSteps(g: Geometry, r: Direction, x: string, fromProjection: bool
     }`;
   }
   const loop = `for (let s = 0; s < ${T}; s++) {
-    ${stepOffsets(g, r, false, fromProjection)}
+    ${stepOffsets(g, r, false, fromProjection)}${proj?.hidden ? `\n    ${hiddenStep(proj, seq)}` : ""}
     ${body}
   }`;
   // Without the W_ih loop its line is left empty, and ax is read, not summed.
@@ -516,7 +525,10 @@ function backwardSteps(g: Geometry, r: Direction, x: string, gx: string, proj?: 
  *  G·H 256 it is 1.3–1.4× faster: bench/wasm-recurrent.mjs, docs/performance.md). */
 function wasmProjection(c: EmitCtx, g: Geometry, r: Direction, x: string): Projection | undefined {
   if (!c.wasmDense || r.IN * g.GH <= c.options.unrollLimit) return undefined;
-  return projection(c, g, r, x, c.wasmDense(r.IN, g.GH, r.BI >= 0, false));
+  const proj = projection(c, g, r, x, c.wasmDense(r.IN, g.GH, r.BI >= 0, false));
+  // The hidden-to-hidden product of the forward steps too, under the same hand-over (R · G·H).
+  if (g.R * g.GH <= c.options.unrollLimit) return proj;
+  return { ...proj, hidden: { k: c.wasmDense(g.R, g.GH, false, false), WH: r.WH, R: g.R } };
 }
 
 function recurrentKernel(cell: Cell): Kernel {

@@ -27,6 +27,29 @@ export interface Projection {
   /** The layer's input array and the expression of this sample's first row in it (rows IN apart). */
   readonly input: string;
   readonly inputBase: string;
+  /** The hidden-to-hidden product's kernels (a dense shape R → G·H without bias), when it runs on them:
+   *  W_hh at element `WH`, h of `R` elements. */
+  readonly hidden?: { readonly k: number; readonly WH: number; readonly R: number };
+}
+
+/** Before the step loop: what `hiddenStep` reads. */
+export function hiddenSetup(p: Projection): string {
+  const elt = elementBytes(p.dtype);
+  const h = p.hidden!;
+  return `const hheap = arena.heap;
+const hidden = arena.kernels[${h.k}]!.forward;
+const hy = SCRATCH_BYTE / ${elt} + CHUNK * ${h.R}; // W_hh h of the step`;
+}
+
+/** At the start of a step after the first: W_hh h_prev on the SIMD kernel (one row), into \`hheap[hy …]\`. */
+export function hiddenStep(p: Projection, seq: string): string {
+  const elt = elementBytes(p.dtype);
+  const h = p.hidden!;
+  return `// W_hh h_prev on the SIMD kernel (one row of ${h.R})
+    if (s > 0) {
+      hheap.set(${seq}.subarray(hp, hp + ${h.R}), SCRATCH_BYTE / ${elt});
+      hidden(SCRATCH_BYTE, ${h.WH * elt}, 0, hy * ${elt}, 1);
+    }`;
 }
 
 const elementBytes = (dtype: "float32" | "float64") => (dtype === "float32" ? 4 : 8);
