@@ -19,8 +19,8 @@ const dense = await import(pathToFileURL(path.join(root, "dist/src/emit/wasm/den
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nnc-bench-recurrent-"));
 
 let files = 0;
-async function load(source, target) {
-  const result = await compile(source, { dtype: "float32", target });
+async function load(source, target, unrollLimit = 256) {
+  const result = await compile(source, { dtype: "float32", target, unrollLimit });
   if (result.files.length === 0) throw new Error(result.diagnostics.map((d) => d.message).join("\n"));
   const text = result.files[0].text;
   const js = ts.transpileModule(text, {
@@ -66,18 +66,45 @@ const cases = [
   { name: "lstm(64) on [32, 32], batch 8", layer: "lstm(64)", T: 32, D: 32, n: 8 },
   { name: "lstm(64) on [256, 32], batch 1", layer: "lstm(64)", T: 256, D: 32, n: 1 },
   { name: "gru(64) on [256, 32], batch 8", layer: "gru(64)", T: 256, D: 32, n: 8 },
-  { name: "lstm(128, layers = 2, bidirectional) on [64, 64], batch 8", layer: "lstm(128, layers = 2, bidirectional = true)", T: 64, D: 64, n: 8 },
-  { name: "test size: lstm(5) on [4, 3], batch 3", layer: "lstm(5)", T: 4, D: 3, n: 3 },
-  { name: "test size: gru(5, layers = 2, bidirectional) on [4, 3], batch 3", layer: "gru(5, layers = 2, bidirectional = true)", T: 4, D: 3, n: 3 },
+  {
+    name: "lstm(128, layers = 2, bidirectional) on [64, 64], batch 8",
+    layer: "lstm(128, layers = 2, bidirectional = true)",
+    T: 64,
+    D: 64,
+    n: 8,
+  },
+  // Under the hand-over (IN · G·H and R · G·H at most the unroll limit, 256): built with unrollLimit 0 here, so
+  // that the wasm module runs them on the kernels anyway.
+  {
+    name: "test size: lstm(5) on [4, 3], batch 3, wasm forced (unrollLimit 0)",
+    layer: "lstm(5)",
+    T: 4,
+    D: 3,
+    n: 3,
+    force: true,
+  },
+  {
+    name: "test size: gru(5, layers = 2, bidirectional) on [4, 3], batch 3, wasm forced",
+    layer: "gru(5, layers = 2, bidirectional = true)",
+    T: 4,
+    D: 3,
+    n: 3,
+    force: true,
+  },
 ];
 
 const count = quick ? 7 : 21;
-console.log(`load average ${os.loadavg().map((v) => v.toFixed(1)).join(", ")}; ${os.cpus().length} cores; ${count} rounds`);
+console.log(
+  `load average ${os
+    .loadavg()
+    .map((v) => v.toFixed(1))
+    .join(", ")}; ${os.cpus().length} cores; ${count} rounds`,
+);
 console.log("case | forward: ts / wasm CPU ms, ts ÷ wasm | training step (forward + backward): ts / wasm, ts ÷ wasm");
 for (const c of cases) {
   const source = `model M(x: f32[t <= ${c.T}, ${c.D}]) {\n  ${c.layer}\n}\n`;
   const mts = await load(source, "ts");
-  const mwa = await load(source, "wasm");
+  const mwa = await load(source, "wasm", c.force ? 0 : 256);
   if (mwa.kernelTarget !== "wasm-simd") throw new Error("no SIMD");
   const pts = mts.createParams(1);
   const pwa = mwa.createParams(1);
@@ -123,7 +150,9 @@ for (const c of cases) {
   const R = 64;
   const GH = 256;
   const memory = new WebAssembly.Memory({ initial: 4, maximum: 4 });
-  const bytes = dense.kernelModule([dense.denseForward({ inFeatures: R, outFeatures: GH, bias: false, dtype: "float32" }, "forward")]);
+  const bytes = dense.kernelModule([
+    dense.denseForward({ inFeatures: R, outFeatures: GH, bias: false, dtype: "float32" }, "forward"),
+  ]);
   const kernel = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.forward;
   const heap = new Float32Array(memory.buffer);
   const W = 0;
@@ -155,11 +184,20 @@ for (const c of cases) {
     }
   };
   for (const m of [1, 8]) {
-    const t = rounds({ ts: () => tsStep(m), wasm: () => wasmStep(m), wasmPerSample: () => wasmPerSample(m) }, 2000, count);
+    const t = rounds(
+      { ts: () => tsStep(m), wasm: () => wasmStep(m), wasmPerSample: () => wasmPerSample(m) },
+      2000,
+      count,
+    );
     const ratio = (k) => median(t.ts.map((v, i) => v / t[k][i]));
     console.log(
       `hidden-to-hidden, one step, m = ${m}: ts ${(median(t.ts) * 1000).toFixed(2)} µs, wasm (m rows in one call) ${(median(t.wasm) * 1000).toFixed(2)} µs (${ratio("wasm").toFixed(2)}×), wasm one call per sample ${(median(t.wasmPerSample) * 1000).toFixed(2)} µs (${ratio("wasmPerSample").toFixed(2)}×)`,
     );
   }
 }
-console.log(`load average after ${os.loadavg().map((v) => v.toFixed(1)).join(", ")}`);
+console.log(
+  `load average after ${os
+    .loadavg()
+    .map((v) => v.toFixed(1))
+    .join(", ")}`,
+);

@@ -26,6 +26,8 @@
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import {
   type Projection,
+  hiddenBackward,
+  hiddenBackwardFits,
   hiddenSetup,
   hiddenStep,
   projectBackward,
@@ -499,13 +501,7 @@ function backwardSteps(g: Geometry, r: Direction, x: string, gx: string, proj?: 
         ${gin}[${gxi} + i]! += d * p[w]!;
       }
     }`;
-  return `${work}.fill(0, ${DH}, ${DP}); // carried dh${g.cell === "lstm" ? ", dc" : ""}: zero after the last step
-  for (let s = ${T - 1}; s >= 0; s--) {
-    ${stepOffsets(g, r, true, proj !== undefined)}
-    const dy = ${dy}; // this output's gradient from above in work
-    ${cellBody}
-    ${ihSide}
-    // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp${g.resetBefore ? " (the r and z rows)" : ""}
+  const tsHidden = `// W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp${g.resetBefore ? " (the r and z rows)" : ""}
     for (let j = 0; j < ${hhRows}; j++) {
       const d = ${dpH};
       if (d === 0) continue;${r.BH >= 0 ? `\n      gp[${at(r.BH, "j")}]! += d;` : ""}
@@ -515,7 +511,14 @@ function backwardSteps(g: Geometry, r: Direction, x: string, gx: string, proj?: 
           ${work}[${at(DH, "k")}]! += d * p[w]!;
         }
       }
-    }
+    }`;
+  return `${work}.fill(0, ${DH}, ${DP}); // carried dh${g.cell === "lstm" ? ", dc" : ""}: zero after the last step
+  for (let s = ${T - 1}; s >= 0; s--) {
+    ${stepOffsets(g, r, true, proj !== undefined)}
+    const dy = ${dy}; // this output's gradient from above in work
+    ${cellBody}
+    ${ihSide}
+    ${proj && hiddenBackwardFits(proj) ? hiddenBackward(proj, dpH, hhRows, r.BH, seq, work, DH) : tsHidden}
   }`;
 }
 

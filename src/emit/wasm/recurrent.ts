@@ -52,6 +52,8 @@ export function hiddenStep(p: Projection, seq: string): string {
     }`;
 }
 
+import { CHUNK } from "./target.js";
+
 const elementBytes = (dtype: "float32" | "float64") => (dtype === "float32" ? 4 : 8);
 
 /** Forward: `dest[destBase + t·stride + j] = (W_ih x_t + b_ih)[j]` for every position t and gate row j. */
@@ -113,5 +115,41 @@ export function projectBackwardSetup(p: Projection): string {
   const kernels = arena.kernels[${p.k}]!;
   const xs = SCRATCH_BYTE / ${elt}; // CHUNK rows of x
   const gs = xs + CHUNK * ${p.IN}; // CHUNK rows of dp
-  const ds = gs + CHUNK * ${p.GH}; // CHUNK rows of dx`;
+  const ds = gs + CHUNK * ${p.GH}; // CHUNK rows of dx${hiddenBackwardFits(p) ? `\n  const hkernels = arena.kernels[${p.hidden!.k}]!;` : ""}`;
+}
+
+/** Whether backward's hidden-to-hidden side fits beside the collected gate gradients: its row of dp, h_prev
+ *  and dh_prev go in the scratch rows of dx (CHUNK · IN elements), free between flushes. */
+export function hiddenBackwardFits(p: Projection): boolean {
+  return p.hidden !== undefined && CHUNK * p.IN >= p.GH + 2 * p.hidden.R;
+}
+
+/** Backward's hidden-to-hidden side of one step on the SIMD kernels (after \`projectBackward\`'s code, whose
+ *  constants it reads): the step's dp of W_hh's rows (\`dpH\` of \`j\`, the first \`rows\` rows; the rest 0)
+ *  into the scratch, db_hh += dp (TypeScript, \`BH\` −1 for none), and for s > 0 dW_hh += dp h_prevᵀ into the
+ *  arena's gradients and dh_prev (\`work[DH …]\`) += W_hhᵀ dp. */
+export function hiddenBackward(
+  p: Projection,
+  dpH: string,
+  rows: number,
+  BH: number,
+  seq: string,
+  work: string,
+  DH: number,
+): string {
+  const elt = elementBytes(p.dtype);
+  const h = p.hidden!;
+  const { GH } = p;
+  const bias = BH >= 0 ? `\n      gp[${BH === 0 ? "j" : `${BH} + j`}]! += d;` : "";
+  return `// W_hh side: db_hh += dp; for s > 0 on the SIMD kernels, dW_hh += dp h_prevᵀ and dh_prev += W_hhᵀ dp
+    for (let j = 0; j < ${GH}; j++) {
+      ${rows < GH ? `const d = j < ${rows} ? ${dpH} : 0;` : `const d = ${dpH};`}
+      heap[ds + j] = d;${bias}
+    }
+    if (s > 0) {
+      heap.set(${seq}.subarray(hp, hp + ${h.R}), ds + ${GH});
+      hkernels.backwardWeight(ds * ${elt}, (ds + ${GH}) * ${elt}, GRADS_BYTE + ${h.WH * elt}, 1);
+      hkernels.backwardInput(ds * ${elt}, ${h.WH * elt}, (ds + ${GH + h.R}) * ${elt}, 1);
+      for (let k = 0; k < ${h.R}; k++) ${work}[${DH === 0 ? "k" : `${DH} + k`}]! += heap[ds + ${GH + h.R} + k]!;
+    }`;
 }
