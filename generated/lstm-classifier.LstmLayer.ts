@@ -348,7 +348,7 @@ function createEngine() {
   function createParams(seed = 0): Float32Array {
     checkSeed(seed);
     seedRandom(seed);
-    const p = new Float32Array(paramCount);
+    const p = createArena()?.params ?? new Float32Array(paramCount); // in a WebAssembly memory of its own when it can
     for (let i = 0; i < 8192; i++) p[i] = (2 * random() - 1) * 0.125; // 0.weight_ih_l0: U(±0.125)
     for (let i = 8192; i < 24576; i++) p[i] = (2 * random() - 1) * 0.125; // 0.weight_hh_l0: U(±0.125)
     for (let i = 24576; i < 24832; i++) p[i] = (2 * random() - 1) * 0.125; // 0.bias_ih_l0: U(±0.125)
@@ -360,6 +360,11 @@ function createEngine() {
 
   let batchSize = 0;
   let forwardDone = false;
+  /** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+   *  (`createParams` made them), else undefined: the TypeScript kernels. */
+  let arena: Arena | undefined;
+  /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+  let inputGradWanted = true;
   /** Sequence length of the last forward call (attention masks keys past it). */
   let seqLength = 256;
   /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
@@ -422,6 +427,7 @@ function createEngine() {
     checkFloats("input", input, n * length * 32);
     if (options.seed !== undefined) checkSeed(options.seed);
     allocate(n);
+    arena = arenaOf(p);
     allocateShort(n, length);
     if (options.seed !== undefined) seedRandom(options.seed);
     if (length === 256) act0.set(input);
@@ -492,10 +498,13 @@ function createEngine() {
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     if (seqLength === 256) grad1.set(outputGrad);
     else padRows(outputGrad, grad1, n, seqLength, 64, 256);
+    arena = arenaOf(p);
+    const kept = arena !== undefined && !ownGrads(arena, grads) ? stageGrads(arena) : undefined;
     const gp = grads;
     zero(gp);
     zero(grad0);
     backward0(p, gp, n);
+    if (kept !== undefined) unstageGrads(arena!, kept, grads);
     return grad0;
   }
 
@@ -514,35 +523,87 @@ function createEngine() {
         const hb = sq;
         const gb = gq;
         const cb = cq;
-        for (let s = 0; s < 256; s++) {
-          const t = s;
-          const xi = xb + t * 32; // this position of the layer's input
-          const ho = hb + t * 64; // its output h_t
-          const hp = ho - 64; // the previous step's state h (when s > 0)
-          const go = gb + t * 256;
-          const co = cb + t * 64;
-          const cp = co - 64;
-          // pre-activations of the four gates, W_ih x + W_hh h + biases
-          for (let j = 0; j < 256; j++) {
-            let ax = p[24576 + j]!;
-            let ah = p[24832 + j]!;
-            for (let i = 0, w = j * 32; i < 32; i++, w++) ax += p[w]! * act0[xi + i]!;
-            if (s > 0) for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) ah += p[w]! * scratch0_seq[hp + k]!;
-            scratch0_gates[go + j] = ax + ah;
+        if (arena) {
+          // W_ih x + b_ih at every position: one product [256, 32] × [256, 32]ᵀ on the SIMD kernels, CHUNK positions at a time
+          {
+            const heap = arena.heap;
+            const forward = arena.kernels[0]!.forward;
+            const ys = SCRATCH_BYTE / 4 + CHUNK * 32;
+            for (let t0 = 0; t0 < 256; t0 += CHUNK) {
+              const m = Math.min(CHUNK, 256 - t0);
+              heap.set(act0.subarray(xb + t0 * 32, xb + (t0 + m) * 32), SCRATCH_BYTE / 4);
+              forward(SCRATCH_BYTE, 0, 98304, ys * 4, m);
+              scratch0_gates.set(heap.subarray(ys, ys + m * 256), gb + t0 * 256);
+            }
           }
-          // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
-          for (let k = 0; k < 64; k++) {
-            const ig = 1 / (1 + Math.exp(-scratch0_gates[go + k]!));
-            const fg = 1 / (1 + Math.exp(-scratch0_gates[go + 64 + k]!));
-            const gg = Math.tanh(scratch0_gates[go + 128 + k]!);
-            const og = 1 / (1 + Math.exp(-scratch0_gates[go + 192 + k]!));
-            scratch0_gates[go + k] = ig;
-            scratch0_gates[go + 64 + k] = fg;
-            scratch0_gates[go + 128 + k] = gg;
-            scratch0_gates[go + 192 + k] = og;
-            const cv = (s > 0 ? fg * scratch0_cell[cp + k]! : 0) + ig * gg;
-            scratch0_cell[co + k] = cv;
-            scratch0_seq[ho + k] = og * Math.tanh(cv);
+          const hheap = arena.heap;
+          const hidden = arena.kernels[1]!.forward;
+          const hy = SCRATCH_BYTE / 4 + CHUNK * 64; // W_hh h of the step
+          for (let s = 0; s < 256; s++) {
+            const t = s;
+            const ho = hb + t * 64; // its output h_t
+            const hp = ho - 64; // the previous step's state h (when s > 0)
+            const go = gb + t * 256;
+            const co = cb + t * 64;
+            const cp = co - 64;
+            // W_hh h_prev on the SIMD kernel (one row of 64)
+            if (s > 0) {
+              hheap.set(scratch0_seq.subarray(hp, hp + 64), SCRATCH_BYTE / 4);
+              hidden(SCRATCH_BYTE, 32768, 0, hy * 4, 1);
+            }
+            // pre-activations of the four gates, W_ih x + W_hh h + biases
+            for (let j = 0; j < 256; j++) {
+              const ax = scratch0_gates[go + j]!;
+              let ah = p[24832 + j]!;
+              if (s > 0) ah += hheap[hy + j]!;
+              scratch0_gates[go + j] = ax + ah;
+            }
+            // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
+            for (let k = 0; k < 64; k++) {
+              const ig = 1 / (1 + Math.exp(-scratch0_gates[go + k]!));
+              const fg = 1 / (1 + Math.exp(-scratch0_gates[go + 64 + k]!));
+              const gg = Math.tanh(scratch0_gates[go + 128 + k]!);
+              const og = 1 / (1 + Math.exp(-scratch0_gates[go + 192 + k]!));
+              scratch0_gates[go + k] = ig;
+              scratch0_gates[go + 64 + k] = fg;
+              scratch0_gates[go + 128 + k] = gg;
+              scratch0_gates[go + 192 + k] = og;
+              const cv = (s > 0 ? fg * scratch0_cell[cp + k]! : 0) + ig * gg;
+              scratch0_cell[co + k] = cv;
+              scratch0_seq[ho + k] = og * Math.tanh(cv);
+            }
+          }
+        } else {
+          for (let s = 0; s < 256; s++) {
+            const t = s;
+            const xi = xb + t * 32; // this position of the layer's input
+            const ho = hb + t * 64; // its output h_t
+            const hp = ho - 64; // the previous step's state h (when s > 0)
+            const go = gb + t * 256;
+            const co = cb + t * 64;
+            const cp = co - 64;
+            // pre-activations of the four gates, W_ih x + W_hh h + biases
+            for (let j = 0; j < 256; j++) {
+              let ax = p[24576 + j]!;
+              let ah = p[24832 + j]!;
+              for (let i = 0, w = j * 32; i < 32; i++, w++) ax += p[w]! * act0[xi + i]!;
+              if (s > 0) for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) ah += p[w]! * scratch0_seq[hp + k]!;
+              scratch0_gates[go + j] = ax + ah;
+            }
+            // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
+            for (let k = 0; k < 64; k++) {
+              const ig = 1 / (1 + Math.exp(-scratch0_gates[go + k]!));
+              const fg = 1 / (1 + Math.exp(-scratch0_gates[go + 64 + k]!));
+              const gg = Math.tanh(scratch0_gates[go + 128 + k]!);
+              const og = 1 / (1 + Math.exp(-scratch0_gates[go + 192 + k]!));
+              scratch0_gates[go + k] = ig;
+              scratch0_gates[go + 64 + k] = fg;
+              scratch0_gates[go + 128 + k] = gg;
+              scratch0_gates[go + 192 + k] = og;
+              const cv = (s > 0 ? fg * scratch0_cell[cp + k]! : 0) + ig * gg;
+              scratch0_cell[co + k] = cv;
+              scratch0_seq[ho + k] = og * Math.tanh(cv);
+            }
           }
         }
       }
@@ -567,50 +628,110 @@ function createEngine() {
         const hb = sq;
         const gb = gq;
         const cb = cq;
-        scratch0_work.fill(0, 16384, 16512); // carried dh, dc: zero after the last step
-        for (let s = 255; s >= 0; s--) {
-          const t = s;
-          const xi = xb + t * 32; // this position of the layer's input
-          const hp = hb + t * 64 - 64; // the previous step's state h (when s > 0)
-          const go = gb + t * 256;
-          const co = cb + t * 64;
-          const cp = co - 64;
-          const dy = t * 64; // this output's gradient from above in work
-          // through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
-          for (let k = 0; k < 64; k++) {
-            const dh = scratch0_work[16384 + k]! + scratch0_work[dy + k]!;
-            const ig = scratch0_gates[go + k]!;
-            const fg = scratch0_gates[go + 64 + k]!;
-            const gg = scratch0_gates[go + 128 + k]!;
-            const og = scratch0_gates[go + 192 + k]!;
-            const tc = Math.tanh(scratch0_cell[co + k]!);
-            const dc = scratch0_work[16448 + k]! + dh * og * (1 - tc * tc);
-            scratch0_work[16512 + k] = dc * gg * ig * (1 - ig);
-            scratch0_work[16576 + k] = s > 0 ? dc * scratch0_cell[cp + k]! * fg * (1 - fg) : 0;
-            scratch0_work[16640 + k] = dc * ig * (1 - gg * gg);
-            scratch0_work[16704 + k] = dh * tc * og * (1 - og);
-            scratch0_work[16448 + k] = dc * fg;
-            scratch0_work[16384 + k] = 0;
-          }
-          // W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
-          for (let j = 0; j < 256; j++) {
-            const d = scratch0_work[16512 + j]!;
-            if (d === 0) continue;
-            gp[24576 + j]! += d;
-            for (let i = 0, w = j * 32; i < 32; i++, w++) {
-              gp[w]! += d * act0[xi + i]!;
-              grad0[xi + i]! += d * p[w]!;
+        if (arena) {
+          const heap = arena.heap;
+          const kernels = arena.kernels[0]!;
+          const xs = SCRATCH_BYTE / 4; // CHUNK rows of x
+          const gs = xs + CHUNK * 32; // CHUNK rows of dp
+          const ds = gs + CHUNK * 256; // CHUNK rows of dx
+          const hkernels = arena.kernels[1]!;
+          scratch0_work.fill(0, 16384, 16512); // carried dh, dc: zero after the last step
+          for (let s = 255; s >= 0; s--) {
+            const t = s;
+            const hp = hb + t * 64 - 64; // the previous step's state h (when s > 0)
+            const go = gb + t * 256;
+            const co = cb + t * 64;
+            const cp = co - 64;
+            const dy = t * 64; // this output's gradient from above in work
+            // through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
+            for (let k = 0; k < 64; k++) {
+              const dh = scratch0_work[16384 + k]! + scratch0_work[dy + k]!;
+              const ig = scratch0_gates[go + k]!;
+              const fg = scratch0_gates[go + 64 + k]!;
+              const gg = scratch0_gates[go + 128 + k]!;
+              const og = scratch0_gates[go + 192 + k]!;
+              const tc = Math.tanh(scratch0_cell[co + k]!);
+              const dc = scratch0_work[16448 + k]! + dh * og * (1 - tc * tc);
+              scratch0_work[16512 + k] = dc * gg * ig * (1 - ig);
+              scratch0_work[16576 + k] = s > 0 ? dc * scratch0_cell[cp + k]! * fg * (1 - fg) : 0;
+              scratch0_work[16640 + k] = dc * ig * (1 - gg * gg);
+              scratch0_work[16704 + k] = dh * tc * og * (1 - og);
+              scratch0_work[16448 + k] = dc * fg;
+              scratch0_work[16384 + k] = 0;
+            }
+            // dp of W_ih x + b_ih to the scratch rows; every CHUNK positions, the W_ih side as three SIMD products:
+            // dW_ih += dpᵀ x, db_ih += Σ dp, dx += dp W_ih
+            for (let j = 0, q = gs + (t % CHUNK) * 256; j < 256; j++) heap[q + j] = scratch0_work[16512 + j]!;
+            if (t % CHUNK === 0) {
+              const t0 = t - (t % CHUNK);
+              const m = Math.min(CHUNK, 256 - t0);
+              heap.set(act0.subarray(xb + t0 * 32, xb + (t0 + m) * 32), xs);
+              kernels.backwardWeight(gs * 4, xs * 4, GRADS_BYTE + 0, m);
+              kernels.backwardBias(gs * 4, GRADS_BYTE + 98304, m);
+              if (inputGradWanted) {
+                kernels.backwardInput(gs * 4, 0, ds * 4, m);
+                for (let i = 0, g = xb + t0 * 32, e = m * 32; i < e; i++) grad0[g + i]! += heap[ds + i]!;
+              }
+            }
+            // W_hh side: db_hh += dp; for s > 0 on the SIMD kernels, dW_hh += dp h_prevᵀ and dh_prev += W_hhᵀ dp
+            for (let j = 0; j < 256; j++) {
+              const d = scratch0_work[16512 + j]!;
+              heap[ds + j] = d;
+              gp[24832 + j]! += d;
+            }
+            if (s > 0) {
+              heap.set(scratch0_seq.subarray(hp, hp + 64), ds + 256);
+              hkernels.backwardWeight(ds * 4, (ds + 256) * 4, GRADS_BYTE + 32768, 1);
+              hkernels.backwardInput(ds * 4, 32768, (ds + 320) * 4, 1);
+              for (let k = 0; k < 64; k++) scratch0_work[16384 + k]! += heap[ds + 320 + k]!;
             }
           }
-          // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
-          for (let j = 0; j < 256; j++) {
-            const d = scratch0_work[16512 + j]!;
-            if (d === 0) continue;
-            gp[24832 + j]! += d;
-            if (s > 0) {
-              for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) {
-                gp[w]! += d * scratch0_seq[hp + k]!;
-                scratch0_work[16384 + k]! += d * p[w]!;
+        } else {
+          scratch0_work.fill(0, 16384, 16512); // carried dh, dc: zero after the last step
+          for (let s = 255; s >= 0; s--) {
+            const t = s;
+            const xi = xb + t * 32; // this position of the layer's input
+            const hp = hb + t * 64 - 64; // the previous step's state h (when s > 0)
+            const go = gb + t * 256;
+            const co = cb + t * 64;
+            const cp = co - 64;
+            const dy = t * 64; // this output's gradient from above in work
+            // through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
+            for (let k = 0; k < 64; k++) {
+              const dh = scratch0_work[16384 + k]! + scratch0_work[dy + k]!;
+              const ig = scratch0_gates[go + k]!;
+              const fg = scratch0_gates[go + 64 + k]!;
+              const gg = scratch0_gates[go + 128 + k]!;
+              const og = scratch0_gates[go + 192 + k]!;
+              const tc = Math.tanh(scratch0_cell[co + k]!);
+              const dc = scratch0_work[16448 + k]! + dh * og * (1 - tc * tc);
+              scratch0_work[16512 + k] = dc * gg * ig * (1 - ig);
+              scratch0_work[16576 + k] = s > 0 ? dc * scratch0_cell[cp + k]! * fg * (1 - fg) : 0;
+              scratch0_work[16640 + k] = dc * ig * (1 - gg * gg);
+              scratch0_work[16704 + k] = dh * tc * og * (1 - og);
+              scratch0_work[16448 + k] = dc * fg;
+              scratch0_work[16384 + k] = 0;
+            }
+            // W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
+            for (let j = 0; j < 256; j++) {
+              const d = scratch0_work[16512 + j]!;
+              if (d === 0) continue;
+              gp[24576 + j]! += d;
+              for (let i = 0, w = j * 32; i < 32; i++, w++) {
+                gp[w]! += d * act0[xi + i]!;
+                grad0[xi + i]! += d * p[w]!;
+              }
+            }
+            // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
+            for (let j = 0; j < 256; j++) {
+              const d = scratch0_work[16512 + j]!;
+              if (d === 0) continue;
+              gp[24832 + j]! += d;
+              if (s > 0) {
+                for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) {
+                  gp[w]! += d * scratch0_seq[hp + k]!;
+                  scratch0_work[16384 + k]! += d * p[w]!;
+                }
               }
             }
           }
@@ -687,13 +808,18 @@ function createEngine() {
     const own = params ?? createParams(options.seed ?? 0);
     seedRandom(options.seed ?? 0);
     const lr = options.lr;
+    // The first trainer on an arena's parameters keeps its moments in the arena, where the update kernels
+    // read them; any other gets arrays of its own (and the TypeScript update).
+    const arena = arenaOf(own);
+    const moments = arena !== undefined && !arena.momentsTaken ? arena : undefined;
+    if (moments !== undefined) moments.momentsTaken = true;
     return {
       params: own,
-      grads: new Float32Array(paramCount),
+      grads: arena?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
-      m: new Float32Array(paramCount),
-      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      m: moments?.m ?? new Float32Array(paramCount),
+      v: options.optimizer === "sgd" ? new Float32Array(0) : (moments?.v ?? new Float32Array(paramCount)),
       steps: 0,
       lr: typeof lr === "function" ? 0 : lr,
       gradNorm: 0,
@@ -775,14 +901,28 @@ function createEngine() {
         : lossName === "cross_entropy"
           ? crossEntropyLoss(output, target, n, grad)
           : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-    backward(trainer.params, grad, trainer.grads);
+    // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+    inputGradWanted = false;
+    try {
+      backward(trainer.params, grad, trainer.grads);
+    } finally {
+      inputGradWanted = true;
+    }
     trainer.steps++;
     trainer.lr = lr;
     const p = trainer.params;
     const g = trainer.grads;
-    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    // Parameters and gradients in the arena: clipping and the update on the SIMD kernels.
+    const arena = arenaOf(p);
+    const resident = arena !== undefined && ownGrads(arena, g) ? arena : undefined;
+    trainer.gradNorm =
+      resident !== undefined
+        ? wasmClipGradients(resident, o.clipGradNorm ?? Infinity)
+        : clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
     const wd = o.weightDecay ?? 0;
-    if (o.optimizer === "sgd") {
+    if (resident !== undefined && (trainer.m === resident.m || (o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+      wasmUpdate(resident, trainer, lr, wd);
+    } else if (o.optimizer === "sgd") {
       const mu = o.momentum ?? 0;
       for (const [from, to] of trainableRanges) {
         for (let i = from; i < to; i++) {
@@ -817,6 +957,53 @@ function createEngine() {
     return loss;
   }
 
+  /** clipGradients on the SIMD kernels: the same partial sums in the same order (sumSquares, into the
+   *  arena's four doubles `sums`), the same norm and coefficient, the same scaling. */
+  function wasmClipGradients(a: Arena, maxNorm: number): number {
+    const G = a.grads.byteOffset;
+    const sums = a.sums;
+    sums.fill(0);
+    for (const [from, to] of trainableRanges) a.updates.sumSquares(G + from * 4, to - from, sums.byteOffset);
+    const norm = Math.sqrt(sums[0]! + sums[2]! + (sums[1]! + sums[3]!));
+    const coefficient = maxNorm / (norm + 1e-6);
+    if (coefficient < 1) {
+      for (const [from, to] of trainableRanges) a.updates.scale(G + from * 4, to - from, coefficient);
+    }
+    return norm;
+  }
+
+  /** The update of `trainStep` on the SIMD kernels, over the arena's parameters, gradients and moments. */
+  function wasmUpdate(a: Arena, trainer: Trainer, lr: number, wd: number): void {
+    const o = trainer.options;
+    const u = a.updates;
+    const G = a.grads.byteOffset;
+    const M = a.m.byteOffset;
+    const V = a.v.byteOffset;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        if (mu === 0) u.sgd(at, G + at, to - from, lr, wd);
+        else if (trainer.steps === 1) u.sgdMomentumFirst(at, G + at, M + at, to - from, lr, wd);
+        else u.sgdMomentum(at, G + at, M + at, to - from, lr, wd, mu);
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      const kernel = decoupled ? u.adamw : u.adam;
+      // AdamW scales the parameter by 1 − lr·wd; Adam adds wd·p to the gradient.
+      const decay = decoupled ? 1 - lr * wd : wd;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        kernel(at, G + at, M + at, V + at, to - from, lr, decay, b1, 1 - b1, b2, 1 - b2, c1, c2, eps);
+      }
+    }
+  }
+
   let lossGradArray = new Float32Array(0);
 
   function lossGrad(length: number): Float32Array {
@@ -838,6 +1025,178 @@ function createEngine() {
       },
     },
   };
+}
+
+// ── WebAssembly SIMD kernels (`nnc build --target auto`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no `atob`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: `WebAssembly.validate` rejects it on an engine without SIMD. */
+const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+
+/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQIAAQdbBghmb3J3YXJkMAAADmJhY2t3YXJkSW5wdXQwAAEPYmFja3dhcmRXZWlnaHQwAAINYmFja3dhcmRCaWFzMAADCGZvcndhcmQxAAQOYmFja3dhcmRJbnB1dDEABQriHgaLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIACaiEOA0AgACEIIAchCSAEQQF2QYACbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAFqIQ0DQCAL/QAEACEaIAv9AASAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgAIhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKACCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMCCAIQYACaiEIIAlBgBBqIQkgCCAKSQ0ACyAFQYAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAFsIABqIQ8gBEEBa0GACGwgA2ohECABIQUgAiEGIBAhByAFQYCAAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAASEcIBMgGiAc/eYB/eQBIRMgDP0ABIACIRwgFCAaIBz95gH95AEhFCAM/QAEgAMhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAWohDANAIAAhBiAFIQcgA0EBdkGAEGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAEgByAT/QsEkAEgByAU/QsEoAEgByAV/QsEsAEgBkGAEGohBiAHQYACaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYABaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAEhEiAH/QAEkAEhEyAH/QAEoAEhFCAH/QAEsAEhFSAGIQkgBCEKIAYgA0GACGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQYABaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAEgByAT/QsEkAEgByAU/QsEoAEgByAV/QsEsAEgBkEIaiEGIAdBgAJqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgAhqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAIbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgAhqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwvDBwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAEaiEOA0AgACEIIAchCSAEQQF2QYAEbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAv9AASAAiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgAQhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAGIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOAKACCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AoQIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOAKMCCAIQYAEaiEIIAlBgBBqIQkgCCAKSQ0ACyAFQYAIaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAJsIABqIQ8gBEEBa0GACGwgA2ohECABIQUgAiEGIBAhByAFQYCABGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAAmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAM/QAEgAYhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgA0EBdkGAEGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkGAEGohBiAHQYAEaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYACaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABQAdgBH9/f38AYAV/f398fABgBn9/f398fABgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fABgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAgMEBQUGB14ID2JhY2t3YXJkV2VpZ2h0MQAAA3NnZAABEHNnZE1vbWVudHVtRmlyc3QAAgtzZ2RNb21lbnR1bQADBXNjYWxlAAQEYWRhbQAFBWFkYW13AAYKc3VtU3F1YXJlcwAHCusQCM4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEGACGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANBgAhsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAhqIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLpQEDAn8EewJ8IAP9FCEHIAT9FCEIIAJBfnFBBGwhBgJAA0AgBSAGTw0BIAAgBWr9XQMA/V8hCSABIAVq/V0DAP1fIAggCf3yAf3wASEKIAAgBWogCSAHIAr98gH98QH9Xv1bAwAAIAVBCGohBQwACwsgAkEBcQRAIAAgBWoqAgC7IQsgASAFaioCALsgBCALoqAhDCAAIAVqIAsgAyAMoqG2OAIACwu+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsLjQMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8hGSABIA5q/V0DAP1fIBEgGf3yAf3wASEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyEdIAEgDmoqAgC7IAYgHaKgIR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLiwMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8gEf3yAf1e/V8hGSABIA5q/V0DAP1fIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IAaitrshHSABIA5qKgIAuyEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC8EBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the dense layers: decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+/** The optimizer updates (src/emit/wasm/optimizer.ts): the TypeScript loop's operations in its order, in
+ *  double precision, so the parameters and moments they store are the TypeScript path's bit for bit. */
+interface OptimizerKernels {
+  readonly sgd: WasmKernel;
+  readonly sgdMomentumFirst: WasmKernel;
+  readonly sgdMomentum: WasmKernel;
+  readonly adam: WasmKernel;
+  readonly adamw: WasmKernel;
+  /** Gradient clipping: g·c, and the four partial sums of the squares (the norm). */
+  readonly scale: WasmKernel;
+  readonly sumSquares: WasmKernel;
+}
+
+interface DenseKernels {
+  readonly forward: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardBias: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
+ *  the optimizer's moments at MOMENTS_BYTE (`m`, then `v`: the first trainer's on these parameters). */
+interface Arena {
+  readonly heap: Float32Array;
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** Whether a trainer has taken `m` and `v` (a later trainer on these parameters gets arrays of its own). */
+  momentsTaken: boolean;
+  readonly updates: OptimizerKernels;
+  /** Four doubles at the start of the scratch area: the partial sums of the gradient norm (sumSquares). */
+  readonly sums: Float64Array;
+  readonly kernels: readonly DenseKernels[];
+}
+
+const GRADS_BYTE = 100352;
+const SCRATCH_BYTE = 200704;
+const MOMENTS_BYTE = 299008;
+/** Rows per pass through the scratch area (64 rows of up to 384 values: x, dy and dx). */
+const CHUNK = 64;
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (8 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: 8, maximum: 8 });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const none: WasmKernel = () => {}; // a layer without bias
+  const arena: Arena = {
+    heap: new Float32Array(buffer),
+    params: new Float32Array(buffer, 0, paramCount),
+    grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    m: new Float32Array(buffer, MOMENTS_BYTE, paramCount),
+    v: new Float32Array(buffer, MOMENTS_BYTE + 100352, paramCount),
+    momentsTaken: false,
+    updates: {
+      sgd: kernel("sgd"),
+      sgdMomentumFirst: kernel("sgdMomentumFirst"),
+      sgdMomentum: kernel("sgdMomentum"),
+      adam: kernel("adam"),
+      adamw: kernel("adamw"),
+      scale: kernel("scale"),
+      sumSquares: kernel("sumSquares"),
+    },
+    sums: new Float64Array(buffer, SCRATCH_BYTE, 4),
+    kernels: [
+      {
+        forward: kernel("forward0"),
+        backwardInput: kernel("backwardInput0"),
+        backwardWeight: kernel("backwardWeight0"),
+        backwardBias: kernel("backwardBias0"),
+      },
+      {
+        forward: kernel("forward1"),
+        backwardInput: kernel("backwardInput1"),
+        backwardWeight: kernel("backwardWeight1"),
+        backwardBias: none,
+      },
+    ],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters `p` is, if any. */
+function arenaOf(p: Float32Array): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether `grads` is the gradient view of `arena` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: Float32Array): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** `backward` given other `grads`: the kernels still write into the arena's gradients, so what they hold is
+ *  set aside (returned) and they start from zero. */
+function stageGrads(arena: Arena): Float32Array {
+  const kept = arena.grads.slice();
+  arena.grads.fill(0);
+  return kept;
+}
+
+/** grads += the gradients the kernels wrote into the arena's, which then get back what they held. */
+function unstageGrads(arena: Arena, kept: Float32Array, grads: Float32Array): void {
+  const staged = arena.grads;
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+  staged.set(kept);
 }
 
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────
@@ -967,7 +1326,7 @@ export function createModel(options: ModelOptions = {}): Model {
   checkSeed(seed);
   const e = createEngine();
   const params = e.createParams(seed);
-  const grads = new Float32Array(paramCount);
+  const grads = arenaOf(params)?.grads ?? new Float32Array(paramCount);
   const buffers = createBuffers();
   return {
     manifest,

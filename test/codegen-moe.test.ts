@@ -1,7 +1,28 @@
 // Mixture of experts in generated code: top-k routing with renormalized softmax weights (Mixtral), against
-// finite differences (float64) and a naive reference of the same definition.
+// finite differences (float64) and a naive reference of the same definition, on both targets. The experts
+// are ordinary layers: on `--target wasm` their dense layers above the unroll limit run on the dense SIMD
+// kernels like any other (here `unrollLimit: 0` puts these small ones there, and the router too).
 import { describe, expect, it } from "vitest";
 import { build, gradientCheck, seeded } from "./helpers/generated.js";
+
+type CompileOptions = NonNullable<Parameters<typeof build>[1]>;
+
+const targets: readonly (readonly [string, CompileOptions])[] = [
+  ["--target ts", { dtype: "float64", target: "ts" }],
+  ["--target wasm, unrollLimit 0", { dtype: "float64", target: "wasm", unrollLimit: 0 }],
+];
+
+/** A build whose experts (and router) run on the SIMD kernels exactly when its options say wasm. */
+async function buildMoe(source: string, options: CompileOptions, experts: number) {
+  const { module: m, text } = await build(source, options);
+  // The router, up and down (the experts' copies of a layer share one function, src/emit/shared.ts), and no
+  // dense layer left unrolled.
+  const simd = text.match(/if \(arena\) wasmDenseForward\(arena/g)?.length ?? 0;
+  expect(simd).toBe(options.target === "wasm" ? 3 : 0);
+  if (options.target === "wasm") expect(text).not.toContain(", unrolled");
+  expect(m.params.filter((t) => t.name.endsWith(".down.weight")).length).toBe(experts);
+  return m;
+}
 
 const spec = (experts: number, k: number) => `model M(x: f32[s <= 3, 6]) {
   moe(${experts}, top_k = ${k}) as moe {
@@ -12,13 +33,13 @@ const spec = (experts: number, k: number) => `model M(x: f32[s <= 3, 6]) {
 }
 `;
 
-describe("mixture of experts", () => {
+describe.each(targets)("mixture of experts (%s)", (_target, options) => {
   it.each([
     [4, 2],
     [3, 1],
     [2, 2],
   ])("%i experts, top %i: gradients against finite differences", async (experts, k) => {
-    const { module: m } = await build(spec(experts, k), { dtype: "float64" });
+    const m = await buildMoe(spec(experts, k), options, experts);
     // Every expert has its own tensors, and the router has no bias.
     expect(m.params.filter((t) => t.name.endsWith(".up.weight")).length).toBe(experts);
     expect(m.params.some((t) => t.name === "moe.router.weight")).toBe(true);
@@ -30,7 +51,7 @@ describe("mixture of experts", () => {
   it("forward equals the definition: softmax, top-k, renormalize, mix", async () => {
     const experts = 4;
     const k = 2;
-    const { module: m } = await build(spec(experts, k), { dtype: "float64" });
+    const m = await buildMoe(spec(experts, k), options, experts);
     const p = m.createParams(5);
     const rand = seeded(3);
     const x = Float64Array.from({ length: 18 }, () => rand());

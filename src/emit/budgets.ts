@@ -162,6 +162,20 @@ export function estimateSource(
       const hd = op.attrs?.["head_dim"];
       bytes += 2_500n + (typeof hd === "bigint" && hd > 16n ? 5_000n : 0n);
     }
+    // Recurrent layers on that target (wasm/recurrent.ts): each weight_ih / weight_hh above the unroll limit
+    // is a dense kernel shape of the table (as a dense layer's), and the layer's WebAssembly branch beside
+    // the TypeScript steps (~5 KB a direction; measured on lstm-classifier's three modules).
+    if (wasm && (op.kind === "rnn" || op.kind === "lstm" || op.kind === "gru")) {
+      const products = op.tensors.filter(
+        (t) => /weight_(ih|hh)_/.test(t.name) && t.shape.reduce((a, b) => a * b, 1n) > BigInt(options.unrollLimit),
+      );
+      for (const t of products) {
+        const key = `${t.shape.join("x")}${t.name.includes("weight_ih") ? " bias" : ""}`;
+        if (!wasmShapes.has(key)) bytes += (wasmShapes.size === 0 ? 6_500n : 0n) + 4_200n;
+        wasmShapes.add(key);
+      }
+      if (products.length > 0) bytes += 5_000n * BigInt(products.length);
+    }
     if (op.kind !== "dense") continue;
     const macs = denseMacs(op);
     if (

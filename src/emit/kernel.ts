@@ -89,8 +89,9 @@ export interface EmitCtx {
   weight(index: number): string;
   /** With the WebAssembly target: the index of the SIMD kernels of a dense layer \`IN → OUT\` (PyTorch's
    *  [out, in] weight), whose calls then go to \`wasmDenseForward\` / \`wasmDenseBackward\` when the parameters
-   *  live in a WebAssembly memory (\`arena\` in generated code). Absent: TypeScript only. */
-  readonly wasmDense?: (inFeatures: number, outFeatures: number, bias: boolean) => number;
+   *  live in a WebAssembly memory (\`arena\` in generated code). Absent: TypeScript only. \`staged\` false: the
+   *  caller runs the kernels itself (wasm/recurrent.ts), so those two functions are not needed for it. */
+  readonly wasmDense?: (inFeatures: number, outFeatures: number, bias: boolean, staged?: boolean) => number;
   /** With the WebAssembly target: the index of the SIMD kernels of a convolution (a group's `outChannels`
    *  weight rows of `taps` = in/groups · Π kernel, `plane` output positions, the group's input `geometry`
    *  for im2col; wasm/conv.ts), whose code then runs them when the parameters live in a WebAssembly memory;

@@ -1431,7 +1431,7 @@ function context(
     inference: baked !== undefined,
     ...(wasmTable
       ? {
-          wasmDense: (i: number, o: number, bias: boolean) => wasmTable.index(i, o, bias),
+          wasmDense: (i: number, o: number, bias: boolean, staged?: boolean) => wasmTable.index(i, o, bias, staged),
           wasmConv: (shape: Omit<ConvShape, "dtype">) => wasmTable.conv(shape),
           wasmAttention: (hd: number, queries: number, keys: number) => wasmTable.attention(hd, queries, keys),
         }

@@ -50,6 +50,8 @@ export interface RunOptions {
   readonly training?: boolean;
   /** The build's target (default: compile()'s, \`auto\`). */
   readonly target?: "ts" | "wasm" | "auto";
+  /** The build's unroll limit (default: compile()'s). */
+  readonly unrollLimit?: number;
   /** Changes parameters and buffers before the run (e.g. random norm scales, running statistics). */
   readonly setup?: (m: Generated, p: Float32Array, buffers: Float32Array, rand: () => number) => void;
   /** Replaces the input (after it was drawn). */
@@ -61,6 +63,7 @@ export async function runGenerated(spec: string, options: RunOptions = {}): Prom
   const { module: m, text } = await build(spec, {
     dtype: "float32",
     ...(options.target ? { target: options.target } : {}),
+    ...(options.unrollLimit !== undefined ? { unrollLimit: options.unrollLimit } : {}),
   });
   const n = options.n ?? 3;
   const seed = options.seed ?? 1;

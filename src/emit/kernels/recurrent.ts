@@ -24,6 +24,16 @@
 // last layer first. Its temporaries (the gradient of every layer's output sequence, the carried state
 // gradients and one step's pre-activation gradients) live in the first per-sample slot of `work`.
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
+import {
+  type Projection,
+  hiddenBackward,
+  hiddenBackwardFits,
+  hiddenSetup,
+  hiddenStep,
+  projectBackward,
+  projectBackwardSetup,
+  projectForward,
+} from "../wasm/recurrent.js";
 
 type Cell = "rnn" | "lstm" | "gru";
 
@@ -151,13 +161,12 @@ function directionName(g: Geometry, r: Direction): string {
 }
 
 /** The position `t` of processing step `s` and the offsets of one step, shared by forward and backward. */
-function stepOffsets(g: Geometry, r: Direction, backward: boolean): string {
+function stepOffsets(g: Geometry, r: Direction, backward: boolean, projected = false): string {
   const { T, HD, H, GS } = g;
   const hp = plus(`hb + t * ${HD}`, r.d === 0 ? -HD : HD);
-  const lines = [
-    `const t = ${r.d === 0 ? "s" : `${T - 1} - s`};`,
-    `const xi = xb + t * ${r.IN}; // this position of the layer's input`,
-  ];
+  const lines = [`const t = ${r.d === 0 ? "s" : `${T - 1} - s`};`];
+  // A projected direction reads its input through the projection alone.
+  if (!projected) lines.push(`const xi = xb + t * ${r.IN}; // this position of the layer's input`);
   // Backward reads h_t itself only for rnn (the nonlinearity's derivative from its output).
   if (!backward || g.cell === "rnn") {
     lines.push(
@@ -191,14 +200,66 @@ function header(g: Geometry, r: Direction): string {
   return `// ${directionName(g, r)}: weight_ih${r.suffix} [${g.GH}, ${r.IN}] at ${r.WI}, weight_hh${r.suffix} [${g.GH}, ${g.R}] at ${r.WH}, ${r.biasNames}${r.BI >= 0 ? ` at ${r.BI}${r.BH >= 0 ? `, ${r.BH}` : ""}` : ""}${hr}`;
 }
 
-function forwardBlock(g: Geometry, r: Direction, x: string): string {
+/** The input projection of a direction on the WebAssembly target (kernel `k`): rows of the layer's input,
+ *  outputs into the gate slots (lstm, gru: `gates`, 4H apart) or, for rnn, the output slots of `seq`. */
+function projection(c: EmitCtx, g: Geometry, r: Direction, x: string, k: number): Projection {
+  return {
+    k,
+    dtype: c.options.dtype,
+    T: g.T,
+    IN: r.IN,
+    GH: g.GH,
+    W: r.WI,
+    B: r.BI,
+    input: r.l === 0 ? x : g.seq,
+    inputBase: "xb",
+  };
+}
+
+/** Where the projection of a direction lands: array, base (of blockBases) and row stride. */
+function projected(g: Geometry): { dest: string; base: string; stride: number; read: string } {
+  return g.cell === "rnn"
+    ? { dest: g.seq, base: "hb", stride: g.HD, read: `${g.seq}[ho + j]!` }
+    : { dest: g.gates, base: "gb", stride: g.GS, read: `${g.gates}[go + j]!` };
+}
+
+/** A direction's forward: its bases, then the step loop; with `proj`, two branches: on the arena the input
+ *  projection of every position first (SIMD), and the steps read it; else the TypeScript steps alone. */
+function forwardBlock(g: Geometry, r: Direction, x: string, proj?: Projection): string {
+  const { lines } = blockBases(g, r, x);
+  if (!proj) {
+    return `${header(g, r)}
+{
+  ${lines}
+  ${forwardSteps(g, r, x, false)}
+}`;
+  }
+  const { dest, base, stride } = projected(g);
+  return `${header(g, r)}
+{
+  ${lines}
+  if (arena) {
+    ${projectForward(proj, dest, base, stride).replace(/\n/g, "\n    ")}${proj.hidden ? `\n    ${hiddenSetup(proj).replace(/\n/g, "\n    ")}` : ""}
+    ${forwardSteps(g, r, x, true, proj).replace(/\n/g, "\n    ")}
+  } else {
+    ${forwardSteps(g, r, x, false).replace(/\n/g, "\n    ")}
+  }
+}`;
+}
+
+/** The step loop of a direction's forward; `fromProjection`: W_ih x + b_ih is already in place (projected). */
+function forwardSteps(g: Geometry, r: Direction, x: string, fromProjection: boolean, proj?: Projection): string {
   const { H, GH, T } = g;
-  const { input, lines } = blockBases(g, r, x);
+  const { input } = blockBases(g, r, x);
   const seq = g.seq;
   const sig = (e: string) => `1 / (1 + Math.exp(-${e}))`;
-  const ihLoop = `for (let i = 0, w = ${at(r.WI, `j * ${r.IN}`)}; i < ${r.IN}; i++, w++) ax += p[w]! * ${input}[xi + i]!;`;
-  const hhLoop = `if (s > 0) for (let k = 0, w = ${at(r.WH, `j * ${g.R}`)}; k < ${g.R}; k++, w++) ah += p[w]! * ${seq}[hp + k]!;`;
-  const bI = r.BI >= 0 ? `p[${at(r.BI, "j")}]!` : "0";
+  const ihLoop = fromProjection
+    ? ""
+    : `for (let i = 0, w = ${at(r.WI, `j * ${r.IN}`)}; i < ${r.IN}; i++, w++) ax += p[w]! * ${input}[xi + i]!;`;
+  const hhLoop = proj?.hidden
+    ? "if (s > 0) ah += hheap[hy + j]!;"
+    : `if (s > 0) for (let k = 0, w = ${at(r.WH, `j * ${g.R}`)}; k < ${g.R}; k++, w++) ah += p[w]! * ${seq}[hp + k]!;`;
+  const bI = fromProjection ? projected(g).read : r.BI >= 0 ? `p[${at(r.BI, "j")}]!` : "0";
   const bH = r.BH >= 0 ? `p[${at(r.BH, "j")}]!` : "0";
   let body: string;
   if (g.cell === "rnn") {
@@ -282,19 +343,42 @@ function forwardBlock(g: Geometry, r: Direction, x: string): string {
       ${seq}[ho + k] = (1 - zg) * ng + (s > 0 ? zg * ${seq}[hp + k]! : 0);
     }`;
   }
-  return `${header(g, r)}
+  const loop = `for (let s = 0; s < ${T}; s++) {
+    ${stepOffsets(g, r, false, fromProjection)}${proj?.hidden ? `\n    ${hiddenStep(proj, seq)}` : ""}
+    ${body}
+  }`;
+  // Without the W_ih loop its line is left empty, and ax is read, not summed.
+  return fromProjection ? loop.replace(/\n\s*\n/g, "\n").replace(/\blet ax = /g, "const ax = ") : loop;
+}
+
+/** A direction's backward; with `proj`, two branches: on the arena the W_ih side runs as SIMD products over
+ *  CHUNK positions of collected gate gradients (`dx`: whether the model input's gradient is wanted), else
+ *  the TypeScript steps alone. */
+function backwardBlock(g: Geometry, r: Direction, x: string, gx: string, proj?: Projection, dx = "true"): string {
+  const { lines } = blockBases(g, r, x);
+  const head = `${header(g, r)}: backward`;
+  if (!proj)
+    return `${head}
 {
   ${lines}
-  for (let s = 0; s < ${T}; s++) {
-    ${stepOffsets(g, r, false)}
-    ${body}
+  ${backwardSteps(g, r, x, gx)}
+}`;
+  return `${head}
+{
+  ${lines}
+  if (arena) {
+    ${projectBackwardSetup(proj)}
+    ${backwardSteps(g, r, x, gx, proj, r.l === 0 ? dx : "true")}
+  } else {
+    ${backwardSteps(g, r, x, gx)}
   }
 }`;
 }
 
-function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string {
+/** The step loop of a direction's backward (after zeroing the carried gradients). */
+function backwardSteps(g: Geometry, r: Direction, x: string, gx: string, proj?: Projection, dx = "true"): string {
   const { H, GH, T, HD } = g;
-  const { input, lines } = blockBases(g, r, x);
+  const { input } = blockBases(g, r, x);
   const { seq, work, gates, cells, DH, DC, DP } = g;
   // Where this layer's input gradient accumulates: the model input's gradient, or the previous layer's
   // output gradient in work.
@@ -406,15 +490,9 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
   const hhRows = g.resetBefore ? 2 * H : GH;
   const dpH =
     g.cell === "gru" ? `${work}[j < ${2 * H} ? ${at(DP, "j")} : ${at(DP + H, "j")}]!` : `${work}[${at(DP, "j")}]!`;
-  return `${header(g, r)}: backward
-{
-  ${lines}
-  ${work}.fill(0, ${DH}, ${DP}); // carried dh${g.cell === "lstm" ? ", dc" : ""}: zero after the last step
-  for (let s = ${T - 1}; s >= 0; s--) {
-    ${stepOffsets(g, r, true)}
-    const dy = ${dy}; // this output's gradient from above in work
-    ${cellBody}
-    // W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
+  const ihSide = proj
+    ? projectBackward(proj, work, String(DP), gin, r.l === 0 ? "xb" : "xb - sq", dx, r.d === 0)
+    : `// W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
     for (let j = 0; j < ${GH}; j++) {
       const d = ${work}[${at(DP, "j")}]!;
       if (d === 0) continue;${r.BI >= 0 ? `\n      gp[${at(r.BI, "j")}]! += d;` : ""}
@@ -422,8 +500,8 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
         gp[w]! += d * ${input}[xi + i]!;
         ${gin}[${gxi} + i]! += d * p[w]!;
       }
-    }
-    // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp${g.resetBefore ? " (the r and z rows)" : ""}
+    }`;
+  const tsHidden = `// W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp${g.resetBefore ? " (the r and z rows)" : ""}
     for (let j = 0; j < ${hhRows}; j++) {
       const d = ${dpH};
       if (d === 0) continue;${r.BH >= 0 ? `\n      gp[${at(r.BH, "j")}]! += d;` : ""}
@@ -433,9 +511,27 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
           ${work}[${at(DH, "k")}]! += d * p[w]!;
         }
       }
-    }
-  }
-}`;
+    }`;
+  return `${work}.fill(0, ${DH}, ${DP}); // carried dh${g.cell === "lstm" ? ", dc" : ""}: zero after the last step
+  for (let s = ${T - 1}; s >= 0; s--) {
+    ${stepOffsets(g, r, true, proj !== undefined)}
+    const dy = ${dy}; // this output's gradient from above in work
+    ${cellBody}
+    ${ihSide}
+    ${proj && hiddenBackwardFits(proj) ? hiddenBackward(proj, dpH, hhRows, r.BH, seq, work, DH) : tsHidden}
+  }`;
+}
+
+/** With the WebAssembly target, a direction's input projection on the dense kernels of shape IN → G·H, when
+ *  its weight has more than the unroll limit's multiply–adds per position, the dense layers' hand-over (at
+ *  the test sizes, IN 3 and G·H 20, the SIMD projection's staging made a forward 5–6× slower; at IN 32 and
+ *  G·H 256 it is 1.3–1.4× faster: bench/wasm-recurrent.mjs, docs/performance.md). */
+function wasmProjection(c: EmitCtx, g: Geometry, r: Direction, x: string): Projection | undefined {
+  if (!c.wasmDense || r.IN * g.GH <= c.options.unrollLimit) return undefined;
+  const proj = projection(c, g, r, x, c.wasmDense(r.IN, g.GH, r.BI >= 0, false));
+  // The hidden-to-hidden product of the forward steps too, under the same hand-over (R · G·H).
+  if (g.R * g.GH <= c.options.unrollLimit) return proj;
+  return { ...proj, hidden: { k: c.wasmDense(g.R, g.GH, false, false), WH: r.WH, R: g.R } };
 }
 
 function recurrentKernel(cell: Cell): Kernel {
@@ -457,7 +553,7 @@ function recurrentKernel(cell: Cell): Kernel {
 for (let b = 0; b < n; b++) {
   const sq = b * ${SEQ}; // this sample's layer outputs in ${g.seq}${g.GS > 0 ? `\n  const gq = b * ${L * g.dirs * T * g.GS};` : ""}${cell === "lstm" ? `\n  const cq = b * ${L * g.dirs * T * H};` : ""}
   ${g.directions
-    .map((r) => forwardBlock(g, r, x))
+    .map((r) => forwardBlock(g, r, x, wasmProjection(c, g, r, x)))
     .join("\n")
     .replace(/\n/g, "\n  ")}
   ${output}
@@ -476,7 +572,9 @@ for (let b = 0; b < n; b++) {
         : `for (let k = 0; k < ${R}; k++) {
     ${work}[${at(top + (T - 1) * HD, "k")}] = ${gy}[b * ${HD} + k]!;${g.dirs === 2 ? `\n    ${work}[${at(top + R, "k")}] = ${gy}[b * ${HD} + ${R} + k]!;` : ""}
   }`;
-      const blocks = [...g.directions].reverse().map((r) => backwardBlock(g, r, x, gx));
+      const blocks = [...g.directions]
+        .reverse()
+        .map((r) => backwardBlock(g, r, x, gx, wasmProjection(c, g, r, x), c.gxWanted[0]));
       return `// ${describe(c, g)}; backward: backpropagation through time, the last layer first
 for (let b = 0; b < n; b++) {
   const sq = b * ${SEQ};${g.GS > 0 ? `\n  const gq = b * ${L * g.dirs * T * g.GS};` : ""}${cell === "lstm" ? `\n  const cq = b * ${L * g.dirs * T * H};` : ""}

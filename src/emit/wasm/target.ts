@@ -74,10 +74,14 @@ export class WasmDenseTable {
         return undefined;
       }
     }
-    return this.index(headDim, keys, false);
+    return this.index(headDim, keys, false, false);
   }
-  /** The kernel index of a dense layer `IN → OUT`. */
-  index(inFeatures: number, outFeatures: number, bias: boolean): number {
+  /** Whether some layer calls `wasmDenseForward` / `wasmDenseBackward` (a recurrent layer's projection runs
+   *  the kernels itself: recurrent.ts). */
+  staged = false;
+  /** The kernel index of a dense layer `IN → OUT`; `staged`: its code calls the staging functions. */
+  index(inFeatures: number, outFeatures: number, bias: boolean, staged = true): number {
+    this.staged ||= staged;
     const k = this.shapes.findIndex(
       (s) => s.inFeatures === inFeatures && s.outFeatures === outFeatures && s.bias === bias,
     );
@@ -354,7 +358,7 @@ function unstageGrads(arena: Arena, kept: ${F}, grads: ${F}): void {
   staged.set(kept);
 }
 
-${[...(dense ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : [])].join("\n\n")}`;
+${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : [])].join("\n\n")}`;
 }
 
 /** The dense layers' staging: rows CHUNK at a time through the scratch area. */
