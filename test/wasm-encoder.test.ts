@@ -38,6 +38,8 @@ describe("LEB128 (spec 5.2.2)", () => {
 describe("instructions (spec 5.4)", () => {
   it("control and variables", () => {
     expect(bytesOf((c) => c.block().loop().if().end())).toEqual([0x02, 0x40, 0x03, 0x40, 0x04, 0x40, 0x0b]);
+    // `if … else … end` (spec 5.4.1: else is 0x05)
+    expect(bytesOf((c) => c.if().else().end())).toEqual([0x04, 0x40, 0x05, 0x0b]);
     expect(bytesOf((c) => c.br(1).brIf(0))).toEqual([0x0c, 0x01, 0x0d, 0x00]);
     expect(bytesOf((c) => c.get(2).set(200).tee(3))).toEqual([0x20, 0x02, 0x21, 0xc8, 0x01, 0x22, 0x03]);
   });
