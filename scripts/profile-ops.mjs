@@ -40,9 +40,10 @@ let js = ts.transpileModule(text, {
   compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
 }).outputText;
 js = js.replace(
-  /^(\s*)((?:forward|backward)\d+)\(p, (gp, )?n, training\);$/gm,
-  (_, indent, name, gp) =>
-    `${indent}{ const t0 = performance.now(); ${name}(p, ${gp ?? ""}n, training); opTimes["${name}"] = (opTimes["${name}"] ?? 0) + performance.now() - t0; }`,
+  // An op's call: `forward3(p, n)`, `backward3(p, gp, n, training)`, `forward1(n)` (an op without tensors).
+  /^(\s*)((?:forward|backward)\d+)\(((?:p, )?(?:gp, )?n(?:, training)?)\);$/gm,
+  (_, indent, name, params) =>
+    `${indent}{ const t0 = performance.now(); ${name}(${params}); opTimes["${name}"] = (opTimes["${name}"] ?? 0) + performance.now() - t0; }`,
 );
 js = `export const opTimes = {};\n${js}`;
 const file = path.join(os.tmpdir(), `nnc-profile-${process.pid}.mjs`);
