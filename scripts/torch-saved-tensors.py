@@ -1155,6 +1155,8 @@ for label, opts, args in [
 # ConvParams::use_mkldnn leaves a convolution off oneDNN with one thread when it is 1×1, unstrided,
 # undilated and the batch is under 16, or at batch 1 with no groups, not both last kernel sizes above 3 and
 # N·C·size(2)·size(3) ≤ 20480. The rest run on oneDNN (named, not estimated): the last cases keep one each.
+# `onednn_off` measures a case again with oneDNN disabled, where every convolution runs on ATen's kernels
+# (the convention of nnc's figure for a model with convolutions on oneDNN).
 case(
     "conv2d at batch 1: im2col columns, stride, no bias",
     "model M(x: f32[3, 16, 16]) {\n  conv2d(8, 3, padding = 1)\n  relu\n  conv2d(8, 3, stride = 2, bias = false)\n"

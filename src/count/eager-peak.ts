@@ -15,7 +15,9 @@
 // (`nativeConv`): on ATen's kernels they are replayed; on oneDNN (ideep's blocked copies, padded to the
 // CPU's channel block, and the implementation's buffers) they are named "conv2d (oneDNN)", not estimated,
 // as are kinds whose temporaries are not measured (a GRU with the reset before the product, which PyTorch
-// lacks; add_bias_kv). scripts/eager-heap-peak.py measures what lies outside c10. Computed per distinct subtree (memoized per origin and per which of
+// lacks; add_bias_kv). `onednn = false` replays the dispatch with oneDNN disabled (torch.backends.mkldnn.
+// enabled = False: every convolution on ATen's kernels), the figure memory.ts reports, labelled so, for a
+// model with convolutions on oneDNN. scripts/eager-heap-peak.py measures what lies outside c10. Computed per distinct subtree (memoized per origin and per which of
 // its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
 // after another, each reading the previous one's output.
 import { type IrOp, type IrValue, type LayerNode, type ModelAnalysis } from "../analyze/analyze.js";
