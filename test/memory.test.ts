@@ -299,6 +299,20 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
   });
 });
 
+describe("torchvision's ResNets with oneDNN off (scripts/torchvision-eager-peak.py)", () => {
+  const fixture = JSON.parse(readFileSync("test/fixtures/torchvision-eager-peak.json", "utf8")) as {
+    cases: { example: string; batch: number; torchvision: number; sequential: number }[];
+  };
+  // The examples' convolutions run on oneDNN by default, so `nnc count` gives the oneDNN-off figure; its
+  // activations equal the profiler's peak of torchvision's own modules chained in one nn.Sequential.
+  it.each(fixture.cases.map((c) => [c.example, c] as const))("%s", (example, c) => {
+    const { analysis, figures } = checkProgram(example, nodeHost).value.models[0]!;
+    const mem = modelMemory(analysis, figures, { batch: BigInt(c.batch), dtype: "float32" });
+    expect(mem.eager.inferenceOneDnnKinds).toEqual(["conv2d"]);
+    expect(mem.eager.inference!.terms[2]!.bytes).toBe(BigInt(c.sequential));
+  });
+});
+
 describe("which kernel PyTorch 1.13 runs a convolution on (scripts/conv-dispatch.py)", () => {
   const fixture = JSON.parse(readFileSync("test/fixtures/conv-dispatch.json", "utf8")) as {
     cases: { spec: string; batch: number; op: string; calls: number; opOnednnOff: string; callsOnednnOff: number }[];
