@@ -7,7 +7,9 @@ Eight layers at the edge of the rule's size test, then 300 random conv1d/conv2d/
 groups, padding and padding_mode drawn), each run once in eval mode under no_grad on the CPU with one
 thread while the profiler records the ops: `op` is the convolution kernel that ran (aten::mkldnn_convolution,
 aten::thnn_conv2d, aten::slow_conv3d, aten::slow_conv_dilated2d/3d) and `calls` how many times (once per
-group where the kernel has no groups), with the nnc spec of the same layer.
+group where the kernel has no groups), with the nnc spec of the same layer; `opOnednnOff` and
+`callsOnednnOff` the same with oneDNN disabled (`torch.backends.mkldnn.flags(enabled=False)`, the
+convention nnc's inference peak takes for a model with convolutions the default sends to oneDNN).
 
 Run: /usr/bin/python3 scripts/conv-dispatch.py > test/fixtures/conv-dispatch.json
 """
@@ -48,7 +50,10 @@ def measure(rank, cin, out, batch, sizes, k, s=None, d=None, p=None, groups=1, m
     s, d, p = s or [1] * rank, d or [1] * rank, p if p is not None else [0] * rank
     cls = [nn.Conv1d, nn.Conv2d, nn.Conv3d][rank - 1]
     layer = cls(cin, out, k, stride=s, dilation=d, padding=p, groups=groups, padding_mode=mode).eval()
-    op, calls = kernel_run(layer, torch.randn(batch, cin, *sizes))
+    x = torch.randn(batch, cin, *sizes)
+    op, calls = kernel_run(layer, x)
+    with torch.backends.mkldnn.flags(enabled=False):
+        op_off, calls_off = kernel_run(layer, x)
     opts = "".join(
         f", {name} = {v if isinstance(v, str) else listed(v)}"
         for name, v, default in [("stride", s, 1), ("padding", p, 0), ("dilation", d, 1)]
@@ -57,7 +62,7 @@ def measure(rank, cin, out, batch, sizes, k, s=None, d=None, p=None, groups=1, m
     opts += f", groups = {groups}" if groups > 1 else ""
     opts += f", padding_mode = {mode}" if mode != "zeros" else ""
     spec = f"model M(x: f32[{', '.join(map(str, [cin, *sizes]))}]) {{\n  conv{rank}d({out}, {listed(k)}{opts})\n}}\n"
-    return {"spec": spec, "batch": batch, "op": op, "calls": calls}
+    return {"spec": spec, "batch": batch, "op": op, "calls": calls, "opOnednnOff": op_off, "callsOnednnOff": calls_off}
 
 
 torch.set_num_threads(1)

@@ -10,7 +10,8 @@ no_grad, after one warm-up call, records the highest sum of the blocks allocated
 and oneDNN both use posix_memalign; tensor metadata and Python objects come through malloc) during one
 forward call, plus the input's bytes, as `peak` is defined:
 
-- `agreement`: every case of test/fixtures/torch-saved-tensors.json, the profiler's `peak` beside the heap's;
+- `agreement`: every case of test/fixtures/torch-saved-tensors.json, the profiler's `peak` beside the heap's
+  (the cases measured with oneDNN disabled, `"onednn": false` there, with oneDNN disabled here too);
 - `convolutions`: conv1d/conv2d/conv3d/conv_transpose2d at batches 1–4, each measured twice, with the
   output's bytes, the aligned blocks of 1 KiB or more in order (+ made, − freed), and how many smaller
   ones were made (oneDNN's descriptors and primitive objects, made on every call).
@@ -72,8 +73,14 @@ def fixture_models():
 
         return made
 
-    ns["CASE"] = lambda name, spec, model, make, batch=3: models.append((name, model, at_batch(make, batch)))
-    src = src.replace("def case(name, spec, model, make_input, batch=3):", "def _measured_case(name, spec, model, make_input, batch=3):")
+    def case(name, spec, model, make, batch=3, onednn_off=()):
+        """The case at its batch, then at each batch of `onednn_off` with oneDNN disabled (as the script)."""
+        models.append((name, model, at_batch(make, batch), True))
+        for b in onednn_off:
+            models.append((ns["onednn_off_name"](name, b), model, at_batch(make, b), False))
+
+    ns["CASE"] = case
+    src = src.replace("def case(name, spec, model, make_input, batch=3, onednn_off=()):", "def _measured_case(name, spec, model, make_input, batch=3, onednn_off=()):")
     src = src.replace("cases = []", "cases = []\ncase = CASE", 1)
     src = src.replace("print(json.dumps(", "None and print(json.dumps(")
     exec(compile(src, "torch-saved-tensors.py", "exec"), ns)
@@ -83,9 +90,10 @@ def fixture_models():
 fixture = json.load(open(os.path.join(HERE, "..", "test", "fixtures", "torch-saved-tensors.json")))
 profiled = {c["name"]: c["peak"] for c in fixture["cases"]}
 agreement = []
-for name, model, make in fixture_models():
+for name, model, make, onednn in fixture_models():
     torch.manual_seed(0)
-    peak, _ = heap_peak(model, make())
+    with torch.backends.mkldnn.flags(enabled=onednn):
+        peak, _ = heap_peak(model, make())
     agreement.append({"name": name, "profiler": profiled[name], "heap": peak})
 
 layers = {

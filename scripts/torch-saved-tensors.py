@@ -123,16 +123,28 @@ def inference_peak(model, make_input):
 cases = []
 
 
-def case(name, spec, model, make_input, batch=3):
-    """One case at `batch` (3 unless said: convolutions take another path at batch 1 and from 16)."""
+def onednn_off_name(name, batch):
+    """The name of a case measured again with oneDNN disabled at `batch`."""
+    return f"{name}; oneDNN off, batch {batch}"
+
+
+def case(name, spec, model, make_input, batch=3, onednn_off=()):
+    """One case at `batch` (3 unless said: convolutions take another path at batch 1 and from 16); then,
+    for each batch of `onednn_off`, the same model with oneDNN disabled (torch.backends.mkldnn.flags(
+    enabled=False): every convolution on ATen's own kernels), its inference peak measured that way
+    (`"onednn": false`; its saved tensors as PyTorch's default dispatch keeps them)."""
     global BATCH
-    BATCH = batch
-    saved = saved_bytes(model, make_input)
-    peak, steps = inference_peak(model, make_input)
-    cases.append(
-        {"name": name, "spec": spec, "batch": BATCH, "bytes": saved, "peak": peak}
-        | ({"steps": steps} if steps is not None else {})
-    )
+    for b, onednn in [(batch, True), *[(b, False) for b in onednn_off]]:
+        BATCH = b
+        saved = saved_bytes(model, make_input)
+        with torch.backends.mkldnn.flags(enabled=onednn):
+            peak, steps = inference_peak(model, make_input)
+        cases.append(
+            {"name": name if onednn else onednn_off_name(name, b), "spec": spec, "batch": BATCH, "bytes": saved}
+            | ({} if onednn else {"onednn": False})
+            | {"peak": peak}
+            | ({"steps": steps} if steps is not None else {})
+        )
     BATCH = 3
 
 
@@ -192,6 +204,7 @@ case(
         nn.Linear(72, 10),
     ),
     floats(3, 16, 16),
+    onednn_off=[3, 16],
 )
 case(
     "pools",
@@ -207,6 +220,7 @@ case(
         nn.Linear(12, 5),
     ),
     floats(4, 20),
+    onednn_off=[3],
 )
 case(
     "global pool",
@@ -220,6 +234,7 @@ case(
         nn.Linear(4, 2),
     ),
     floats(3, 8, 8),
+    onednn_off=[3],
 )
 case(
     "embedding and residual blocks",
@@ -849,6 +864,7 @@ case(
         nn.Linear(76, 3),
     ),
     floats(3, 4, 6, 6),
+    onednn_off=[3],
 )
 
 case(
@@ -1139,6 +1155,8 @@ for label, opts, args in [
 # ConvParams::use_mkldnn leaves a convolution off oneDNN with one thread when it is 1×1, unstrided,
 # undilated and the batch is under 16, or at batch 1 with no groups, not both last kernel sizes above 3 and
 # N·C·size(2)·size(3) ≤ 20480. The rest run on oneDNN (named, not estimated): the last cases keep one each.
+# `onednn_off` measures a case again with oneDNN disabled, where every convolution runs on ATen's kernels
+# (the convention of nnc's figure for a model with convolutions on oneDNN).
 case(
     "conv2d at batch 1: im2col columns, stride, no bias",
     "model M(x: f32[3, 16, 16]) {\n  conv2d(8, 3, padding = 1)\n  relu\n  conv2d(8, 3, stride = 2, bias = false)\n"
@@ -1153,6 +1171,7 @@ case(
     ),
     floats(3, 16, 16),
     batch=1,
+    onednn_off=[3, 16],
 )
 for b in [1, 2, 3]:
     case(
@@ -1172,6 +1191,7 @@ for b in [1, 2, 3]:
         ),
         floats(8, 5, 5),
         batch=b,
+        onednn_off=[16] if b == 3 else [],
     )
 case(
     "conv1d at batch 1: padding, dilation, stride, groups, no bias",
@@ -1188,6 +1208,7 @@ case(
     ),
     floats(4, 20),
     batch=1,
+    onednn_off=[3, 16],
 )
 case(
     "conv2d at batch 1: dilation, padding modes, same",
@@ -1207,6 +1228,7 @@ case(
     ),
     floats(4, 8, 8),
     batch=1,
+    onednn_off=[3, 16],
 )
 case(
     "conv3d at batch 1: columns, groups, dilation, no bias",
@@ -1223,6 +1245,7 @@ case(
     ),
     floats(4, 3, 4, 4),
     batch=1,
+    onednn_off=[3, 16],
 )
 case(
     "1×1×1 conv3d at batch 3: groups, padding",
@@ -1237,6 +1260,7 @@ case(
         nn.Linear(4 * 4 * 5 * 5, 3),
     ),
     floats(4, 2, 3, 3),
+    onednn_off=[16],
 )
 case(
     "a small CNN at batch 1, every convolution on ATen's kernels",
@@ -1261,6 +1285,30 @@ case(
     ),
     floats(3, 32, 32),
     batch=1,
+    onednn_off=[8],
+)
+# Dilated grouped convolutions reach ATen's slow_conv_dilated2d/3d only with oneDNN disabled (once per
+# group, each group's input made contiguous from batch 2).
+case(
+    "dilated grouped convolutions",
+    "model M(x: f32[4, 9, 9]) {\n  conv2d(8, 3, dilation = 2, padding = 1, groups = 2)\n  relu\n"
+    "  conv2d(6, [3, 2], dilation = [2, 1], groups = 2, bias = false)\n  flatten\n  dense(3)\n}\n",
+    Seq(
+        nn.Conv2d(4, 8, 3, dilation=2, padding=1, groups=2),
+        nn.ReLU(),
+        nn.Conv2d(8, 6, (3, 2), dilation=(2, 1), groups=2, bias=False),
+        nn.Flatten(),
+        nn.Linear(6 * 3 * 6, 3),
+    ),
+    floats(4, 9, 9),
+    onednn_off=[1, 3],
+)
+case(
+    "a dilated grouped conv3d",
+    "model M(x: f32[4, 5, 5, 5]) {\n  conv3d(6, 3, dilation = 2, groups = 2)\n  flatten\n  dense(3)\n}\n",
+    Seq(nn.Conv3d(4, 6, 3, dilation=2, groups=2), nn.Flatten(), nn.Linear(6, 3)),
+    floats(4, 5, 5, 5),
+    onednn_off=[1, 3],
 )
 # On oneDNN (not estimated; the fixture keeps the profiler's figure): a 1×1 convolution at batch 16, a
 # depthwise one, a 5×5 kernel at batch 1, a strided 1×1 one.
@@ -1270,6 +1318,7 @@ case(
     Seq(nn.Conv2d(8, 8, 1)),
     floats(8, 9, 9),
     batch=16,
+    onednn_off=[16],
 )
 case(
     "depthwise, 5×5 and strided 1×1 conv2d at batch 1 (oneDNN)",
@@ -1277,6 +1326,123 @@ case(
     Seq(nn.Conv2d(8, 8, 3, groups=8), nn.Conv2d(8, 8, 5), nn.Conv2d(8, 8, 1, stride=2)),
     floats(8, 9, 9),
     batch=1,
+    onednn_off=[1, 3],
 )
+
+# Whole CNNs whose convolutions PyTorch's default dispatch sends to oneDNN (named, not estimated), measured
+# with oneDNN disabled: nnc's inference peak under that convention.
+case(
+    "LeNet-5",
+    "model M(x: f32[1, 32, 32]) {\n  conv2d(6, 5)\n  tanh\n  avg_pool2d(2)\n  conv2d(16, 5)\n  tanh\n  avg_pool2d(2)\n"
+    "  flatten\n  dense(120)\n  tanh\n  dense(84)\n  tanh\n  dense(10)\n}\n",
+    Seq(
+        nn.Conv2d(1, 6, 5),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120),
+        nn.Tanh(),
+        nn.Linear(120, 84),
+        nn.Tanh(),
+        nn.Linear(84, 10),
+    ),
+    floats(1, 32, 32),
+    batch=1,
+    onednn_off=[1, 8],
+)
+
+
+class ResNetBlockDown(Seq):
+    """A stem (3×3 convolution, BatchNorm, ReLU) and a ResNet basic block with a projection shortcut (a
+    strided 1×1 convolution and a BatchNorm), then a global pool and a Linear, step by step as nnc runs
+    the unnamed `residual(shortcut = …)`: the body's layers, the shortcut's, the add (out of place, as
+    nnc's; torchvision adds in place), each a step of the model; the block's input freed after the
+    shortcut, its last reader."""
+
+    def __init__(self, c_in, c, c_out):
+        super().__init__(
+            nn.Conv2d(c_in, c, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(),
+            nn.Conv2d(c, c_out, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.Conv2d(c, c_out, 1, stride=2, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(),
+            nn.Linear(c_out, 10),
+        )
+
+    def forward(self, x):
+        f = self.fs
+
+        def mark(t):
+            if self is MARKED:
+                torch.ops.aten.alias(t)
+
+        for k in range(3):
+            mark(x)
+            x = f[k](x)
+        h = x
+        for k in range(3, 8):
+            mark(h)
+            h = f[k](h)
+        mark(x)
+        s = f[8](x)
+        del x
+        mark(s)
+        s = f[9](s)
+        mark(s)
+        y = h + s
+        del h, s
+        mark(y)
+        y = f[10](y)
+        mark(y)
+        y = F.adaptive_avg_pool2d(y, 1).flatten(1)  # global_avg_pool: one step, as nnc's
+        mark(y)
+        return f[11](y)
+
+
+case(
+    "a ResNet basic block with a strided 1×1 downsample",
+    "model M(x: f32[3, 16, 16]) {\n  conv2d(8, 3, padding = 1, bias = false)\n  batchnorm\n  relu\n"
+    "  residual(shortcut = {\n    conv2d(16, 1, stride = 2, bias = false)\n    batchnorm\n  }) {\n"
+    "    conv2d(16, 3, stride = 2, padding = 1, bias = false)\n    batchnorm\n    relu\n"
+    "    conv2d(16, 3, padding = 1, bias = false)\n    batchnorm\n  }\n  relu\n  global_avg_pool\n  dense(10)\n}\n",
+    ResNetBlockDown(3, 8, 16),
+    floats(3, 16, 16),
+    batch=2,
+    onednn_off=[1, 4],
+)
+case(
+    "a depthwise-separable block",
+    "model M(x: f32[8, 12, 12]) {\n  conv2d(8, 3, padding = 1, groups = 8, bias = false)\n  batchnorm\n  relu6\n"
+    "  conv2d(16, 1, bias = false)\n  batchnorm\n  relu6\n  conv2d(16, 3, stride = 2, padding = 1, groups = 16, bias = false)\n"
+    "  batchnorm\n  relu6\n  conv2d(24, 1, bias = false)\n  batchnorm\n  global_avg_pool\n  dense(5)\n}\n",
+    Seq(
+        nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False),
+        nn.BatchNorm2d(8),
+        nn.ReLU6(),
+        nn.Conv2d(8, 16, 1, bias=False),
+        nn.BatchNorm2d(16),
+        nn.ReLU6(),
+        nn.Conv2d(16, 16, 3, stride=2, padding=1, groups=16, bias=False),
+        nn.BatchNorm2d(16),
+        nn.ReLU6(),
+        nn.Conv2d(16, 24, 1, bias=False),
+        nn.BatchNorm2d(24),
+        lambda x: F.adaptive_avg_pool2d(x, 1).flatten(1),
+        nn.Linear(24, 5),
+    ),
+    floats(8, 12, 12),
+    batch=1,
+    onednn_off=[1, 4],
+)
+
 
 print(json.dumps({"torch": torch.__version__, "device": "cpu", "dtype": "float32", "cases": cases}, indent=2))

@@ -15,6 +15,8 @@ const files: Record<string, string> = {
   "fixed.nn": "model F(x: f32[4]) {\n  dense(2)\n  relu\n}\n",
   "names.nn": "model M(x: f32[4]) {\n  dense(2) as first\n  dense(2) as second\n}\n",
   "conv.nn": "model C(x: f32[1, 6, 6]) {\n  conv2d(2, 3)\n  relu\n}\n",
+  "convattn.nn":
+    "model A(x: f32[4, 8]) {\n  conv1d(4, 3, padding = 1)\n  transpose(0, 1)\n  attention(2, add_bias_kv = true)\n}\n",
 };
 const host: Host = {
   readFile: (f) => (f in files ? { ok: true, text: files[f]! } : { ok: false, reason: "no such file" }),
@@ -54,22 +56,58 @@ describe("nnc count --batch", () => {
     );
     expect(json.models[0]!.memory!.eager.inference!.total).toBe(200);
     expect(json.models[0]!.memory!.eager.inferenceUnknownKinds).toEqual([]);
+    // No convolution on oneDNN: PyTorch's default dispatch, no convention named.
+    expect(json.models[0]!.memory!.eager.inference!.onednn).toBeUndefined();
+    expect(r.out).not.toContain("oneDNN");
   });
 
-  it("the eager inference peak is not estimated, naming the convolution, where PyTorch runs it on oneDNN", async () => {
-    // conv2d(2, 3) at batch 2: PyTorch 1.13's use_mkldnn takes it (batch > 1, a 3×3 kernel).
+  it("where PyTorch runs a convolution on oneDNN, the eager inference peak is given with oneDNN off, named so", async () => {
+    // conv2d(2, 3) at batch 2: PyTorch 1.13's use_mkldnn takes it (batch > 1, a 3×3 kernel). With oneDNN
+    // disabled, thnn_conv2d: the input 2 × 1×6×6 (288 bytes) alive throughout, the columns of the whole
+    // batch, 2 × 9 kernel positions × 16 output positions (1,152 bytes), and the output 2 × 2 × 16 (256
+    // bytes): 1,696 bytes; parameters 20 × 4.
     const r = await nnc("count", "conv.nn", "--batch", "2");
     expect(r.code).toBe(0);
     expect(r.out).toContain(
-      "not estimated: PyTorch 1.13 runs `conv2d` on oneDNN at batch 2, whose blocked copies and buffers are laid out per CPU",
+      "PyTorch eager inference peak (fp32, eval mode, torch.no_grad(), CPU, one thread, as c10's allocator sees it, oneDNN off (torch.backends.mkldnn.enabled = False)): parameters, buffers and the most activations alive at once: 1,776 bytes",
+    );
+    expect(r.out).toMatch(/\n {4}activations alive at the peak \(inputs included\) +1,696 bytes/);
+    expect(r.out).toContain(
+      "with oneDNN on (PyTorch's default on x86), PyTorch 1.13 runs `conv2d` on oneDNN at batch 2, and each such convolution also holds blocked copies laid out per CPU, not included",
     );
     const md = await nnc("count", "conv.nn", "--batch", "2", "--format", "markdown");
-    expect(md.out).toContain("| inference peak: not estimated | `conv2d` on oneDNN (laid out per CPU) |");
+    expect(md.out).toContain(
+      "| PyTorch eager (fp32, eval, no_grad, CPU, oneDNN off (torch.backends.mkldnn.enabled = False)) | inference peak | **total** | 1,776 |",
+    );
+    expect(md.out).toContain("| | | with oneDNN on (PyTorch's default on x86), PyTorch 1.13 runs `conv2d` on oneDNN");
     const json = countReportSchema.parse(
       JSON.parse((await nnc("count", "conv.nn", "--batch", "2", "--format", "json")).out),
     );
+    const inference = json.models[0]!.memory!.eager.inference!;
+    expect(inference.total).toBe(1776);
+    expect(inference.onednn).toBe(false);
+    expect(inference.convention).toBe("oneDNN off (torch.backends.mkldnn.enabled = False)");
+    expect(inference.oneDnnKinds).toEqual(["conv2d"]);
+    expect(json.models[0]!.memory!.eager.inferenceUnknownKinds).toEqual([]);
+  });
+
+  it("a convolution on oneDNN with a kind not measured: not estimated, both named", async () => {
+    // conv1d(4, 3) at batch 2 runs on oneDNN; attention with add_bias_kv is not measured either way.
+    const r = await nnc("count", "convattn.nn", "--batch", "2");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      "not estimated: PyTorch 1.13 runs `conv1d` on oneDNN at batch 2, whose blocked copies and buffers are laid out per CPU",
+    );
+    expect(r.out).toContain("not estimated: the temporaries of `attention (add_bias_kv)` are not measured");
+    const md = await nnc("count", "convattn.nn", "--batch", "2", "--format", "markdown");
+    expect(md.out).toContain(
+      "| inference peak: not estimated | `conv1d` on oneDNN (laid out per CPU); `attention (add_bias_kv)` not measured |",
+    );
+    const json = countReportSchema.parse(
+      JSON.parse((await nnc("count", "convattn.nn", "--batch", "2", "--format", "json")).out),
+    );
     expect(json.models[0]!.memory!.eager.inference).toBeUndefined();
-    expect(json.models[0]!.memory!.eager.inferenceUnknownKinds).toEqual(["conv2d (oneDNN)"]);
+    expect(json.models[0]!.memory!.eager.inferenceUnknownKinds).toEqual(["attention (add_bias_kv)", "conv1d (oneDNN)"]);
   });
 
   it("at batch 1 the same convolution runs on ATen's thnn_conv2d and is estimated", async () => {

@@ -234,12 +234,13 @@ describe("PyTorch-eager saved activations equal torch's own (scripts/torch-saved
 
 describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-tensors.py `peak`)", () => {
   const fixture = JSON.parse(readFileSync("test/fixtures/torch-saved-tensors.json", "utf8")) as {
-    cases: { name: string; spec: string; batch: number; peak: number; steps?: number[] }[];
+    cases: { name: string; spec: string; batch: number; peak: number; steps?: number[]; onednn?: false }[];
   };
-  // The cases whose figure is not estimated, and the kinds named (src/count/eager-peak.ts says why);
-  // every other case must equal the measurement.
+  // The cases whose figure under PyTorch's default dispatch is not estimated, and the kinds named
+  // (src/count/eager-peak.ts says why); every other case must equal the measurement.
   // Convolutions that PyTorch 1.13 sends to oneDNN at the case's batch (ConvParams::use_mkldnn): ideep's
-  // blocked copies and buffers are the CPU's. Every other convolution is replayed.
+  // blocked copies and buffers are the CPU's. Every other convolution is replayed. `nnc count` then gives
+  // the figure with oneDNN disabled, which the cases measured that way (`"onednn": false`) check.
   const notEstimated: Record<string, string[]> = {
     cnn: ["conv2d (oneDNN)"],
     pools: ["conv1d (oneDNN)"],
@@ -249,33 +250,76 @@ describe("PyTorch-eager inference peak equals torch's own (scripts/torch-saved-t
     "conv3d, 3-D pools, batchnorm on [C, D, H, W], drop_path, upsample, conv_transpose1d": ["conv3d (oneDNN)"],
     "1×1 conv2d at batch 16 (oneDNN)": ["conv2d (oneDNN)"],
     "depthwise, 5×5 and strided 1×1 conv2d at batch 1 (oneDNN)": ["conv2d (oneDNN)"],
+    "LeNet-5": ["conv2d (oneDNN)"],
+    "a ResNet basic block with a strided 1×1 downsample": ["conv2d (oneDNN)"],
+    "a depthwise-separable block": ["conv2d (oneDNN)"],
+    "dilated grouped convolutions": ["conv2d (oneDNN)"],
+    "a dilated grouped conv3d": ["conv3d (oneDNN)"],
   };
+  // The whole CNNs are written in torch step for step as the model's body runs (the residual's body, its
+  // shortcut and its add each a step): their steps are compared, at every batch.
+  const wholeCnns = ["LeNet-5", "a ResNet basic block with a strided 1×1 downsample", "a depthwise-separable block"];
   it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
     const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: c.spec }) }, c.spec);
+    expect(checked.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     const { analysis, figures } = checked.value.models[0]!;
-    const mem = modelMemory(analysis, figures, { batch: BigInt(c.batch), dtype: "float32" });
+    const batch = BigInt(c.batch);
+    const mem = modelMemory(analysis, figures, { batch, dtype: "float32" });
+    const onDefault = eagerInferencePeak(analysis, batch);
     const unmeasured = notEstimated[c.name] ?? [];
     if (unmeasured.length > 0) {
-      expect(mem.eager.inference).toBeUndefined();
-      expect(mem.eager.inferenceUnknownKinds).toEqual(unmeasured.sort());
+      // The default dispatch's figure is not estimated; `nnc count` reports the oneDNN-off one, naming them.
+      expect(onDefault.bytes).toBeUndefined();
+      expect(onDefault.unknown).toEqual(unmeasured.sort());
+      expect(mem.eager.inferenceOneDnnKinds).toEqual(unmeasured.map((k) => k.replace(" (oneDNN)", "")));
+      expect(mem.eager.inference!.total).toBe(
+        figures.params * 4n + figures.bytes.buffers + eagerInferencePeak(analysis, batch, false).bytes!,
+      );
       return;
     }
-    expect(mem.eager.inferenceUnknownKinds).toEqual([]);
+    const p = c.onednn === false ? eagerInferencePeak(analysis, batch, false) : onDefault;
+    expect(p.unknown).toEqual([]);
+    expect(p.bytes).toBe(BigInt(c.peak));
     // Layer by layer, where torch's chain and the model's body have the same steps.
-    const steps = eagerInferencePeak(analysis, BigInt(c.batch)).steps!;
-    if (c.steps && c.steps.length === steps.length) expect(steps).toEqual(c.steps.map(BigInt));
+    if (wholeCnns.includes(c.name.split("; oneDNN off")[0]!)) expect(p.steps!.length).toBe(c.steps!.length);
+    if (c.steps && c.steps.length === p.steps!.length) expect(p.steps).toEqual(c.steps.map(BigInt));
+    // `nnc count`: the default dispatch's figure when it has one (unchanged, no convention named), else
+    // the oneDNN-off one, naming the convolutions the default sends to oneDNN.
+    expect(mem.eager.inferenceUnknownKinds).toEqual([]);
+    if (onDefault.bytes === undefined) {
+      expect(onDefault.unknown.every((k) => k.endsWith(" (oneDNN)"))).toBe(true);
+      expect(mem.eager.inferenceOneDnnKinds).toEqual(onDefault.unknown.map((k) => k.replace(" (oneDNN)", "")));
+    } else {
+      expect(onDefault.bytes).toBe(BigInt(c.peak));
+      expect(mem.eager.inferenceOneDnnKinds).toBeUndefined();
+    }
     const t = mem.eager.inference!;
     expect(t.terms.map((x) => x.bytes)).toEqual([figures.params * 4n, figures.bytes.buffers, BigInt(c.peak)]);
     expect(t.total).toBe(figures.params * 4n + figures.bytes.buffers + BigInt(c.peak));
   });
 });
 
+describe("torchvision's ResNets with oneDNN off (scripts/torchvision-eager-peak.py)", () => {
+  const fixture = JSON.parse(readFileSync("test/fixtures/torchvision-eager-peak.json", "utf8")) as {
+    cases: { example: string; batch: number; torchvision: number; sequential: number }[];
+  };
+  // The examples' convolutions run on oneDNN by default, so `nnc count` gives the oneDNN-off figure; its
+  // activations equal the profiler's peak of torchvision's own modules chained in one nn.Sequential.
+  it.each(fixture.cases.map((c) => [c.example, c] as const))("%s", (example, c) => {
+    const { analysis, figures } = checkProgram(example, nodeHost).value.models[0]!;
+    const mem = modelMemory(analysis, figures, { batch: BigInt(c.batch), dtype: "float32" });
+    expect(mem.eager.inferenceOneDnnKinds).toEqual(["conv2d"]);
+    expect(mem.eager.inference!.terms[2]!.bytes).toBe(BigInt(c.sequential));
+  });
+});
+
 describe("which kernel PyTorch 1.13 runs a convolution on (scripts/conv-dispatch.py)", () => {
   const fixture = JSON.parse(readFileSync("test/fixtures/conv-dispatch.json", "utf8")) as {
-    cases: { spec: string; batch: number; op: string; calls: number }[];
+    cases: { spec: string; batch: number; op: string; calls: number; opOnednnOff: string; callsOnednnOff: number }[];
   };
   // 300 random conv1d/2d/3d layers: nnc's reading of ConvParams::use_mkldnn (src/count/eager-peak.ts
-  // `eagerConvKernel`) names the kernel torch ran, and how many calls (thnn_conv2d once per group).
+  // `eagerConvKernel`) names the kernel torch ran, and how many calls (thnn_conv2d once per group); and
+  // with oneDNN disabled, _select_conv_backend's choice among ATen's own kernels.
   it.each(
     fixture.cases.map(
       (c) =>
@@ -288,12 +332,15 @@ describe("which kernel PyTorch 1.13 runs a convolution on (scripts/conv-dispatch
     const conv = analysis.ops.find((op) => op.kind.startsWith("conv"))!;
     const k = eagerConvKernel(conv, analysis.values, BigInt(c.batch));
     expect([`aten::${k.kernel}`, Number(k.calls)]).toEqual([c.op, c.calls]);
+    // With oneDNN disabled (torch.backends.mkldnn.flags(enabled=False)): ATen's own kernels, every one.
+    const off = eagerConvKernel(conv, analysis.values, BigInt(c.batch), false);
+    expect([`aten::${off.kernel}`, Number(off.calls)]).toEqual([c.opOnednnOff, c.callsOnednnOff]);
   });
 });
 
 describe("the profiler's peak sees everything but oneDNN's own (scripts/eager-heap-peak.py, a malloc interposer)", () => {
   const profiled = JSON.parse(readFileSync("test/fixtures/torch-saved-tensors.json", "utf8")) as {
-    cases: { name: string; spec: string; batch: number }[];
+    cases: { name: string; spec: string; batch: number; onednn?: false }[];
   };
   const heap = JSON.parse(readFileSync("test/fixtures/eager-heap-peak.json", "utf8")) as {
     agreement: { name: string; profiler: number; heap: number }[];
@@ -307,14 +354,21 @@ describe("the profiler's peak sees everything but oneDNN's own (scripts/eager-he
   // call): the same bytes through the whole C heap as through c10's allocator, convolutions on ATen's own
   // kernels (im2col columns, padded copies) and transposed ones included. A convolution nnc wrongly kept
   // off oneDNN would show here as a heap above the profiler.
-  it.each(profiled.cases.map((c) => [c.name, c.spec, c.batch] as const))("%s", (name, spec, batch) => {
-    const a = heap.agreement.find((x) => x.name === name)!;
-    const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: spec }) }, spec);
-    const { analysis } = checked.value.models[0]!;
-    const oneDnn = eagerInferencePeak(analysis, BigInt(batch)).unknown.some((k) => k.endsWith("(oneDNN)"));
-    if (oneDnn || /\bgelu\b/.test(spec)) expect(a.heap).toBeGreaterThan(a.profiler);
-    else expect(a.heap).toBe(a.profiler);
-  });
+  // With oneDNN disabled (the cases measured so), nothing of a convolution is outside c10: the heap
+  // equals the profiler on every one (the CNN with gelu included: its block outside c10 comes after the
+  // peak).
+  it.each(profiled.cases.map((c) => [c.name, c.spec, c.batch, c.onednn ?? true] as const))(
+    "%s",
+    (name, spec, batch, onednn) => {
+      const a = heap.agreement.find((x) => x.name === name)!;
+      const checked = checkProgram("<case>.nn", { readFile: () => ({ ok: true, text: spec }) }, spec);
+      const { analysis } = checked.value.models[0]!;
+      const oneDnn = eagerInferencePeak(analysis, BigInt(batch), onednn).unknown.some((k) => k.endsWith("(oneDNN)"));
+      if (!onednn) expect(a.heap).toBe(a.profiler);
+      else if (oneDnn || /\bgelu\b/.test(spec)) expect(a.heap).toBeGreaterThan(a.profiler);
+      else expect(a.heap).toBe(a.profiler);
+    },
+  );
 });
 
 describe("PyTorch-eager inference peak: the cost follows the text", () => {

@@ -15,7 +15,9 @@
 // (`nativeConv`): on ATen's kernels they are replayed; on oneDNN (ideep's blocked copies, padded to the
 // CPU's channel block, and the implementation's buffers) they are named "conv2d (oneDNN)", not estimated,
 // as are kinds whose temporaries are not measured (a GRU with the reset before the product, which PyTorch
-// lacks; add_bias_kv). scripts/eager-heap-peak.py measures what lies outside c10. Computed per distinct subtree (memoized per origin and per which of
+// lacks; add_bias_kv). `onednn = false` replays the dispatch with oneDNN disabled (torch.backends.mkldnn.
+// enabled = False: every convolution on ATen's kernels), the figure memory.ts reports, labelled so, for a
+// model with convolutions on oneDNN. scripts/eager-heap-peak.py measures what lies outside c10. Computed per distinct subtree (memoized per origin and per which of
 // its inputs stay alive outside), so the cost follows the spec's text: a repeated element's copies run one
 // after another, each reading the previous one's output.
 import { type IrOp, type IrValue, type LayerNode, type ModelAnalysis } from "../analyze/analyze.js";
@@ -70,6 +72,9 @@ export function eagerTemporaries(
   batch: bigint,
   /** The input is a recurrent layer's batch-first view of its time-major output. */
   inputTimeMajor = false,
+  /** PyTorch's default dispatch (oneDNN enabled); false: torch.backends.mkldnn.enabled = False, every
+   *  convolution on ATen's own kernels (`eagerConvKernel`). */
+  onednn = true,
 ): OpMemory | undefined {
   if (viewKinds.has(op.kind)) return { view: true };
   const inShape = values[op.inputs[0]!]!.shape;
@@ -173,7 +178,7 @@ export function eagerTemporaries(
     case "conv1d":
     case "conv2d":
     case "conv3d": {
-      const c = nativeConv(op, values, batch);
+      const c = nativeConv(op, values, batch, onednn);
       return c === undefined ? undefined : { view: false, above: c };
     }
     case "attention":
@@ -335,12 +340,18 @@ export function eagerPaddedInput(op: IrOp, inShape: readonly bigint[]): bigint |
 }
 
 /** The ATen kernel PyTorch 1.13 runs a convolution on (fp32, CPU, one thread), by ConvParams::use_mkldnn
- *  (see `nativeConv`), and how many times: thnn_conv2d has no groups, so `_convolution` calls it per
- *  group. test/fixtures/conv-dispatch.json holds what torch ran on 308 layers. */
+ *  (see `nativeConv`), and how many times: thnn_conv2d and slow_conv_dilated2d/3d have no groups, so
+ *  `_convolution` calls them per group. With oneDNN disabled (`onednn` false:
+ *  torch.backends.mkldnn.enabled = False) use_mkldnn is false and `_select_conv_backend` takes, on a CPU
+ *  (no depthwise kernel: that is CUDA's; no XNNPACK, Winograd or NNPACK in an x86 build without NNPACK),
+ *  slow_conv3d for an undilated 3-d convolution (groups in one call), slow_conv_dilated2d/3d for a dilated
+ *  one and thnn_conv2d for the rest (1-d as 2-d). test/fixtures/conv-dispatch.json holds what torch ran on
+ *  308 layers, both ways. */
 export function eagerConvKernel(
   op: IrOp,
   values: readonly IrValue[],
   batch: bigint,
+  onednn = true,
 ): {
   readonly kernel: "mkldnn_convolution" | "thnn_conv2d" | "slow_conv3d" | "slow_conv_dilated2d" | "slow_conv_dilated3d";
   readonly calls: bigint;
@@ -360,6 +371,7 @@ export function eagerConvKernel(
   const kh = k4[k4.length - 2]!;
   const first4 = batch * inShape[0]! * (rank === 1 ? sizes[0]! : sizes[0]! * sizes[1]!);
   const oneDnn =
+    onednn &&
     (strided || dilated || batch >= 16n || kw !== 1n || kh !== 1n) &&
     (G > 1n || (kw > 3n && kh > 3n) || batch > 1n || first4 > 20480n);
   if (oneDnn) return { kernel: "mkldnn_convolution", calls: 1n };
@@ -381,8 +393,9 @@ export function eagerConvKernel(
  *   (groups > 1 or the last two kernel sizes both above 3 or N > 1 or N·C·size(2)·size(3) > 20480);
  * otherwise ATen's own (`eagerConvKernel`; test/fixtures/conv-dispatch.json holds the kernel torch ran on
  * 308 layers):
- * - dilated (slow_conv_dilated2d/3d): the output, then one sample's columns, C · kernel positions ×
- *   output positions, reused sample by sample (the rule leaves only batch 1 with one group here);
+ * - dilated (slow_conv_dilated2d/3d, per group): the output, then one sample's columns, C / groups ·
+ *   kernel positions × output positions, reused sample by sample (by default the rule leaves only batch 1
+ *   with one group here; with oneDNN disabled every batch and groups reach it, grouped as thnn_conv2d);
  * - 2-d (thnn_conv2d → _slow_conv2d_forward): the columns of the whole batch, N × C · kernel positions ×
  *   output positions (none for a 1×1 kernel with stride 1 and no padding), then the output; with groups
  *   (1×1 kernels only reach it), per group the group's input channels made contiguous (N > 1), its
@@ -395,7 +408,7 @@ export function eagerConvKernel(
  * reorders its weight into 384 bytes, not 288, its output into 1,728, not 1,296, and takes 160 bytes more
  * with a bias) — so it is named, not estimated.
  */
-function nativeConv(op: IrOp, values: readonly IrValue[], batch: bigint): bigint | undefined {
+function nativeConv(op: IrOp, values: readonly IrValue[], batch: bigint, onednn: boolean): bigint | undefined {
   const a = reader(op);
   const rank = op.kind === "conv1d" ? 1 : op.kind === "conv2d" ? 2 : 3;
   const inShape = values[op.inputs[0]!]!.shape;
@@ -410,20 +423,20 @@ function nativeConv(op: IrOp, values: readonly IrValue[], batch: bigint): bigint
   const copy = padded === undefined ? 0n : batch * padded * f32;
   const strided = s.some((x) => x !== 1n);
   const dilated = d.some((x) => x !== 1n);
-  if (eagerConvKernel(op, values, batch).kernel === "mkldnn_convolution") return undefined;
+  if (eagerConvKernel(op, values, batch, onednn).kernel === "mkldnn_convolution") return undefined;
   const out = batch * elementsOf(outShape) * f32;
   const positions = elementsOf(outShape.slice(1));
   const kernel = elementsOf(k);
+  // Per group (a kernel without groups): the group's input channels made contiguous (N > 1), its columns
+  // and output; then the groups' outputs concatenated.
+  const part = G > 1n && batch > 1n ? (batch * C * elementsOf(sizes) * f32) / G : 0n;
+  const grouped = (columns: bigint) => (G > 1n ? max(out + part + columns, 2n * out) : out + columns);
   let conv: bigint;
-  if (dilated) conv = out + C * kernel * positions * f32;
+  if (dilated) conv = grouped((C / G) * kernel * positions * f32);
   else {
     const unit = kernel === 1n && !strided && pads.every((p) => p === 0n);
     if (rank === 3) conv = out + (unit && G === 1n ? 0n : batch * C * kernel * positions * f32);
-    else {
-      const columns = unit ? 0n : batch * (C / G) * kernel * positions * f32;
-      const part = G > 1n && batch > 1n ? (batch * C * elementsOf(sizes) * f32) / G : 0n;
-      conv = G > 1n ? max(out + part + columns, 2n * out) : out + columns;
-    }
+    else conv = grouped(unit ? 0n : batch * (C / G) * kernel * positions * f32);
   }
   return copy + conv;
 }
@@ -749,6 +762,9 @@ interface Peak {
 export function eagerInferencePeak(
   model: ModelAnalysis,
   batch: bigint,
+  /** PyTorch's default dispatch; false: oneDNN disabled (torch.backends.mkldnn.enabled = False), every
+   *  convolution on ATen's own kernels, whose allocations do not depend on the CPU. */
+  onednn = true,
 ): {
   readonly bytes?: bigint;
   /** The highest bytes alive during each step of the model's own body (its layers, in order): what the
@@ -837,7 +853,7 @@ export function eagerInferencePeak(
       let keeps: bigint | undefined;
       const leaf = s.kind === "child" ? leafOp(s.node) : s.kind === "op" ? s.op : undefined;
       if (leaf) {
-        const m = eagerTemporaries(leaf, model.values, batch, strided.has(readsOf(s)[0] ?? -1));
+        const m = eagerTemporaries(leaf, model.values, batch, strided.has(readsOf(s)[0] ?? -1), onednn);
         if (!m) unknown.add(unmeasuredName(leaf));
         else if (m.view) view = true;
         else [above, keeps] = [m.above, m.keeps];

@@ -58,6 +58,16 @@ export function memoryText(mem: ModelMemory, dims?: ReadonlyMap<string, bigint>)
 const eagerPeakLabel =
   "PyTorch eager inference peak (fp32, eval mode, torch.no_grad(), CPU, one thread, as c10's allocator sees it): parameters, buffers and the most activations alive at once";
 
+/** The convention of the eager inference peak of a model with convolutions PyTorch's default dispatch
+ *  sends to oneDNN: oneDNN disabled, every convolution on ATen's own kernels. */
+export const oneDnnOffConvention = "oneDNN off (torch.backends.mkldnn.enabled = False)";
+
+const eagerPeakOneDnnOffLabel = `PyTorch eager inference peak (fp32, eval mode, torch.no_grad(), CPU, one thread, as c10's allocator sees it, ${oneDnnOffConvention}): parameters, buffers and the most activations alive at once`;
+
+/** What the oneDNN-off figure leaves out: the blocked copies of the convolutions oneDNN would run. */
+const oneDnnOnNote = (mem: ModelMemory, kinds: readonly string[]) =>
+  `with oneDNN on (PyTorch's default on x86), PyTorch 1.13 runs ${codes(kinds)} on oneDNN at batch ${grouped(mem.batch)}, and each such convolution also holds blocked copies laid out per CPU, not included`;
+
 /** The kinds that leave the eager inference peak unestimated, in two groups: convolutions PyTorch sends to
  *  oneDNN at this batch (named `conv2d (oneDNN)`), and kinds whose temporaries are not measured. */
 function inferenceUnknown(mem: ModelMemory): { readonly oneDnn: string[]; readonly unmeasured: string[] } {
@@ -88,6 +98,9 @@ function eagerInferenceText(mem: ModelMemory): string[] {
         : []),
     ];
   }
+  const kinds = mem.eager.inferenceOneDnnKinds;
+  if (kinds !== undefined)
+    return [...sumLines(eagerPeakOneDnnOffLabel, mem.eager.inference, "  "), `    ${oneDnnOnNote(mem, kinds)}`];
   return sumLines(eagerPeakLabel, mem.eager.inference, "  ");
 }
 
@@ -125,6 +138,9 @@ export function memoryMarkdown(mem: ModelMemory, dims?: ReadonlyMap<string, bigi
       ...(unmeasured.length > 0 ? [`${codes(unmeasured)} not measured`] : []),
     ];
     out.push(`| ${eagerEval} | inference peak: not estimated | ${why.join("; ")} | |`);
+  } else if (mem.eager.inferenceOneDnnKinds !== undefined) {
+    rows(`PyTorch eager (fp32, eval, no_grad, CPU, ${oneDnnOffConvention})`, "inference peak", mem.eager.inference);
+    out.push(`| | | ${oneDnnOnNote(mem, mem.eager.inferenceOneDnnKinds)} | |`);
   } else rows(eagerEval, "inference peak", mem.eager.inference);
   return out;
 }
@@ -149,7 +165,20 @@ export function memoryJson(mem: ModelMemory, dims?: ReadonlyMap<string, bigint>)
       ...(mem.eager.activations !== undefined ? { activations: mem.eager.activations } : {}),
       ...(mem.eager.training !== undefined ? { training: training(mem.eager.training) } : {}),
       unknownKinds: mem.eager.unknownKinds,
-      ...(mem.eager.inference !== undefined ? { inference: sum(mem.eager.inference) } : {}),
+      ...(mem.eager.inference !== undefined
+        ? {
+            inference: {
+              ...sum(mem.eager.inference),
+              ...(mem.eager.inferenceOneDnnKinds !== undefined
+                ? {
+                    onednn: false as const,
+                    convention: oneDnnOffConvention,
+                    oneDnnKinds: mem.eager.inferenceOneDnnKinds,
+                  }
+                : {}),
+            },
+          }
+        : {}),
       inferenceUnknownKinds: mem.eager.inferenceUnknownKinds,
     },
   };

@@ -560,6 +560,11 @@ export interface ModelMemory {
     /** Inference (eval, no_grad): parameters + buffers + the most activations alive at once
      *  (src/count/eager-peak.ts); undefined when some op kind's temporaries are not measured. */
     readonly inference?: Sum;
+    /** Set when `inference` is under the oneDNN-off convention (torch.backends.mkldnn.enabled = False):
+     *  the kinds PyTorch's default dispatch runs on oneDNN at this batch (`conv2d`), whose blocked copies
+     *  are laid out per CPU. Absent for a model without such convolutions (the default dispatch's figure). */
+    readonly inferenceOneDnnKinds?: readonly string[];
+    /** What leaves `inference` undefined (empty when it is defined). */
     readonly inferenceUnknownKinds: readonly string[];
   };
 }
@@ -626,7 +631,15 @@ export function modelMemory(model: ModelAnalysis, figures: Figures, options: Mem
       ["buffers", figures.bytes.buffers],
       ["saved activations", eagerActivations ?? 0n],
     ]);
-  const peak = eagerInferencePeak(model, batch);
+  // Convolutions the default dispatch sends to oneDNN (and nothing else unmeasured): the figure with
+  // oneDNN disabled, every convolution on ATen's own kernels, named as such.
+  const onDefault = eagerInferencePeak(model, batch);
+  const oneDnnSuffix = " (oneDNN)";
+  const viaOneDnn =
+    onDefault.bytes === undefined &&
+    onDefault.unknown.length > 0 &&
+    onDefault.unknown.every((k) => k.endsWith(oneDnnSuffix));
+  const peak = viaOneDnn ? eagerInferencePeak(model, batch, false) : onDefault;
   const eagerInference =
     peak.bytes !== undefined
       ? sum([
@@ -661,7 +674,10 @@ export function modelMemory(model: ModelAnalysis, figures: Figures, options: Mem
           }
         : {}),
       ...(eagerInference ? { inference: eagerInference } : {}),
-      inferenceUnknownKinds: peak.unknown,
+      ...(eagerInference && viaOneDnn
+        ? { inferenceOneDnnKinds: onDefault.unknown.map((k) => k.slice(0, -oneDnnSuffix.length)) }
+        : {}),
+      inferenceUnknownKinds: eagerInference ? [] : onDefault.unknown,
     },
   };
 }

@@ -76,8 +76,14 @@ export interface CountMemory {
     readonly training?: CountTraining;
     readonly unknownKinds: readonly string[];
     /** Inference peak (eval, no_grad): parameters + buffers + activations alive at the peak; absent when
-     *  some op kind's temporaries are not measured (named in `inferenceUnknownKinds`). */
-    readonly inference?: CountSum;
+     *  some op kind's temporaries are not measured (named in `inferenceUnknownKinds`). With convolutions
+     *  PyTorch's default dispatch sends to oneDNN, the figure with oneDNN disabled: `onednn: false`, the
+     *  `convention` in words and the kinds oneDNN would run (`oneDnnKinds`, as `conv2d`). */
+    readonly inference?: CountSum & {
+      readonly onednn?: false;
+      readonly convention?: string;
+      readonly oneDnnKinds?: readonly string[];
+    };
     readonly inferenceUnknownKinds: readonly string[];
   };
 }

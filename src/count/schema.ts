@@ -114,7 +114,13 @@ export const countReportSchema = z.object({
             activations: count.optional(),
             training: training.optional(),
             unknownKinds: z.array(z.string()),
-            inference: sum.optional(),
+            inference: sum
+              .extend({
+                onednn: z.literal(false).optional(),
+                convention: z.string().optional(),
+                oneDnnKinds: z.array(z.string()).optional(),
+              })
+              .optional(),
             inferenceUnknownKinds: z.array(z.string()),
           }),
         })
