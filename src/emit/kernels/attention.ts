@@ -213,6 +213,18 @@ const dot = (hd: number, a: string, ai: string, b: string, bi: string) =>
     .join(" + ");
 
 /** The kv head's first column for query head `h`, as an expression. */
+/** A row of scores (\`row\`, its maximum \`m\`) made the softmax's weights in place: both kernels' code. */
+function softmaxRow(g: Geometry, len: string): string {
+  return `let sum = 0;
+for (let j = 0; j < ${len}; j++) {
+  const e = Math.exp(${g.probs}[row + j]! - m);
+  ${g.probs}[row + j] = e;
+  sum += e;
+}
+const r = 1 / sum;
+for (let j = 0; j < ${len}; j++) ${g.probs}[row + j]! *= r;`;
+}
+
 function kvColumn(g: Geometry): string {
   if (g.group === 1) return `h * ${g.hd}`;
   return `Math.floor(h / ${g.group}) * ${g.hd}`;
@@ -302,14 +314,7 @@ function headsForward(c: EmitCtx, g: Geometry, k: number, len: string, weight: s
           ${g.probs}[row + j] = heap[si + j]! * ${lit(1 / Math.sqrt(hd))};
           m = Math.max(m, ${g.probs}[row + j]!);
         }
-        let sum = 0;
-        for (let j = 0; j < ${len}; j++) {
-          const e = Math.exp(${g.probs}[row + j]! - m);
-          ${g.probs}[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < ${len}; j++) ${g.probs}[row + j]! *= r;${dropoutCode}
+        ${softmaxRow(g, len)}${dropoutCode}
         // A (zero past the keys this query sees) for the value product
         for (let j = 0; j < ${len}; j++) heap[si + j] = ${weight};
         heap.fill(0, si + ${len}, si + ${SK});
@@ -484,14 +489,7 @@ ${heads >= 0 ? headsForward(c, g, heads, len, weight, dropoutCode) : ""}    for 
         ${g.probs}[row + j] = s * ${scale};
         m = Math.max(m, ${g.probs}[row + j]!);
       }
-      let sum = 0;
-      for (let j = 0; j < ${len}; j++) {
-        const e = Math.exp(${g.probs}[row + j]! - m);
-        ${g.probs}[row + j] = e;
-        sum += e;
-      }
-      const r = 1 / sum;
-      for (let j = 0; j < ${len}; j++) ${g.probs}[row + j]! *= r;${dropoutCode}
+      ${softmaxRow(g, len)}${dropoutCode}
       const oi = qi; // the head output has q's layout
 ${
   unrolled

@@ -20,17 +20,12 @@
 import type { EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { resolvedInts } from "../kernel.js";
 import { type ConvShape, convScratch } from "../wasm/conv.js";
+import type { ColumnAxis } from "../wasm/im2col.js";
 
-interface Axis {
-  /** Suffix of this axis' loop variables: `d`, `h`, `w`, or none for 1d. */
+/** One spatial axis of a convolution's geometry (the WebAssembly column kernels' `ColumnAxis`), with the
+ *  suffix of its loop variables in the generated TypeScript: `d`, `h`, `w`, or none for 1d. */
+interface Axis extends ColumnAxis {
   readonly sfx: string;
-  readonly big: number;
-  readonly small: number;
-  readonly k: number;
-  readonly stride: number;
-  /** Padding before the first element (PyTorch's left/top padding). */
-  readonly pad: number;
-  readonly dil: number;
 }
 
 /** What the generated code calls each side: position and channel variable prefixes. */
