@@ -15,25 +15,8 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkProgram } from "../src/program/check.js";
 import { build, inputsFdError, maxRelError, seeded, type Generated, type InputsModule } from "./helpers/generated.js";
+import { type AttentionCase } from "./helpers/torch-fixture.js";
 import { expectAttentionTarget, onBothTargets } from "./helpers/targets.js";
-
-interface Named {
-  readonly name: string;
-  readonly shape: number[];
-  readonly data: number[];
-}
-interface Case {
-  readonly name: string;
-  readonly spec: string;
-  readonly count: number;
-  readonly length?: number;
-  readonly params: Named[];
-  readonly inputs: Named[];
-  readonly outputs: Named;
-  readonly gy: Named;
-  readonly param_grads: Named[];
-  readonly input_grads: Named[];
-}
 
 /** The module's API as the tests call it: one input array, or a list of them (cross-attention). */
 interface Module {
@@ -56,7 +39,7 @@ function nncCount(source: string): number {
 }
 
 const fixture = JSON.parse(fs.readFileSync("test/reference/pytorch/attention_bias_kv.json", "utf8")) as {
-  cases: Case[];
+  cases: AttentionCase[];
 };
 
 /** The key projection's bias gradient is exactly zero (softmax does not change when every score of a row

@@ -17,25 +17,8 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkProgram } from "../src/program/check.js";
 import { build, inputsFdError, maxRelError, seeded, type Generated, type InputsModule } from "./helpers/generated.js";
+import { type AttentionCase } from "./helpers/torch-fixture.js";
 import { expectAttentionTarget, headsOnSimd, onBothTargets } from "./helpers/targets.js";
-
-interface Named {
-  readonly name: string;
-  readonly shape: number[];
-  readonly data: number[];
-}
-interface Case {
-  readonly name: string;
-  readonly spec: string;
-  readonly count: number;
-  readonly length?: number;
-  readonly params: Named[];
-  readonly inputs: Named[];
-  readonly outputs: Named;
-  readonly gy: Named;
-  readonly param_grads: Named[];
-  readonly input_grads: Named[];
-}
 
 /** The two-input module's API as the tests call it. */
 interface Cross {
@@ -54,7 +37,7 @@ function nncCount(source: string): number {
 }
 
 const fixture = JSON.parse(fs.readFileSync("test/reference/pytorch/attention_cross.json", "utf8")) as {
-  cases: Case[];
+  cases: AttentionCase[];
 };
 
 describe("cross-attention against torch.nn.MultiheadAttention (float64)", () => {

@@ -14,24 +14,8 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkProgram } from "../src/program/check.js";
 import { build, inputsFdError, maxRelError, type Generated, type InputsModule } from "./helpers/generated.js";
+import { type AttentionCase } from "./helpers/torch-fixture.js";
 import { expectAttentionTarget, onBothTargets } from "./helpers/targets.js";
-
-interface Named {
-  readonly name: string;
-  readonly shape: number[];
-  readonly data: number[];
-}
-interface Case {
-  readonly name: string;
-  readonly spec: string;
-  readonly count: number;
-  readonly params: Named[];
-  readonly inputs: Named[];
-  readonly outputs: Named;
-  readonly gy: Named;
-  readonly param_grads: Named[];
-  readonly input_grads: Named[];
-}
 
 /** The module's API with one or two inputs, as the tests call it. */
 interface Multi {
@@ -48,7 +32,7 @@ function check(source: string) {
 }
 
 const fixture = JSON.parse(fs.readFileSync("test/reference/pytorch/attention_kbias.json", "utf8")) as {
-  cases: Case[];
+  cases: AttentionCase[];
 };
 
 /** Errors relative to at least this: the key projection's bias-free gradients are of order 0.1 to 1. */

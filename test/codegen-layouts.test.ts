@@ -7,7 +7,7 @@
 // references for the same kernels are in codegen-dense.test.ts and codegen-attention.test.ts.
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { build, loadStateDict, maxRelError } from "./helpers/generated.js";
+import { build, loadStateDict, maxRelError, scaledError } from "./helpers/generated.js";
 
 interface Case {
   readonly name: string;
@@ -24,19 +24,6 @@ const fixture = JSON.parse(fs.readFileSync("test/fixtures/torch-conv1d-layouts.j
   torch: string;
   cases: Case[];
 };
-
-/** max |a − b| over max |b|: relative to the tensor's scale, since some elements are zero up to rounding
- *  (the key bias's gradient: adding q·b_k to a whole row of scores leaves the softmax unchanged). */
-function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
 
 describe("layout = in_out against PyTorch (float64)", () => {
   it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {

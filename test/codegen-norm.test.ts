@@ -5,21 +5,17 @@
 // (d) a CNN with BatchNorm2d in training mode against PyTorch (test/reference/pytorch/small_conv_bn_8x8).
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { build, gradientCheck, loadStateDict, maxRelError, seeded, type Generated } from "./helpers/generated.js";
+import {
+  build,
+  gradientCheck,
+  loadStateDict,
+  maxRelError,
+  seeded,
+  type Generated,
+  scaledError,
+} from "./helpers/generated.js";
 
 const product = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
-
-/** max|a − b| / max|b|: the error relative to the reference's scale (values near 0 are not blown up). */
-function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / Math.max(scale, 1e-300);
-}
 
 /** Largest errors seen, printed at the end (the report quotes them). */
 const worst: Record<string, number> = {};

@@ -22,6 +22,7 @@ import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkProgram } from "../src/program/check.js";
 import { build, gradientCheck, maxRelError, seeded, type Generated } from "./helpers/generated.js";
+import { type NamedTensor } from "./helpers/torch-fixture.js";
 import { initTf, relError, runGenerated, tf, tfForwardBackward, worstAt } from "./helpers/tfjs.js";
 
 type Kind = "rnn" | "lstm" | "gru";
@@ -666,20 +667,15 @@ describe.each(targets)("the checks can fail (--target %s)", (target) => {
 describe.each(targets)(
   "lstm proj_size and gru reset_after = false against PyTorch (float64) (--target %s)",
   (target) => {
-    interface Named {
-      readonly name: string;
-      readonly shape: number[];
-      readonly data: number[];
-    }
     interface Case {
       readonly name: string;
       readonly spec: string;
-      readonly params: Named[];
-      readonly inputs: Named;
-      readonly outputs: Named;
-      readonly gy: Named;
-      readonly param_grads: Named[];
-      readonly input_grad: Named;
+      readonly params: NamedTensor[];
+      readonly inputs: NamedTensor;
+      readonly outputs: NamedTensor;
+      readonly gy: NamedTensor;
+      readonly param_grads: NamedTensor[];
+      readonly input_grad: NamedTensor;
     }
     const fixture = JSON.parse(fs.readFileSync("test/reference/pytorch/recurrent_options.json", "utf8")) as {
       cases: Case[];

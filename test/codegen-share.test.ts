@@ -11,21 +11,17 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { count } from "../src/index.js";
-import { build, gradientCheck, loadStateDict, maxRelError, type Generated } from "./helpers/generated.js";
+import { type NamedTensor } from "./helpers/torch-fixture.js";
+import { build, gradientCheck, loadStateDict, maxRelError, type Generated, scaledError } from "./helpers/generated.js";
 
-interface Tensor {
-  readonly name: string;
-  readonly shape: number[];
-  readonly data: number[];
-}
 interface Case {
   readonly name: string;
   readonly spec: string;
   readonly n: number;
   readonly parameters: number;
   readonly state_dict: string[];
-  readonly params: readonly (Tensor & { grad: number[] })[];
-  readonly buffers_after: readonly Tensor[];
+  readonly params: readonly (NamedTensor & { grad: number[] })[];
+  readonly buffers_after: readonly NamedTensor[];
   readonly x: number[];
   readonly gy: number[];
   readonly y: number[];
@@ -37,18 +33,6 @@ const fixture = JSON.parse(fs.readFileSync("test/fixtures/torch-module-reuse.jso
   cases: Case[];
 };
 const cases = fixture.cases.map((c) => [c.name, c] as const);
-
-/** max |a − b| over max |b|. */
-function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
 
 describe("share: counts and names against PyTorch", () => {
   it.each(cases)("%s", (_name, c) => {

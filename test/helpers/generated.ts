@@ -97,6 +97,20 @@ export function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 
   return worst;
 }
 
+/** max|a − b| / max|b|: the error relative to the reference's scale, for tensors with elements that are
+ *  zero up to rounding (a key bias's gradient: adding q·b_k to a whole row of scores leaves the softmax
+ *  unchanged), which an element-wise relative error would blow up. */
+export function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} and ${b.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / Math.max(scale, 1e-300);
+}
+
 /** Seeded uniform numbers in [-1, 1) (mulberry32). */
 export function seeded(seed: number): () => number {
   let s = seed >>> 0;
