@@ -7508,10 +7508,13 @@ function createEngine() {
 
   /** Forward of the 2 ops 2, 5 (silu, one shape): each call passes its arrays and offsets. */
   function siluForward1(n: number, input: Float32Array, output: Float32Array): void {
-    // silu
-    for (let i = 0, e = n * 401408; i < e; i++) {
-      const x = input[i]!;
-      output[i] = x / (1 + Math.exp(-x));
+    // silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, input, output, n * 401408);
+    else {
+      for (let i = 0, e = n * 401408; i < e; i++) {
+        const x = input[i]!;
+        output[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -7961,10 +7964,13 @@ function createEngine() {
 
   /** Forward of op 10: features.1.0.block.1.4 (sigmoid). */
   function forward10(n: number): void {
-    // features.1.0.block.1.4: sigmoid
-    for (let i = 0, e = n * 32; i < e; i++) {
-      const x = act10[i]!;
-      act11[i] = 1 / (1 + Math.exp(-x));
+    // features.1.0.block.1.4: sigmoid, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 1, act10, act11, n * 32);
+    else {
+      for (let i = 0, e = n * 32; i < e; i++) {
+        const x = act10[i]!;
+        act11[i] = 1 / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -8422,10 +8428,13 @@ function createEngine() {
 
   /** Forward of op 16: features.2.0.block.0.2 (silu). */
   function forward16(n: number): void {
-    // features.2.0.block.0.2: silu
-    for (let i = 0, e = n * 1204224; i < e; i++) {
-      const x = act16[i]!;
-      act17[i] = x / (1 + Math.exp(-x));
+    // features.2.0.block.0.2: silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, act16, act17, n * 1204224);
+    else {
+      for (let i = 0, e = n * 1204224; i < e; i++) {
+        const x = act16[i]!;
+        act17[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -8653,10 +8662,13 @@ function createEngine() {
 
   /** Forward of op 19: features.2.0.block.1.2 (silu). */
   function forward19(n: number): void {
-    // features.2.0.block.1.2: silu
-    for (let i = 0, e = n * 301056; i < e; i++) {
-      const x = act19[i]!;
-      act20[i] = x / (1 + Math.exp(-x));
+    // features.2.0.block.1.2: silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, act19, act20, n * 301056);
+    else {
+      for (let i = 0, e = n * 301056; i < e; i++) {
+        const x = act19[i]!;
+        act20[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -8944,10 +8956,13 @@ function createEngine() {
 
   /** Forward of op 24: features.2.0.block.2.4 (sigmoid). */
   function forward24(n: number): void {
-    // features.2.0.block.2.4: sigmoid
-    for (let i = 0, e = n * 96; i < e; i++) {
-      const x = act24[i]!;
-      act25[i] = 1 / (1 + Math.exp(-x));
+    // features.2.0.block.2.4: sigmoid, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 1, act24, act25, n * 96);
+    else {
+      for (let i = 0, e = n * 96; i < e; i++) {
+        const x = act24[i]!;
+        act25[i] = 1 / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -9470,10 +9485,13 @@ function createEngine() {
 
   /** Forward of the 3 ops 30, 33, 46 (silu, one shape): each call passes its arrays and offsets. */
   function siluForward2(n: number, input: Float32Array, output: Float32Array): void {
-    // silu
-    for (let i = 0, e = n * 451584; i < e; i++) {
-      const x = input[i]!;
-      output[i] = x / (1 + Math.exp(-x));
+    // silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, input, output, n * 451584);
+    else {
+      for (let i = 0, e = n * 451584; i < e; i++) {
+        const x = input[i]!;
+        output[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -9910,10 +9928,13 @@ function createEngine() {
 
   /** Forward of the 2 ops 38, 54 (sigmoid, one shape): each call passes its arrays and offsets. */
   function sigmoidForward1(n: number, input: Float32Array, output: Float32Array): void {
-    // sigmoid
-    for (let i = 0, e = n * 144; i < e; i++) {
-      const x = input[i]!;
-      output[i] = 1 / (1 + Math.exp(-x));
+    // sigmoid, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 1, input, output, n * 144);
+    else {
+      for (let i = 0, e = n * 144; i < e; i++) {
+        const x = input[i]!;
+        output[i] = 1 / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -10332,10 +10353,13 @@ function createEngine() {
 
   /** Forward of op 49: features.3.0.block.1.2 (silu). */
   function forward49(n: number): void {
-    // features.3.0.block.1.2: silu
-    for (let i = 0, e = n * 112896; i < e; i++) {
-      const x = act49[i]!;
-      act50[i] = x / (1 + Math.exp(-x));
+    // features.3.0.block.1.2: silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, act49, act50, n * 112896);
+    else {
+      for (let i = 0, e = n * 112896; i < e; i++) {
+        const x = act49[i]!;
+        act50[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -10902,10 +10926,13 @@ function createEngine() {
 
   /** Forward of the 3 ops 60, 63, 76 (silu, one shape): each call passes its arrays and offsets. */
   function siluForward4(n: number, input: Float32Array, output: Float32Array): void {
-    // silu
-    for (let i = 0, e = n * 188160; i < e; i++) {
-      const x = input[i]!;
-      output[i] = x / (1 + Math.exp(-x));
+    // silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, input, output, n * 188160);
+    else {
+      for (let i = 0, e = n * 188160; i < e; i++) {
+        const x = input[i]!;
+        output[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -11390,10 +11417,13 @@ function createEngine() {
 
   /** Forward of the 2 ops 68, 84 (sigmoid, one shape): each call passes its arrays and offsets. */
   function sigmoidForward2(n: number, input: Float32Array, output: Float32Array): void {
-    // sigmoid
-    for (let i = 0, e = n * 240; i < e; i++) {
-      const x = input[i]!;
-      output[i] = 1 / (1 + Math.exp(-x));
+    // sigmoid, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 1, input, output, n * 240);
+    else {
+      for (let i = 0, e = n * 240; i < e; i++) {
+        const x = input[i]!;
+        output[i] = 1 / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -11808,10 +11838,13 @@ function createEngine() {
 
   /** Forward of op 79: features.4.0.block.1.2 (silu). */
   function forward79(n: number): void {
-    // features.4.0.block.1.2: silu
-    for (let i = 0, e = n * 47040; i < e; i++) {
-      const x = act79[i]!;
-      act80[i] = x / (1 + Math.exp(-x));
+    // features.4.0.block.1.2: silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, act79, act80, n * 47040);
+    else {
+      for (let i = 0, e = n * 47040; i < e; i++) {
+        const x = act79[i]!;
+        act80[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -12378,10 +12411,13 @@ function createEngine() {
 
   /** Forward of the 6 ops 90, 93, 106, 109, 122, 125 (silu, one shape): each call passes its arrays and offsets. */
   function siluForward6(n: number, input: Float32Array, output: Float32Array): void {
-    // silu
-    for (let i = 0, e = n * 94080; i < e; i++) {
-      const x = input[i]!;
-      output[i] = x / (1 + Math.exp(-x));
+    // silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, input, output, n * 94080);
+    else {
+      for (let i = 0, e = n * 94080; i < e; i++) {
+        const x = input[i]!;
+        output[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -12711,10 +12747,13 @@ function createEngine() {
 
   /** Forward of the 3 ops 96, 112, 128 (silu, one shape): each call passes its arrays and offsets. */
   function siluForward7(n: number, input: Float32Array, output: Float32Array): void {
-    // silu
-    for (let i = 0, e = n * 20; i < e; i++) {
-      const x = input[i]!;
-      output[i] = x / (1 + Math.exp(-x));
+    // silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, input, output, n * 20);
+    else {
+      for (let i = 0, e = n * 20; i < e; i++) {
+        const x = input[i]!;
+        output[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -12872,10 +12911,13 @@ function createEngine() {
 
   /** Forward of the 3 ops 98, 114, 130 (sigmoid, one shape): each call passes its arrays and offsets. */
   function sigmoidForward3(n: number, input: Float32Array, output: Float32Array): void {
-    // sigmoid
-    for (let i = 0, e = n * 480; i < e; i++) {
-      const x = input[i]!;
-      output[i] = 1 / (1 + Math.exp(-x));
+    // sigmoid, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 1, input, output, n * 480);
+    else {
+      for (let i = 0, e = n * 480; i < e; i++) {
+        const x = input[i]!;
+        output[i] = 1 / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -13799,10 +13841,13 @@ function createEngine() {
 
   /** Forward of the 5 ops 136, 139, 152, 155, 168 (silu, one shape): each call passes its arrays and offsets. */
   function siluForward8(n: number, input: Float32Array, output: Float32Array): void {
-    // silu
-    for (let i = 0, e = n * 131712; i < e; i++) {
-      const x = input[i]!;
-      output[i] = x / (1 + Math.exp(-x));
+    // silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, input, output, n * 131712);
+    else {
+      for (let i = 0, e = n * 131712; i < e; i++) {
+        const x = input[i]!;
+        output[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -14132,10 +14177,13 @@ function createEngine() {
 
   /** Forward of the 3 ops 142, 158, 174 (silu, one shape): each call passes its arrays and offsets. */
   function siluForward9(n: number, input: Float32Array, output: Float32Array): void {
-    // silu
-    for (let i = 0, e = n * 28; i < e; i++) {
-      const x = input[i]!;
-      output[i] = x / (1 + Math.exp(-x));
+    // silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, input, output, n * 28);
+    else {
+      for (let i = 0, e = n * 28; i < e; i++) {
+        const x = input[i]!;
+        output[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -14293,10 +14341,13 @@ function createEngine() {
 
   /** Forward of the 3 ops 144, 160, 176 (sigmoid, one shape): each call passes its arrays and offsets. */
   function sigmoidForward4(n: number, input: Float32Array, output: Float32Array): void {
-    // sigmoid
-    for (let i = 0, e = n * 672; i < e; i++) {
-      const x = input[i]!;
-      output[i] = 1 / (1 + Math.exp(-x));
+    // sigmoid, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 1, input, output, n * 672);
+    else {
+      for (let i = 0, e = n * 672; i < e; i++) {
+        const x = input[i]!;
+        output[i] = 1 / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -14839,10 +14890,13 @@ function createEngine() {
 
   /** Forward of op 171: features.6.0.block.1.2 (silu). */
   function forward171(n: number): void {
-    // features.6.0.block.1.2: silu
-    for (let i = 0, e = n * 32928; i < e; i++) {
-      const x = act171[i]!;
-      act172[i] = x / (1 + Math.exp(-x));
+    // features.6.0.block.1.2: silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, act171, act172, n * 32928);
+    else {
+      for (let i = 0, e = n * 32928; i < e; i++) {
+        const x = act171[i]!;
+        act172[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -15409,10 +15463,13 @@ function createEngine() {
 
   /** Forward of the 8 ops 182, 185, 198, 201, 214, 217, … (silu, one shape): each call passes its arrays and offsets. */
   function siluForward10(n: number, input: Float32Array, output: Float32Array): void {
-    // silu
-    for (let i = 0, e = n * 56448; i < e; i++) {
-      const x = input[i]!;
-      output[i] = x / (1 + Math.exp(-x));
+    // silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, input, output, n * 56448);
+    else {
+      for (let i = 0, e = n * 56448; i < e; i++) {
+        const x = input[i]!;
+        output[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -15742,10 +15799,13 @@ function createEngine() {
 
   /** Forward of the 4 ops 188, 204, 220, 236 (silu, one shape): each call passes its arrays and offsets. */
   function siluForward11(n: number, input: Float32Array, output: Float32Array): void {
-    // silu
-    for (let i = 0, e = n * 48; i < e; i++) {
-      const x = input[i]!;
-      output[i] = x / (1 + Math.exp(-x));
+    // silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, input, output, n * 48);
+    else {
+      for (let i = 0, e = n * 48; i < e; i++) {
+        const x = input[i]!;
+        output[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -15915,10 +15975,13 @@ function createEngine() {
 
   /** Forward of the 4 ops 190, 206, 222, 238 (sigmoid, one shape): each call passes its arrays and offsets. */
   function sigmoidForward5(n: number, input: Float32Array, output: Float32Array): void {
-    // sigmoid
-    for (let i = 0, e = n * 1152; i < e; i++) {
-      const x = input[i]!;
-      output[i] = 1 / (1 + Math.exp(-x));
+    // sigmoid, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 1, input, output, n * 1152);
+    else {
+      for (let i = 0, e = n * 1152; i < e; i++) {
+        const x = input[i]!;
+        output[i] = 1 / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -16877,10 +16940,13 @@ function createEngine() {
 
   /** Forward of op 244: features.8.2 (silu). */
   function forward244(n: number): void {
-    // features.8.2: silu
-    for (let i = 0, e = n * 62720; i < e; i++) {
-      const x = act244[i]!;
-      act245[i] = x / (1 + Math.exp(-x));
+    // features.8.2: silu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, act244, act245, n * 62720);
+    else {
+      for (let i = 0, e = n * 62720; i < e; i++) {
+        const x = act244[i]!;
+        act245[i] = x / (1 + Math.exp(-x));
+      }
     }
   }
 
@@ -18274,8 +18340,8 @@ const wasmModules = simd
       "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkNDIAABRjb252QmFja3dhcmRXZWlnaHQ0MgABE2NvbnZCYWNrd2FyZElucHV0NDIAAgxjb252SW0yY29sNDIAAwxjb252Q29sMmltNDIABA1jb252Rm9yd2FyZDQzAAUKvBkG2wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCANmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAyABqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgDZqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAJGohCwNAIAkqAgAhGyAJKgKAJCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAyABqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwutCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgOQNaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiCSSOAKIJCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMJJI4AowkIAhBiANqIQggCUGAyABqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYDkDWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCANmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAkaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIA2aiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDkDWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOQNaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC/sCAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQdDAAAAACEZIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
       "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAECAgdMBBRjb252QmFja3dhcmRXZWlnaHQ0MwAAE2NvbnZCYWNrd2FyZElucHV0NDMAAQxjb252SW0yY29sNDMAAgxjb252Q29sMmltNDMAAwr6GwTjDAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBoAxqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAiSSOAIkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAjCSOAIwIAhBiANqIQggCUHIAGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBxAFqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESEWIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAiSSOAIkIAhBiANqIQggCUHIAGohCSAIIApJDQALIAVBxAFqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGgDGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC9UGAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQSBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAtDAAAAACEZIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUEkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgBEEEaiEEIAVBBGohBSAFIAxJDQALC70EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBxAFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCAFQRhqIQUgAkEYaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogCkEEaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgBUEYaiEFIAJBGGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EDSQ0ACyADQcQBaiEDIAMgBEkNAAsL/AMCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHEAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEHSQRAIAMgCUEcbGohCiACQQRqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBUEYaiEFIAJBGGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogCkEEaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBUEYaiEFIAJBGGohAiACQQRqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EDSQ0ACyADQcQBaiEDIAMgBEkNAAsL",
       "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkNDQAABRjb252QmFja3dhcmRXZWlnaHQ0NAABE2NvbnZCYWNrd2FyZElucHV0NDQAAgxjb252SW0yY29sNDQAAwxjb252Q29sMmltNDQABA1jb252Rm9yd2FyZDQ1AAUKoBsG3QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCA2gBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIDaAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAkaiELA0AgCSoCACEbIAkqAoAkIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYDIAGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC60JAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA5A1qIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChCSSOAKEJCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowkkjgCjCQgCEGIA2ohCCAJQYDIAGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgOQNaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDaAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAkaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIDaAGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAJGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA5A1qIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgAiAFKgIYOAIYIAVBHGohBSACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvlAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDkDWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDkAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAKaiELA0AgCf0JAgAhFiAJ/QkCgAohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCA5ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACmohCwNAIAkqAgAhGyAJKgKACiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABRwhgBX9/f39/AGAEf39/fwBgAn9/AGAFf39/fHwAYAZ/f39/fHwAYAd/f39/fHx8AGADf398AGAOf39/f398fHx8fHx8fHwAAg8BA2VudgZtZW1vcnkCAAEDCwoAAQICAwQFBgcHB4oBChRjb252QmFja3dhcmRXZWlnaHQ0NQAAE2NvbnZCYWNrd2FyZElucHV0NDUAAQxjb252SW0yY29sNDUAAgxjb252Q29sMmltNDUAAwNzZ2QABBBzZ2RNb21lbnR1bUZpcnN0AAULc2dkTW9tZW50dW0ABgVzY2FsZQAHBGFkYW0ACAVhZGFtdwAJCrodCqwJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAKkjgCgAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAqSOAKECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowKkjgCjAogCEGIA2ohCCAJQYAUaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgApsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgApqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgOQAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDqA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC6UBAwJ/BHsCfCAD/RQhByAE/RQhCCACQX5xQQRsIQYCQANAIAUgBk8NASAAIAVq/V0DAP1fIQkgASAFav1dAwD9XyAIIAn98gH98AEhCiAAIAVqIAkgByAK/fIB/fEB/V79WwMAACAFQQhqIQUMAAsLIAJBAXEEQCAAIAVqKgIAuyELIAEgBWoqAgC7IAQgC6KgIQwgACAFaiALIAMgDKKhtjgCAAsLvgEDAn8EewJ8IAT9FCEIIAX9FCEJIANBfnFBBGwhBwJAA0AgBiAHTw0BIAAgBmr9XQMA/V8hCiABIAZq/V0DAP1fIAkgCv3yAf3wASELIAIgBmogC/1e/VsDAAAgACAGaiAKIAggC/3yAf3xAf1e/VsDAAAgBkEIaiEGDAALCyADQQFxBEAgACAGaioCALshDCABIAZqKgIAuyAFIAyioCENIAIgBmogDbY4AgAgACAGaiAMIAQgDaKhtjgCAAsL7AEDAn8GewN8IAT9FCEJIAX9FCEKIAb9FCELIANBfnFBBGwhCAJAA0AgByAITw0BIAAgB2r9XQMA/V8hDCABIAdq/V0DAP1fIAogDP3yAf3wASENIAsgAiAHav1dAwD9X/3yASAN/fABIQ4gAiAHaiAO/V79WwMAACAAIAdqIAwgCSAO/fIB/fEB/V79WwMAACAHQQhqIQcMAAsLIANBAXEEQCAAIAdqKgIAuyEPIAEgB2oqAgC7IAUgD6KgIRAgBiACIAdqKgIAu6IgEKAhESACIAdqIBG2OAIAIAAgB2ogDyAEIBGiobY4AgALC2UCAn8BeyAC/RQhBSABQX5xQQRsIQQCQANAIAMgBE8NASAAIANqIAAgA2r9XQMA/V8gBf3yAf1e/VsDAAAgA0EIaiEDDAALCyABQQFxBEAgACADaiAAIANqKgIAuyACorY4AgALC40DAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIRkgASAOav1dAwD9XyARIBn98gH98AEhGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALshHSABIA5qKgIAuyAGIB2ioCEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC4sDAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIBH98gH9Xv1fIRkgASAOav1dAwD9XyEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyAGora7IR0gASAOaioCALshHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACws=",
-      "AGFzbQEAAAABBwFgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMCAQAHDgEKc3VtU3F1YXJlcwAACsQBAcEBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
+      "AGFzbQEAAAABHQRgBX9/f39/AGAEf39/fwBgAn9/AGAFf39/fHwAAg8BA2VudgZtZW1vcnkCAAEDCAcAAQICAgIDB2QHFGNvbnZCYWNrd2FyZFdlaWdodDQ1AAATY29udkJhY2t3YXJkSW5wdXQ0NQABDGNvbnZJbTJjb2w0NQACDGNvbnZDb2wyaW00NQADBnVuYXJ5MAAEBnVuYXJ5MQAFA3NnZAAGCpAeB6wJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAKkjgCgAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAqSOAKECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowKkjgCjAogCEGIA2ohCCAJQYAUaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgApsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgApqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgOQAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDqA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC8EFAgF/H3sgACABQQhsaiEC/QwAAAAAAADwPwAAAAAAAPA/IQ/9DAAAAAAAIIZAAAAAAAAghkAhEP0MAAAAAAAghsAAAAAAACCGwCER/Qz+gitlRxX3P/6CK2VHFfc/IRL9DAAAAAAAADhDAAAAAAAAOEMhE/0MAADg/kIu5j8AAOD+Qi7mPyEU/Qx2PHk17znqPXY8eTXvOeo9IRX9DJjY+O/Y7iE+mNj479juIT4hFv0M5ET1Z0XmWj7kRPVnReZaPiEX/Qxcn3i3T36SPlyfeLdPfpI+IRj9DDTHVqXjHcc+NMdWpeMdxz4hGf0MGqABGqAB+j4aoAEaoAH6PiEa/QwaoAEaoAEqPxqgARqgASo/IRv9DBdswRZswVY/F2zBFmzBVj8hHP0MERERERERgT8RERERERGBPyEd/QxVVVVVVVWlP1VVVVVVVaU/IR79DFVVVVVVVcU/VVVVVVVVxT8hH/0MAAAAAAAA4D8AAAAAAADgPyEg/QwAAAAAAADwfwAAAAAAAPB/ISECQANAIAAgAk8NASAA/V0DAP1fIQMgACAD/e0BIQQgAyAPIAQgEP1KIQsgBCAR/fcBIBD99gEhBCAEIBL98gEgE/3wASEFIAUgE/3xASEGIAQgBiAU/fIB/fEBIAYgFf3yAf3xASEHIAcgB/3yASEMIAwgDP3yASENIAcgFv3yASAX/fABIAz98gEgByAY/fIBIBn98AH98AEhDiAHIBr98gEgG/3wASAM/fIBIAcgHP3yASAd/fAB/fABIA398gEgByAe/fIBIB/98AEgDP3yASAHICD98gEgD/3wAf3wAf3wASAOIA0gDf3yAf3yAf3wASAH/fIBIQggBUE0/csBIA/9zgEhCSAJIAj98gEgCf3wASEKICEgCiAL/VL98AH98wH9Xv1bAwAAIABBCGohAAwACwsLwQUCAX8feyAAIAFBCGxqIQL9DAAAAAAAAPA/AAAAAAAA8D8hD/0MAAAAAAAghkAAAAAAACCGQCEQ/QwAAAAAACCGwAAAAAAAIIbAIRH9DP6CK2VHFfc//oIrZUcV9z8hEv0MAAAAAAAAOEMAAAAAAAA4QyET/QwAAOD+Qi7mPwAA4P5CLuY/IRT9DHY8eTXvOeo9djx5Ne856j0hFf0MmNj479juIT6Y2Pjv2O4hPiEW/QzkRPVnReZaPuRE9WdF5lo+IRf9DFyfeLdPfpI+XJ94t09+kj4hGP0MNMdWpeMdxz40x1al4x3HPiEZ/QwaoAEaoAH6PhqgARqgAfo+IRr9DBqgARqgASo/GqABGqABKj8hG/0MF2zBFmzBVj8XbMEWbMFWPyEc/QwRERERERGBPxEREREREYE/IR39DFVVVVVVVaU/VVVVVVVVpT8hHv0MVVVVVVVVxT9VVVVVVVXFPyEf/QwAAAAAAADgPwAAAAAAAOA/ISD9DAAAAAAAAPB/AAAAAAAA8H8hIQJAA0AgACACTw0BIAD9XQMA/V8hAyAAIAP97QEhBCAPIA8gBCAQ/UohCyAEIBH99wEgEP32ASEEIAQgEv3yASAT/fABIQUgBSAT/fEBIQYgBCAGIBT98gH98QEgBiAV/fIB/fEBIQcgByAH/fIBIQwgDCAM/fIBIQ0gByAW/fIBIBf98AEgDP3yASAHIBj98gEgGf3wAf3wASEOIAcgGv3yASAb/fABIAz98gEgByAc/fIBIB398AH98AEgDf3yASAHIB798gEgH/3wASAM/fIBIAcgIP3yASAP/fAB/fAB/fABIA4gDSAN/fIB/fIB/fABIAf98gEhCCAFQTT9ywEgD/3OASEJIAkgCP3yASAJ/fABIQogISAKIAv9Uv3wAf3zAf1e/VsDAAAgAEEIaiEADAALCwulAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALCw==",
+      "AGFzbQEAAAABMQVgBn9/f398fABgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fABgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAgMDBAdGBhBzZ2RNb21lbnR1bUZpcnN0AAALc2dkTW9tZW50dW0AAQVzY2FsZQACBGFkYW0AAwVhZGFtdwAECnN1bVNxdWFyZXMABQr0Cwa+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsLjQMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8hGSABIA5q/V0DAP1fIBEgGf3yAf3wASEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyEdIAEgDmoqAgC7IAYgHaKgIR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLiwMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8gEf3yAf1e/V8hGSABIA5q/V0DAP1fIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IAaitrshHSABIA5qKgIAuyEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC8EBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -18330,6 +18396,8 @@ interface Arena {
   readonly sums: Float64Array;
   readonly kernels: readonly DenseKernels[];
   readonly convs: readonly ConvKernels[];
+  /** The activations' kernels (src/emit/wasm/math.ts): in place over pairs of values. */
+  readonly unary: readonly WasmKernel[];
 }
 
 const GRADS_BYTE = 21154192;
@@ -18704,6 +18772,7 @@ function createArena(): Arena | undefined {
         col2im: kernel("convCol2im45"),
       },
     ],
+    unary: [kernel("unary0"), kernel("unary1")],
   };
   arenas.set(buffer, arena);
   return arena;
@@ -18868,6 +18937,20 @@ function wasmConvBackward(
       }
     }
     if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
+  }
+}
+
+/** y = f(x) for `count` values on activation kernel `k` (float32; within 1 ulp of the TypeScript
+ *  expression: src/emit/wasm/math.ts), 2765952 values at a time through the scratch area. */
+function wasmUnary(a: Arena, k: number, x: Float32Array, y: Float32Array, count: number): void {
+  const f = a.unary[k]!;
+  const heap = a.heap;
+  const s = SCRATCH_BYTE / 4;
+  for (let i = 0; i < count; i += 2765952) {
+    const m = Math.min(2765952, count - i);
+    heap.set(x.subarray(i, i + m), s);
+    f(SCRATCH_BYTE, (m + 1) >> 1);
+    y.set(heap.subarray(s, s + m), i);
   }
 }
 

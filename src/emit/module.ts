@@ -12,6 +12,7 @@ import { makeTemplate, templateContext, type ArrayBinding, type Template } from 
 import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
 import { runtimeText } from "./runtime-text.js";
 import { MAX_MEMORY_BYTES, WasmDenseTable, hasMoments, wasmTargetSource } from "./wasm/target.js";
+import type { UnaryFunction } from "./wasm/math.js";
 import type { ConvShape } from "./wasm/conv.js";
 
 export interface ModuleInfo {
@@ -1434,6 +1435,7 @@ function context(
           wasmDense: (i: number, o: number, bias: boolean, staged?: boolean) => wasmTable.index(i, o, bias, staged),
           wasmConv: (shape: Omit<ConvShape, "dtype">) => wasmTable.conv(shape),
           wasmAttention: (hd: number, queries: number, keys: number) => wasmTable.attention(hd, queries, keys),
+          wasmUnary: (fn: UnaryFunction) => wasmTable.unary(fn),
         }
       : {}),
     weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]!`),

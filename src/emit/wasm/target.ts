@@ -19,6 +19,7 @@ import { type AttentionShape, attentionScratch, attentionStaging } from "./atten
 import type { FunctionDef } from "./encoder.js";
 import { kernelModule } from "./dense.js";
 import { optimizerKernels } from "./optimizer.js";
+import { type UnaryFunction, unaryKernel } from "./math.js";
 import { simdProbe } from "./probe.js";
 
 export type Target = "ts" | "wasm" | "auto";
@@ -38,6 +39,8 @@ export class WasmDenseTable {
   readonly convs: ConvShape[] = [];
   /** Attention layers whose per-head products run on the dense kernels (attention.ts): their scratch. */
   readonly attentions: AttentionShape[] = [];
+  /** The exp-based activations run on math.ts's kernels (float32 builds only). */
+  readonly unaries: UnaryFunction[] = [];
   /** `paramCount`: the parameters the memory holds, for the cap on its size. */
   constructor(
     readonly dtype: "float32" | "float64",
@@ -45,7 +48,20 @@ export class WasmDenseTable {
   ) {}
   /** Whether any layer runs on WebAssembly. */
   get used(): boolean {
-    return this.shapes.length > 0 || this.convs.length > 0;
+    return this.shapes.length > 0 || this.convs.length > 0 || this.unaries.length > 0;
+  }
+  /** The kernel index of activation \`fn\` (math.ts), or undefined in a float64 build: its kernels evaluate
+   *  in double and round once to float32, which is within 1 ulp of the TypeScript path only there. */
+  unary(fn: UnaryFunction): number | undefined {
+    if (this.dtype !== "float32") return undefined;
+    const k = this.unaries.indexOf(fn);
+    if (k >= 0) return k;
+    this.unaries.push(fn);
+    if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
+      this.unaries.pop();
+      return undefined;
+    }
+    return this.unaries.length - 1;
   }
   /** The kernel index of a convolution (conv.ts ConvShape, without its dtype), or undefined when its scratch
    *  would take the memory past MAX_MEMORY_BYTES or a kernel would not fit a module (the layer then stays on
@@ -118,6 +134,7 @@ export function kernelModules(table: WasmDenseTable): Uint8Array[] {
     ...(s.bias ? [denseBackwardBias(s, accumulate, `backwardBias${k}`)] : []),
   ]);
   for (const [k, s] of table.convs.entries()) functions.push(...convKernelsOf(s, k));
+  for (const [k, fn] of table.unaries.entries()) functions.push(unaryKernel(fn, `unary${k}`));
   functions.push(...optimizerKernels(table.dtype));
   const modules: Uint8Array[] = [];
   let group: FunctionDef[] = [];
@@ -135,11 +152,16 @@ export function kernelModules(table: WasmDenseTable): Uint8Array[] {
   return modules;
 }
 
-/** Elements of the scratch area: CHUNK dense rows of x, dy and dx, or one sample's convolution buffers. */
+/** Values per pass of an activation's kernel through the scratch area (math.ts), at least. */
+export const UNARY_CHUNK = 4096;
+
+/** Elements of the scratch area: CHUNK dense rows of x, dy and dx, or one sample's convolution buffers, or
+ *  UNARY_CHUNK values of an activation. */
 function scratchElements(table: WasmDenseTable): number {
   const rows = Math.max(0, ...table.shapes.map((s) => 2 * s.inFeatures + s.outFeatures));
   return Math.max(
     CHUNK * rows,
+    table.unaries.length > 0 ? UNARY_CHUNK : 0,
     ...table.convs.map((s) => convScratch(s).end),
     ...table.attentions.map((s) => attentionScratch(s).end),
   );
@@ -170,6 +192,7 @@ export function wasmTargetSource(F: string, table: WasmDenseTable, paramCount: n
   const lanes = table.dtype === "float32" ? "f32x4" : "f64x2";
   const dense = table.shapes.length > 0;
   const conv = table.convs.length > 0;
+  const unary = table.unaries.length > 0;
   const noSimd =
     target === "wasm"
       ? `if (!simd) throw new Error("this module was built with \`nnc build --target wasm\` and needs WebAssembly SIMD, which this JavaScript engine lacks: build it with \`--target auto\` (or \`ts\`) to run on the TypeScript kernels");\n`
@@ -265,7 +288,7 @@ interface Arena {
   }
   readonly updates: OptimizerKernels;
   /** Four doubles at the start of the scratch area: the partial sums of the gradient norm (sumSquares). */
-  readonly sums: Float64Array;${dense ? "\n  readonly kernels: readonly DenseKernels[];" : ""}${conv ? "\n  readonly convs: readonly ConvKernels[];" : ""}
+  readonly sums: Float64Array;${dense ? "\n  readonly kernels: readonly DenseKernels[];" : ""}${conv ? "\n  readonly convs: readonly ConvKernels[];" : ""}${unary ? "\n  /** The activations' kernels (src/emit/wasm/math.ts): in place over pairs of values. */\n  readonly unary: readonly WasmKernel[];" : ""}
 }
 
 const GRADS_BYTE = ${paramBytes};
@@ -326,7 +349,7 @@ ${
       )
       .join(", ")}],`
         : ""
-    }
+    }${unary ? `\n    unary: [${table.unaries.map((_, k) => `kernel("unary${k}")`).join(", ")}],` : ""}
   };
   arenas.set(buffer, arena);
   return arena;
@@ -358,7 +381,26 @@ function unstageGrads(arena: Arena, kept: ${F}, grads: ${F}): void {
   staged.set(kept);
 }
 
-${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : [])].join("\n\n")}`;
+${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : []), ...(unary ? [unaryStaging(F, scratchElements(table))] : [])].join("\n\n")}`;
+}
+
+/** The activations' staging: values through the scratch area, an even number at a time (the kernels take
+ *  pairs; an odd run's last pair reads one value past it, in the scratch area, and is not copied out). */
+function unaryStaging(F: string, scratch: number): string {
+  const run = Math.floor(scratch / 2) * 2;
+  return `/** y = f(x) for \`count\` values on activation kernel \`k\` (float32; within 1 ulp of the TypeScript
+ *  expression: src/emit/wasm/math.ts), ${run} values at a time through the scratch area. */
+function wasmUnary(a: Arena, k: number, x: ${F}, y: ${F}, count: number): void {
+  const f = a.unary[k]!;
+  const heap = a.heap;
+  const s = SCRATCH_BYTE / 4;
+  for (let i = 0; i < count; i += ${run}) {
+    const m = Math.min(${run}, count - i);
+    heap.set(x.subarray(i, i + m), s);
+    f(SCRATCH_BYTE, (m + 1) >> 1);
+    y.set(heap.subarray(s, s + m), i);
+  }
+}`;
 }
 
 /** The dense layers' staging: rows CHUNK at a time through the scratch area. */

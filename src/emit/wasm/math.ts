@@ -1,0 +1,245 @@
+// WebAssembly SIMD kernels of the exp-based activations of a float32 build (issue 17 item 3): tanh, sigmoid,
+// SiLU and GELU's tanh approximation, in place over a float32 array in the memory, two elements at a time.
+//
+// How: each float32 x is widened exactly to double (`f64x2.promote_low_f32x4`), the function is evaluated
+// in double precision on f64x2 lanes, and the result is rounded once to float32
+// (`f32x4.demote_f64x2_zero`, round to nearest even). WebAssembly has no exp, so the kernels compute it:
+//   exp(t) = 2^k · e^r,  k = round(t / ln 2),  r = (t − k·LN2_HI) − k·LN2_LO,  |r| ≤ ln 2 / 2 (+ tiny)
+// (Cody and Waite's reduction with fdlibm's split of ln 2, whose high part has 21 trailing zero bits, so
+// k·LN2_HI is exact for |k| < 2^21), e^r − 1 by its Taylor polynomial of degree 12 in Horner form, and 2^k
+// built from the bits of k (the round-to-integer by adding 1.5·2^52 leaves k in the low mantissa bits of the
+// sum; shifted left by 52 and added to 1023·2^52 they are the exponent field of 2^k). t is clamped to
+// [−708, 708], where 2^k is a normal double; above 708 exp is taken as +∞ (as Math.exp overflows there, so a
+// SiLU or GELU of −∞ stays NaN as on the TypeScript path); below −708 as e^−708 (≈ 3.3e−308, which rounds to
+// the same float32 results as the true value wherever it is added to 1 or is itself the result: both are 0
+// in float32). tanh uses expm1 instead, for no cancellation near 0: tanh|x| = E / (E + 2), E = e^(2|x|) − 1 =
+// 2^k·q + (2^k − 1), q = e^r − 1, |x| clamped at 20 (tanh rounds to 1 in float32 from 9.02 up), the sign put
+// back by its bit.
+//
+// Error bound (the issue's "≤ 2 ulp"): the truncated series leaves |Σ_{i≥13} r^i/i!| ≤ 1.1·|r|^13/13!
+// < 2.0e−16·|r| for |r| ≤ 0.3466; Horner's rounding adds at most ~4 ulp of double (2^−51 relative) to q,
+// and the reduction, the scaling by 2^k (exact), and the two or three final operations (add, divide, each
+// correctly rounded) at most 2^−53 relative each. So the double result y' has |y' − y| ≤ 2^−47·|y| (an
+// over-estimate of ≈ 1e−15 relative), and its rounding to float32 lands on the correctly rounded float32
+// of y or on its neighbour when y lies within 2^−47·|y| of a midpoint: the float32 result is within
+// 0.5 + 2^−23 ulp of the true value, so within 1 ulp. The TypeScript path (Math.tanh / Math.exp in double,
+// ≤ 1 ulp of double, then the Float32Array store) is within the same distance, so the two paths differ by at
+// most 1 ulp and agree on every float32 input except those whose value lies that close to a midpoint.
+// scripts/ulp-check.mjs checks this over all 2^32 float32 inputs (docs/performance.md has its counts) and
+// test/wasm-math.test.ts on a sample. Only float32 builds use these kernels: in a float64 build the result
+// would be the double y' itself, ~1e−15 off Math.exp's, and the TypeScript path stays.
+import { Code, type FunctionDef, op, u32 } from "./encoder.js";
+
+/** The activations with a kernel here; their TypeScript forms are activation.ts's rules. */
+export const unaryFunctions = ["tanh", "sigmoid", "silu", "gelu_tanh"] as const;
+export type UnaryFunction = (typeof unaryFunctions)[number];
+
+/** SIMD opcodes after 0xFD used here (BinarySIMD.md). */
+const v = {
+  store64Lane: 91,
+  load64Zero: 93,
+  f32x4DemoteF64x2Zero: 94,
+  f64x2PromoteLowF32x4: 95,
+  f64x2Gt: 74,
+  v128And: 78,
+  v128Or: 80,
+  v128Bitselect: 82,
+  i64x2Shl: 203,
+  i64x2Add: 206,
+  f64x2Abs: 236,
+  f64x2Neg: 237,
+  f64x2Add: 240,
+  f64x2Sub: 241,
+  f64x2Mul: 242,
+  f64x2Div: 243,
+  f64x2Pmin: 246,
+  f64x2Pmax: 247,
+} as const;
+
+const LOG2E = 1.4426950408889634;
+/** fdlibm's e_exp.c: ln2HI = 0x3FE62E42FEE00000, ln2LO = 0x3DEA39EF35793C76. */
+const LN2_HI = 6.9314718036912381649e-1;
+const LN2_LO = 1.90821492927058770002e-10;
+/** 1.5·2^52: adding it rounds a double of magnitude < 2^51 to an integer held in the low mantissa bits. */
+const SHIFT = 6755399441055744;
+/** Terms 1/i! of e^r − 1, i = 1…12. */
+const TAYLOR = Array.from({ length: 12 }, (_, i) => {
+  let f = 1;
+  for (let j = 2; j <= i + 1; j++) f *= j;
+  return 1 / f;
+});
+/** The exponent bias 1023 in its place, 1023·2^52, as a double's bits: those of 1.0. */
+const BIAS = 1;
+/** exp's argument range: 2^k stays a normal double. */
+const EXP_MAX = 708;
+
+/** The 16 bytes of a v128 holding `x` in both f64 lanes. */
+function f64x2Bytes(x: number): number[] {
+  const b = new Uint8Array(16);
+  const view = new DataView(b.buffer);
+  view.setFloat64(0, x, true);
+  view.setFloat64(8, x, true);
+  return [...b];
+}
+
+/** Locals of a kernel: 0 ptr, 1 pairs (parameters), then these. */
+const END = 2;
+const X = 3;
+const T = 4;
+const KD = 5;
+const K = 6;
+const R = 7;
+const Q = 8;
+const P2K = 9;
+const E = 10;
+const M = 11;
+const R2 = 12;
+const R4 = 13;
+const B2 = 14;
+
+/** The first local free for constants. */
+const CONSTANTS = 15;
+
+class Emit {
+  readonly c = new Code();
+  /** Constants by value, each in a local set once before the loop (V8 otherwise builds a v128 constant
+   *  in the loop each time it is used). */
+  readonly constants = new Map<string, { readonly value: number; readonly local: number }>();
+  simd(n: number): this {
+    this.c.raw(op.simdPrefix, ...u32(n));
+    return this;
+  }
+  const(x: number): this {
+    const key = Object.is(x, -0) ? "-0" : String(x);
+    let entry = this.constants.get(key);
+    if (entry === undefined) {
+      entry = { value: x, local: CONSTANTS + this.constants.size };
+      this.constants.set(key, entry);
+    }
+    this.c.get(entry.local);
+    return this;
+  }
+  get(l: number): this {
+    this.c.get(l);
+    return this;
+  }
+  set(l: number): this {
+    this.c.set(l);
+    return this;
+  }
+  /** The top of the stack times `a`, plus `b` (f64x2). */
+  mulAdd(a: number, b: number): this {
+    return this.const(a).simd(v.f64x2Mul).const(b).simd(v.f64x2Add);
+  }
+
+  /** From t in local T (clamped): Q = e^r − 1 and P2K = 2^k, so e^t = P2K·Q + P2K. */
+  expParts(): this {
+    // kd = t·log2e + 1.5·2^52; k = kd − 1.5·2^52
+    this.get(T).const(LOG2E).simd(v.f64x2Mul).const(SHIFT).simd(v.f64x2Add).set(KD);
+    this.get(KD).const(SHIFT).simd(v.f64x2Sub).set(K);
+    // r = (t − k·LN2_HI) − k·LN2_LO
+    this.get(T).get(K).const(LN2_HI).simd(v.f64x2Mul).simd(v.f64x2Sub);
+    this.get(K).const(LN2_LO).simd(v.f64x2Mul).simd(v.f64x2Sub).set(R);
+    // q = r·P(r), P(r) = c1 + c2·r + … + c12·r^11 by Estrin's scheme (a short dependency chain):
+    // pairs a_i = c_{2i+1} + c_{2i+2}·r, b_j = a_{2j} + a_{2j+1}·r², P = (b0 + b1·r⁴) + b2·r⁸
+    this.get(R).get(R).simd(v.f64x2Mul).set(R2);
+    this.get(R2).get(R2).simd(v.f64x2Mul).set(R4);
+    const pair = (i: number) =>
+      this.get(R)
+        .const(TAYLOR[2 * i + 1]!)
+        .simd(v.f64x2Mul)
+        .const(TAYLOR[2 * i]!)
+        .simd(v.f64x2Add);
+    const b = (j: number) => {
+      pair(2 * j + 1);
+      this.get(R2).simd(v.f64x2Mul);
+      pair(2 * j);
+      this.simd(v.f64x2Add);
+    };
+    b(2);
+    this.set(B2);
+    b(1);
+    this.get(R4).simd(v.f64x2Mul);
+    b(0);
+    this.simd(v.f64x2Add);
+    this.get(B2).get(R4).get(R4).simd(v.f64x2Mul).simd(v.f64x2Mul).simd(v.f64x2Add);
+    this.get(R).simd(v.f64x2Mul).set(Q);
+    // 2^k: the low 12 bits of kd's mantissa (k mod 4096) into the exponent field, plus the bias 1023
+    this.get(KD);
+    this.c.i32Const(52);
+    this.simd(v.i64x2Shl);
+    this.const(BIAS);
+    this.simd(v.i64x2Add).set(P2K);
+    return this;
+  }
+
+  /** e^t for t in local T, left on the stack: +∞ above EXP_MAX, e^−EXP_MAX below −EXP_MAX, NaN for NaN. */
+  exp(): this {
+    // the lanes where t > EXP_MAX, kept for the overflow select below
+    this.get(T).const(EXP_MAX).simd(v.f64x2Gt).set(M);
+    this.get(T).const(-EXP_MAX).simd(v.f64x2Pmax).const(EXP_MAX).simd(v.f64x2Pmin).set(T);
+    this.expParts();
+    this.get(P2K).get(Q).simd(v.f64x2Mul).get(P2K).simd(v.f64x2Add).set(E);
+    // bitselect(∞, e, mask): ∞ where t > EXP_MAX
+    return this.const(Infinity).get(E).get(M).simd(v.v128Bitselect);
+  }
+}
+
+/** The body computing f(x) for x in local X (f64x2), leaving the f64x2 result on the stack. */
+function evaluate(e: Emit, fn: UnaryFunction): void {
+  switch (fn) {
+    case "tanh": {
+      // t = min(2|x|, 40); E = 2^k·q + (2^k − 1); tanh|x| = E / (E + 2); the sign of x put back
+      e.get(X).simd(v.f64x2Abs).const(2).simd(v.f64x2Mul).const(40).simd(v.f64x2Pmin).set(T);
+      e.expParts();
+      e.get(P2K).get(Q).simd(v.f64x2Mul).get(P2K).const(1).simd(v.f64x2Sub).simd(v.f64x2Add).set(E);
+      e.get(E).get(E).const(2).simd(v.f64x2Add).simd(v.f64x2Div);
+      e.get(X).const(-0).simd(v.v128And).simd(v.v128Or);
+      return;
+    }
+    case "sigmoid":
+      // 1 / (1 + exp(−x))
+      e.get(X).simd(v.f64x2Neg).set(T);
+      e.const(1).const(1).exp().simd(v.f64x2Add).simd(v.f64x2Div);
+      return;
+    case "silu":
+      // x / (1 + exp(−x))
+      e.get(X).simd(v.f64x2Neg).set(T);
+      e.get(X).const(1).exp().simd(v.f64x2Add).simd(v.f64x2Div);
+      return;
+    case "gelu_tanh":
+      // x / (1 + exp(−1.5957691216057308 · (x + 0.044715·x·x·x))), the operations in activation.ts's order
+      e.const(-1.5957691216057308);
+      e.get(X).const(0.044715).get(X).simd(v.f64x2Mul).get(X).simd(v.f64x2Mul).get(X).simd(v.f64x2Mul);
+      e.simd(v.f64x2Add).simd(v.f64x2Mul).set(T);
+      e.get(X).const(1).exp().simd(v.f64x2Add).simd(v.f64x2Div);
+      return;
+  }
+}
+
+/** `name(ptr, pairs)`: f over the `2·pairs` float32 values at byte address `ptr`, in place. */
+export function unaryKernel(fn: UnaryFunction, name: string): FunctionDef {
+  const e = new Emit();
+  const c = e.c;
+  c.block().loop();
+  c.get(0).get(END).i32GeU().brIf(1);
+  c.get(0).raw(op.simdPrefix, ...u32(v.load64Zero), 3, 0);
+  e.simd(v.f64x2PromoteLowF32x4).set(X);
+  c.get(0);
+  evaluate(e, fn);
+  e.simd(v.f32x4DemoteF64x2Zero);
+  c.raw(op.simdPrefix, ...u32(v.store64Lane), 3, 0, 0);
+  c.get(0).i32Const(8).i32Add().set(0);
+  c.br(0).end().end();
+  // end = ptr + 8·pairs; the constants
+  const body = new Code().get(0).get(1).i32Const(8).i32Mul().i32Add().set(END);
+  for (const { value, local } of e.constants.values()) body.v128Const(f64x2Bytes(value)).set(local);
+  body.raw(...c.bytes);
+  return {
+    name,
+    params: ["i32", "i32"],
+    results: [],
+    locals: ["i32", ...Array.from({ length: CONSTANTS - 3 + e.constants.size }, (): "v128" => "v128")],
+    body,
+  };
+}
