@@ -45,6 +45,13 @@ js = js.replace(
   (_, indent, name, params) =>
     `${indent}{ const t0 = performance.now(); ${name}(${params}); opTimes["${name}"] = (opTimes["${name}"] ?? 0) + performance.now() - t0; }`,
 );
+// An op whose code is a shared function (src/emit/shared.ts): `layernormForward1(p, n, …); // op 2: ln (layernorm)`.
+const sharedWhat = {};
+js = js.replace(/^(\s*)(\w+?(Forward|Backward)\d+\(.*\));\s*\/\/ op (\d+): (.*)$/gm, (_, indent, call, fb, k, d) => {
+  const name = `${fb.toLowerCase()}${k}`;
+  sharedWhat[name] = d;
+  return `${indent}{ const t0 = performance.now(); ${call}; opTimes["${name}"] = (opTimes["${name}"] ?? 0) + performance.now() - t0; }`;
+});
 js = `export const opTimes = {};\n${js}`;
 const file = path.join(os.tmpdir(), `nnc-profile-${process.pid}.mjs`);
 fs.writeFileSync(file, js);
@@ -66,12 +73,15 @@ try {
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) call();
   const total = (performance.now() - t0) / steps;
-  const what = Object.fromEntries(
-    [...text.matchAll(/\/\*\* (Forward|Backward) of op (\d+): ([^*]+)\. \*\//g)].map(([, fb, k, d]) => [
-      `${fb.toLowerCase()}${k}`,
-      d,
-    ]),
-  );
+  const what = {
+    ...sharedWhat,
+    ...Object.fromEntries(
+      [...text.matchAll(/\/\*\* (Forward|Backward) of op (\d+): ([^*]+)\. \*\//g)].map(([, fb, k, d]) => [
+        `${fb.toLowerCase()}${k}`,
+        d,
+      ]),
+    ),
+  };
   const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
   console.log(`${path.basename(specFile)}, ${mode}, batch ${n}, ${dtype}: ${us(total)} per call (mean of ${steps})`);
   let listed = 0;
