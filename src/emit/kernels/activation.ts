@@ -176,13 +176,24 @@ for (let i = 0, e = n * ${size}; i < e; i++) {
       const body = rule.backward(c.args);
       const usesX = /\bx\b/.test(body);
       const usesY = /\by\b/.test(body);
-      return `// ${c.op.name}: ${kind} backward
-for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
+      const size = c.inSizes[0]!;
+      const assign = c.claimInputGrad(0);
+      const unary = size >= UNARY_MIN_VALUES ? unaryFunction(kind, c.args) : undefined;
+      const fn = unary === "silu" || unary === "gelu_tanh" ? unary : undefined;
+      const k = fn !== undefined ? c.wasmUnaryGrad?.(fn, !assign) : undefined;
+      const simd =
+        k === undefined
+          ? ""
+          : `, WebAssembly SIMD when the parameters live in its memory (float32: src/emit/wasm/math.ts)
+if (arena) wasmUnaryGrad(arena, ${k}, ${c.x[0]}, ${c.gy[0]}, ${c.gx[0]}, n * ${size}, ${!assign});
+else {`;
+      return `// ${c.op.name}: ${kind} backward${simd}
+for (let i = 0, e = n * ${size}; i < e; i++) {
   ${usesX ? `const x = ${c.x[0]}[i]!;` : ""}
   ${usesY ? `const y = ${c.y[0]}[i]!;` : ""}
   const g = ${c.gy[0]}[i]!;
-  ${c.gx[0]}[i]${c.claimInputGrad(0) ? " =" : "! +="} ${body};
-}`;
+  ${c.gx[0]}[i]${assign ? " =" : "! +="} ${body};
+}${simd ? "\n}" : ""}`;
     },
   };
 }
