@@ -1225,7 +1225,7 @@ function createEngine() {
 
   /** Backward of the 2 ops 7, 15 (gelu, one shape): each call passes its arrays and offsets. */
   function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // gelu backward, WebAssembly SIMD when the parameters live in its memory (float32: src/emit/wasm/math.ts)
+    // gelu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
     if (arena) wasmUnaryGrad(arena, 0, input, outputGrad, inputGrad, n * 2048, false);
     else {
       for (let i = 0, e = n * 2048; i < e; i++) {
@@ -2789,8 +2789,8 @@ function wasmUnary(a: Arena, k: number, x: Float32Array, y: Float32Array, count:
 }
 
 /** gx = f′(x)·g, or gx += f′(x)·g (`accumulate`, as kernel `k` was built), for `count` values on the
- *  activation-gradient kernel `k` (float32: src/emit/wasm/math.ts), 6144 values at a time through the
- *  scratch area. */
+ *  activation-gradient kernel `k` (src/emit/wasm/math.ts; `x` is the output y for tanh and sigmoid), 6144
+ *  values at a time through the scratch area. */
 function wasmUnaryGrad(
   a: Arena,
   k: number,

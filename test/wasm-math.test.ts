@@ -13,6 +13,8 @@ import {
   type UnaryFunction,
   gradientFunctions,
   gradientKernel,
+  outputGradientFunctions,
+  outputGradientKernel,
   unaryFunctions,
   unaryKernel,
 } from "../src/emit/wasm/math.js";
@@ -207,6 +209,36 @@ describe("the activation-gradient kernels (src/emit/wasm/math.ts)", () => {
   );
 });
 
+describe("the tanh and sigmoid gradient kernels (src/emit/wasm/math.ts outputGradientKernel)", () => {
+  /** activation.ts's rules, as the TypeScript loop evaluates them. */
+  const rule = { tanh: (y: number, g: number) => g * (1 - y * y), sigmoid: (y: number, g: number) => g * y * (1 - y) };
+  const cases = (["float32", "float64"] as const).flatMap((dtype) =>
+    outputGradientFunctions.flatMap((fn) => [[fn, dtype, false] as const, [fn, dtype, true] as const]),
+  );
+  it.each(cases)("%s, %s, accumulate %s: the TypeScript loop's values bit for bit", (fn, dtype, accumulate) => {
+    const A = dtype === "float32" ? Float32Array : Float64Array;
+    const elt = A.BYTES_PER_ELEMENT;
+    const bytes = kernelModule([outputGradientKernel(fn, accumulate, dtype, "k")]);
+    expect(wasm.validate(bytes)).toBe(true);
+    const memory = new wasm.Memory({ initial: 4, maximum: 4 });
+    const kernel = new wasm.Instance(new wasm.Module(bytes), { env: { memory } }).exports.k as (...a: number[]) => void;
+    const count = 4097; // odd: the last pair reads one value past it
+    const rand = seeded(13);
+    const y = new A(memory.buffer, 0, count + 1);
+    const g = new A(memory.buffer, elt * (count + 1), count + 1);
+    const gx = new A(memory.buffer, 2 * elt * (count + 1), count + 1);
+    for (let i = 0; i < count; i++) {
+      y[i] = fn === "tanh" ? rand() * 2 - 1 : rand();
+      g[i] = (rand() * 2 - 1) * 3;
+      gx[i] = rand() * 2 - 1;
+    }
+    const expected = new A(count);
+    for (let i = 0; i < count; i++) expected[i] = accumulate ? gx[i]! + rule[fn](y[i]!, g[i]!) : rule[fn](y[i]!, g[i]!);
+    kernel(0, elt * (count + 1), 2 * elt * (count + 1), (count + 1) >> 1);
+    expect(gx.subarray(0, count)).toEqual(expected);
+  });
+});
+
 const spec = `model A(x: f32[40]) {
   dense(40) tanh
   dense(40) sigmoid
@@ -254,7 +286,7 @@ describe("generated modules run exp-based activations on the kernels", () => {
     expect(yw).not.toEqual(new Float32Array(yw.length));
   });
 
-  it("SiLU and GELU gradients: wasmUnaryGrad assigns or adds as the TypeScript loop does; gradients agree with the ts target", async () => {
+  it("activation gradients: wasmUnaryGrad assigns or adds as the TypeScript loop does; gradients agree with the ts target", async () => {
     const grads = `model G(x: f32[40]) {
   dense(40) silu
   residual {
@@ -265,6 +297,11 @@ describe("generated modules run exp-based activations on the kernels", () => {
     silu
     dense(40)
   }
+  dense(40) tanh
+  residual {
+    sigmoid
+    dense(40)
+  }
   dense(4)
   loss mse
 }`;
@@ -273,8 +310,9 @@ describe("generated modules run exp-based activations on the kernels", () => {
     const calls = [...wasmBuild.text.matchAll(/if \(arena\) wasmUnaryGrad\(arena, \d, [^;]*, (true|false)\);/g)].map(
       (m) => m[1],
     );
-    // the first silu's input gradient is its own (assigned); inside a residual the skip path also writes it
-    expect(calls.sort()).toEqual(["false", "true", "true"]);
+    // the first silu's and the tanh's input gradients are their own (assigned); inside a residual the skip
+    // path also writes them (added)
+    expect(calls.sort()).toEqual(["false", "false", "true", "true", "true"]);
     const w = wasmBuild.module;
     const t = tsBuild.module;
     const p = w.createParams(8);
@@ -296,10 +334,11 @@ describe("generated modules run exp-based activations on the kernels", () => {
     expect(gw.some((v) => v !== 0)).toBe(true);
   });
 
-  it("float64 builds keep Math.tanh and Math.exp (the kernels' bound is a float32 one)", async () => {
+  it("float64 builds keep Math.tanh and Math.exp (the exp kernels' bound is a float32 one); tanh's and sigmoid's exact gradients run on the kernels", async () => {
     const { text } = await build(spec, { target: "wasm", dtype: "float64" });
-    expect(text).not.toContain("wasmUnary");
-    expect(text).not.toContain("wasmUnaryGrad");
+    expect(text).not.toContain("wasmUnary(arena");
+    // tanh (one shared function for the two 40-value ones) and sigmoid; not silu nor gelu
+    expect([...text.matchAll(/if \(arena\) wasmUnaryGrad\(/g)]).toHaveLength(2);
     expect(text).toContain("wasmDenseForward(arena");
   });
 });

@@ -16,7 +16,7 @@ import { argWithDefault, type ArgVal, type IrOp } from "../ir/ir.js";
 import type { LayerEntry } from "../vocabulary/layers.js";
 import type { EmittedKind } from "../vocabulary/registry.js";
 import type { ConvShape } from "./wasm/conv.js";
-import type { GradientFunction, UnaryFunction } from "./wasm/math.js";
+import type { GradientFunction, OutputGradientFunction, UnaryFunction } from "./wasm/math.js";
 
 export interface EmitOptions {
   /** `float32` (default) or `float64` storage; arithmetic is always in doubles. */
@@ -106,9 +106,10 @@ export interface EmitCtx {
    *  whose forward then calls `wasmUnary` when the parameters live in a WebAssembly memory; undefined in a
    *  float64 build (TypeScript only, as when absent). */
   readonly wasmUnary?: (fn: UnaryFunction) => number | undefined;
-  /** The same for the gradient of an activation whose derivative takes an exp of x (wasm/math.ts), its
-   *  backward then calling `wasmUnaryGrad`; `accumulate`: the kernel adds into the input's gradient. */
-  readonly wasmUnaryGrad?: (fn: GradientFunction, accumulate: boolean) => number | undefined;
+  /** The same for an activation's gradient (wasm/math.ts: SiLU's and GELU's in float32 builds, tanh's and
+   *  sigmoid's in both), its backward then calling `wasmUnaryGrad`; `accumulate`: the kernel adds into the
+   *  input's gradient. */
+  readonly wasmUnaryGrad?: (fn: GradientFunction | OutputGradientFunction, accumulate: boolean) => number | undefined;
 }
 
 export interface Kernel {

@@ -178,14 +178,15 @@ for (let i = 0, e = n * ${size}; i < e; i++) {
       const usesY = /\by\b/.test(body);
       const size = c.inSizes[0]!;
       const assign = c.claimInputGrad(0);
-      const unary = size >= UNARY_MIN_VALUES ? unaryFunction(kind, c.args) : undefined;
-      const fn = unary === "silu" || unary === "gelu_tanh" ? unary : undefined;
+      // SiLU's and GELU's gradients take x; tanh's and sigmoid's take the output y
+      const fn = size >= UNARY_MIN_VALUES ? unaryFunction(kind, c.args) : undefined;
       const k = fn !== undefined ? c.wasmUnaryGrad?.(fn, !assign) : undefined;
+      const input = fn === "tanh" || fn === "sigmoid" ? c.y[0] : c.x[0];
       const simd =
         k === undefined
           ? ""
-          : `, WebAssembly SIMD when the parameters live in its memory (float32: src/emit/wasm/math.ts)
-if (arena) wasmUnaryGrad(arena, ${k}, ${c.x[0]}, ${c.gy[0]}, ${c.gx[0]}, n * ${size}, ${!assign});
+          : `, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+if (arena) wasmUnaryGrad(arena, ${k}, ${input}, ${c.gy[0]}, ${c.gx[0]}, n * ${size}, ${!assign});
 else {`;
       return `// ${c.op.name}: ${kind} backward${simd}
 for (let i = 0, e = n * ${size}; i < e; i++) {

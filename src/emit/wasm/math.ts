@@ -35,7 +35,9 @@
 // ours (≤ ~1e−15 relative off Math.exp). Where f′ does not cancel the bound above carries (1 ulp of the
 // TypeScript loop's float32); where it does (GELU′ crosses zero near x = −0.75), the difference is at most
 // ~1e−15·|g| in absolute terms, as the TypeScript path's own error there.
+import type { Precision } from "./dense.js";
 import { Code, type FunctionDef, op, u32 } from "./encoder.js";
+import { type Expr, add, constant, load, mul, sub, updateKernel } from "./optimizer.js";
 
 /** The activations with a kernel here; their TypeScript forms are activation.ts's rules. */
 export const unaryFunctions = ["tanh", "sigmoid", "silu", "gelu_tanh"] as const;
@@ -316,4 +318,42 @@ export function gradientKernel(fn: GradientFunction, accumulate: boolean, name: 
       if (accumulate) e.simd(v.f64x2Add);
     });
   });
+}
+
+/** The activations whose gradient takes their output y (activation.ts's rules `g * (1 - y * y)` and
+ *  `g * y * (1 - y)`). */
+export const outputGradientFunctions = ["tanh", "sigmoid"] as const;
+export type OutputGradientFunction = (typeof outputGradientFunctions)[number];
+
+/** `name(y, g, gx, pairs)`: gx = rule(y, g), or gx + rule(y, g) with `accumulate`, over `2·pairs` values —
+ *  the TypeScript loop's operations in its order, in double, rounded once on the store (optimizer.ts's
+ *  `updateKernel`), so the same values bit for bit in either precision. Pairs, as gradientKernel's: the
+ *  element count is doubled on entry (an odd count's last pair reads one value past it, which the caller
+ *  does not copy out). */
+export function outputGradientKernel(
+  fn: OutputGradientFunction,
+  accumulate: boolean,
+  dtype: Precision,
+  name: string,
+): FunctionDef {
+  const y = load("y");
+  const g = load("g");
+  const rule: Expr = fn === "tanh" ? mul(g, sub(constant(1), mul(y, y))) : mul(mul(g, y), sub(constant(1), y));
+  const kernel = updateKernel(
+    {
+      name,
+      arrays: ["y", "g", "gx"],
+      scalars: [],
+      body: [{ store: "gx", value: accumulate ? add(load("gx"), rule) : rule }],
+    },
+    dtype,
+  );
+  // parameter 3, the element count, from pairs
+  const body = new Code()
+    .get(3)
+    .i32Const(2)
+    .i32Mul()
+    .set(3)
+    .raw(...kernel.body.bytes);
+  return { ...kernel, body };
 }

@@ -19,7 +19,14 @@ import { type AttentionShape, attentionScratch, attentionStaging } from "./atten
 import type { FunctionDef } from "./encoder.js";
 import { kernelModule } from "./dense.js";
 import { optimizerKernels } from "./optimizer.js";
-import { type GradientFunction, type UnaryFunction, gradientKernel, unaryKernel } from "./math.js";
+import {
+  type GradientFunction,
+  type OutputGradientFunction,
+  type UnaryFunction,
+  gradientKernel,
+  outputGradientKernel,
+  unaryKernel,
+} from "./math.js";
 import { simdProbe } from "./probe.js";
 
 export type Target = "ts" | "wasm" | "auto";
@@ -42,7 +49,7 @@ export class WasmDenseTable {
   /** The exp-based activations run on math.ts's kernels (float32 builds only). */
   readonly unaries: UnaryFunction[] = [];
   /** The activations' gradients run on math.ts's kernels: function and whether it adds into gx. */
-  readonly unaryGrads: { readonly fn: GradientFunction; readonly accumulate: boolean }[] = [];
+  readonly unaryGrads: { readonly fn: GradientFunction | OutputGradientFunction; readonly accumulate: boolean }[] = [];
   /** `paramCount`: the parameters the memory holds, for the cap on its size. */
   constructor(
     readonly dtype: "float32" | "float64",
@@ -66,9 +73,10 @@ export class WasmDenseTable {
     return this.unaries.length - 1;
   }
   /** The kernel index of the gradient of activation `fn` (math.ts; `accumulate`: gx += rather than =), or
-   *  undefined in a float64 build (as `unary`). */
-  unaryGrad(fn: GradientFunction, accumulate: boolean): number | undefined {
-    if (this.dtype !== "float32") return undefined;
+   *  undefined for an exp-based one (SiLU, GELU) in a float64 build (as `unary`); tanh's and sigmoid's are
+   *  the TypeScript loop's operations exactly, in either precision. */
+  unaryGrad(fn: GradientFunction | OutputGradientFunction, accumulate: boolean): number | undefined {
+    if (this.dtype !== "float32" && fn !== "tanh" && fn !== "sigmoid") return undefined;
     const k = this.unaryGrads.findIndex((u) => u.fn === fn && u.accumulate === accumulate);
     if (k >= 0) return k;
     this.unaryGrads.push({ fn, accumulate });
@@ -150,7 +158,14 @@ export function kernelModules(table: WasmDenseTable): Uint8Array[] {
   ]);
   for (const [k, s] of table.convs.entries()) functions.push(...convKernelsOf(s, k));
   for (const [k, fn] of table.unaries.entries()) functions.push(unaryKernel(fn, `unary${k}`));
-  for (const [k, u] of table.unaryGrads.entries()) functions.push(gradientKernel(u.fn, u.accumulate, `unaryGrad${k}`));
+  for (const [k, u] of table.unaryGrads.entries()) {
+    const name = `unaryGrad${k}`;
+    functions.push(
+      u.fn === "tanh" || u.fn === "sigmoid"
+        ? outputGradientKernel(u.fn, u.accumulate, table.dtype, name)
+        : gradientKernel(u.fn, u.accumulate, name),
+    );
+  }
   functions.push(...optimizerKernels(table.dtype));
   const modules: Uint8Array[] = [];
   let group: FunctionDef[] = [];
@@ -398,26 +413,26 @@ function unstageGrads(arena: Arena, kept: ${F}, grads: ${F}): void {
   staged.set(kept);
 }
 
-${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : []), ...(unary ? [unaryStaging(F, scratchElements(table))] : []), ...(unaryGrad ? [unaryGradStaging(F, scratchElements(table))] : [])].join("\n\n")}`;
+${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : []), ...(unary ? [unaryStaging(F, scratchElements(table))] : []), ...(unaryGrad ? [unaryGradStaging(F, elt, scratchElements(table))] : [])].join("\n\n")}`;
 }
 
-/** The activations' gradients' staging: x, g and (when the kernel adds into it) gx through the scratch area,
- *  a third of it each, an even number of values at a time; gx copied back. */
-function unaryGradStaging(F: string, scratch: number): string {
+/** The activations' gradients' staging: x (or y), g and (when the kernel adds into it) gx through the scratch
+ *  area, a third of it each, an even number of values at a time; gx copied back. */
+function unaryGradStaging(F: string, elt: number, scratch: number): string {
   const run = Math.floor(scratch / 6) * 2;
   return `/** gx = f′(x)·g, or gx += f′(x)·g (\`accumulate\`, as kernel \`k\` was built), for \`count\` values on the
- *  activation-gradient kernel \`k\` (float32: src/emit/wasm/math.ts), ${run} values at a time through the
- *  scratch area. */
+ *  activation-gradient kernel \`k\` (src/emit/wasm/math.ts; \`x\` is the output y for tanh and sigmoid), ${run}
+ *  values at a time through the scratch area. */
 function wasmUnaryGrad(a: Arena, k: number, x: ${F}, g: ${F}, gx: ${F}, count: number, accumulate: boolean): void {
   const f = a.unaryGrad[k]!;
   const heap = a.heap;
-  const s = SCRATCH_BYTE / 4;
+  const s = SCRATCH_BYTE / ${elt};
   for (let i = 0; i < count; i += ${run}) {
     const m = Math.min(${run}, count - i);
     heap.set(x.subarray(i, i + m), s);
     heap.set(g.subarray(i, i + m), s + ${run});
     if (accumulate) heap.set(gx.subarray(i, i + m), s + ${2 * run});
-    f(SCRATCH_BYTE, SCRATCH_BYTE + ${4 * run}, SCRATCH_BYTE + ${8 * run}, (m + 1) >> 1);
+    f(SCRATCH_BYTE, SCRATCH_BYTE + ${elt * run}, SCRATCH_BYTE + ${2 * elt * run}, (m + 1) >> 1);
     gx.set(heap.subarray(s + ${2 * run}, s + ${2 * run} + m), i);
   }
 }`;
