@@ -739,15 +739,14 @@ function createEngine() {
       const xc = bc * 784;
       for (let oh = 0; oh < 14; oh++) {
         const ihLo = oh * 2;
-        const ihHi = ihLo + 2;
         for (let ow = 0; ow < 14; ow++, d++) {
           const iwLo = ow * 2;
-          const iwHi = iwLo + 2;
           let acc = 0;
-          for (let ih = ihLo; ih < ihHi; ih++) {
-            const xr = xc + ih * 28;
-            for (let iw = iwLo; iw < iwHi; iw++) acc += act2[xr + iw]!;
-          }
+          const xw = xc + ihLo * 28 + iwLo;
+          acc += act2[xw]!;
+          acc += act2[xw + 1]!;
+          acc += act2[xw + 28]!;
+          acc += act2[xw + 29]!;
           act3[d] = acc / 4;
         }
       }
@@ -761,15 +760,14 @@ function createEngine() {
       const xc = bc * 784;
       for (let oh = 0; oh < 14; oh++) {
         const ihLo = oh * 2;
-        const ihHi = ihLo + 2;
         for (let ow = 0; ow < 14; ow++, d++) {
           const iwLo = ow * 2;
-          const iwHi = iwLo + 2;
           const g = grad3[d]! / 4;
-          for (let ih = ihLo; ih < ihHi; ih++) {
-            const xr = xc + ih * 28;
-            for (let iw = iwLo; iw < iwHi; iw++) grad2[xr + iw]! += g;
-          }
+          const xw = xc + ihLo * 28 + iwLo;
+          grad2[xw]! += g;
+          grad2[xw + 1]! += g;
+          grad2[xw + 28]! += g;
+          grad2[xw + 29]! += g;
         }
       }
     }
@@ -911,15 +909,14 @@ function createEngine() {
       const xc = bc * 100;
       for (let oh = 0; oh < 5; oh++) {
         const ihLo = oh * 2;
-        const ihHi = ihLo + 2;
         for (let ow = 0; ow < 5; ow++, d++) {
           const iwLo = ow * 2;
-          const iwHi = iwLo + 2;
           let acc = 0;
-          for (let ih = ihLo; ih < ihHi; ih++) {
-            const xr = xc + ih * 10;
-            for (let iw = iwLo; iw < iwHi; iw++) acc += act5[xr + iw]!;
-          }
+          const xw = xc + ihLo * 10 + iwLo;
+          acc += act5[xw]!;
+          acc += act5[xw + 1]!;
+          acc += act5[xw + 10]!;
+          acc += act5[xw + 11]!;
           act6[d] = acc / 4;
         }
       }
@@ -933,15 +930,14 @@ function createEngine() {
       const xc = bc * 100;
       for (let oh = 0; oh < 5; oh++) {
         const ihLo = oh * 2;
-        const ihHi = ihLo + 2;
         for (let ow = 0; ow < 5; ow++, d++) {
           const iwLo = ow * 2;
-          const iwHi = iwLo + 2;
           const g = grad6[d]! / 4;
-          for (let ih = ihLo; ih < ihHi; ih++) {
-            const xr = xc + ih * 10;
-            for (let iw = iwLo; iw < iwHi; iw++) grad5[xr + iw]! += g;
-          }
+          const xw = xc + ihLo * 10 + iwLo;
+          grad5[xw]! += g;
+          grad5[xw + 1]! += g;
+          grad5[xw + 10]! += g;
+          grad5[xw + 11]! += g;
         }
       }
     }
