@@ -1932,7 +1932,7 @@ function createEngine() {
   function createParams(seed = 0): Float32Array {
     checkSeed(seed);
     seedRandom(seed);
-    const p = new Float32Array(paramCount);
+    const p = createArena()?.params ?? new Float32Array(paramCount); // in a WebAssembly memory of its own when it can
     for (let i = 0; i < 23440896; i++) p[i] = gaussian() * 1; // embeddings.word_embeddings.weight: N(0, 1²)
     for (let i = 23440896; i < 23834112; i++) p[i] = gaussian() * 0.02; // embeddings.position_embeddings.weight: N(0, 0.02²)
     for (let i = 23834112; i < 23835648; i++) p[i] = gaussian() * 1; // embeddings.token_type_embeddings.weight: N(0, 1²)
@@ -2139,6 +2139,9 @@ function createEngine() {
 
   let batchSize = 0;
   let forwardDone = false;
+  /** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+   *  (`createParams` made them), else undefined: the TypeScript kernels. */
+  let arena: Arena | undefined;
   /** Whether the last forward call ran in training mode (its backward follows the same mode). */
   let lastTraining = false;
   /** Sequence length of the last forward call (attention masks keys past it). */
@@ -4084,6 +4087,7 @@ function createEngine() {
     const training = options.training ?? false;
     if (options.seed !== undefined) checkSeed(options.seed);
     allocate(n);
+    arena = arenaOf(p);
     allocateShort(n, length);
     if (options.seed !== undefined) seedRandom(options.seed);
     if (length === 512) act0.set(inputs[0]);
@@ -4289,6 +4293,8 @@ function createEngine() {
     if (seqLength === 512) grad127.set(outputGrads[0]);
     else padRows(outputGrads[0], grad127, n, seqLength, 768, 512);
     copy(outputGrads[1], grad130);
+    arena = arenaOf(p);
+    const kept = arena !== undefined && !ownGrads(arena, grads) ? stageGrads(arena) : undefined;
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -4537,6 +4543,7 @@ function createEngine() {
     backward2(gp, n);
     backward1(gp, n);
     backward0(gp, n);
+    if (kept !== undefined) unstageGrads(arena!, kept, grads);
   }
 
   // ── One function per op, forward and backward ──
@@ -4723,16 +4730,58 @@ function createEngine() {
     // encoder.layer.0.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act7, scratch6_q, n * 512, 768, 768, 23837184, 24427008, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act7, scratch6_q, n * 512, 768, 768, 23837184, 24427008);
+    else denseTiledForward(p, act7, scratch6_q, n * 512, 768, 768, 23837184, 24427008, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act7, scratch6_k, n * 512, 768, 768, 24427776, 25017600, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act7, scratch6_k, n * 512, 768, 768, 24427776, 25017600);
+    else denseTiledForward(p, act7, scratch6_k, n * 512, 768, 768, 24427776, 25017600, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act7, scratch6_v, n * 512, 768, 768, 25018368, 25608192, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act7, scratch6_v, n * 512, 768, 768, 25018368, 25608192);
+    else denseTiledForward(p, act7, scratch6_v, n * 512, 768, 768, 25018368, 25608192, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch6_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch6_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch6_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch6_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch6_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch6_probs[row + j]! - m);
+              scratch6_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch6_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch6_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training ? scratch6_probs[row + j]! * scratch6_mask[row + j]! : scratch6_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch6_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -4768,7 +4817,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch6_heads, act8, n * 512, 768, 768, 25608960, 26198784, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch6_heads, act8, n * 512, 768, 768, 25608960, 26198784);
+    else denseTiledForward(p, scratch6_heads, act8, n * 512, 768, 768, 25608960, 26198784, 0, 768, 1);
   }
 
   /** Backward of op 6: encoder.layer.0.attention (attention). */
@@ -4779,26 +4829,68 @@ function createEngine() {
     scratch6_d_k.fill(0, 0, n * 393216);
     scratch6_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch6_heads,
-      scratch6_d_heads,
-      grad8,
-      n * 512,
-      768,
-      768,
-      25608960,
-      26198784,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, scratch6_heads, scratch6_d_heads, grad8, n * 512, 768, 768, 25608960, 26198784, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch6_heads,
+        scratch6_d_heads,
+        grad8,
+        n * 512,
+        768,
+        768,
+        25608960,
+        26198784,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch6_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch6_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch6_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch6_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch6_probs[row + j]!;
+              const mk = training ? scratch6_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch6_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch6_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch6_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch6_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -4833,11 +4925,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(p, gp, act7, grad7, scratch6_d_q, n * 512, 768, 768, 23837184, 24427008, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act7, grad7, scratch6_d_q, n * 512, 768, 768, 23837184, 24427008, true);
+    else denseTiledBackward(p, gp, act7, grad7, scratch6_d_q, n * 512, 768, 768, 23837184, 24427008, true, 0, 768, 1);
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(p, gp, act7, grad7, scratch6_d_k, n * 512, 768, 768, 24427776, 25017600, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act7, grad7, scratch6_d_k, n * 512, 768, 768, 24427776, 25017600, true);
+    else denseTiledBackward(p, gp, act7, grad7, scratch6_d_k, n * 512, 768, 768, 24427776, 25017600, true, 0, 768, 1);
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(p, gp, act7, grad7, scratch6_d_v, n * 512, 768, 768, 25018368, 25608192, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act7, grad7, scratch6_d_v, n * 512, 768, 768, 25018368, 25608192, true);
+    else denseTiledBackward(p, gp, act7, grad7, scratch6_d_v, n * 512, 768, 768, 25018368, 25608192, true, 0, 768, 1);
   }
 
   /** Forward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
@@ -4849,8 +4944,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 768 → 3072, register-tiled (shared kernel below)
-    denseTiledForward(p, input, output, n * 512, 768, 3072, weightAt, biasAt, 0, 3072, 1);
+    // dense 768 → 3072, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 2, input, output, n * 512, 768, 3072, weightAt, biasAt);
+    else denseTiledForward(p, input, output, n * 512, 768, 3072, weightAt, biasAt, 0, 3072, 1);
   }
 
   /** Backward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
@@ -4864,8 +4960,10 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 768 → 3072 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
+    // dense 768 → 3072 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 2, input, inputGrad, outputGrad, n * 512, 768, 3072, weightAt, biasAt, true);
+    else
+      denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
   }
 
   /** Forward of the 12 ops 11, 21, 31, 41, 51, 61, … (gelu, one shape): each call passes its arrays and offsets. */
@@ -4897,8 +4995,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 3072 → 768, register-tiled (shared kernel below)
-    denseTiledForward(p, input, output, n * 512, 3072, 768, weightAt, biasAt, 0, 768, 1);
+    // dense 3072 → 768, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 3, input, output, n * 512, 3072, 768, weightAt, biasAt);
+    else denseTiledForward(p, input, output, n * 512, 3072, 768, weightAt, biasAt, 0, 768, 1);
   }
 
   /** Backward of the 12 ops 12, 22, 32, 42, 52, 62, … (dense, one shape): each call passes its arrays and offsets. */
@@ -4912,8 +5011,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 3072 → 768 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
+    // dense 3072 → 768 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 512, 3072, 768, weightAt, biasAt, true);
+    else denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
   }
 
   /** Forward of op 16: encoder.layer.1.attention (attention). */
@@ -4921,16 +5021,60 @@ function createEngine() {
     // encoder.layer.1.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act17, scratch16_q, n * 512, 768, 768, 30925056, 31514880, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act17, scratch16_q, n * 512, 768, 768, 30925056, 31514880);
+    else denseTiledForward(p, act17, scratch16_q, n * 512, 768, 768, 30925056, 31514880, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act17, scratch16_k, n * 512, 768, 768, 31515648, 32105472, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act17, scratch16_k, n * 512, 768, 768, 31515648, 32105472);
+    else denseTiledForward(p, act17, scratch16_k, n * 512, 768, 768, 31515648, 32105472, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act17, scratch16_v, n * 512, 768, 768, 32106240, 32696064, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act17, scratch16_v, n * 512, 768, 768, 32106240, 32696064);
+    else denseTiledForward(p, act17, scratch16_v, n * 512, 768, 768, 32106240, 32696064, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch16_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch16_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch16_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch16_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch16_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch16_probs[row + j]! - m);
+              scratch16_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch16_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch16_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch16_probs[row + j]! * scratch16_mask[row + j]!
+                : scratch16_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch16_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -4966,7 +5110,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch16_heads, act18, n * 512, 768, 768, 32696832, 33286656, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch16_heads, act18, n * 512, 768, 768, 32696832, 33286656);
+    else denseTiledForward(p, scratch16_heads, act18, n * 512, 768, 768, 32696832, 33286656, 0, 768, 1);
   }
 
   /** Backward of op 16: encoder.layer.1.attention (attention). */
@@ -4977,26 +5122,80 @@ function createEngine() {
     scratch16_d_k.fill(0, 0, n * 393216);
     scratch16_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch16_heads,
-      scratch16_d_heads,
-      grad18,
-      n * 512,
-      768,
-      768,
-      32696832,
-      33286656,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch16_heads,
+        scratch16_d_heads,
+        grad18,
+        n * 512,
+        768,
+        768,
+        32696832,
+        33286656,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch16_heads,
+        scratch16_d_heads,
+        grad18,
+        n * 512,
+        768,
+        768,
+        32696832,
+        33286656,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch16_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch16_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch16_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch16_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch16_probs[row + j]!;
+              const mk = training ? scratch16_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch16_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch16_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch16_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch16_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5031,11 +5230,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(p, gp, act17, grad17, scratch16_d_q, n * 512, 768, 768, 30925056, 31514880, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act17, grad17, scratch16_d_q, n * 512, 768, 768, 30925056, 31514880, true);
+    else
+      denseTiledBackward(p, gp, act17, grad17, scratch16_d_q, n * 512, 768, 768, 30925056, 31514880, true, 0, 768, 1);
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(p, gp, act17, grad17, scratch16_d_k, n * 512, 768, 768, 31515648, 32105472, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act17, grad17, scratch16_d_k, n * 512, 768, 768, 31515648, 32105472, true);
+    else
+      denseTiledBackward(p, gp, act17, grad17, scratch16_d_k, n * 512, 768, 768, 31515648, 32105472, true, 0, 768, 1);
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(p, gp, act17, grad17, scratch16_d_v, n * 512, 768, 768, 32106240, 32696064, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act17, grad17, scratch16_d_v, n * 512, 768, 768, 32106240, 32696064, true);
+    else
+      denseTiledBackward(p, gp, act17, grad17, scratch16_d_v, n * 512, 768, 768, 32106240, 32696064, true, 0, 768, 1);
   }
 
   /** Forward of op 26: encoder.layer.2.attention (attention). */
@@ -5043,16 +5248,60 @@ function createEngine() {
     // encoder.layer.2.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act27, scratch26_q, n * 512, 768, 768, 38012928, 38602752, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act27, scratch26_q, n * 512, 768, 768, 38012928, 38602752);
+    else denseTiledForward(p, act27, scratch26_q, n * 512, 768, 768, 38012928, 38602752, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act27, scratch26_k, n * 512, 768, 768, 38603520, 39193344, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act27, scratch26_k, n * 512, 768, 768, 38603520, 39193344);
+    else denseTiledForward(p, act27, scratch26_k, n * 512, 768, 768, 38603520, 39193344, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act27, scratch26_v, n * 512, 768, 768, 39194112, 39783936, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act27, scratch26_v, n * 512, 768, 768, 39194112, 39783936);
+    else denseTiledForward(p, act27, scratch26_v, n * 512, 768, 768, 39194112, 39783936, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch26_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch26_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch26_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch26_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch26_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch26_probs[row + j]! - m);
+              scratch26_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch26_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch26_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch26_probs[row + j]! * scratch26_mask[row + j]!
+                : scratch26_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch26_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5088,7 +5337,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch26_heads, act28, n * 512, 768, 768, 39784704, 40374528, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch26_heads, act28, n * 512, 768, 768, 39784704, 40374528);
+    else denseTiledForward(p, scratch26_heads, act28, n * 512, 768, 768, 39784704, 40374528, 0, 768, 1);
   }
 
   /** Backward of op 26: encoder.layer.2.attention (attention). */
@@ -5099,26 +5349,80 @@ function createEngine() {
     scratch26_d_k.fill(0, 0, n * 393216);
     scratch26_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch26_heads,
-      scratch26_d_heads,
-      grad28,
-      n * 512,
-      768,
-      768,
-      39784704,
-      40374528,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch26_heads,
+        scratch26_d_heads,
+        grad28,
+        n * 512,
+        768,
+        768,
+        39784704,
+        40374528,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch26_heads,
+        scratch26_d_heads,
+        grad28,
+        n * 512,
+        768,
+        768,
+        39784704,
+        40374528,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch26_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch26_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch26_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch26_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch26_probs[row + j]!;
+              const mk = training ? scratch26_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch26_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch26_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch26_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch26_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5153,11 +5457,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(p, gp, act27, grad27, scratch26_d_q, n * 512, 768, 768, 38012928, 38602752, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act27, grad27, scratch26_d_q, n * 512, 768, 768, 38012928, 38602752, true);
+    else
+      denseTiledBackward(p, gp, act27, grad27, scratch26_d_q, n * 512, 768, 768, 38012928, 38602752, true, 0, 768, 1);
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(p, gp, act27, grad27, scratch26_d_k, n * 512, 768, 768, 38603520, 39193344, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act27, grad27, scratch26_d_k, n * 512, 768, 768, 38603520, 39193344, true);
+    else
+      denseTiledBackward(p, gp, act27, grad27, scratch26_d_k, n * 512, 768, 768, 38603520, 39193344, true, 0, 768, 1);
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(p, gp, act27, grad27, scratch26_d_v, n * 512, 768, 768, 39194112, 39783936, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act27, grad27, scratch26_d_v, n * 512, 768, 768, 39194112, 39783936, true);
+    else
+      denseTiledBackward(p, gp, act27, grad27, scratch26_d_v, n * 512, 768, 768, 39194112, 39783936, true, 0, 768, 1);
   }
 
   /** Forward of op 36: encoder.layer.3.attention (attention). */
@@ -5165,16 +5475,60 @@ function createEngine() {
     // encoder.layer.3.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act37, scratch36_q, n * 512, 768, 768, 45100800, 45690624, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act37, scratch36_q, n * 512, 768, 768, 45100800, 45690624);
+    else denseTiledForward(p, act37, scratch36_q, n * 512, 768, 768, 45100800, 45690624, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act37, scratch36_k, n * 512, 768, 768, 45691392, 46281216, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act37, scratch36_k, n * 512, 768, 768, 45691392, 46281216);
+    else denseTiledForward(p, act37, scratch36_k, n * 512, 768, 768, 45691392, 46281216, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act37, scratch36_v, n * 512, 768, 768, 46281984, 46871808, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act37, scratch36_v, n * 512, 768, 768, 46281984, 46871808);
+    else denseTiledForward(p, act37, scratch36_v, n * 512, 768, 768, 46281984, 46871808, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch36_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch36_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch36_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch36_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch36_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch36_probs[row + j]! - m);
+              scratch36_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch36_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch36_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch36_probs[row + j]! * scratch36_mask[row + j]!
+                : scratch36_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch36_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5210,7 +5564,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch36_heads, act38, n * 512, 768, 768, 46872576, 47462400, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch36_heads, act38, n * 512, 768, 768, 46872576, 47462400);
+    else denseTiledForward(p, scratch36_heads, act38, n * 512, 768, 768, 46872576, 47462400, 0, 768, 1);
   }
 
   /** Backward of op 36: encoder.layer.3.attention (attention). */
@@ -5221,26 +5576,80 @@ function createEngine() {
     scratch36_d_k.fill(0, 0, n * 393216);
     scratch36_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch36_heads,
-      scratch36_d_heads,
-      grad38,
-      n * 512,
-      768,
-      768,
-      46872576,
-      47462400,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch36_heads,
+        scratch36_d_heads,
+        grad38,
+        n * 512,
+        768,
+        768,
+        46872576,
+        47462400,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch36_heads,
+        scratch36_d_heads,
+        grad38,
+        n * 512,
+        768,
+        768,
+        46872576,
+        47462400,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch36_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch36_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch36_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch36_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch36_probs[row + j]!;
+              const mk = training ? scratch36_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch36_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch36_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch36_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch36_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5275,11 +5684,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(p, gp, act37, grad37, scratch36_d_q, n * 512, 768, 768, 45100800, 45690624, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act37, grad37, scratch36_d_q, n * 512, 768, 768, 45100800, 45690624, true);
+    else
+      denseTiledBackward(p, gp, act37, grad37, scratch36_d_q, n * 512, 768, 768, 45100800, 45690624, true, 0, 768, 1);
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(p, gp, act37, grad37, scratch36_d_k, n * 512, 768, 768, 45691392, 46281216, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act37, grad37, scratch36_d_k, n * 512, 768, 768, 45691392, 46281216, true);
+    else
+      denseTiledBackward(p, gp, act37, grad37, scratch36_d_k, n * 512, 768, 768, 45691392, 46281216, true, 0, 768, 1);
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(p, gp, act37, grad37, scratch36_d_v, n * 512, 768, 768, 46281984, 46871808, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act37, grad37, scratch36_d_v, n * 512, 768, 768, 46281984, 46871808, true);
+    else
+      denseTiledBackward(p, gp, act37, grad37, scratch36_d_v, n * 512, 768, 768, 46281984, 46871808, true, 0, 768, 1);
   }
 
   /** Forward of op 46: encoder.layer.4.attention (attention). */
@@ -5287,16 +5702,60 @@ function createEngine() {
     // encoder.layer.4.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act47, scratch46_q, n * 512, 768, 768, 52188672, 52778496, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act47, scratch46_q, n * 512, 768, 768, 52188672, 52778496);
+    else denseTiledForward(p, act47, scratch46_q, n * 512, 768, 768, 52188672, 52778496, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act47, scratch46_k, n * 512, 768, 768, 52779264, 53369088, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act47, scratch46_k, n * 512, 768, 768, 52779264, 53369088);
+    else denseTiledForward(p, act47, scratch46_k, n * 512, 768, 768, 52779264, 53369088, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act47, scratch46_v, n * 512, 768, 768, 53369856, 53959680, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act47, scratch46_v, n * 512, 768, 768, 53369856, 53959680);
+    else denseTiledForward(p, act47, scratch46_v, n * 512, 768, 768, 53369856, 53959680, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch46_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch46_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch46_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch46_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch46_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch46_probs[row + j]! - m);
+              scratch46_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch46_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch46_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch46_probs[row + j]! * scratch46_mask[row + j]!
+                : scratch46_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch46_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5332,7 +5791,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch46_heads, act48, n * 512, 768, 768, 53960448, 54550272, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch46_heads, act48, n * 512, 768, 768, 53960448, 54550272);
+    else denseTiledForward(p, scratch46_heads, act48, n * 512, 768, 768, 53960448, 54550272, 0, 768, 1);
   }
 
   /** Backward of op 46: encoder.layer.4.attention (attention). */
@@ -5343,26 +5803,80 @@ function createEngine() {
     scratch46_d_k.fill(0, 0, n * 393216);
     scratch46_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch46_heads,
-      scratch46_d_heads,
-      grad48,
-      n * 512,
-      768,
-      768,
-      53960448,
-      54550272,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch46_heads,
+        scratch46_d_heads,
+        grad48,
+        n * 512,
+        768,
+        768,
+        53960448,
+        54550272,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch46_heads,
+        scratch46_d_heads,
+        grad48,
+        n * 512,
+        768,
+        768,
+        53960448,
+        54550272,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch46_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch46_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch46_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch46_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch46_probs[row + j]!;
+              const mk = training ? scratch46_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch46_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch46_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch46_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch46_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5397,11 +5911,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(p, gp, act47, grad47, scratch46_d_q, n * 512, 768, 768, 52188672, 52778496, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act47, grad47, scratch46_d_q, n * 512, 768, 768, 52188672, 52778496, true);
+    else
+      denseTiledBackward(p, gp, act47, grad47, scratch46_d_q, n * 512, 768, 768, 52188672, 52778496, true, 0, 768, 1);
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(p, gp, act47, grad47, scratch46_d_k, n * 512, 768, 768, 52779264, 53369088, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act47, grad47, scratch46_d_k, n * 512, 768, 768, 52779264, 53369088, true);
+    else
+      denseTiledBackward(p, gp, act47, grad47, scratch46_d_k, n * 512, 768, 768, 52779264, 53369088, true, 0, 768, 1);
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(p, gp, act47, grad47, scratch46_d_v, n * 512, 768, 768, 53369856, 53959680, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act47, grad47, scratch46_d_v, n * 512, 768, 768, 53369856, 53959680, true);
+    else
+      denseTiledBackward(p, gp, act47, grad47, scratch46_d_v, n * 512, 768, 768, 53369856, 53959680, true, 0, 768, 1);
   }
 
   /** Forward of op 56: encoder.layer.5.attention (attention). */
@@ -5409,16 +5929,60 @@ function createEngine() {
     // encoder.layer.5.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act57, scratch56_q, n * 512, 768, 768, 59276544, 59866368, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act57, scratch56_q, n * 512, 768, 768, 59276544, 59866368);
+    else denseTiledForward(p, act57, scratch56_q, n * 512, 768, 768, 59276544, 59866368, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act57, scratch56_k, n * 512, 768, 768, 59867136, 60456960, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act57, scratch56_k, n * 512, 768, 768, 59867136, 60456960);
+    else denseTiledForward(p, act57, scratch56_k, n * 512, 768, 768, 59867136, 60456960, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act57, scratch56_v, n * 512, 768, 768, 60457728, 61047552, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act57, scratch56_v, n * 512, 768, 768, 60457728, 61047552);
+    else denseTiledForward(p, act57, scratch56_v, n * 512, 768, 768, 60457728, 61047552, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch56_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch56_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch56_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch56_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch56_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch56_probs[row + j]! - m);
+              scratch56_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch56_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch56_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch56_probs[row + j]! * scratch56_mask[row + j]!
+                : scratch56_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch56_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5454,7 +6018,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch56_heads, act58, n * 512, 768, 768, 61048320, 61638144, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch56_heads, act58, n * 512, 768, 768, 61048320, 61638144);
+    else denseTiledForward(p, scratch56_heads, act58, n * 512, 768, 768, 61048320, 61638144, 0, 768, 1);
   }
 
   /** Backward of op 56: encoder.layer.5.attention (attention). */
@@ -5465,26 +6030,80 @@ function createEngine() {
     scratch56_d_k.fill(0, 0, n * 393216);
     scratch56_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch56_heads,
-      scratch56_d_heads,
-      grad58,
-      n * 512,
-      768,
-      768,
-      61048320,
-      61638144,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch56_heads,
+        scratch56_d_heads,
+        grad58,
+        n * 512,
+        768,
+        768,
+        61048320,
+        61638144,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch56_heads,
+        scratch56_d_heads,
+        grad58,
+        n * 512,
+        768,
+        768,
+        61048320,
+        61638144,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch56_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch56_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch56_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch56_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch56_probs[row + j]!;
+              const mk = training ? scratch56_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch56_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch56_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch56_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch56_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5519,11 +6138,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(p, gp, act57, grad57, scratch56_d_q, n * 512, 768, 768, 59276544, 59866368, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act57, grad57, scratch56_d_q, n * 512, 768, 768, 59276544, 59866368, true);
+    else
+      denseTiledBackward(p, gp, act57, grad57, scratch56_d_q, n * 512, 768, 768, 59276544, 59866368, true, 0, 768, 1);
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(p, gp, act57, grad57, scratch56_d_k, n * 512, 768, 768, 59867136, 60456960, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act57, grad57, scratch56_d_k, n * 512, 768, 768, 59867136, 60456960, true);
+    else
+      denseTiledBackward(p, gp, act57, grad57, scratch56_d_k, n * 512, 768, 768, 59867136, 60456960, true, 0, 768, 1);
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(p, gp, act57, grad57, scratch56_d_v, n * 512, 768, 768, 60457728, 61047552, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act57, grad57, scratch56_d_v, n * 512, 768, 768, 60457728, 61047552, true);
+    else
+      denseTiledBackward(p, gp, act57, grad57, scratch56_d_v, n * 512, 768, 768, 60457728, 61047552, true, 0, 768, 1);
   }
 
   /** Forward of op 66: encoder.layer.6.attention (attention). */
@@ -5531,16 +6156,60 @@ function createEngine() {
     // encoder.layer.6.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act67, scratch66_q, n * 512, 768, 768, 66364416, 66954240, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act67, scratch66_q, n * 512, 768, 768, 66364416, 66954240);
+    else denseTiledForward(p, act67, scratch66_q, n * 512, 768, 768, 66364416, 66954240, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act67, scratch66_k, n * 512, 768, 768, 66955008, 67544832, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act67, scratch66_k, n * 512, 768, 768, 66955008, 67544832);
+    else denseTiledForward(p, act67, scratch66_k, n * 512, 768, 768, 66955008, 67544832, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act67, scratch66_v, n * 512, 768, 768, 67545600, 68135424, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act67, scratch66_v, n * 512, 768, 768, 67545600, 68135424);
+    else denseTiledForward(p, act67, scratch66_v, n * 512, 768, 768, 67545600, 68135424, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch66_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch66_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch66_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch66_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch66_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch66_probs[row + j]! - m);
+              scratch66_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch66_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch66_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch66_probs[row + j]! * scratch66_mask[row + j]!
+                : scratch66_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch66_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5576,7 +6245,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch66_heads, act68, n * 512, 768, 768, 68136192, 68726016, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch66_heads, act68, n * 512, 768, 768, 68136192, 68726016);
+    else denseTiledForward(p, scratch66_heads, act68, n * 512, 768, 768, 68136192, 68726016, 0, 768, 1);
   }
 
   /** Backward of op 66: encoder.layer.6.attention (attention). */
@@ -5587,26 +6257,80 @@ function createEngine() {
     scratch66_d_k.fill(0, 0, n * 393216);
     scratch66_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch66_heads,
-      scratch66_d_heads,
-      grad68,
-      n * 512,
-      768,
-      768,
-      68136192,
-      68726016,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch66_heads,
+        scratch66_d_heads,
+        grad68,
+        n * 512,
+        768,
+        768,
+        68136192,
+        68726016,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch66_heads,
+        scratch66_d_heads,
+        grad68,
+        n * 512,
+        768,
+        768,
+        68136192,
+        68726016,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch66_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch66_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch66_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch66_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch66_probs[row + j]!;
+              const mk = training ? scratch66_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch66_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch66_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch66_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch66_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5641,11 +6365,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(p, gp, act67, grad67, scratch66_d_q, n * 512, 768, 768, 66364416, 66954240, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act67, grad67, scratch66_d_q, n * 512, 768, 768, 66364416, 66954240, true);
+    else
+      denseTiledBackward(p, gp, act67, grad67, scratch66_d_q, n * 512, 768, 768, 66364416, 66954240, true, 0, 768, 1);
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(p, gp, act67, grad67, scratch66_d_k, n * 512, 768, 768, 66955008, 67544832, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act67, grad67, scratch66_d_k, n * 512, 768, 768, 66955008, 67544832, true);
+    else
+      denseTiledBackward(p, gp, act67, grad67, scratch66_d_k, n * 512, 768, 768, 66955008, 67544832, true, 0, 768, 1);
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(p, gp, act67, grad67, scratch66_d_v, n * 512, 768, 768, 67545600, 68135424, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act67, grad67, scratch66_d_v, n * 512, 768, 768, 67545600, 68135424, true);
+    else
+      denseTiledBackward(p, gp, act67, grad67, scratch66_d_v, n * 512, 768, 768, 67545600, 68135424, true, 0, 768, 1);
   }
 
   /** Forward of op 76: encoder.layer.7.attention (attention). */
@@ -5653,16 +6383,60 @@ function createEngine() {
     // encoder.layer.7.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act77, scratch76_q, n * 512, 768, 768, 73452288, 74042112, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act77, scratch76_q, n * 512, 768, 768, 73452288, 74042112);
+    else denseTiledForward(p, act77, scratch76_q, n * 512, 768, 768, 73452288, 74042112, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act77, scratch76_k, n * 512, 768, 768, 74042880, 74632704, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act77, scratch76_k, n * 512, 768, 768, 74042880, 74632704);
+    else denseTiledForward(p, act77, scratch76_k, n * 512, 768, 768, 74042880, 74632704, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act77, scratch76_v, n * 512, 768, 768, 74633472, 75223296, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act77, scratch76_v, n * 512, 768, 768, 74633472, 75223296);
+    else denseTiledForward(p, act77, scratch76_v, n * 512, 768, 768, 74633472, 75223296, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch76_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch76_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch76_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch76_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch76_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch76_probs[row + j]! - m);
+              scratch76_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch76_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch76_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch76_probs[row + j]! * scratch76_mask[row + j]!
+                : scratch76_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch76_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5698,7 +6472,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch76_heads, act78, n * 512, 768, 768, 75224064, 75813888, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch76_heads, act78, n * 512, 768, 768, 75224064, 75813888);
+    else denseTiledForward(p, scratch76_heads, act78, n * 512, 768, 768, 75224064, 75813888, 0, 768, 1);
   }
 
   /** Backward of op 76: encoder.layer.7.attention (attention). */
@@ -5709,26 +6484,80 @@ function createEngine() {
     scratch76_d_k.fill(0, 0, n * 393216);
     scratch76_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch76_heads,
-      scratch76_d_heads,
-      grad78,
-      n * 512,
-      768,
-      768,
-      75224064,
-      75813888,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch76_heads,
+        scratch76_d_heads,
+        grad78,
+        n * 512,
+        768,
+        768,
+        75224064,
+        75813888,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch76_heads,
+        scratch76_d_heads,
+        grad78,
+        n * 512,
+        768,
+        768,
+        75224064,
+        75813888,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch76_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch76_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch76_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch76_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch76_probs[row + j]!;
+              const mk = training ? scratch76_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch76_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch76_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch76_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch76_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5763,11 +6592,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(p, gp, act77, grad77, scratch76_d_q, n * 512, 768, 768, 73452288, 74042112, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act77, grad77, scratch76_d_q, n * 512, 768, 768, 73452288, 74042112, true);
+    else
+      denseTiledBackward(p, gp, act77, grad77, scratch76_d_q, n * 512, 768, 768, 73452288, 74042112, true, 0, 768, 1);
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(p, gp, act77, grad77, scratch76_d_k, n * 512, 768, 768, 74042880, 74632704, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act77, grad77, scratch76_d_k, n * 512, 768, 768, 74042880, 74632704, true);
+    else
+      denseTiledBackward(p, gp, act77, grad77, scratch76_d_k, n * 512, 768, 768, 74042880, 74632704, true, 0, 768, 1);
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(p, gp, act77, grad77, scratch76_d_v, n * 512, 768, 768, 74633472, 75223296, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act77, grad77, scratch76_d_v, n * 512, 768, 768, 74633472, 75223296, true);
+    else
+      denseTiledBackward(p, gp, act77, grad77, scratch76_d_v, n * 512, 768, 768, 74633472, 75223296, true, 0, 768, 1);
   }
 
   /** Forward of op 86: encoder.layer.8.attention (attention). */
@@ -5775,16 +6610,60 @@ function createEngine() {
     // encoder.layer.8.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act87, scratch86_q, n * 512, 768, 768, 80540160, 81129984, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act87, scratch86_q, n * 512, 768, 768, 80540160, 81129984);
+    else denseTiledForward(p, act87, scratch86_q, n * 512, 768, 768, 80540160, 81129984, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act87, scratch86_k, n * 512, 768, 768, 81130752, 81720576, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act87, scratch86_k, n * 512, 768, 768, 81130752, 81720576);
+    else denseTiledForward(p, act87, scratch86_k, n * 512, 768, 768, 81130752, 81720576, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act87, scratch86_v, n * 512, 768, 768, 81721344, 82311168, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act87, scratch86_v, n * 512, 768, 768, 81721344, 82311168);
+    else denseTiledForward(p, act87, scratch86_v, n * 512, 768, 768, 81721344, 82311168, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch86_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch86_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch86_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch86_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch86_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch86_probs[row + j]! - m);
+              scratch86_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch86_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch86_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch86_probs[row + j]! * scratch86_mask[row + j]!
+                : scratch86_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch86_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5820,7 +6699,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch86_heads, act88, n * 512, 768, 768, 82311936, 82901760, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch86_heads, act88, n * 512, 768, 768, 82311936, 82901760);
+    else denseTiledForward(p, scratch86_heads, act88, n * 512, 768, 768, 82311936, 82901760, 0, 768, 1);
   }
 
   /** Backward of op 86: encoder.layer.8.attention (attention). */
@@ -5831,26 +6711,80 @@ function createEngine() {
     scratch86_d_k.fill(0, 0, n * 393216);
     scratch86_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch86_heads,
-      scratch86_d_heads,
-      grad88,
-      n * 512,
-      768,
-      768,
-      82311936,
-      82901760,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch86_heads,
+        scratch86_d_heads,
+        grad88,
+        n * 512,
+        768,
+        768,
+        82311936,
+        82901760,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch86_heads,
+        scratch86_d_heads,
+        grad88,
+        n * 512,
+        768,
+        768,
+        82311936,
+        82901760,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch86_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch86_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch86_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch86_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch86_probs[row + j]!;
+              const mk = training ? scratch86_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch86_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch86_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch86_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch86_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5885,11 +6819,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(p, gp, act87, grad87, scratch86_d_q, n * 512, 768, 768, 80540160, 81129984, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act87, grad87, scratch86_d_q, n * 512, 768, 768, 80540160, 81129984, true);
+    else
+      denseTiledBackward(p, gp, act87, grad87, scratch86_d_q, n * 512, 768, 768, 80540160, 81129984, true, 0, 768, 1);
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(p, gp, act87, grad87, scratch86_d_k, n * 512, 768, 768, 81130752, 81720576, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act87, grad87, scratch86_d_k, n * 512, 768, 768, 81130752, 81720576, true);
+    else
+      denseTiledBackward(p, gp, act87, grad87, scratch86_d_k, n * 512, 768, 768, 81130752, 81720576, true, 0, 768, 1);
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(p, gp, act87, grad87, scratch86_d_v, n * 512, 768, 768, 81721344, 82311168, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act87, grad87, scratch86_d_v, n * 512, 768, 768, 81721344, 82311168, true);
+    else
+      denseTiledBackward(p, gp, act87, grad87, scratch86_d_v, n * 512, 768, 768, 81721344, 82311168, true, 0, 768, 1);
   }
 
   /** Forward of op 96: encoder.layer.9.attention (attention). */
@@ -5897,16 +6837,60 @@ function createEngine() {
     // encoder.layer.9.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act97, scratch96_q, n * 512, 768, 768, 87628032, 88217856, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act97, scratch96_q, n * 512, 768, 768, 87628032, 88217856);
+    else denseTiledForward(p, act97, scratch96_q, n * 512, 768, 768, 87628032, 88217856, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act97, scratch96_k, n * 512, 768, 768, 88218624, 88808448, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act97, scratch96_k, n * 512, 768, 768, 88218624, 88808448);
+    else denseTiledForward(p, act97, scratch96_k, n * 512, 768, 768, 88218624, 88808448, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act97, scratch96_v, n * 512, 768, 768, 88809216, 89399040, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act97, scratch96_v, n * 512, 768, 768, 88809216, 89399040);
+    else denseTiledForward(p, act97, scratch96_v, n * 512, 768, 768, 88809216, 89399040, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch96_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch96_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch96_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch96_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch96_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch96_probs[row + j]! - m);
+              scratch96_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch96_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch96_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch96_probs[row + j]! * scratch96_mask[row + j]!
+                : scratch96_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch96_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -5942,7 +6926,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch96_heads, act98, n * 512, 768, 768, 89399808, 89989632, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch96_heads, act98, n * 512, 768, 768, 89399808, 89989632);
+    else denseTiledForward(p, scratch96_heads, act98, n * 512, 768, 768, 89399808, 89989632, 0, 768, 1);
   }
 
   /** Backward of op 96: encoder.layer.9.attention (attention). */
@@ -5953,26 +6938,80 @@ function createEngine() {
     scratch96_d_k.fill(0, 0, n * 393216);
     scratch96_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch96_heads,
-      scratch96_d_heads,
-      grad98,
-      n * 512,
-      768,
-      768,
-      89399808,
-      89989632,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch96_heads,
+        scratch96_d_heads,
+        grad98,
+        n * 512,
+        768,
+        768,
+        89399808,
+        89989632,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch96_heads,
+        scratch96_d_heads,
+        grad98,
+        n * 512,
+        768,
+        768,
+        89399808,
+        89989632,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch96_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch96_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch96_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch96_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch96_probs[row + j]!;
+              const mk = training ? scratch96_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch96_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch96_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch96_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch96_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -6007,11 +7046,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(p, gp, act97, grad97, scratch96_d_q, n * 512, 768, 768, 87628032, 88217856, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act97, grad97, scratch96_d_q, n * 512, 768, 768, 87628032, 88217856, true);
+    else
+      denseTiledBackward(p, gp, act97, grad97, scratch96_d_q, n * 512, 768, 768, 87628032, 88217856, true, 0, 768, 1);
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(p, gp, act97, grad97, scratch96_d_k, n * 512, 768, 768, 88218624, 88808448, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act97, grad97, scratch96_d_k, n * 512, 768, 768, 88218624, 88808448, true);
+    else
+      denseTiledBackward(p, gp, act97, grad97, scratch96_d_k, n * 512, 768, 768, 88218624, 88808448, true, 0, 768, 1);
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(p, gp, act97, grad97, scratch96_d_v, n * 512, 768, 768, 88809216, 89399040, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act97, grad97, scratch96_d_v, n * 512, 768, 768, 88809216, 89399040, true);
+    else
+      denseTiledBackward(p, gp, act97, grad97, scratch96_d_v, n * 512, 768, 768, 88809216, 89399040, true, 0, 768, 1);
   }
 
   /** Forward of op 106: encoder.layer.10.attention (attention). */
@@ -6019,16 +7064,60 @@ function createEngine() {
     // encoder.layer.10.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act107, scratch106_q, n * 512, 768, 768, 94715904, 95305728, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act107, scratch106_q, n * 512, 768, 768, 94715904, 95305728);
+    else denseTiledForward(p, act107, scratch106_q, n * 512, 768, 768, 94715904, 95305728, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act107, scratch106_k, n * 512, 768, 768, 95306496, 95896320, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act107, scratch106_k, n * 512, 768, 768, 95306496, 95896320);
+    else denseTiledForward(p, act107, scratch106_k, n * 512, 768, 768, 95306496, 95896320, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act107, scratch106_v, n * 512, 768, 768, 95897088, 96486912, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act107, scratch106_v, n * 512, 768, 768, 95897088, 96486912);
+    else denseTiledForward(p, act107, scratch106_v, n * 512, 768, 768, 95897088, 96486912, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch106_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch106_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch106_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch106_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch106_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch106_probs[row + j]! - m);
+              scratch106_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch106_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch106_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch106_probs[row + j]! * scratch106_mask[row + j]!
+                : scratch106_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch106_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -6064,7 +7153,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch106_heads, act108, n * 512, 768, 768, 96487680, 97077504, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch106_heads, act108, n * 512, 768, 768, 96487680, 97077504);
+    else denseTiledForward(p, scratch106_heads, act108, n * 512, 768, 768, 96487680, 97077504, 0, 768, 1);
   }
 
   /** Backward of op 106: encoder.layer.10.attention (attention). */
@@ -6075,26 +7165,80 @@ function createEngine() {
     scratch106_d_k.fill(0, 0, n * 393216);
     scratch106_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch106_heads,
-      scratch106_d_heads,
-      grad108,
-      n * 512,
-      768,
-      768,
-      96487680,
-      97077504,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch106_heads,
+        scratch106_d_heads,
+        grad108,
+        n * 512,
+        768,
+        768,
+        96487680,
+        97077504,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch106_heads,
+        scratch106_d_heads,
+        grad108,
+        n * 512,
+        768,
+        768,
+        96487680,
+        97077504,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch106_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch106_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch106_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch106_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch106_probs[row + j]!;
+              const mk = training ? scratch106_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch106_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch106_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch106_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch106_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -6129,11 +7273,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(p, gp, act107, grad107, scratch106_d_q, n * 512, 768, 768, 94715904, 95305728, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act107, grad107, scratch106_d_q, n * 512, 768, 768, 94715904, 95305728, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act107,
+        grad107,
+        scratch106_d_q,
+        n * 512,
+        768,
+        768,
+        94715904,
+        95305728,
+        true,
+        0,
+        768,
+        1,
+      );
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(p, gp, act107, grad107, scratch106_d_k, n * 512, 768, 768, 95306496, 95896320, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act107, grad107, scratch106_d_k, n * 512, 768, 768, 95306496, 95896320, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act107,
+        grad107,
+        scratch106_d_k,
+        n * 512,
+        768,
+        768,
+        95306496,
+        95896320,
+        true,
+        0,
+        768,
+        1,
+      );
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(p, gp, act107, grad107, scratch106_d_v, n * 512, 768, 768, 95897088, 96486912, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act107, grad107, scratch106_d_v, n * 512, 768, 768, 95897088, 96486912, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act107,
+        grad107,
+        scratch106_d_v,
+        n * 512,
+        768,
+        768,
+        95897088,
+        96486912,
+        true,
+        0,
+        768,
+        1,
+      );
   }
 
   /** Forward of op 116: encoder.layer.11.attention (attention). */
@@ -6141,16 +7339,60 @@ function createEngine() {
     // encoder.layer.11.attention: attention over 512 positions × 768: 12 heads of 64, not causal, separate self.query, self.key, self.value, projection bias, out bias, attention dropout 0.1 in training
     // projections on the shared matrix kernel
     // q = x · (self.query)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act117, scratch116_q, n * 512, 768, 768, 101803776, 102393600, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act117, scratch116_q, n * 512, 768, 768, 101803776, 102393600);
+    else denseTiledForward(p, act117, scratch116_q, n * 512, 768, 768, 101803776, 102393600, 0, 768, 1);
     // k = x · (self.key)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act117, scratch116_k, n * 512, 768, 768, 102394368, 102984192, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act117, scratch116_k, n * 512, 768, 768, 102394368, 102984192);
+    else denseTiledForward(p, act117, scratch116_k, n * 512, 768, 768, 102394368, 102984192, 0, 768, 1);
     // v = x · (self.value)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act117, scratch116_v, n * 512, 768, 768, 102984960, 103574784, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act117, scratch116_v, n * 512, 768, 768, 102984960, 103574784);
+    else denseTiledForward(p, act117, scratch116_v, n * 512, 768, 768, 102984960, 103574784, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 393216 + h * 64;
         const kh = b * 393216 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch116_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch116_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch116_v, kh, 768, 512, 64, z + 65536);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            let m = -Infinity;
+            for (let j = 0; j < seqLength; j++) {
+              scratch116_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch116_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const e = Math.exp(scratch116_probs[row + j]! - m);
+              scratch116_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < seqLength; j++) scratch116_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < seqLength; j++) scratch116_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < seqLength; j++)
+              heap[si + j] = training
+                ? scratch116_probs[row + j]! * scratch116_mask[row + j]!
+                : scratch116_probs[row + j]!;
+            heap.fill(0, si + seqLength, si + 512);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          for (let t = 0; t < 512; t++)
+            scratch116_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -6186,7 +7428,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · output.denseᵀ + bias
-    denseTiledForward(p, scratch116_heads, act118, n * 512, 768, 768, 103575552, 104165376, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch116_heads, act118, n * 512, 768, 768, 103575552, 104165376);
+    else denseTiledForward(p, scratch116_heads, act118, n * 512, 768, 768, 103575552, 104165376, 0, 768, 1);
   }
 
   /** Backward of op 116: encoder.layer.11.attention (attention). */
@@ -6197,26 +7440,80 @@ function createEngine() {
     scratch116_d_k.fill(0, 0, n * 393216);
     scratch116_d_v.fill(0, 0, n * 393216);
     // output projection: d(output.dense) += dyᵀ heads, d(bias) += dy, d(heads) = dy · output.dense
-    denseTiledBackward(
-      p,
-      gp,
-      scratch116_heads,
-      scratch116_d_heads,
-      grad118,
-      n * 512,
-      768,
-      768,
-      103575552,
-      104165376,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch116_heads,
+        scratch116_d_heads,
+        grad118,
+        n * 512,
+        768,
+        768,
+        103575552,
+        104165376,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch116_heads,
+        scratch116_d_heads,
+        grad118,
+        n * 512,
+        768,
+        768,
+        103575552,
+        104165376,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 393216 + h * 64;
+          const kh = b * 393216 + kc;
+          wasmGather(heap, scratch116_q, qh, 768, 512, 64, z);
+          wasmGather(heap, scratch116_k, kh, 768, 512, 64, z + 32768);
+          wasmGather(heap, scratch116_v, kh, 768, 512, 64, z + 65536);
+          wasmGather(heap, scratch116_d_heads, qh, 768, 512, 64, z + 98304);
+          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          for (let i = 0; i < 512; i++) {
+            const row = ((b * 12 + h) * 512 + i) * 512;
+            const si = z + 229376 + i * 512;
+            const pi = z + 491520 + i * 512;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < seqLength; j++) {
+              const pr = scratch116_probs[row + j]!;
+              const mk = training ? scratch116_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < seqLength; j++) heap[pi + j] = scratch116_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + seqLength, si + 512);
+            heap.fill(0, pi + seqLength, pi + 512);
+          }
+          heap.fill(0, z + 163840, z + 229376);
+          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
+          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
+          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          wasmScatterAdd(heap, z + 131072, scratch116_d_q, qh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 163840, scratch116_d_k, kh, 768, 512, 64);
+          wasmScatterAdd(heap, z + 196608, scratch116_d_v, kh, 768, 512, 64);
+          continue;
+        }
         for (let i = 0; i < 512; i++) {
           const oi = b * 393216 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 512 + i) * 512;
@@ -6251,56 +7548,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(self.query) += dqᵀ x, d(bias) += dq, dx += dq · (self.query)
-    denseTiledBackward(
-      p,
-      gp,
-      act117,
-      grad117,
-      scratch116_d_q,
-      n * 512,
-      768,
-      768,
-      101803776,
-      102393600,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, act117, grad117, scratch116_d_q, n * 512, 768, 768, 101803776, 102393600, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act117,
+        grad117,
+        scratch116_d_q,
+        n * 512,
+        768,
+        768,
+        101803776,
+        102393600,
+        true,
+        0,
+        768,
+        1,
+      );
     // k: d(self.key) += dkᵀ x, d(bias) += dk, dx += dk · (self.key)
-    denseTiledBackward(
-      p,
-      gp,
-      act117,
-      grad117,
-      scratch116_d_k,
-      n * 512,
-      768,
-      768,
-      102394368,
-      102984192,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, act117, grad117, scratch116_d_k, n * 512, 768, 768, 102394368, 102984192, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act117,
+        grad117,
+        scratch116_d_k,
+        n * 512,
+        768,
+        768,
+        102394368,
+        102984192,
+        true,
+        0,
+        768,
+        1,
+      );
     // v: d(self.value) += dvᵀ x, d(bias) += dv, dx += dv · (self.value)
-    denseTiledBackward(
-      p,
-      gp,
-      act117,
-      grad117,
-      scratch116_d_v,
-      n * 512,
-      768,
-      768,
-      102984960,
-      103574784,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, act117, grad117, scratch116_d_v, n * 512, 768, 768, 102984960, 103574784, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act117,
+        grad117,
+        scratch116_d_v,
+        n * 512,
+        768,
+        768,
+        102984960,
+        103574784,
+        true,
+        0,
+        768,
+        1,
+      );
   }
 
   /** Forward of op 126: pooler.0 (take). */
@@ -6321,32 +7627,40 @@ function createEngine() {
 
   /** Forward of op 127: pooler.dense (dense). */
   function forward127(p: Float32Array, n: number): void {
-    // pooler.dense: dense 768 → 768, register-tiled (shared kernel below)
-    denseTiledForward(p, act128, act129, n, 768, 768, 108891648, 109481472, 0, 768, 1);
+    // pooler.dense: dense 768 → 768, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 0, act128, act129, n, 768, 768, 108891648, 109481472);
+    else denseTiledForward(p, act128, act129, n, 768, 768, 108891648, 109481472, 0, 768, 1);
   }
 
   /** Backward of op 127: pooler.dense (dense). */
   function backward127(p: Float32Array, gp: Float32Array, n: number): void {
-    // pooler.dense: dense 768 → 768 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act128, grad128, grad129, n, 768, 768, 108891648, 109481472, true, 0, 768, 1);
+    // pooler.dense: dense 768 → 768 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 0, act128, grad128, grad129, n, 768, 768, 108891648, 109481472, true);
+    else denseTiledBackward(p, gp, act128, grad128, grad129, n, 768, 768, 108891648, 109481472, true, 0, 768, 1);
   }
 
   /** Forward of op 128: pooler.2 (tanh). */
   function forward128(n: number): void {
-    // pooler.2: tanh
-    for (let i = 0, e = n * 768; i < e; i++) {
-      const x = act129[i]!;
-      act130[i] = Math.tanh(x);
+    // pooler.2: tanh, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, act129, act130, n * 768);
+    else {
+      for (let i = 0, e = n * 768; i < e; i++) {
+        const x = act129[i]!;
+        act130[i] = Math.tanh(x);
+      }
     }
   }
 
   /** Backward of op 128: pooler.2 (tanh). */
   function backward128(n: number): void {
-    // pooler.2: tanh backward
-    for (let i = 0, e = n * 768; i < e; i++) {
-      const y = act130[i]!;
-      const g = grad130[i]!;
-      grad129[i] = g * (1 - y * y);
+    // pooler.2: tanh backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, act130, grad130, grad129, n * 768, false);
+    else {
+      for (let i = 0, e = n * 768; i < e; i++) {
+        const y = act130[i]!;
+        const g = grad130[i]!;
+        grad129[i] = g * (1 - y * y);
+      }
     }
   }
 
@@ -6418,13 +7732,18 @@ function createEngine() {
     const own = params ?? createParams(options.seed ?? 0);
     seedRandom(options.seed ?? 0);
     const lr = options.lr;
+    // The first trainer on an arena's parameters keeps its moments in the arena, where the update kernels
+    // read them; any other gets arrays of its own (and the TypeScript update).
+    const arena = arenaOf(own);
+    const moments = arena !== undefined && !arena.momentsTaken ? arena : undefined;
+    if (moments !== undefined) moments.momentsTaken = true;
     return {
       params: own,
-      grads: new Float32Array(paramCount),
+      grads: arena?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
-      m: new Float32Array(paramCount),
-      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      m: moments?.m ?? new Float32Array(paramCount),
+      v: options.optimizer === "sgd" ? new Float32Array(0) : (moments?.v ?? new Float32Array(paramCount)),
       steps: 0,
       lr: typeof lr === "function" ? 0 : lr,
       gradNorm: 0,
@@ -6706,9 +8025,17 @@ function createEngine() {
     trainer.lr = lr;
     const p = trainer.params;
     const g = trainer.grads;
-    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    // Parameters and gradients in the arena: clipping and the update on the SIMD kernels.
+    const arena = arenaOf(p);
+    const resident = arena !== undefined && ownGrads(arena, g) ? arena : undefined;
+    trainer.gradNorm =
+      resident !== undefined
+        ? wasmClipGradients(resident, o.clipGradNorm ?? Infinity)
+        : clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
     const wd = o.weightDecay ?? 0;
-    if (o.optimizer === "sgd") {
+    if (resident !== undefined && (trainer.m === resident.m || (o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+      wasmUpdate(resident, trainer, lr, wd);
+    } else if (o.optimizer === "sgd") {
       const mu = o.momentum ?? 0;
       for (const [from, to] of trainableRanges) {
         for (let i = from; i < to; i++) {
@@ -6741,6 +8068,53 @@ function createEngine() {
       }
     }
     return loss;
+  }
+
+  /** clipGradients on the SIMD kernels: the same partial sums in the same order (sumSquares, into the
+   *  arena's four doubles `sums`), the same norm and coefficient, the same scaling. */
+  function wasmClipGradients(a: Arena, maxNorm: number): number {
+    const G = a.grads.byteOffset;
+    const sums = a.sums;
+    sums.fill(0);
+    for (const [from, to] of trainableRanges) a.updates.sumSquares(G + from * 4, to - from, sums.byteOffset);
+    const norm = Math.sqrt(sums[0]! + sums[2]! + (sums[1]! + sums[3]!));
+    const coefficient = maxNorm / (norm + 1e-6);
+    if (coefficient < 1) {
+      for (const [from, to] of trainableRanges) a.updates.scale(G + from * 4, to - from, coefficient);
+    }
+    return norm;
+  }
+
+  /** The update of `trainStep` on the SIMD kernels, over the arena's parameters, gradients and moments. */
+  function wasmUpdate(a: Arena, trainer: Trainer, lr: number, wd: number): void {
+    const o = trainer.options;
+    const u = a.updates;
+    const G = a.grads.byteOffset;
+    const M = a.m.byteOffset;
+    const V = a.v.byteOffset;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        if (mu === 0) u.sgd(at, G + at, to - from, lr, wd);
+        else if (trainer.steps === 1) u.sgdMomentumFirst(at, G + at, M + at, to - from, lr, wd);
+        else u.sgdMomentum(at, G + at, M + at, to - from, lr, wd, mu);
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      const kernel = decoupled ? u.adamw : u.adam;
+      // AdamW scales the parameter by 1 − lr·wd; Adam adds wd·p to the gradient.
+      const decay = decoupled ? 1 - lr * wd : wd;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        kernel(at, G + at, M + at, V + at, to - from, lr, decay, b1, 1 - b1, b2, 1 - b2, c1, c2, eps);
+      }
+    }
   }
 
   let lossGradArray = new Float32Array(0);
@@ -7533,6 +8907,323 @@ function densePlainBackward(
   }
 }
 
+// ── WebAssembly SIMD kernels (`nnc build --target auto`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no `atob`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: `WebAssembly.validate` rejects it on an engine without SIMD. */
+const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+
+/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQIAAQdbBghmb3J3YXJkMAAADmJhY2t3YXJkSW5wdXQwAAEPYmFja3dhcmRXZWlnaHQwAAINYmFja3dhcmRCaWFzMAADCGZvcndhcmQxAAQOYmFja3dhcmRJbnB1dDEABQrmHgaPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICQAWohDgNAIAAhCCAHIQkgBEEBdkGAMGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAYaiENA0AgC/0ABAAhGiAL/QAEgBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAwIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASASCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgBggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEGCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogYIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjBggCEGAMGohCCAJQYAwaiEJIAggCkkNAAsgBUGA4ABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAGGwgAGohDyAEQQFrQYAYbCADaiEQIAEhBSACIQYgECEHIAVBgICQAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAwIRwgFCAaIBz95gH95AEhFCAM/QAEgEghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGA4ABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBhqIQwDQCAAIQYgBSEHIANBAXZBgDBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAGGohCwNAIAn9CQIAIRYgCf0JAoAYIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAYIAcgE/0LBJAYIAcgFP0LBKAYIAcgFf0LBLAYIAZBgDBqIQYgB0GAMGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBhqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAGGohDANAIAAhBiAFIQcgAEGAGGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAYIRIgB/0ABJAYIRMgB/0ABKAYIRQgB/0ABLAYIRUgBiEJIAQhCiAGIANBgBhsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBhqIQkgCkGAGGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAYIAcgE/0LBJAYIAcgFP0LBKAYIAcgFf0LBLAYIAZBCGohBiAHQYAwaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAYaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAGGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAYaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCACGohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjBAgCEGABGohCCAJQYAgaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAgAhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgCBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgCBqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFgNgBH9/f38AYAV/f39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAAACAQdcBg9iYWNrd2FyZFdlaWdodDEAAAhmb3J3YXJkMgABDmJhY2t3YXJkSW5wdXQyAAIPYmFja3dhcmRXZWlnaHQyAAMNYmFja3dhcmRCaWFzMgAECGZvcndhcmQzAAUKqx4GzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAIhEiAH/QAEkAIhEyAH/QAEoAIhFCAH/QAEsAIhFSAGIQkgBCEKIAYgA0GAEGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEGohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDABGohDgNAIAAhCCAHIQkgBEEBdkGAMGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAYaiENA0AgC/0ABAAhGiAL/QAEgBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAwIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASASCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgGAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEYCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AohgIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjGAgCEGAMGohCCAJQYDAAWohCSAIIApJDQALIAVBgOAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgBhsIABqIQ8gBEEBa0GA4ABsIANqIRAgASEFIAIhBiAQIQcgBUGAgMAEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDAhHCAUIBogHP3mAf3kASEUIAz9AASASCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYDgAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAGGohDANAIAAhBiAFIQcgA0EBdkGAwAFsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGA4ABqIQsDQCAJ/QkCACEWIAn9CQKAYCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAGCAHIBP9CwSQGCAHIBT9CwSgGCAHIBX9CwSwGCAGQYDAAWohBiAHQYAwaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGA4ABqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAGGohDANAIAAhBiAFIQcgAEGA4ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAGCESIAf9AASQGCETIAf9AASgGCEUIAf9AASwGCEVIAYhCSAEIQogBiADQYDgAGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGA4ABqIQkgCkGAGGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAYIAcgE/0LBJAYIAcgFP0LBKAYIAcgFf0LBLAYIAZBCGohBiAHQYAwaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL6AEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYDgAGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgOAAbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgOAAaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLmAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAwARqIQ4DQCAAIQggByEJIARBAXZBgMABbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOAAaiENA0AgC/0ABAAhGiAL/QAEgGAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDAASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKACIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKAGCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQYIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiBggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMGCAIQYDAAWohCCAJQYAwaiEJIAggCkkNAAsgBUGAgANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4ABsIABqIQ8gBEEBa0GAGGwgA2ohECABIQUgAiEGIBAhByAFQYCAwARqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOAAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBgIRwgEyAaIBz95gH95AEhEyAM/QAEgMABIRwgFCAaIBz95gH95AEhFCAM/QAEgKACIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgIADaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
+      "AGFzbQEAAAABRQhgBH9/f38AYAN/f38AYAJ/fwBgBX9/f3x8AGAGf39/f3x8AGAHf39/f3x8fABgA39/fABgDn9/f39/fHx8fHx8fHx8AAIPAQNlbnYGbWVtb3J5AgABAwwLAAABAgADBAUGBwcHiAELDmJhY2t3YXJkSW5wdXQzAAAPYmFja3dhcmRXZWlnaHQzAAENYmFja3dhcmRCaWFzMwACBnVuYXJ5MAADCnVuYXJ5R3JhZDAABANzZ2QABRBzZ2RNb21lbnR1bUZpcnN0AAYLc2dkTW9tZW50dW0ABwVzY2FsZQAIBGFkYW0ACQVhZGFtdwAKCuYcC+4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4ABqIQwDQCAAIQYgBSEHIANBAXZBgDBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAGGohCwNAIAn9CQIAIRYgCf0JAoAYIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgOAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYCAHIBP9CwSQYCAHIBT9CwSgYCAHIBX9CwSwYCAGQYAwaiEGIAdBgMABaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAGGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYDgAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4ABqIQwDQCAAIQYgBSEHIABBgBhqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAYCESIAf9AASQYCETIAf9AASgYCEUIAf9AASwYCEVIAYhCSAEIQogBiADQYAYbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAYaiEJIApBgOAAaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGAgByAT/QsEkGAgByAU/QsEoGAgByAV/QsEsGAgBkEIaiEGIAdBgMABaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAYaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAGGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAYaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLvAUCAX8heyAAIAFBCGxqIQL9DAAAAAAAAABAAAAAAAAAAEAhEf0MAAAAAAAAREAAAAAAAABEQCES/Qz+gitlRxX3P/6CK2VHFfc/IRP9DAAAAAAAADhDAAAAAAAAOEMhFP0MAADg/kIu5j8AAOD+Qi7mPyEV/Qx2PHk17znqPXY8eTXvOeo9IRb9DJjY+O/Y7iE+mNj479juIT4hF/0M5ET1Z0XmWj7kRPVnReZaPiEY/Qxcn3i3T36SPlyfeLdPfpI+IRn9DDTHVqXjHcc+NMdWpeMdxz4hGv0MGqABGqAB+j4aoAEaoAH6PiEb/QwaoAEaoAEqPxqgARqgASo/IRz9DBdswRZswVY/F2zBFmzBVj8hHf0MERERERERgT8RERERERGBPyEe/QxVVVVVVVWlP1VVVVVVVaU/IR/9DFVVVVVVVcU/VVVVVVVVxT8hIP0MAAAAAAAA4D8AAAAAAADgPyEh/QwAAAAAAADwPwAAAAAAAPA/ISL9DAAAAAAAAACAAAAAAAAAAIAhIwJAA0AgACACTw0BIAD9XQMA/V8hAyAAIAP97AEgEf3yASAS/fYBIQQgBCAT/fIBIBT98AEhBSAFIBT98QEhBiAEIAYgFf3yAf3xASAGIBb98gH98QEhByAHIAf98gEhDCAMIAz98gEhDSAHIBf98gEgGP3wASAM/fIBIAcgGf3yASAa/fAB/fABIQ4gByAb/fIBIBz98AEgDP3yASAHIB398gEgHv3wAf3wASAN/fIBIAcgH/3yASAg/fABIAz98gEgByAh/fIBICL98AH98AH98AEgDiANIA398gH98gH98AEgB/3yASEIIAVBNP3LASAi/c4BIQkgCSAI/fIBIAkgIv3xAf3wASEKIAogCiAR/fAB/fMBIAMgI/1O/VD9Xv1bAwAAIABBCGohAAwACwsLpAEBAn8gA0ECbCEDIANBfnFBBGwhBQJAA0AgBCAFTw0BIAIgBGogASAEav1dAwD9X0QAAAAAAADwP/0UIAAgBGr9XQMA/V8gACAEav1dAwD9X/3yAf3xAf3yAf1e/VsDAAAgBEEIaiEEDAALCyADQQFxBEAgAiAEaiABIARqKgIAu0QAAAAAAADwPyAAIARqKgIAuyAAIARqKgIAu6KhorY4AgALC6UBAwJ/BHsCfCAD/RQhByAE/RQhCCACQX5xQQRsIQYCQANAIAUgBk8NASAAIAVq/V0DAP1fIQkgASAFav1dAwD9XyAIIAn98gH98AEhCiAAIAVqIAkgByAK/fIB/fEB/V79WwMAACAFQQhqIQUMAAsLIAJBAXEEQCAAIAVqKgIAuyELIAEgBWoqAgC7IAQgC6KgIQwgACAFaiALIAMgDKKhtjgCAAsLvgEDAn8EewJ8IAT9FCEIIAX9FCEJIANBfnFBBGwhBwJAA0AgBiAHTw0BIAAgBmr9XQMA/V8hCiABIAZq/V0DAP1fIAkgCv3yAf3wASELIAIgBmogC/1e/VsDAAAgACAGaiAKIAggC/3yAf3xAf1e/VsDAAAgBkEIaiEGDAALCyADQQFxBEAgACAGaioCALshDCABIAZqKgIAuyAFIAyioCENIAIgBmogDbY4AgAgACAGaiAMIAQgDaKhtjgCAAsL7AEDAn8GewN8IAT9FCEJIAX9FCEKIAb9FCELIANBfnFBBGwhCAJAA0AgByAITw0BIAAgB2r9XQMA/V8hDCABIAdq/V0DAP1fIAogDP3yAf3wASENIAsgAiAHav1dAwD9X/3yASAN/fABIQ4gAiAHaiAO/V79WwMAACAAIAdqIAwgCSAO/fIB/fEB/V79WwMAACAHQQhqIQcMAAsLIANBAXEEQCAAIAdqKgIAuyEPIAEgB2oqAgC7IAUgD6KgIRAgBiACIAdqKgIAu6IgEKAhESACIAdqIBG2OAIAIAAgB2ogDyAEIBGiobY4AgALC2UCAn8BeyAC/RQhBSABQX5xQQRsIQQCQANAIAMgBE8NASAAIANqIAAgA2r9XQMA/V8gBf3yAf1e/VsDAAAgA0EIaiEDDAALCyABQQFxBEAgACADaiAAIANqKgIAuyACorY4AgALC40DAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIRkgASAOav1dAwD9XyARIBn98gH98AEhGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALshHSABIA5qKgIAuyAGIB2ioCEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC4sDAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIBH98gH9Xv1fIRkgASAOav1dAwD9XyEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyAGora7IR0gASAOaioCALshHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACws=",
+      "AGFzbQEAAAABBwFgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMCAQAHDgEKc3VtU3F1YXJlcwAACsQBAcEBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the dense layers: decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+/** The optimizer updates (src/emit/wasm/optimizer.ts): the TypeScript loop's operations in its order, in
+ *  double precision, so the parameters and moments they store are the TypeScript path's bit for bit. */
+interface OptimizerKernels {
+  readonly sgd: WasmKernel;
+  readonly sgdMomentumFirst: WasmKernel;
+  readonly sgdMomentum: WasmKernel;
+  readonly adam: WasmKernel;
+  readonly adamw: WasmKernel;
+  /** Gradient clipping: g·c, and the four partial sums of the squares (the norm). */
+  readonly scale: WasmKernel;
+  readonly sumSquares: WasmKernel;
+}
+
+interface DenseKernels {
+  readonly forward: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardBias: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
+ *  the optimizer's moments at MOMENTS_BYTE (`m`, then `v`: the first trainer's on these parameters). */
+interface Arena {
+  readonly heap: Float32Array;
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** Whether a trainer has taken `m` and `v` (a later trainer on these parameters gets arrays of its own). */
+  momentsTaken: boolean;
+  readonly updates: OptimizerKernels;
+  /** Four doubles at the start of the scratch area: the partial sums of the gradient norm (sumSquares). */
+  readonly sums: Float64Array;
+  readonly kernels: readonly DenseKernels[];
+  /** The activations' kernels (src/emit/wasm/math.ts): in place over pairs of values. */
+  readonly unary: readonly WasmKernel[];
+  /** The activations' gradient kernels (src/emit/wasm/math.ts): x, g, gx and pairs of values. */
+  readonly unaryGrad: readonly WasmKernel[];
+}
+
+const GRADS_BYTE = 437928960;
+const SCRATCH_BYTE = 875857920;
+const MOMENTS_BYTE = 878872576;
+/** Rows per pass through the scratch area (64 rows of up to 6912 values: x, dy and dx). */
+const CHUNK = 64;
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (26776 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: 26776, maximum: 26776 });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const none: WasmKernel = () => {}; // a layer without bias
+  const arena: Arena = {
+    heap: new Float32Array(buffer),
+    params: new Float32Array(buffer, 0, paramCount),
+    grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    m: new Float32Array(buffer, MOMENTS_BYTE, paramCount),
+    v: new Float32Array(buffer, MOMENTS_BYTE + 437928960, paramCount),
+    momentsTaken: false,
+    updates: {
+      sgd: kernel("sgd"),
+      sgdMomentumFirst: kernel("sgdMomentumFirst"),
+      sgdMomentum: kernel("sgdMomentum"),
+      adam: kernel("adam"),
+      adamw: kernel("adamw"),
+      scale: kernel("scale"),
+      sumSquares: kernel("sumSquares"),
+    },
+    sums: new Float64Array(buffer, SCRATCH_BYTE, 4),
+    kernels: [
+      {
+        forward: kernel("forward0"),
+        backwardInput: kernel("backwardInput0"),
+        backwardWeight: kernel("backwardWeight0"),
+        backwardBias: kernel("backwardBias0"),
+      },
+      {
+        forward: kernel("forward1"),
+        backwardInput: kernel("backwardInput1"),
+        backwardWeight: kernel("backwardWeight1"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward2"),
+        backwardInput: kernel("backwardInput2"),
+        backwardWeight: kernel("backwardWeight2"),
+        backwardBias: kernel("backwardBias2"),
+      },
+      {
+        forward: kernel("forward3"),
+        backwardInput: kernel("backwardInput3"),
+        backwardWeight: kernel("backwardWeight3"),
+        backwardBias: kernel("backwardBias3"),
+      },
+    ],
+    unary: [kernel("unary0")],
+    unaryGrad: [kernel("unaryGrad0")],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters `p` is, if any. */
+function arenaOf(p: Float32Array): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether `grads` is the gradient view of `arena` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: Float32Array): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** `backward` given other `grads`: the kernels still write into the arena's gradients, so what they hold is
+ *  set aside (returned) and they start from zero. */
+function stageGrads(arena: Arena): Float32Array {
+  const kept = arena.grads.slice();
+  arena.grads.fill(0);
+  return kept;
+}
+
+/** grads += the gradients the kernels wrote into the arena's, which then get back what they held. */
+function unstageGrads(arena: Arena, kept: Float32Array, grads: Float32Array): void {
+  const staged = arena.grads;
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+  staged.set(kept);
+}
+
+/** y = x Wᵀ + b on the SIMD kernel of layer shape `k`: rows CHUNK at a time through the scratch area. `W` and
+ *  `B` are element offsets in the parameters (`B` −1 for no bias). */
+function wasmDenseForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  const forward = a.kernels[k]!.forward;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * 4;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    a.heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    forward(xs, W * 4, B < 0 ? 0 : B * 4, ys, m);
+    y.set(a.heap.subarray(ys / 4, ys / 4 + m * OUT), r * OUT);
+  }
+}
+
+/** The dense backward on the SIMD kernels: dW += dyᵀ x and db += Σ dy into the arena's gradients, then,
+ *  when `dx`, gx += dy W. */
+function wasmDenseBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+  dx: boolean,
+): void {
+  const kernels = a.kernels[k]!;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * 4;
+  const ds = gs + CHUNK * OUT * 4;
+  const heap = a.heap;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / 4);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    kernels.backwardWeight(gs, xs, GRADS_BYTE + W * 4, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * 4, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * 4, ds, m);
+      for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}
+
+/** Attention, one head on the SIMD kernels: `rows` rows of `width` values of `src` from element `from`, `stride`
+ *  apart, into the heap from element `to`, contiguous. */
+function wasmGather(
+  heap: Float32Array,
+  src: Float32Array,
+  from: number,
+  stride: number,
+  rows: number,
+  width: number,
+  to: number,
+): void {
+  for (let r = 0; r < rows; r++) heap.set(src.subarray(from + r * stride, from + r * stride + width), to + r * width);
+}
+
+/** The heap's contiguous rows from element `from` added into `dst`'s rows from element `to`, `stride` apart. */
+function wasmScatterAdd(
+  heap: Float32Array,
+  from: number,
+  dst: Float32Array,
+  to: number,
+  stride: number,
+  rows: number,
+  width: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let d = 0, a = from + r * width, b = to + r * stride; d < width; d++) dst[b + d]! += heap[a + d]!;
+  }
+}
+
+/** y = f(x) for `count` values on activation kernel `k` (float32; within 1 ulp of the TypeScript
+ *  expression: src/emit/wasm/math.ts), 753664 values at a time through the scratch area. */
+function wasmUnary(a: Arena, k: number, x: Float32Array, y: Float32Array, count: number): void {
+  const f = a.unary[k]!;
+  const heap = a.heap;
+  const s = SCRATCH_BYTE / 4;
+  for (let i = 0; i < count; i += 753664) {
+    const m = Math.min(753664, count - i);
+    heap.set(x.subarray(i, i + m), s);
+    f(SCRATCH_BYTE, (m + 1) >> 1);
+    y.set(heap.subarray(s, s + m), i);
+  }
+}
+
+/** gx = f′(x)·g, or gx += f′(x)·g (`accumulate`, as kernel `k` was built), for `count` values on the
+ *  activation-gradient kernel `k` (src/emit/wasm/math.ts; `x` is the output y for tanh and sigmoid), 251220
+ *  values at a time through the scratch area. */
+function wasmUnaryGrad(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  g: Float32Array,
+  gx: Float32Array,
+  count: number,
+  accumulate: boolean,
+): void {
+  const f = a.unaryGrad[k]!;
+  const heap = a.heap;
+  const s = SCRATCH_BYTE / 4;
+  for (let i = 0; i < count; i += 251220) {
+    const m = Math.min(251220, count - i);
+    heap.set(x.subarray(i, i + m), s);
+    heap.set(g.subarray(i, i + m), s + 251220);
+    if (accumulate) heap.set(gx.subarray(i, i + m), s + 502440);
+    f(SCRATCH_BYTE, SCRATCH_BYTE + 1004880, SCRATCH_BYTE + 2009760, (m + 1) >> 1);
+    gx.set(heap.subarray(s + 502440, s + 502440 + m), i);
+  }
+}
+
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────
 
 const engine = createEngine();
@@ -7673,7 +9364,7 @@ export function createModel(options: ModelOptions = {}): Model {
   checkSeed(seed);
   const e = createEngine();
   const params = e.createParams(seed);
-  const grads = new Float32Array(paramCount);
+  const grads = arenaOf(params)?.grads ?? new Float32Array(paramCount);
   const buffers = createBuffers();
   return {
     manifest,

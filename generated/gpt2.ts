@@ -1278,7 +1278,7 @@ function createEngine() {
   function createParams(seed = 0): Float32Array {
     checkSeed(seed);
     seedRandom(seed);
-    const p = new Float32Array(paramCount);
+    const p = createArena()?.params ?? new Float32Array(paramCount); // in a WebAssembly memory of its own when it can
     for (let i = 0; i < 38597376; i++) p[i] = gaussian() * 1; // transformer.wte.weight: N(0, 1²)
     for (let i = 38597376; i < 39383808; i++) p[i] = gaussian() * 0.02; // transformer.wpe.weight: N(0, 0.02²)
     for (let i = 39383808; i < 39384576; i++) p[i] = 1; // transformer.h.0.ln_1.weight
@@ -1434,6 +1434,9 @@ function createEngine() {
 
   let batchSize = 0;
   let forwardDone = false;
+  /** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+   *  (`createParams` made them), else undefined: the TypeScript kernels. */
+  let arena: Arena | undefined;
   /** Whether the last forward call ran in training mode (its backward follows the same mode). */
   let lastTraining = false;
   /** Sequence length of the last forward call (attention masks keys past it). */
@@ -3331,6 +3334,7 @@ function createEngine() {
     const training = options.training ?? false;
     if (options.seed !== undefined) checkSeed(options.seed);
     allocate(n);
+    arena = arenaOf(p);
     allocateShort(n, length);
     if (options.seed !== undefined) seedRandom(options.seed);
     if (length === 1024) act0.set(input);
@@ -3526,6 +3530,8 @@ function createEngine() {
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     if (seqLength === 1024) grad125.set(outputGrad);
     else padRows(outputGrad, grad125, n, seqLength, 50257, 1024);
+    arena = arenaOf(p);
+    const kept = arena !== undefined && !ownGrads(arena, grads) ? stageGrads(arena) : undefined;
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -3767,6 +3773,7 @@ function createEngine() {
     dropoutBackward1(n, grad2, grad3, scratch2_mask); // op 2: transformer.2 (dropout)
     backward1(gp, n);
     backward0(gp, n);
+    if (kept !== undefined) unstageGrads(arena!, kept, grads);
   }
 
   // ── One function per op, forward and backward ──
@@ -4098,21 +4105,27 @@ function createEngine() {
 
   /** Forward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
   function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
-    // gelu
-    for (let i = 0, e = n * 3145728; i < e; i++) {
-      const x = input[i]!;
-      output[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+    // gelu, WebAssembly SIMD when the parameters live in its memory (float32, within 1 ulp: src/emit/wasm/math.ts)
+    if (arena) wasmUnary(arena, 0, input, output, n * 3145728);
+    else {
+      for (let i = 0, e = n * 3145728; i < e; i++) {
+        const x = input[i]!;
+        output[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+      }
     }
   }
 
   /** Backward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
   function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // gelu backward
-    for (let i = 0, e = n * 3145728; i < e; i++) {
-      const x = input[i]!;
+    // gelu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, input, outputGrad, inputGrad, n * 3145728, false);
+    else {
+      for (let i = 0, e = n * 3145728; i < e; i++) {
+        const x = input[i]!;
 
-      const g = outputGrad[i]!;
-      inputGrad[i] = gelu_tanh_grad(x) * g;
+        const g = outputGrad[i]!;
+        inputGrad[i] = gelu_tanh_grad(x) * g;
+      }
     }
   }
 
@@ -6043,14 +6056,16 @@ function createEngine() {
 
   /** Forward of op 124: lm_head (dense). */
   function forward124(p: Float32Array, n: number): void {
-    // lm_head: dense 768 → 50257, register-tiled (shared kernel below)
-    denseTiledForward(p, act124, act125, n * 1024, 768, 50257, 0, -1, 0, 50257, 1);
+    // lm_head: dense 768 → 50257, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 0, act124, act125, n * 1024, 768, 50257, 0, -1);
+    else denseTiledForward(p, act124, act125, n * 1024, 768, 50257, 0, -1, 0, 50257, 1);
   }
 
   /** Backward of op 124: lm_head (dense). */
   function backward124(p: Float32Array, gp: Float32Array, n: number): void {
-    // lm_head: dense 768 → 50257 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true, 0, 50257, 1);
+    // lm_head: dense 768 → 50257 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 0, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true);
+    else denseTiledBackward(p, gp, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true, 0, 50257, 1);
   }
 
   // ── Training ────────────────────────────────────────────────────────────────────────────────────────
@@ -6120,13 +6135,18 @@ function createEngine() {
     const own = params ?? createParams(options.seed ?? 0);
     seedRandom(options.seed ?? 0);
     const lr = options.lr;
+    // The first trainer on an arena's parameters keeps its moments in the arena, where the update kernels
+    // read them; any other gets arrays of its own (and the TypeScript update).
+    const arena = arenaOf(own);
+    const moments = arena !== undefined && !arena.momentsTaken ? arena : undefined;
+    if (moments !== undefined) moments.momentsTaken = true;
     return {
       params: own,
-      grads: new Float32Array(paramCount),
+      grads: arena?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
-      m: new Float32Array(paramCount),
-      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      m: moments?.m ?? new Float32Array(paramCount),
+      v: options.optimizer === "sgd" ? new Float32Array(0) : (moments?.v ?? new Float32Array(paramCount)),
       steps: 0,
       lr: typeof lr === "function" ? 0 : lr,
       gradNorm: 0,
@@ -6356,9 +6376,17 @@ function createEngine() {
     trainer.lr = lr;
     const p = trainer.params;
     const g = trainer.grads;
-    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    // Parameters and gradients in the arena: clipping and the update on the SIMD kernels.
+    const arena = arenaOf(p);
+    const resident = arena !== undefined && ownGrads(arena, g) ? arena : undefined;
+    trainer.gradNorm =
+      resident !== undefined
+        ? wasmClipGradients(resident, o.clipGradNorm ?? Infinity)
+        : clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
     const wd = o.weightDecay ?? 0;
-    if (o.optimizer === "sgd") {
+    if (resident !== undefined && (trainer.m === resident.m || (o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+      wasmUpdate(resident, trainer, lr, wd);
+    } else if (o.optimizer === "sgd") {
       const mu = o.momentum ?? 0;
       for (const [from, to] of trainableRanges) {
         for (let i = from; i < to; i++) {
@@ -6391,6 +6419,53 @@ function createEngine() {
       }
     }
     return loss;
+  }
+
+  /** clipGradients on the SIMD kernels: the same partial sums in the same order (sumSquares, into the
+   *  arena's four doubles `sums`), the same norm and coefficient, the same scaling. */
+  function wasmClipGradients(a: Arena, maxNorm: number): number {
+    const G = a.grads.byteOffset;
+    const sums = a.sums;
+    sums.fill(0);
+    for (const [from, to] of trainableRanges) a.updates.sumSquares(G + from * 4, to - from, sums.byteOffset);
+    const norm = Math.sqrt(sums[0]! + sums[2]! + (sums[1]! + sums[3]!));
+    const coefficient = maxNorm / (norm + 1e-6);
+    if (coefficient < 1) {
+      for (const [from, to] of trainableRanges) a.updates.scale(G + from * 4, to - from, coefficient);
+    }
+    return norm;
+  }
+
+  /** The update of `trainStep` on the SIMD kernels, over the arena's parameters, gradients and moments. */
+  function wasmUpdate(a: Arena, trainer: Trainer, lr: number, wd: number): void {
+    const o = trainer.options;
+    const u = a.updates;
+    const G = a.grads.byteOffset;
+    const M = a.m.byteOffset;
+    const V = a.v.byteOffset;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        if (mu === 0) u.sgd(at, G + at, to - from, lr, wd);
+        else if (trainer.steps === 1) u.sgdMomentumFirst(at, G + at, M + at, to - from, lr, wd);
+        else u.sgdMomentum(at, G + at, M + at, to - from, lr, wd, mu);
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      const kernel = decoupled ? u.adamw : u.adam;
+      // AdamW scales the parameter by 1 − lr·wd; Adam adds wd·p to the gradient.
+      const decay = decoupled ? 1 - lr * wd : wd;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        kernel(at, G + at, M + at, V + at, to - from, lr, decay, b1, 1 - b1, b2, 1 - b2, c1, c2, eps);
+      }
+    }
   }
 
   let lossGradArray = new Float32Array(0);
@@ -7157,6 +7232,274 @@ function densePlainBackward(
   }
 }
 
+// ── WebAssembly SIMD kernels (`nnc build --target auto`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no `atob`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: `WebAssembly.validate` rejects it on an engine without SIMD. */
+const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+
+/** The dense kernels (nnc's encoder, src/emit/wasm/dense.ts; f32x4, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAEBAgc4BAhmb3J3YXJkMAAADmJhY2t3YXJkSW5wdXQwAAEPYmFja3dhcmRXZWlnaHQwAAIGdW5hcnkwAAMK/hoE3QoCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAz8kAaiEOA0AgACEIIAchCSAEQQF2QYAwbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgBhqIQ0DQCAL/QAEACEaIAv9AASAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIBIIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOALEogwgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOALIogwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSOALMogwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOALQogwgCEGAMGohCCAJQYjFGGohCSAIIApJDQALIAVBgOAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYAYaiEOA0AgACEIIAchCSAEQQF2QYAwbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgBhqIQ0DQCAL/QAEACEaIAv9AASAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOALEogwgCEGAMGohCCAJQYjFGGohCSAIIApJDQALIAVBgBhqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAGGwgAGohDyAEQQFrQcSiDGwgA2ohECABIQUgAiEGIBAhByAFQYCAz8kAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDAhHCAUIBogHP3mAf3kASEUIAz9AASASCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYDgAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAGGohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgBUGAGGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC+8EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAGGohDANAIAAhBiAFIQcgA0EBdkGIxRhsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHEogxqIQsDQCAJ/QkCACEWIAn9CQLEogwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgBggByAT/QsEkBggByAU/QsEoBggByAV/QsEsBggBkGIxRhqIQYgB0GAMGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBxKIMaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuqBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBhqIQwDQCAAIQYgBSEHIABBwKIMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgBghEiAH/QAEkBghEyAH/QAEoBghFCAH/QAEsBghFSAGIQkgBCEKIAYgA0HEogxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBxKIMaiEJIApBgBhqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAGCAHIBP9CwSQGCAHIBT9CwSgGCAHIBX9CwSwGCAGQQhqIQYgB0GAMGohByAGIAhJDQALIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGIANBxKIMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBxKIMaiEJIApBgBhqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwv/BQIBfyN7IAAgAUEIbGohAv0MUTbUM0WI+b9RNtQzRYj5vyER/Qz3AUht4uSmP/cBSG3i5KY/IRL9DAAAAAAAAPA/AAAAAAAA8D8hE/0MAAAAAAAghkAAAAAAACCGQCEU/QwAAAAAACCGwAAAAAAAIIbAIRX9DP6CK2VHFfc//oIrZUcV9z8hFv0MAAAAAAAAOEMAAAAAAAA4QyEX/QwAAOD+Qi7mPwAA4P5CLuY/IRj9DHY8eTXvOeo9djx5Ne856j0hGf0MmNj479juIT6Y2Pjv2O4hPiEa/QzkRPVnReZaPuRE9WdF5lo+IRv9DFyfeLdPfpI+XJ94t09+kj4hHP0MNMdWpeMdxz40x1al4x3HPiEd/QwaoAEaoAH6PhqgARqgAfo+IR79DBqgARqgASo/GqABGqABKj8hH/0MF2zBFmzBVj8XbMEWbMFWPyEg/QwRERERERGBPxEREREREYE/ISH9DFVVVVVVVaU/VVVVVVVVpT8hIv0MVVVVVVVVxT9VVVVVVVXFPyEj/QwAAAAAAADgPwAAAAAAAOA/IST9DAAAAAAAAPB/AAAAAAAA8H8hJQJAA0AgACACTw0BIAD9XQMA/V8hAyAAIBEgAyASIAP98gEgA/3yASAD/fIB/fAB/fIBIQQgAyATIAQgFP1KIQsgBCAV/fcBIBT99gEhBCAEIBb98gEgF/3wASEFIAUgF/3xASEGIAQgBiAY/fIB/fEBIAYgGf3yAf3xASEHIAcgB/3yASEMIAwgDP3yASENIAcgGv3yASAb/fABIAz98gEgByAc/fIBIB398AH98AEhDiAHIB798gEgH/3wASAM/fIBIAcgIP3yASAh/fAB/fABIA398gEgByAi/fIBICP98AEgDP3yASAHICT98gEgE/3wAf3wAf3wASAOIA0gDf3yAf3yAf3wASAH/fIBIQggBUE0/csBIBP9zgEhCSAJIAj98gEgCf3wASEKICUgCiAL/VL98AH98wH9Xv1bAwAAIABBCGohAAwACwsL",
+      "AGFzbQEAAAABQAdgBH9/f38AYAV/f398fABgBn9/f398fABgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fABgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAgMEBQUGB1kICnVuYXJ5R3JhZDAAAANzZ2QAARBzZ2RNb21lbnR1bUZpcnN0AAILc2dkTW9tZW50dW0AAwVzY2FsZQAEBGFkYW0ABQVhZGFtdwAGCnN1bVNxdWFyZXMABwqSFAj1BgIBfyV7IAAgA0EIbGohBP0MUTbUM0WI+b9RNtQzRYj5vyET/Qz3AUht4uSmP/cBSG3i5KY/IRT9DAAAAAAAAPA/AAAAAAAA8D8hFf0MAAAAAAAghkAAAAAAACCGQCEW/QwAAAAAACCGwAAAAAAAIIbAIRf9DP6CK2VHFfc//oIrZUcV9z8hGP0MAAAAAAAAOEMAAAAAAAA4QyEZ/QwAAOD+Qi7mPwAA4P5CLuY/IRr9DHY8eTXvOeo9djx5Ne856j0hG/0MmNj479juIT6Y2Pjv2O4hPiEc/QzkRPVnReZaPuRE9WdF5lo+IR39DFyfeLdPfpI+XJ94t09+kj4hHv0MNMdWpeMdxz40x1al4x3HPiEf/QwaoAEaoAH6PhqgARqgAfo+ISD9DBqgARqgASo/GqABGqABKj8hIf0MF2zBFmzBVj8XbMEWbMFWPyEi/QwRERERERGBPxEREREREYE/ISP9DFVVVVVVVaU/VVVVVVVVpT8hJP0MVVVVVVVVxT9VVVVVVVXFPyEl/QwAAAAAAADgPwAAAAAAAOA/ISb9DAAAAAAAAPB/AAAAAAAA8H8hJ/0MUTbUM0WI+T9RNtQzRYj5PyEo/Qx5AfbRqSvBP3kB9tGpK8E/ISkCQANAIAAgBE8NASAA/V0DAP1fIQUgAf1dAwD9XyERIBMgBSAUIAX98gEgBf3yASAF/fIB/fAB/fIBIQYgFSAVIAYgFv1KIQ0gBiAX/fcBIBb99gEhBiAGIBj98gEgGf3wASEHIAcgGf3xASEIIAYgCCAa/fIB/fEBIAggG/3yAf3xASEJIAkgCf3yASEOIA4gDv3yASEPIAkgHP3yASAd/fABIA798gEgCSAe/fIBIB/98AH98AEhECAJICD98gEgIf3wASAO/fIBIAkgIv3yASAj/fAB/fABIA/98gEgCSAk/fIBICX98AEgDv3yASAJICb98gEgFf3wAf3wAf3wASAQIA8gD/3yAf3yAf3wASAJ/fIBIQogB0E0/csBIBX9zgEhCyALIAr98gEgC/3wASEMICcgDCAN/VL98AH98wEhEiACIBIgKCAF/fIBIBL98gEgFSAS/fEB/fIBIBUgKSAF/fIBIAX98gH98AH98gH98AEgEf3yAf1e/VsDAAAgAEEIaiEAIAFBCGohASACQQhqIQIMAAsLC6UBAwJ/BHsCfCAD/RQhByAE/RQhCCACQX5xQQRsIQYCQANAIAUgBk8NASAAIAVq/V0DAP1fIQkgASAFav1dAwD9XyAIIAn98gH98AEhCiAAIAVqIAkgByAK/fIB/fEB/V79WwMAACAFQQhqIQUMAAsLIAJBAXEEQCAAIAVqKgIAuyELIAEgBWoqAgC7IAQgC6KgIQwgACAFaiALIAMgDKKhtjgCAAsLvgEDAn8EewJ8IAT9FCEIIAX9FCEJIANBfnFBBGwhBwJAA0AgBiAHTw0BIAAgBmr9XQMA/V8hCiABIAZq/V0DAP1fIAkgCv3yAf3wASELIAIgBmogC/1e/VsDAAAgACAGaiAKIAggC/3yAf3xAf1e/VsDAAAgBkEIaiEGDAALCyADQQFxBEAgACAGaioCALshDCABIAZqKgIAuyAFIAyioCENIAIgBmogDbY4AgAgACAGaiAMIAQgDaKhtjgCAAsL7AEDAn8GewN8IAT9FCEJIAX9FCEKIAb9FCELIANBfnFBBGwhCAJAA0AgByAITw0BIAAgB2r9XQMA/V8hDCABIAdq/V0DAP1fIAogDP3yAf3wASENIAsgAiAHav1dAwD9X/3yASAN/fABIQ4gAiAHaiAO/V79WwMAACAAIAdqIAwgCSAO/fIB/fEB/V79WwMAACAHQQhqIQcMAAsLIANBAXEEQCAAIAdqKgIAuyEPIAEgB2oqAgC7IAUgD6KgIRAgBiACIAdqKgIAu6IgEKAhESACIAdqIBG2OAIAIAAgB2ogDyAEIBGiobY4AgALC2UCAn8BeyAC/RQhBSABQX5xQQRsIQQCQANAIAMgBE8NASAAIANqIAAgA2r9XQMA/V8gBf3yAf1e/VsDAAAgA0EIaiEDDAALCyABQQFxBEAgACADaiAAIANqKgIAuyACorY4AgALC40DAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIRkgASAOav1dAwD9XyARIBn98gH98AEhGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALshHSABIA5qKgIAuyAGIB2ioCEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC4sDAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIBH98gH9Xv1fIRkgASAOav1dAwD9XyEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyAGora7IR0gASAOaioCALshHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwvBAQICfwJ7IAL9AAQAIQUgAv0ABBAhBiABQXxxQQRsIQQCQANAIAMgBE8NASAFIAAgA2r9XQMA/V8gACADav1dAwD9X/3yAf3wASEFIAYgACADav1dAwj9XyAAIANq/V0DCP1f/fIB/fABIQYgA0EQaiEDDAALCyACIAX9CwQAIAIgBv0LBBAgAUEEbCEEAkADQCADIARPDQEgAiACKwMAIAAgA2oqAgC7IAAgA2oqAgC7oqA5AwAgA0EEaiEDDAALCws=",
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the dense layers: decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+/** The optimizer updates (src/emit/wasm/optimizer.ts): the TypeScript loop's operations in its order, in
+ *  double precision, so the parameters and moments they store are the TypeScript path's bit for bit. */
+interface OptimizerKernels {
+  readonly sgd: WasmKernel;
+  readonly sgdMomentumFirst: WasmKernel;
+  readonly sgdMomentum: WasmKernel;
+  readonly adam: WasmKernel;
+  readonly adamw: WasmKernel;
+  /** Gradient clipping: g·c, and the four partial sums of the squares (the norm). */
+  readonly scale: WasmKernel;
+  readonly sumSquares: WasmKernel;
+}
+
+interface DenseKernels {
+  readonly forward: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardBias: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
+ *  the optimizer's moments at MOMENTS_BYTE (`m`, then `v`: the first trainer's on these parameters). */
+interface Arena {
+  readonly heap: Float32Array;
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** Whether a trainer has taken `m` and `v` (a later trainer on these parameters gets arrays of its own). */
+  momentsTaken: boolean;
+  readonly updates: OptimizerKernels;
+  /** Four doubles at the start of the scratch area: the partial sums of the gradient norm (sumSquares). */
+  readonly sums: Float64Array;
+  readonly kernels: readonly DenseKernels[];
+  /** The activations' kernels (src/emit/wasm/math.ts): in place over pairs of values. */
+  readonly unary: readonly WasmKernel[];
+  /** The activations' gradient kernels (src/emit/wasm/math.ts): x, g, gx and pairs of values. */
+  readonly unaryGrad: readonly WasmKernel[];
+}
+
+const GRADS_BYTE = 497759232;
+const SCRATCH_BYTE = 995518464;
+const MOMENTS_BYTE = 1008777472;
+/** Rows per pass through the scratch area (64 rows of up to 51793 values: x, dy and dx). */
+const CHUNK = 64;
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (30584 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: 30584, maximum: 30584 });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const none: WasmKernel = () => {}; // a layer without bias
+  const arena: Arena = {
+    heap: new Float32Array(buffer),
+    params: new Float32Array(buffer, 0, paramCount),
+    grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    m: new Float32Array(buffer, MOMENTS_BYTE, paramCount),
+    v: new Float32Array(buffer, MOMENTS_BYTE + 497759232, paramCount),
+    momentsTaken: false,
+    updates: {
+      sgd: kernel("sgd"),
+      sgdMomentumFirst: kernel("sgdMomentumFirst"),
+      sgdMomentum: kernel("sgdMomentum"),
+      adam: kernel("adam"),
+      adamw: kernel("adamw"),
+      scale: kernel("scale"),
+      sumSquares: kernel("sumSquares"),
+    },
+    sums: new Float64Array(buffer, SCRATCH_BYTE, 4),
+    kernels: [
+      {
+        forward: kernel("forward0"),
+        backwardInput: kernel("backwardInput0"),
+        backwardWeight: kernel("backwardWeight0"),
+        backwardBias: none,
+      },
+    ],
+    unary: [kernel("unary0")],
+    unaryGrad: [kernel("unaryGrad0")],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters `p` is, if any. */
+function arenaOf(p: Float32Array): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether `grads` is the gradient view of `arena` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: Float32Array): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** `backward` given other `grads`: the kernels still write into the arena's gradients, so what they hold is
+ *  set aside (returned) and they start from zero. */
+function stageGrads(arena: Arena): Float32Array {
+  const kept = arena.grads.slice();
+  arena.grads.fill(0);
+  return kept;
+}
+
+/** grads += the gradients the kernels wrote into the arena's, which then get back what they held. */
+function unstageGrads(arena: Arena, kept: Float32Array, grads: Float32Array): void {
+  const staged = arena.grads;
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+  staged.set(kept);
+}
+
+/** y = x Wᵀ + b on the SIMD kernel of layer shape `k`: rows CHUNK at a time through the scratch area. `W` and
+ *  `B` are element offsets in the parameters (`B` −1 for no bias). */
+function wasmDenseForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  const forward = a.kernels[k]!.forward;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * 4;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    a.heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    forward(xs, W * 4, B < 0 ? 0 : B * 4, ys, m);
+    y.set(a.heap.subarray(ys / 4, ys / 4 + m * OUT), r * OUT);
+  }
+}
+
+/** The dense backward on the SIMD kernels: dW += dyᵀ x and db += Σ dy into the arena's gradients, then,
+ *  when `dx`, gx += dy W. */
+function wasmDenseBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+  dx: boolean,
+): void {
+  const kernels = a.kernels[k]!;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * 4;
+  const ds = gs + CHUNK * OUT * 4;
+  const heap = a.heap;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / 4);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    kernels.backwardWeight(gs, xs, GRADS_BYTE + W * 4, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * 4, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * 4, ds, m);
+      for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}
+
+/** y = f(x) for `count` values on activation kernel `k` (float32; within 1 ulp of the TypeScript
+ *  expression: src/emit/wasm/math.ts), 3314752 values at a time through the scratch area. */
+function wasmUnary(a: Arena, k: number, x: Float32Array, y: Float32Array, count: number): void {
+  const f = a.unary[k]!;
+  const heap = a.heap;
+  const s = SCRATCH_BYTE / 4;
+  for (let i = 0; i < count; i += 3314752) {
+    const m = Math.min(3314752, count - i);
+    heap.set(x.subarray(i, i + m), s);
+    f(SCRATCH_BYTE, (m + 1) >> 1);
+    y.set(heap.subarray(s, s + m), i);
+  }
+}
+
+/** gx = f′(x)·g, or gx += f′(x)·g (`accumulate`, as kernel `k` was built), for `count` values on the
+ *  activation-gradient kernel `k` (src/emit/wasm/math.ts; `x` is the output y for tanh and sigmoid), 1104916
+ *  values at a time through the scratch area. */
+function wasmUnaryGrad(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  g: Float32Array,
+  gx: Float32Array,
+  count: number,
+  accumulate: boolean,
+): void {
+  const f = a.unaryGrad[k]!;
+  const heap = a.heap;
+  const s = SCRATCH_BYTE / 4;
+  for (let i = 0; i < count; i += 1104916) {
+    const m = Math.min(1104916, count - i);
+    heap.set(x.subarray(i, i + m), s);
+    heap.set(g.subarray(i, i + m), s + 1104916);
+    if (accumulate) heap.set(gx.subarray(i, i + m), s + 2209832);
+    f(SCRATCH_BYTE, SCRATCH_BYTE + 4419664, SCRATCH_BYTE + 8839328, (m + 1) >> 1);
+    gx.set(heap.subarray(s + 2209832, s + 2209832 + m), i);
+  }
+}
+
 // ── Dense kernels for weights stored [in, out] ──
 
 /** y = x W + b over `rows` rows of x (IN wide), W stored [in, out] with row stride `ld`; y element (r, o)
@@ -7327,7 +7670,7 @@ export function createModel(options: ModelOptions = {}): Model {
   checkSeed(seed);
   const e = createEngine();
   const params = e.createParams(seed);
-  const grads = new Float32Array(paramCount);
+  const grads = arenaOf(params)?.grads ?? new Float32Array(paramCount);
   const buffers = createBuffers();
   return {
     manifest,

@@ -4094,14 +4094,18 @@ function createEngine() {
     const own = params ?? createParams(options.seed ?? 0);
     seedRandom(options.seed ?? 0);
     const lr = options.lr;
+    // The first trainer on an arena's parameters keeps its moments in the arena, where the update kernels
+    // read them; any other gets arrays of its own (and the TypeScript update).
     const arena = arenaOf(own);
+    const moments = arena !== undefined && !arena.momentsTaken ? arena : undefined;
+    if (moments !== undefined) moments.momentsTaken = true;
     return {
       params: own,
       grads: arena?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
-      m: new Float32Array(paramCount),
-      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      m: moments?.m ?? new Float32Array(paramCount),
+      v: options.optimizer === "sgd" ? new Float32Array(0) : (moments?.v ?? new Float32Array(paramCount)),
       steps: 0,
       lr: typeof lr === "function" ? 0 : lr,
       gradNorm: 0,
@@ -4231,8 +4235,8 @@ function createEngine() {
         ? wasmClipGradients(resident, o.clipGradNorm ?? Infinity)
         : clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
     const wd = o.weightDecay ?? 0;
-    if (resident !== undefined && o.optimizer === "sgd" && (o.momentum ?? 0) === 0) {
-      wasmUpdate(resident, lr, wd);
+    if (resident !== undefined && (trainer.m === resident.m || (o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+      wasmUpdate(resident, trainer, lr, wd);
     } else if (o.optimizer === "sgd") {
       const mu = o.momentum ?? 0;
       for (const [from, to] of trainableRanges) {
@@ -4283,12 +4287,35 @@ function createEngine() {
     return norm;
   }
 
-  /** Plain SGD's update of `trainStep` on the SIMD kernel, over the arena's parameters and gradients. */
-  function wasmUpdate(a: Arena, lr: number, wd: number): void {
+  /** The update of `trainStep` on the SIMD kernels, over the arena's parameters, gradients and moments. */
+  function wasmUpdate(a: Arena, trainer: Trainer, lr: number, wd: number): void {
+    const o = trainer.options;
+    const u = a.updates;
     const G = a.grads.byteOffset;
-    for (const [from, to] of trainableRanges) {
-      const at = from * 4;
-      a.updates.sgd(at, G + at, to - from, lr, wd);
+    const M = a.m.byteOffset;
+    const V = a.v.byteOffset;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        if (mu === 0) u.sgd(at, G + at, to - from, lr, wd);
+        else if (trainer.steps === 1) u.sgdMomentumFirst(at, G + at, M + at, to - from, lr, wd);
+        else u.sgdMomentum(at, G + at, M + at, to - from, lr, wd, mu);
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      const kernel = decoupled ? u.adamw : u.adam;
+      // AdamW scales the parameter by 1 − lr·wd; Adam adds wd·p to the gradient.
+      const decay = decoupled ? 1 - lr * wd : wd;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        kernel(at, G + at, M + at, V + at, to - from, lr, decay, b1, 1 - b1, b2, 1 - b2, c1, c2, eps);
+      }
     }
   }
 
@@ -5134,11 +5161,16 @@ interface ConvKernels {
   readonly col2im: WasmKernel;
 }
 
-/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE. */
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
+ *  the optimizer's moments at MOMENTS_BYTE (`m`, then `v`: the first trainer's on these parameters). */
 interface Arena {
   readonly heap: Float32Array;
   readonly params: Float32Array;
   readonly grads: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** Whether a trainer has taken `m` and `v` (a later trainer on these parameters gets arrays of its own). */
+  momentsTaken: boolean;
   readonly updates: OptimizerKernels;
   /** Four doubles at the start of the scratch area: the partial sums of the gradient norm (sumSquares). */
   readonly sums: Float64Array;
@@ -5147,18 +5179,19 @@ interface Arena {
 
 const GRADS_BYTE = 124122640;
 const SCRATCH_BYTE = 248245280;
+const MOMENTS_BYTE = 936111136;
 
 /** Arenas by their memory: an array is resident when it is an arena's own view. */
 const arenas = new WeakMap<ArrayBufferLike, Arena>();
 
-/** A new arena (14284 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+/** A new arena (18072 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
  *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
 function createArena(): Arena | undefined {
   if (!wasmModules) return undefined;
   let buffer: ArrayBuffer;
   const exports: Record<string, unknown> = {};
   try {
-    const memory = new wasmApi!.Memory({ initial: 14284, maximum: 14284 });
+    const memory = new wasmApi!.Memory({ initial: 18072, maximum: 18072 });
     for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
     buffer = memory.buffer;
   } catch {
@@ -5169,6 +5202,9 @@ function createArena(): Arena | undefined {
     heap: new Float32Array(buffer),
     params: new Float32Array(buffer, 0, paramCount),
     grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    m: new Float32Array(buffer, MOMENTS_BYTE, paramCount),
+    v: new Float32Array(buffer, MOMENTS_BYTE + 124122640, paramCount),
+    momentsTaken: false,
     updates: {
       sgd: kernel("sgd"),
       sgdMomentumFirst: kernel("sgdMomentumFirst"),

@@ -458,7 +458,7 @@ function createEngine() {
   function createParams(seed = 0): Float32Array {
     checkSeed(seed);
     seedRandom(seed);
-    const p = new Float32Array(paramCount);
+    const p = createArena()?.params ?? new Float32Array(paramCount); // in a WebAssembly memory of its own when it can
     for (let i = 0; i < 1728; i++) p[i] = (2 * random() - 1) * 0.19245008972987526; // features.0.weight: U(±0.19245008972987526)
     for (let i = 1728; i < 1792; i++) p[i] = (2 * random() - 1) * 0.19245008972987526; // features.0.bias: U(±0.19245008972987526)
     for (let i = 1792; i < 38656; i++) p[i] = (2 * random() - 1) * 0.041666666666666664; // features.2.weight: U(±0.041666666666666664)
@@ -498,6 +498,9 @@ function createEngine() {
 
   let batchSize = 0;
   let forwardDone = false;
+  /** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+   *  (`createParams` made them), else undefined: the TypeScript kernels. */
+  let arena: Arena | undefined;
   /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
   let inputGradWanted = true;
   /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
@@ -942,6 +945,7 @@ function createEngine() {
     const training = options.training ?? false;
     if (options.seed !== undefined) checkSeed(options.seed);
     allocate(n);
+    arena = arenaOf(p);
     if (options.seed !== undefined) seedRandom(options.seed);
     act0.set(input);
     forward0(p, n);
@@ -1004,6 +1008,8 @@ function createEngine() {
     if (inWorkspace(grads))
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     copy(outputGrad, grad40);
+    arena = arenaOf(p);
+    const kept = arena !== undefined && !ownGrads(arena, grads) ? stageGrads(arena) : undefined;
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -1069,6 +1075,7 @@ function createEngine() {
     backward2(p, gp, n);
     reluBackward1(n, act1, grad1, grad2); // op 1: features.1 (relu)
     backward0(p, gp, n);
+    if (kept !== undefined) unstageGrads(arena!, kept, grads);
     return grad0;
   }
 
@@ -1076,59 +1083,15 @@ function createEngine() {
 
   /** Forward of op 0: features.0 (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // features.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 3211264;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 224; oh++)
-          for (let ow = 0; ow < 224; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
-                }
-              }
-            }
-          }
-        denseTiledForward(
-          p,
-          work0_col,
-          act1,
-          50176,
-          27,
-          64,
-          0 + gi * 1728,
-          1728 + gi * 64,
-          yb + gi * 3211264,
-          1,
-          50176,
-        );
-      }
-    }
-  }
-
-  /** Backward of op 0: features.0 (conv2d). */
-  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 64; c++) {
-      let acc = 0;
+    // features.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 64, 50176, 27, 1, 0, 1728, 1354752, 5920768);
+    } else {
+      // features.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad1[i]!;
-      }
-      gp[1728 + c]! += acc;
-    }
-    const dx = inputGradWanted;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 3211264;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 150528;
+        const yb = b * 3211264;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 224; oh++)
             for (let ow = 0; ow < 224; ow++) {
@@ -1143,40 +1106,111 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work0_col,
+            act1,
+            50176,
+            27,
+            64,
+            0 + gi * 1728,
+            1728 + gi * 64,
+            yb + gi * 3211264,
+            1,
+            50176,
+          );
         }
-        if (dx) work0_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work0_col,
-          work0_dcol,
-          grad1,
-          50176,
-          27,
-          64,
-          0 + gi * 1728,
-          -1,
-          dx,
-          yb + gi * 3211264,
-          1,
-          50176,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 224; oh++)
-            for (let ow = 0; ow < 224; ow++) {
-              for (let ic = 0; ic < 3; ic++) {
-                const xc = xb + (gi * 3 + ic) * 50176;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 0: features.0 (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 64; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad1[i]!;
+      }
+      gp[1728 + c]! += acc;
+    }
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        0,
+        act0,
+        grad1,
+        grad0,
+        n,
+        150528,
+        64,
+        50176,
+        27,
+        1,
+        0,
+        1354752,
+        4566016,
+        5920768,
+        6071296,
+        inputGradWanted,
+      );
+    } else {
+      const dx = inputGradWanted;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 3211264;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 224; oh++)
+              for (let ow = 0; ow < 224; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work0_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work0_col,
+            work0_dcol,
+            grad1,
+            50176,
+            27,
+            64,
+            0 + gi * 1728,
+            -1,
+            dx,
+            yb + gi * 3211264,
+            1,
+            50176,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 224; oh++)
+              for (let ow = 0; ow < 224; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -1204,59 +1238,15 @@ function createEngine() {
 
   /** Forward of op 2: features.2 (conv2d). */
   function forward2(p: Float32Array, n: number): void {
-    // features.2: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 3211264;
-      const yb = b * 3211264;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 224; oh++)
-          for (let ow = 0; ow < 224; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 50176;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw]! : 0;
-                }
-              }
-            }
-          }
-        denseTiledForward(
-          p,
-          work2_col,
-          act3,
-          50176,
-          576,
-          64,
-          1792 + gi * 36864,
-          38656 + gi * 64,
-          yb + gi * 3211264,
-          1,
-          50176,
-        );
-      }
-    }
-  }
-
-  /** Backward of op 2: features.2 (conv2d). */
-  function backward2(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.2: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 64; c++) {
-      let acc = 0;
+    // features.2: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 1, act2, act3, n, 3211264, 64, 50176, 576, 1, 1792, 38656, 28901376, 61014016);
+    } else {
+      // features.2: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad3[i]!;
-      }
-      gp[38656 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 3211264;
-      const yb = b * 3211264;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 3211264;
+        const yb = b * 3211264;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 224; oh++)
             for (let ow = 0; ow < 224; ow++) {
@@ -1271,40 +1261,111 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work2_col,
+            act3,
+            50176,
+            576,
+            64,
+            1792 + gi * 36864,
+            38656 + gi * 64,
+            yb + gi * 3211264,
+            1,
+            50176,
+          );
         }
-        if (dx) work2_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work2_col,
-          work2_dcol,
-          grad3,
-          50176,
-          576,
-          64,
-          1792 + gi * 36864,
-          -1,
-          dx,
-          yb + gi * 3211264,
-          1,
-          50176,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 224; oh++)
-            for (let ow = 0; ow < 224; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 50176;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad2[xc + ih * 224 + iw]! += work2_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 2: features.2 (conv2d). */
+  function backward2(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.2: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 64; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad3[i]!;
+      }
+      gp[38656 + c]! += acc;
+    }
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        1,
+        act2,
+        grad3,
+        grad2,
+        n,
+        3211264,
+        64,
+        50176,
+        576,
+        1,
+        1792,
+        28901376,
+        32112640,
+        61014016,
+        64225280,
+        true,
+      );
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 3211264;
+        const yb = b * 3211264;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 224; oh++)
+              for (let ow = 0; ow < 224; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 50176;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work2_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work2_col,
+            work2_dcol,
+            grad3,
+            50176,
+            576,
+            64,
+            1792 + gi * 36864,
+            -1,
+            dx,
+            yb + gi * 3211264,
+            1,
+            50176,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 224; oh++)
+              for (let ow = 0; ow < 224; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 50176;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad2[xc + ih * 224 + iw]! += work2_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -1351,59 +1412,15 @@ function createEngine() {
 
   /** Forward of op 5: features.5 (conv2d). */
   function forward5(p: Float32Array, n: number): void {
-    // features.5: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 1605632;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 12544;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw]! : 0;
-                }
-              }
-            }
-          }
-        denseTiledForward(
-          p,
-          work5_col,
-          act6,
-          12544,
-          576,
-          128,
-          38720 + gi * 73728,
-          112448 + gi * 128,
-          yb + gi * 1605632,
-          1,
-          12544,
-        );
-      }
-    }
-  }
-
-  /** Backward of op 5: features.5 (conv2d). */
-  function backward5(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.5: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 128; c++) {
-      let acc = 0;
+    // features.5: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 2, act5, act6, n, 802816, 128, 12544, 576, 1, 38720, 112448, 7225344, 16056320);
+    } else {
+      // features.5: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad6[i]!;
-      }
-      gp[112448 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 1605632;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 802816;
+        const yb = b * 1605632;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -1418,40 +1435,111 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work5_col,
+            act6,
+            12544,
+            576,
+            128,
+            38720 + gi * 73728,
+            112448 + gi * 128,
+            yb + gi * 1605632,
+            1,
+            12544,
+          );
         }
-        if (dx) work5_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work5_col,
-          work5_dcol,
-          grad6,
-          12544,
-          576,
-          128,
-          38720 + gi * 73728,
-          -1,
-          dx,
-          yb + gi * 1605632,
-          1,
-          12544,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 64; ic++) {
-                const xc = xb + (gi * 64 + ic) * 12544;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad5[xc + ih * 112 + iw]! += work5_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 5: features.5 (conv2d). */
+  function backward5(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.5: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 128; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad6[i]!;
+      }
+      gp[112448 + c]! += acc;
+    }
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        2,
+        act5,
+        grad6,
+        grad5,
+        n,
+        802816,
+        128,
+        12544,
+        576,
+        1,
+        38720,
+        7225344,
+        8830976,
+        16056320,
+        16859136,
+        true,
+      );
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        const yb = b * 1605632;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 12544;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work5_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work5_col,
+            work5_dcol,
+            grad6,
+            12544,
+            576,
+            128,
+            38720 + gi * 73728,
+            -1,
+            dx,
+            yb + gi * 1605632,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 64; ic++) {
+                  const xc = xb + (gi * 64 + ic) * 12544;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad5[xc + ih * 112 + iw]! += work5_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -1479,59 +1567,15 @@ function createEngine() {
 
   /** Forward of op 7: features.7 (conv2d). */
   function forward7(p: Float32Array, n: number): void {
-    // features.7: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1605632;
-      const yb = b * 1605632;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 112; oh++)
-          for (let ow = 0; ow < 112; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 12544;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw]! : 0;
-                }
-              }
-            }
-          }
-        denseTiledForward(
-          p,
-          work7_col,
-          act8,
-          12544,
-          1152,
-          128,
-          112576 + gi * 147456,
-          260032 + gi * 128,
-          yb + gi * 1605632,
-          1,
-          12544,
-        );
-      }
-    }
-  }
-
-  /** Backward of op 7: features.7 (conv2d). */
-  function backward7(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.7: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 128; c++) {
-      let acc = 0;
+    // features.7: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 3, act7, act8, n, 1605632, 128, 12544, 1152, 1, 112576, 260032, 14450688, 30507008);
+    } else {
+      // features.7: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad8[i]!;
-      }
-      gp[260032 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 1605632;
-      const yb = b * 1605632;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 1605632;
+        const yb = b * 1605632;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 112; oh++)
             for (let ow = 0; ow < 112; ow++) {
@@ -1546,40 +1590,111 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work7_col,
+            act8,
+            12544,
+            1152,
+            128,
+            112576 + gi * 147456,
+            260032 + gi * 128,
+            yb + gi * 1605632,
+            1,
+            12544,
+          );
         }
-        if (dx) work7_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work7_col,
-          work7_dcol,
-          grad8,
-          12544,
-          1152,
-          128,
-          112576 + gi * 147456,
-          -1,
-          dx,
-          yb + gi * 1605632,
-          1,
-          12544,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 112; oh++)
-            for (let ow = 0; ow < 112; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 12544;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad7[xc + ih * 112 + iw]! += work7_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 7: features.7 (conv2d). */
+  function backward7(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.7: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 128; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad8[i]!;
+      }
+      gp[260032 + c]! += acc;
+    }
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        3,
+        act7,
+        grad8,
+        grad7,
+        n,
+        1605632,
+        128,
+        12544,
+        1152,
+        1,
+        112576,
+        14450688,
+        16056320,
+        30507008,
+        32112640,
+        true,
+      );
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 1605632;
+        const yb = b * 1605632;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 12544;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work7_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work7_col,
+            work7_dcol,
+            grad8,
+            12544,
+            1152,
+            128,
+            112576 + gi * 147456,
+            -1,
+            dx,
+            yb + gi * 1605632,
+            1,
+            12544,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 112; oh++)
+              for (let ow = 0; ow < 112; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 12544;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad7[xc + ih * 112 + iw]! += work7_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -1626,59 +1741,15 @@ function createEngine() {
 
   /** Forward of op 10: features.10 (conv2d). */
   function forward10(p: Float32Array, n: number): void {
-    // features.10: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw]! : 0;
-                }
-              }
-            }
-          }
-        denseTiledForward(
-          p,
-          work10_col,
-          act11,
-          3136,
-          1152,
-          256,
-          260160 + gi * 294912,
-          555072 + gi * 256,
-          yb + gi * 802816,
-          1,
-          3136,
-        );
-      }
-    }
-  }
-
-  /** Backward of op 10: features.10 (conv2d). */
-  function backward10(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.10: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 256; c++) {
-      let acc = 0;
+    // features.10: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 4, act10, act11, n, 401408, 256, 3136, 1152, 1, 260160, 555072, 3612672, 8028160);
+    } else {
+      // features.10: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad11[i]!;
-      }
-      gp[555072 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 401408;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 56; oh++)
             for (let ow = 0; ow < 56; ow++) {
@@ -1693,40 +1764,111 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work10_col,
+            act11,
+            3136,
+            1152,
+            256,
+            260160 + gi * 294912,
+            555072 + gi * 256,
+            yb + gi * 802816,
+            1,
+            3136,
+          );
         }
-        if (dx) work10_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work10_col,
-          work10_dcol,
-          grad11,
-          3136,
-          1152,
-          256,
-          260160 + gi * 294912,
-          -1,
-          dx,
-          yb + gi * 802816,
-          1,
-          3136,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 128; ic++) {
-                const xc = xb + (gi * 128 + ic) * 3136;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad10[xc + ih * 56 + iw]! += work10_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 10: features.10 (conv2d). */
+  function backward10(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.10: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 256; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad11[i]!;
+      }
+      gp[555072 + c]! += acc;
+    }
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        4,
+        act10,
+        grad11,
+        grad10,
+        n,
+        401408,
+        256,
+        3136,
+        1152,
+        1,
+        260160,
+        3612672,
+        4415488,
+        8028160,
+        8429568,
+        true,
+      );
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work10_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work10_col,
+            work10_dcol,
+            grad11,
+            3136,
+            1152,
+            256,
+            260160 + gi * 294912,
+            -1,
+            dx,
+            yb + gi * 802816,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 128; ic++) {
+                  const xc = xb + (gi * 128 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad10[xc + ih * 56 + iw]! += work10_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -1762,38 +1904,43 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 5, input, output, n, 802816, 256, 3136, 2304, 1, weightAt, biasAt, 7225344, 15253504);
+    } else {
+      // conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 56; oh++)
+            for (let ow = 0; ow < 56; ow++) {
+              for (let ic = 0; ic < 256; ic++) {
+                const xc = xb + (gi * 256 + ic) * 3136;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          col,
-          output,
-          3136,
-          2304,
-          256,
-          weightAt + gi * 589824,
-          biasAt + gi * 256,
-          yb + gi * 802816,
-          1,
-          3136,
-        );
+          denseTiledForward(
+            p,
+            col,
+            output,
+            3136,
+            2304,
+            256,
+            weightAt + gi * 589824,
+            biasAt + gi * 256,
+            yb + gi * 802816,
+            1,
+            3136,
+          );
+        }
       }
     }
   }
@@ -1811,7 +1958,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
+    // conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 256; c++) {
       let acc = 0;
@@ -1820,60 +1967,82 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 802816;
-      const yb = b * 802816;
-      for (let gi = 0; gi < 1; gi++) {
-        {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 3136;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        5,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        802816,
+        256,
+        3136,
+        2304,
+        1,
+        weightAt,
+        7225344,
+        8028160,
+        15253504,
+        16056320,
+        true,
+      );
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 802816;
+        const yb = b * 802816;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
-        }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          3136,
-          2304,
-          256,
-          weightAt + gi * 589824,
-          -1,
-          dx,
-          yb + gi * 802816,
-          1,
-          3136,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 56; oh++)
-            for (let ow = 0; ow < 56; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 3136;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
-                    else r++;
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            3136,
+            2304,
+            256,
+            weightAt + gi * 589824,
+            -1,
+            dx,
+            yb + gi * 802816,
+            1,
+            3136,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 56; oh++)
+              for (let ow = 0; ow < 56; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 3136;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
                   }
                 }
               }
-            }
+          }
         }
       }
     }
@@ -1920,59 +2089,15 @@ function createEngine() {
 
   /** Forward of op 17: features.17 (conv2d). */
   function forward17(p: Float32Array, n: number): void {
-    // features.17: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw]! : 0;
-                }
-              }
-            }
-          }
-        denseTiledForward(
-          p,
-          work17_col,
-          act18,
-          784,
-          2304,
-          512,
-          1735488 + gi * 1179648,
-          2915136 + gi * 512,
-          yb + gi * 401408,
-          1,
-          784,
-        );
-      }
-    }
-  }
-
-  /** Backward of op 17: features.17 (conv2d). */
-  function backward17(p: Float32Array, gp: Float32Array, n: number): void {
-    // features.17: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 512; c++) {
-      let acc = 0;
+    // features.17: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 6, act17, act18, n, 200704, 512, 784, 2304, 1, 1735488, 2915136, 1806336, 4014080);
+    } else {
+      // features.17: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad18[i]!;
-      }
-      gp[2915136 + c]! += acc;
-    }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 200704;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 200704;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 28; oh++)
             for (let ow = 0; ow < 28; ow++) {
@@ -1987,40 +2112,111 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work17_col,
+            act18,
+            784,
+            2304,
+            512,
+            1735488 + gi * 1179648,
+            2915136 + gi * 512,
+            yb + gi * 401408,
+            1,
+            784,
+          );
         }
-        if (dx) work17_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work17_col,
-          work17_dcol,
-          grad18,
-          784,
-          2304,
-          512,
-          1735488 + gi * 1179648,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          784,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 256; ic++) {
-                const xc = xb + (gi * 256 + ic) * 784;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad17[xc + ih * 28 + iw]! += work17_dcol[r++]!;
-                    else r++;
+      }
+    }
+  }
+
+  /** Backward of op 17: features.17 (conv2d). */
+  function backward17(p: Float32Array, gp: Float32Array, n: number): void {
+    // features.17: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 512; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad18[i]!;
+      }
+      gp[2915136 + c]! += acc;
+    }
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        6,
+        act17,
+        grad18,
+        grad17,
+        n,
+        200704,
+        512,
+        784,
+        2304,
+        1,
+        1735488,
+        1806336,
+        2207744,
+        4014080,
+        4214784,
+        true,
+      );
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 200704;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work17_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work17_col,
+            work17_dcol,
+            grad18,
+            784,
+            2304,
+            512,
+            1735488 + gi * 1179648,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 256; ic++) {
+                  const xc = xb + (gi * 256 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad17[xc + ih * 28 + iw]! += work17_dcol[r++]!;
+                      else r++;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -2056,38 +2252,43 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 7, input, output, n, 401408, 512, 784, 4608, 1, weightAt, biasAt, 3612672, 7626752);
+    } else {
+      // conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 28; oh++)
+            for (let ow = 0; ow < 28; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 784;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          col,
-          output,
-          784,
-          4608,
-          512,
-          weightAt + gi * 2359296,
-          biasAt + gi * 512,
-          yb + gi * 401408,
-          1,
-          784,
-        );
+          denseTiledForward(
+            p,
+            col,
+            output,
+            784,
+            4608,
+            512,
+            weightAt + gi * 2359296,
+            biasAt + gi * 512,
+            yb + gi * 401408,
+            1,
+            784,
+          );
+        }
       }
     }
   }
@@ -2105,7 +2306,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 512; c++) {
       let acc = 0;
@@ -2114,60 +2315,82 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 401408;
-      const yb = b * 401408;
-      for (let gi = 0; gi < 1; gi++) {
-        {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 784;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        7,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        401408,
+        512,
+        784,
+        4608,
+        1,
+        weightAt,
+        3612672,
+        4014080,
+        7626752,
+        8028160,
+        true,
+      );
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 401408;
+        const yb = b * 401408;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
-        }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          784,
-          4608,
-          512,
-          weightAt + gi * 2359296,
-          -1,
-          dx,
-          yb + gi * 401408,
-          1,
-          784,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 28; oh++)
-            for (let ow = 0; ow < 28; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 784;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
-                    else r++;
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            784,
+            4608,
+            512,
+            weightAt + gi * 2359296,
+            -1,
+            dx,
+            yb + gi * 401408,
+            1,
+            784,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 28; oh++)
+              for (let ow = 0; ow < 28; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 784;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
                   }
                 }
               }
-            }
+          }
         }
       }
     }
@@ -2222,38 +2445,43 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 8, input, output, n, 100352, 512, 196, 4608, 1, weightAt, biasAt, 903168, 1906688);
+    } else {
+      // conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          let r = 0;
+          for (let oh = 0; oh < 14; oh++)
+            for (let ow = 0; ow < 14; ow++) {
+              for (let ic = 0; ic < 512; ic++) {
+                const xc = xb + (gi * 512 + ic) * 196;
+                for (let kh = 0; kh < 3; kh++) {
+                  const ih = oh * 1 - 1 + kh * 1;
+                  for (let kw = 0; kw < 3; kw++) {
+                    const iw = ow * 1 - 1 + kw * 1;
+                    col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                  }
                 }
               }
             }
-          }
-        denseTiledForward(
-          p,
-          col,
-          output,
-          196,
-          4608,
-          512,
-          weightAt + gi * 2359296,
-          biasAt + gi * 512,
-          yb + gi * 100352,
-          1,
-          196,
-        );
+          denseTiledForward(
+            p,
+            col,
+            output,
+            196,
+            4608,
+            512,
+            weightAt + gi * 2359296,
+            biasAt + gi * 512,
+            yb + gi * 100352,
+            1,
+            196,
+          );
+        }
       }
     }
   }
@@ -2271,7 +2499,7 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
+    // conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 512; c++) {
       let acc = 0;
@@ -2280,60 +2508,82 @@ function createEngine() {
       }
       gp[biasAt + c]! += acc;
     }
-    const dx = true;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 100352;
-      const yb = b * 100352;
-      for (let gi = 0; gi < 1; gi++) {
-        {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 196;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        8,
+        input,
+        outputGrad,
+        inputGrad,
+        n,
+        100352,
+        512,
+        196,
+        4608,
+        1,
+        weightAt,
+        903168,
+        1003520,
+        1906688,
+        2007040,
+        true,
+      );
+    } else {
+      const dx = true;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 100352;
+        const yb = b * 100352;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
+                    }
                   }
                 }
               }
-            }
-        }
-        if (dx) dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          col,
-          dcol,
-          outputGrad,
-          196,
-          4608,
-          512,
-          weightAt + gi * 2359296,
-          -1,
-          dx,
-          yb + gi * 100352,
-          1,
-          196,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 512; ic++) {
-                const xc = xb + (gi * 512 + ic) * 196;
-                for (let kh = 0; kh < 3; kh++) {
-                  const ih = oh * 1 - 1 + kh * 1;
-                  for (let kw = 0; kw < 3; kw++) {
-                    const iw = ow * 1 - 1 + kw * 1;
-                    if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
-                    else r++;
+          }
+          if (dx) dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            col,
+            dcol,
+            outputGrad,
+            196,
+            4608,
+            512,
+            weightAt + gi * 2359296,
+            -1,
+            dx,
+            yb + gi * 100352,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 512; ic++) {
+                  const xc = xb + (gi * 512 + ic) * 196;
+                  for (let kh = 0; kh < 3; kh++) {
+                    const ih = oh * 1 - 1 + kh * 1;
+                    for (let kw = 0; kw < 3; kw++) {
+                      const iw = ow * 1 - 1 + kw * 1;
+                      if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
+                      else r++;
+                    }
                   }
                 }
               }
-            }
+          }
         }
       }
     }
@@ -2443,14 +2693,16 @@ function createEngine() {
 
   /** Forward of op 33: classifier.0 (dense). */
   function forward33(p: Float32Array, n: number): void {
-    // classifier.0: dense 25088 → 4096, register-tiled (shared kernel below)
-    denseTiledForward(p, act32, act34, n, 25088, 4096, 14714688, 117475136, 0, 4096, 1);
+    // classifier.0: dense 25088 → 4096, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 0, act32, act34, n, 25088, 4096, 14714688, 117475136);
+    else denseTiledForward(p, act32, act34, n, 25088, 4096, 14714688, 117475136, 0, 4096, 1);
   }
 
   /** Backward of op 33: classifier.0 (dense). */
   function backward33(p: Float32Array, gp: Float32Array, n: number): void {
-    // classifier.0: dense 25088 → 4096 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act32, grad32, grad34, n, 25088, 4096, 14714688, 117475136, true, 0, 4096, 1);
+    // classifier.0: dense 25088 → 4096 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 0, act32, grad32, grad34, n, 25088, 4096, 14714688, 117475136, true);
+    else denseTiledBackward(p, gp, act32, grad32, grad34, n, 25088, 4096, 14714688, 117475136, true, 0, 4096, 1);
   }
 
   /** Forward of the 2 ops 34, 37 (relu, one shape): each call passes its arrays and offsets. */
@@ -2504,26 +2756,30 @@ function createEngine() {
 
   /** Forward of op 36: classifier.3 (dense). */
   function forward36(p: Float32Array, n: number): void {
-    // classifier.3: dense 4096 → 4096, register-tiled (shared kernel below)
-    denseTiledForward(p, act36, act37, n, 4096, 4096, 117479232, 134256448, 0, 4096, 1);
+    // classifier.3: dense 4096 → 4096, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 1, act36, act37, n, 4096, 4096, 117479232, 134256448);
+    else denseTiledForward(p, act36, act37, n, 4096, 4096, 117479232, 134256448, 0, 4096, 1);
   }
 
   /** Backward of op 36: classifier.3 (dense). */
   function backward36(p: Float32Array, gp: Float32Array, n: number): void {
-    // classifier.3: dense 4096 → 4096 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act36, grad36, grad37, n, 4096, 4096, 117479232, 134256448, true, 0, 4096, 1);
+    // classifier.3: dense 4096 → 4096 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 1, act36, grad36, grad37, n, 4096, 4096, 117479232, 134256448, true);
+    else denseTiledBackward(p, gp, act36, grad36, grad37, n, 4096, 4096, 117479232, 134256448, true, 0, 4096, 1);
   }
 
   /** Forward of op 39: classifier.6 (dense). */
   function forward39(p: Float32Array, n: number): void {
-    // classifier.6: dense 4096 → 1000, register-tiled (shared kernel below)
-    denseTiledForward(p, act39, act40, n, 4096, 1000, 134260544, 138356544, 0, 1000, 1);
+    // classifier.6: dense 4096 → 1000, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 2, act39, act40, n, 4096, 1000, 134260544, 138356544);
+    else denseTiledForward(p, act39, act40, n, 4096, 1000, 134260544, 138356544, 0, 1000, 1);
   }
 
   /** Backward of op 39: classifier.6 (dense). */
   function backward39(p: Float32Array, gp: Float32Array, n: number): void {
-    // classifier.6: dense 4096 → 1000 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act39, grad39, grad40, n, 4096, 1000, 134260544, 138356544, true, 0, 1000, 1);
+    // classifier.6: dense 4096 → 1000 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 2, act39, grad39, grad40, n, 4096, 1000, 134260544, 138356544, true);
+    else denseTiledBackward(p, gp, act39, grad39, grad40, n, 4096, 1000, 134260544, 138356544, true, 0, 1000, 1);
   }
 
   // ── Training ────────────────────────────────────────────────────────────────────────────────────────
@@ -2594,13 +2850,18 @@ function createEngine() {
     const own = params ?? createParams(options.seed ?? 0);
     seedRandom(options.seed ?? 0);
     const lr = options.lr;
+    // The first trainer on an arena's parameters keeps its moments in the arena, where the update kernels
+    // read them; any other gets arrays of its own (and the TypeScript update).
+    const arena = arenaOf(own);
+    const moments = arena !== undefined && !arena.momentsTaken ? arena : undefined;
+    if (moments !== undefined) moments.momentsTaken = true;
     return {
       params: own,
-      grads: new Float32Array(paramCount),
+      grads: arena?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
-      m: new Float32Array(paramCount),
-      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      m: moments?.m ?? new Float32Array(paramCount),
+      v: options.optimizer === "sgd" ? new Float32Array(0) : (moments?.v ?? new Float32Array(paramCount)),
       steps: 0,
       lr: typeof lr === "function" ? 0 : lr,
       gradNorm: 0,
@@ -2708,9 +2969,17 @@ function createEngine() {
     trainer.lr = lr;
     const p = trainer.params;
     const g = trainer.grads;
-    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    // Parameters and gradients in the arena: clipping and the update on the SIMD kernels.
+    const arena = arenaOf(p);
+    const resident = arena !== undefined && ownGrads(arena, g) ? arena : undefined;
+    trainer.gradNorm =
+      resident !== undefined
+        ? wasmClipGradients(resident, o.clipGradNorm ?? Infinity)
+        : clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
     const wd = o.weightDecay ?? 0;
-    if (o.optimizer === "sgd") {
+    if (resident !== undefined && (trainer.m === resident.m || (o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+      wasmUpdate(resident, trainer, lr, wd);
+    } else if (o.optimizer === "sgd") {
       const mu = o.momentum ?? 0;
       for (const [from, to] of trainableRanges) {
         for (let i = from; i < to; i++) {
@@ -2743,6 +3012,53 @@ function createEngine() {
       }
     }
     return loss;
+  }
+
+  /** clipGradients on the SIMD kernels: the same partial sums in the same order (sumSquares, into the
+   *  arena's four doubles `sums`), the same norm and coefficient, the same scaling. */
+  function wasmClipGradients(a: Arena, maxNorm: number): number {
+    const G = a.grads.byteOffset;
+    const sums = a.sums;
+    sums.fill(0);
+    for (const [from, to] of trainableRanges) a.updates.sumSquares(G + from * 4, to - from, sums.byteOffset);
+    const norm = Math.sqrt(sums[0]! + sums[2]! + (sums[1]! + sums[3]!));
+    const coefficient = maxNorm / (norm + 1e-6);
+    if (coefficient < 1) {
+      for (const [from, to] of trainableRanges) a.updates.scale(G + from * 4, to - from, coefficient);
+    }
+    return norm;
+  }
+
+  /** The update of `trainStep` on the SIMD kernels, over the arena's parameters, gradients and moments. */
+  function wasmUpdate(a: Arena, trainer: Trainer, lr: number, wd: number): void {
+    const o = trainer.options;
+    const u = a.updates;
+    const G = a.grads.byteOffset;
+    const M = a.m.byteOffset;
+    const V = a.v.byteOffset;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        if (mu === 0) u.sgd(at, G + at, to - from, lr, wd);
+        else if (trainer.steps === 1) u.sgdMomentumFirst(at, G + at, M + at, to - from, lr, wd);
+        else u.sgdMomentum(at, G + at, M + at, to - from, lr, wd, mu);
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      const kernel = decoupled ? u.adamw : u.adam;
+      // AdamW scales the parameter by 1 − lr·wd; Adam adds wd·p to the gradient.
+      const decay = decoupled ? 1 - lr * wd : wd;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        kernel(at, G + at, M + at, V + at, to - from, lr, decay, b1, 1 - b1, b2, 1 - b2, c1, c2, eps);
+      }
+    }
   }
 
   let lossGradArray = new Float32Array(0);
@@ -3500,6 +3816,406 @@ function densePlainBackward(
   }
 }
 
+// ── WebAssembly SIMD kernels (`nnc build --target auto`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no `atob`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: `WebAssembly.validate` rejects it on an engine without SIMD. */
+const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+
+/** The dense and convolution kernels (nnc's encoder, src/emit/wasm/dense.ts and conv.ts; f32x4, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABAqKGwWjCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAxAFqIQ4DQCAAIQggByEJIARBAXZBgKAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgJAGaiENA0AgC/0ABAAhGiAL/QAEgJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgKAMIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoCAASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoSAASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AoiAASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AoyAASAIQYCgDGohCCAJQYCAAmohCSAIIApJDQALIAVBgMAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgJAGbCAAaiEPIARBAWtBgIABbCADaiEQIAEhBSACIQYgECEHIAVBgICAxAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgJAGaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABICgDCEcIBQgGiAc/eYB/eQBIRQgDP0ABICwEiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYDAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC/cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAkAZqIQwDQCAAIQYgBSEHIANBAXZBgIACbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIABaiELA0AgCf0JAgAhFiAJ/QkCgIABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgJAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAkAYgByAT/QsEkJAGIAcgFP0LBKCQBiAHIBX9CwSwkAYgBkGAgAJqIQYgB0GAoAxqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYCAAWohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYCQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9wDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAkAZqIQwDQCAAIQYgBSEHIABBgIABaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgJAGIRIgB/0ABJCQBiETIAf9AASgkAYhFCAH/QAEsJAGIRUgBiEJIAQhCiAGIANBgIABbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCAAWohCSAKQYCQBmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICQBiAHIBP9CwSQkAYgByAU/QsEoJAGIAcgFf0LBLCQBiAGQQhqIQYgB0GAoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvoAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgIABaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAgAFsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGAgAFqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwuhCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAIGohDgNAIAAhCCAHIQkgBEEBdkGAgAJsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgAFqIQ0DQCAL/QAEACEaIAv9AASAgAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIABIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAIhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICAAyEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgIABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChIABIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiIABIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjIABIAhBgIACaiEIIAlBgIACaiEJIAggCkkNAAsgBUGAgARqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAgAFsIABqIQ8gBEEBa0GAgAFsIANqIRAgASEFIAIhBiAQIQcgBUGAgIAgaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAgAEhHCATIBogHP3mAf3kASETIAz9AASAgAIhHCAUIBogHP3mAf3kASEUIAz9AASAgAMhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAgARqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQIAAAEHcgcOYmFja3dhcmRJbnB1dDEAAA9iYWNrd2FyZFdlaWdodDEAAQ1iYWNrd2FyZEJpYXMxAAIIZm9yd2FyZDIAAw5iYWNrd2FyZElucHV0MgAED2JhY2t3YXJkV2VpZ2h0MgAFDWJhY2t3YXJkQmlhczIABgqZHgf3BAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIABaiEMA0AgACEGIAUhByADQQF2QYCAAmwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAAWohCwNAIAn9CQIAIRYgCf0JAoCAASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIABIAcgE/0LBJCAASAHIBT9CwSggAEgByAV/QsEsIABIAZBgIACaiEGIAdBgIACaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAgAFqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAgAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvcAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIABaiEMA0AgACEGIAUhByAAQYCAAWohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAASESIAf9AASQgAEhEyAH/QAEoIABIRQgB/0ABLCAASEVIAYhCSAEIQogBiADQYCAAWxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAgAFqIQkgCkGAgAFqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAEgByAT/QsEkIABIAcgFP0LBKCAASAHIBX9CwSwgAEgBkEIaiEGIAdBgIACaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL6AEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYCAAWohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgIABbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgIABaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLmwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCA6AdqIQ4DQCAAIQggByEJIARBAXZBgIACbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIABaiENA0AgC/0ABAAhGiAL/QAEgIABIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICAASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIACIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgAMhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AqAfIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgCpB8gCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKoHyAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AqwfIAhBgIACaiEIIAlBwD5qIQkgCCAKSQ0ACyAFQYCABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCAAWwgAGohDyAEQQFrQaAfbCADaiEQIAEhBSACIQYgECEHIAVBgIDoB2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIABIRwgEyAaIBz95gH95AEhEyAM/QAEgIACIRwgFCAaIBz95gH95AEhFCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL8gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAAWohDANAIAAhBiAFIQcgA0EBdkHAPmwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAJ/QkCoB8hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAASAHIBP9CwSQgAEgByAU/QsEoIABIAcgFf0LBLCAASAGQcA+aiEGIAdBgIACaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGgH2ohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYCAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9kDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgAFqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAEhEiAH/QAEkIABIRMgB/0ABKCAASEUIAf9AASwgAEhFSAGIQkgBCEKIAYgA0GgH2xqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGgH2ohCSAKQYCAAWohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAASAHIBP9CwSQgAEgByAU/QsEoIABIAcgFf0LBLCAASAGQQhqIQYgB0GAgAJqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvpAgMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgB9qIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQaAfbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACyAEQSBqIQcDQCAE/QAEACEJIAT9AAQQIQogAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAVBoB9qIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIANBIGohAyAEQSBqIQQgBCAHSQ0ACws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAEAAgdJBAxjb252Rm9yd2FyZDAAABNjb252QmFja3dhcmRXZWlnaHQwAAESY29udkJhY2t3YXJkSW5wdXQwAAILY29udkltMmNvbDAAAwq9GwTMAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgKAMaiEMA0AgACEGIAUhByAAQYA2aiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgKAMIRIgB/0ABJCgDCETIAf9AASgoAwhFCAH/QAEsKAMIRUgBiEJIAQhCiAGQewAaiELA0AgCf0JAgAhFiAJ/QkCbCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCgDGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgKAMIAcgE/0LBJCgDCAHIBT9CwSgoAwgByAV/QsEsKAMIAZB2AFqIQYgB0GAwBhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwudDgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICmAmohDgNAIAAhCCAHIQkgBEEBdkGAwBhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAoAxqIQ0DQCAL/QAEACEaIAv9AASAoAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgKAMIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAwBghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIDgJCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgJ4kjgCeCAIQYDAGGohCCAJQdgBaiEJIAggCkkNAAsgBUGAgDFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgOAkaiEOA0AgACEIIAchCSAEQQF2QYDAGGwgAGohCgNAIBEhEiARIRMgESEUIBEhFiARIRcgESEYIAghCyAFIQwgCEGAoAxqIQ0DQCAL/QAEACEaIAv9AASAoAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgKAMIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAwBghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgJskjgCbCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoCcJI4AnAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAnSSOAJ0IAhBgMAYaiEIIAlB2AFqIQkgCCAKSQ0ACyAFQYDgJGohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCgDGwgAGohDyAEQQFrQewAbCADaiEQIAEhBSACIQYgECEHIAVBgICmAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAoAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgKAMIRwgEyAaIBz95gH95AEhEyAM/QAEgMAYIRwgFCAaIBz95gH95AEhFCAM/QAEgOAkIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAxaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYDgJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgCCELIAUhDCAIQYCgDGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAoAwhHCATIBogHP3mAf3kASETIAz9AASAwBghHCAUIBogHP3mAf3kASEUIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAFQYDgJGohBSAGQQxqIQYgB0EMaiEHIAUgDkkNAAsLC98EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAoAxqIQwDQCAAIQYgBSEHIABB6ABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGANmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQewAaiEJIApBgKAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAoAwgByAT/QsEkKAMIAcgFP0LBKCgDCAHIBX9CwSwoAwgBkEIaiEGIAdBgMAYaiEHIAYgCEkNAAsgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGANmohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB7ABqIQkgCkGAoAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+wEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOAkaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHwBmohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQYAHaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQeABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglB4AFJBEAgAyAJQYAHbGohCiAKQQBqIQUgAkGAB2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGAB2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHgAUkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEEaiEFIAJB8AZqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQYAHaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQeABSQ0ACyAHQQFqIgdBA0kNAAsgA0GAoAxqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAQAAB2UGC2NvbnZDb2wyaW0wAAAMY29udkZvcndhcmQxAAETY29udkJhY2t3YXJkV2VpZ2h0MQACEmNvbnZCYWNrd2FyZElucHV0MQADC2NvbnZJbTJjb2wxAAQLY29udkNvbDJpbTEABQqlHQbMBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDgJGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIAJBBGohAiAKQQBqIQUgAkHwBmohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQYAHaiECCyAIQQFqIghB4AFJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBAGohBSACQYAHaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYAHaiECCyAIQQFqIghB4AFJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBBGohBSACQfAGaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQYAHaiECCyAIQQFqIghB4AFJDQALIAdBAWoiB0EDSQ0ACyADQYCgDGohAyADIARJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAoAxqIQwDQCAAIQYgBSEHIABBgIAJaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgKAMIRIgB/0ABJCgDCETIAf9AASgoAwhFCAH/QAEsKAMIRUgBiEJIAQhCiAGQYASaiELA0AgCf0JAgAhFiAJ/QkCgBIhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAoAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICgDCAHIBP9CwSQoAwgByAU/QsEoKAMIAcgFf0LBLCgDCAGQYAkaiEGIAdBgMAYaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLnwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAkDdqIQ4DQCAAIQggByEJIARBAXZBgMAYbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgKAMaiENA0AgC/0ABAAhGiAL/QAEgKAMIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICgDCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMAYIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASA4CQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBKSOAKAEiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBKSOAKEEiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBKSOAKIEiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBKSOAKMEiAIQYDAGGohCCAJQYAkaiEJIAggCkkNAAsgBUGAgDFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAoAxsIABqIQ8gBEEBa0GAEmwgA2ohECABIQUgAiEGIBAhByAFQYCAkDdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgKAMaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICgDCEcIBMgGiAc/eYB/eQBIRMgDP0ABIDAGCEcIBQgGiAc/eYB/eQBIRQgDP0ABIDgJCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAMWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6UDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAoAxqIQwDQCAAIQYgBSEHIABBgBJqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgAlqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEmohCSAKQYCgDGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgKAMIAcgE/0LBJCgDCAHIBT9CwSgoAwgByAV/QsEsKAMIAZBCGohBiAHQYDAGGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+0EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICQBmohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB8AZqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkGAB2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHgAUkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEAaiEFIAJBgAdqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAdqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB4AFJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHgAUkEQCADIAlBgAdsaiEKIApBBGohBSACQfAGaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkGAB2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHgAUkNAAsgB0EBaiIHQQNJDQALIANBgKAMaiEDIAMgBEkNAAsLzQQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgJAGaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogAkEEaiECIApBAGohBSACQfAGaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJBgAdqIQILIAhBAWoiCEHgAUkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEAaiEFIAJBgAdqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAdqIQILIAhBAWoiCEHgAUkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQeABSQRAIAMgCUGAB2xqIQogCkEEaiEFIAJB8AZqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJBgAdqIQILIAhBAWoiCEHgAUkNAAsgB0EBaiIHQQNJDQALIANBgKAMaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2YGDGNvbnZGb3J3YXJkMgAAE2NvbnZCYWNrd2FyZFdlaWdodDIAARJjb252QmFja3dhcmRJbnB1dDIAAgtjb252SW0yY29sMgADC2NvbnZDb2wyaW0yAAQMY29udkZvcndhcmQzAAUKqBwGzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAgBJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAiAMhEiAH/QAEkIgDIRMgB/0ABKCIAyEUIAf9AASwiAMhFSAGIQkgBCEKIAZBgBJqIQsDQCAJ/QkCACEWIAn9CQKAEiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBgCRqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwufCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDkDWohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAEpI4AoASIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEEpI4AoQSIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIEpI4AogSIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMEpI4AowSIAhBgJAGaiEIIAlBgCRqIQkgCCAKSQ0ACyAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCIA2wgAGohDyAEQQFrQYASbCADaiEQIAEhBSACIQYgECEHIAVBgIDkDWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAM/QAEgJAGIRwgFCAaIBz95gH95AEhFCAM/QAEgJgJIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgKAMaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCIA2ohDANAIAAhBiAFIQcgAEGAEmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAEmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYASaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkEIaiEGIAdBgJAGaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL7QQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgMQBaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkGwA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHAA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogCkEEaiEFIAJBsANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQcADaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAiANqIQMgAyAESQ0ACwvNBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAxAFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiACQQRqIQIgCkEAaiEFIAJBsANqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkHAA2ohAgsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiAKQQBqIQUgAkHAA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHAA2ohAgsgCEEBaiIIQfAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglB8ABJBEAgAyAJQcADbGohCiAKQQRqIQUgAkGwA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkHAA2ohAgsgCEEBaiIIQfAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAiANqIQMgAyAESQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIgDaiEMA0AgACEGIAUhByAAQYCAJGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICIAyESIAf9AASQiAMhEyAH/QAEoIgDIRQgB/0ABLCIAyEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIgDaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAiAMgByAT/QsEkIgDIAcgFP0LBKCIAyAHIBX9CwSwiAMgBkGAyABqIQYgB0GAkAZqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0MwAAEmNvbnZCYWNrd2FyZElucHV0MwABC2NvbnZJbTJjb2wzAAILY29udkNvbDJpbTMAAwxjb252Rm9yd2FyZDQABArSGAWgCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDIG2ohDgNAIAAhCCAHIQkgBEEBdkGAkAZsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAiANqIQ0DQCAL/QAEACEaIAv9AASAiAMhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIgDIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAYhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMJJI4AowkIAhBgJAGaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGAoAxqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAiANsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYCAyBtqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIgDaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICIAyEcIBMgGiAc/eYB/eQBIRMgDP0ABICQBiEcIBQgGiAc/eYB/eQBIRQgDP0ABICYCSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCgDGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6UDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAiANqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgCRqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQYCIA2ohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIgDIAcgE/0LBJCIAyAHIBT9CwSgiAMgByAV/QsEsIgDIAZBCGohBiAHQYCQBmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+0EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICIA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJBsANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJBwANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBwANqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghB8ABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHwAEkEQCADIAlBwANsaiEKIApBBGohBSACQbADaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkHAA2ohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHwAEkNAAsgB0EBaiIHQQNJDQALIANBgIgDaiEDIAMgBEkNAAsLzQQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIgDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogAkEEaiECIApBAGohBSACQbADaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJBwANqIQILIAhBAWoiCEHwAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogCkEAaiEFIAJBwANqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBwANqIQILIAhBAWoiCEHwAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQfAASQRAIAMgCUHAA2xqIQogCkEEaiEFIAJBsANqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJBwANqIQILIAhBAWoiCEHwAEkNAAsgB0EBaiIHQQNJDQALIANBgIgDaiEDIAMgBEkNAAsLyAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgMgAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgGIhEiAH/QAEkGIhEyAH/QAEoGIhFCAH/QAEsGIhFSAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDiAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGIgByAT/QsEkGIgByAU/QsEoGIgByAV/QsEsGIgBkGAyABqIQYgB0GAxAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0NAAAEmNvbnZCYWNrd2FyZElucHV0NAABC2NvbnZJbTJjb2w0AAILY29udkNvbDJpbTQAAwxjb252Rm9yd2FyZDUABArBGAWdCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDyBmohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChCSSOAKEJCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiCSSOAKIJCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjCSSOAKMJCAIQYDEAWohCCAJQYDIAGohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGAgPIGaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDiAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgDP0ABIDEASEcIBQgGiAc/eYB/eQBIRQgDP0ABICmAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCIA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGA4gBqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMgAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+cEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDiAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQRqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQNJDQALIANBgOIAaiEDIAMgBEkNAAsLxwQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgOIAaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiACQQRqIQIgCkEAaiEFIAJB0AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkHgAWohAgsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQILIAhBAWoiCEE4SQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBOEkEQCADIAlB4AFsaiEKIApBBGohBSACQdABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQeABaiECCyAIQQFqIghBOEkNAAsgB0EBaiIHQQNJDQALIANBgOIAaiEDIAMgBEkNAAsLyQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDiAGohDANAIAAhBiAFIQcgAEGAgJABaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgGIhEiAH/QAEkGIhEyAH/QAEoGIhFCAH/QAEsGIhFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCgEghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBgJABaiEGIAdBgMQBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0NQAAEmNvbnZCYWNrd2FyZElucHV0NQABC2NvbnZJbTJjb2w1AAILY29udkNvbDJpbTUAAwxjb252Rm9yd2FyZDYABArBGAWeCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDkDWohDgNAIAAhCCAHIQkgBEEBdkGAxAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAv9AASAYiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMQBIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASApgIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgEiSOAKASCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChEiSOAKESCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiEiSOAKISCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjEiSOAKMSCAIQYDEAWohCCAJQYCQAWohCSAIIApJDQALIAVBgIgDaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgOIAbCAAaiEPIARBAWtBgMgAbCADaiEQIAEhBSACIQYgECEHIAVBgIDkDWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4gBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGIhHCATIBogHP3mAf3kASETIAz9AASAxAEhHCAUIBogHP3mAf3kASEUIAz9AASApgIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAiANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOIAaiEMA0AgACEGIAUhByAAQYDIAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAkAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAyABqIQkgCkGA4gBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBiIAcgE/0LBJBiIAcgFP0LBKBiIAcgFf0LBLBiIAZBCGohBiAHQYDEAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+cEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDEAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQeABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiAKQQRqIQUgAkHQAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJB4AFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBOEkNAAsgB0EBaiIHQQNJDQALIANBgOIAaiEDIAMgBEkNAAsLxwQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgMQBaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQThJBEAgAyAJQeABbGohCiACQQRqIQIgCkEAaiEFIAJB0AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkHgAWohAgsgCEEBaiIIQThJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUE4SQRAIAMgCUHgAWxqIQogCkEAaiEFIAJB4AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB4AFqIQILIAhBAWoiCEE4SQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBOEkEQCADIAlB4AFsaiEKIApBBGohBSACQdABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQeABaiECCyAIQQFqIghBOEkNAAsgB0EBaiIHQQNJDQALIANBgOIAaiEDIAMgBEkNAAsLxgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAYaiEMA0AgACEGIAUhByAAQYCAoAJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AATAGCESIAf9AATQGCETIAf9AATgGCEUIAf9AATwGCEVIAYhCSAEIQogBkGAyABqIQsDQCAJ/QkCACEWIAn9CQKASCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQYCQAWohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0NgAAEmNvbnZCYWNrd2FyZElucHV0NgABC2NvbnZJbTJjb2w2AAILY29udkNvbDJpbTYAAwxjb252Rm9yd2FyZDcABAqyGAWVCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIC5A2ohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKASJI4AoBIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKESJI4AoRIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKISJI4AohIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMSJI4AoxIIAhBgDFqIQggCUGAkAFqIQkgCCAKSQ0ACyAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcAYbCAAaiEPIARBAWtBgMgAbCADaiEQIAEhBSACIQYgECEHIAVBgIC5A2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAM/QAEwEkhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGA4gBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgMgAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICgAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYDIAGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQQhqIQYgB0GAMWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+UEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACQeAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIApBBGohBSACQeAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBA0kNAAsgA0HAGGohAyADIARJDQALC8UEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAxaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiACQQRqIQIgCkEAaiEFIAJB4ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkHwAGohAgsgCEEBaiIIQRxJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJB8ABqIQILIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIApBBGohBSACQeAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQfAAaiECCyAIQQFqIghBHEkNAAsgB0EBaiIHQQNJDQALIANBwBhqIQMgAyAESQ0ACwvHAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwBhqIQwDQCAAIQYgBSEHIABBgIDABGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABMAYIRIgB/0ABNAYIRMgB/0ABOAYIRQgB/0ABPAYIRUgBiEJIAQhCiAGQYCQAWohCwNAIAn9CQIAIRYgCf0JAoCQASEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQcAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwTAGCAHIBP9CwTQGCAHIBT9CwTgGCAHIBX9CwTwGCAGQYCgAmohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0NwAAEmNvbnZCYWNrd2FyZElucHV0NwABC2NvbnZJbTJjb2w3AAILY29udkNvbDJpbTcAAwxjb252Rm9yd2FyZDgABAqKGgWdCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDyBmohDgNAIAAhCCAHIQkgBEEBdkGAMWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAL/QAEwBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEwBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAxIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAkAGSOAKAkAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoSQAZI4AoSQASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiJABkjgCiJABIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMkAGSOAKMkAEgCEGAMWohCCAJQYCgAmohCSAIIApJDQALIAVBgOIAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBwBhsIABqIQ8gBEEBa0GAkAFsIANqIRAgASEFIAIhBiAQIQcgBUGAgPIGaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDEhHCAUIBogHP3mAf3kASEUIAz9AATASSEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYDiAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAGGohDANAIAAhBiAFIQcgAEGAkAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMAEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgJABaiEJIApBwBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMAYIAcgE/0LBNAYIAcgFP0LBOAYIAcgFf0LBPAYIAZBCGohBiAHQYAxaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5gQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgOIAaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACQeAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIFIAJB8ABqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIApBBGohBSACQeAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkHwAGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEcSQ0ACyAHQQFqIgdBA0kNAAsgA0HAGGohAyADIARJDQALC8YEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDiAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEcSQRAIAMgCUHwAGxqIQogAkEEaiECIApBAGohBSACQeAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJB8ABqIQILIAhBAWoiCEEcSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBHEkEQCADIAlB8ABsaiEKIApBAGohBSACQfAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQfAAaiECCyAIQQFqIghBHEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRxJBEAgAyAJQfAAbGohCiAKQQRqIQUgAkHgAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkHwAGohAgsgCEEBaiIIQRxJDQALIAdBAWoiB0EDSQ0ACyADQcAYaiEDIAMgBEkNAAsLlQUDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAGaiEMA0AgACEGIAUhByAAQYCAwARqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASQBiESIAf9AASgBiETIAf9AASwBiEUIAf9AATABiEVIAYhCSAEIQogBkGAkAFqIQsDQCAJ/QkCACEWIAn9CQKAkAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEkAYgByAT/QsEoAYgByAU/QsEsAYgByAV/QsEwAYgBkGAoAJqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAgMAEaiEIA0AgB/0ABAAhDiAH/QAEkAYhEiAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCgJABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUEEaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgEv0LBJAGIAZBgKACaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABNgdgBX9/f39/AGAEf39/fwBgAn9/AGAFf39/fHwAYAZ/f39/fHwAYAd/f39/fHx8AGADf398AAIPAQNlbnYGbWVtb3J5AgABAwkIAAECAgMEBQYHdwgTY29udkJhY2t3YXJkV2VpZ2h0OAAAEmNvbnZCYWNrd2FyZElucHV0OAABC2NvbnZJbTJjb2w4AAILY29udkNvbDJpbTgAAwNzZ2QABBBzZ2RNb21lbnR1bUZpcnN0AAULc2dkTW9tZW50dW0ABgVzY2FsZQAHCogcCJsIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwNwBaiEOA0AgACEIIAchCSAEQQF2QaAMbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBkAZqIQ0DQCAL/QAEACEaIAv9AASQBiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEoAwhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABLASIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoCQAZI4AoCQASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChJABkjgChJABIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIkAGSOAKIkAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAoyQAZI4AoyQASAIQaAMaiEIIAlBgKACaiEJIAggCkkNAAsgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQZAGbCAAaiEPIARBAWtBgJABbCADaiEQIAEhBSACIQYgECEHIAVBgMDcAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+QEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAkAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMAEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgJABaiEJIApBkAZqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBJAGIAcgE/0LBKAGIAcgFP0LBLAGIAcgFf0LBMAGIAZBCGohBiAHQaAMaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEQaiEMA0AgACEGIAUhByAAQYCQAWohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAwARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAkAFqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkEIaiEGIAdBoAxqIQcgBiAISQ0ACyAEQRBqIQQgBUEQaiEFIAUgDEkNAAsL+gQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAwBhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAVBNGohBSACQTRqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAVBOGohBSACQThqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBBGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgBUE0aiEFIAJBNGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EDSQ0ACyADQZAGaiEDIAMgBEkNAAsLywQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAwBhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBDkkEQCADIAlBOGxqIQogAkEEaiECIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBUE0aiEFIAJBNGohAgUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQ5JBEAgAyAJQThsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAVBOGohBSACQThqIQIFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEOSQRAIAMgCUE4bGohCiAKQQRqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAVBNGohBSACQTRqIQIgAkEEaiECBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBA0kNAAsgA0GQBmohAyADIARJDQALC6UBAwJ/BHsCfCAD/RQhByAE/RQhCCACQX5xQQRsIQYCQANAIAUgBk8NASAAIAVq/V0DAP1fIQkgASAFav1dAwD9XyAIIAn98gH98AEhCiAAIAVqIAkgByAK/fIB/fEB/V79WwMAACAFQQhqIQUMAAsLIAJBAXEEQCAAIAVqKgIAuyELIAEgBWoqAgC7IAQgC6KgIQwgACAFaiALIAMgDKKhtjgCAAsLvgEDAn8EewJ8IAT9FCEIIAX9FCEJIANBfnFBBGwhBwJAA0AgBiAHTw0BIAAgBmr9XQMA/V8hCiABIAZq/V0DAP1fIAkgCv3yAf3wASELIAIgBmogC/1e/VsDAAAgACAGaiAKIAggC/3yAf3xAf1e/VsDAAAgBkEIaiEGDAALCyADQQFxBEAgACAGaioCALshDCABIAZqKgIAuyAFIAyioCENIAIgBmogDbY4AgAgACAGaiAMIAQgDaKhtjgCAAsL7AEDAn8GewN8IAT9FCEJIAX9FCEKIAb9FCELIANBfnFBBGwhCAJAA0AgByAITw0BIAAgB2r9XQMA/V8hDCABIAdq/V0DAP1fIAogDP3yAf3wASENIAsgAiAHav1dAwD9X/3yASAN/fABIQ4gAiAHaiAO/V79WwMAACAAIAdqIAwgCSAO/fIB/fEB/V79WwMAACAHQQhqIQcMAAsLIANBAXEEQCAAIAdqKgIAuyEPIAEgB2oqAgC7IAUgD6KgIRAgBiACIAdqKgIAu6IgEKAhESACIAdqIBG2OAIAIAAgB2ogDyAEIBGiobY4AgALC2UCAn8BeyAC/RQhBSABQX5xQQRsIQQCQANAIAMgBE8NASAAIANqIAAgA2r9XQMA/V8gBf3yAf1e/VsDAAAgA0EIaiEDDAALCyABQQFxBEAgACADaiAAIANqKgIAuyACorY4AgALCw==",
+      "AGFzbQEAAAABGAJgDn9/f39/fHx8fHx8fHx8AGADf39/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAABBx0DBGFkYW0AAAVhZGFtdwABCnN1bVNxdWFyZXMAAgrgBwONAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
+ *  transposed convolutions always run on TypeScript): decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+/** The optimizer updates (src/emit/wasm/optimizer.ts): the TypeScript loop's operations in its order, in
+ *  double precision, so the parameters and moments they store are the TypeScript path's bit for bit. */
+interface OptimizerKernels {
+  readonly sgd: WasmKernel;
+  readonly sgdMomentumFirst: WasmKernel;
+  readonly sgdMomentum: WasmKernel;
+  readonly adam: WasmKernel;
+  readonly adamw: WasmKernel;
+  /** Gradient clipping: g·c, and the four partial sums of the squares (the norm). */
+  readonly scale: WasmKernel;
+  readonly sumSquares: WasmKernel;
+}
+
+interface DenseKernels {
+  readonly forward: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardBias: WasmKernel;
+}
+
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy, and its
+ *  columns (im2col.ts): col ← im2col(x), dx += col2im(dcol). */
+interface ConvKernels {
+  readonly forward: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly im2col: WasmKernel;
+  readonly col2im: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
+ *  the optimizer's moments at MOMENTS_BYTE (`m`, then `v`: the first trainer's on these parameters). */
+interface Arena {
+  readonly heap: Float32Array;
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** Whether a trainer has taken `m` and `v` (a later trainer on these parameters gets arrays of its own). */
+  momentsTaken: boolean;
+  readonly updates: OptimizerKernels;
+  /** Four doubles at the start of the scratch area: the partial sums of the gradient norm (sumSquares). */
+  readonly sums: Float64Array;
+  readonly kernels: readonly DenseKernels[];
+  readonly convs: readonly ConvKernels[];
+}
+
+const GRADS_BYTE = 553430176;
+const SCRATCH_BYTE = 1106860352;
+const MOMENTS_BYTE = 1376606528;
+/** Rows per pass through the scratch area (64 rows of up to 54272 values: x, dy and dx). */
+const CHUNK = 64;
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (37895 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: 37895, maximum: 37895 });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const arena: Arena = {
+    heap: new Float32Array(buffer),
+    params: new Float32Array(buffer, 0, paramCount),
+    grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    m: new Float32Array(buffer, MOMENTS_BYTE, paramCount),
+    v: new Float32Array(buffer, MOMENTS_BYTE + 553430176, paramCount),
+    momentsTaken: false,
+    updates: {
+      sgd: kernel("sgd"),
+      sgdMomentumFirst: kernel("sgdMomentumFirst"),
+      sgdMomentum: kernel("sgdMomentum"),
+      adam: kernel("adam"),
+      adamw: kernel("adamw"),
+      scale: kernel("scale"),
+      sumSquares: kernel("sumSquares"),
+    },
+    sums: new Float64Array(buffer, SCRATCH_BYTE, 4),
+    kernels: [
+      {
+        forward: kernel("forward0"),
+        backwardInput: kernel("backwardInput0"),
+        backwardWeight: kernel("backwardWeight0"),
+        backwardBias: kernel("backwardBias0"),
+      },
+      {
+        forward: kernel("forward1"),
+        backwardInput: kernel("backwardInput1"),
+        backwardWeight: kernel("backwardWeight1"),
+        backwardBias: kernel("backwardBias1"),
+      },
+      {
+        forward: kernel("forward2"),
+        backwardInput: kernel("backwardInput2"),
+        backwardWeight: kernel("backwardWeight2"),
+        backwardBias: kernel("backwardBias2"),
+      },
+    ],
+    convs: [
+      {
+        forward: kernel("convForward0"),
+        backwardWeight: kernel("convBackwardWeight0"),
+        backwardInput: kernel("convBackwardInput0"),
+        im2col: kernel("convIm2col0"),
+        col2im: kernel("convCol2im0"),
+      },
+      {
+        forward: kernel("convForward1"),
+        backwardWeight: kernel("convBackwardWeight1"),
+        backwardInput: kernel("convBackwardInput1"),
+        im2col: kernel("convIm2col1"),
+        col2im: kernel("convCol2im1"),
+      },
+      {
+        forward: kernel("convForward2"),
+        backwardWeight: kernel("convBackwardWeight2"),
+        backwardInput: kernel("convBackwardInput2"),
+        im2col: kernel("convIm2col2"),
+        col2im: kernel("convCol2im2"),
+      },
+      {
+        forward: kernel("convForward3"),
+        backwardWeight: kernel("convBackwardWeight3"),
+        backwardInput: kernel("convBackwardInput3"),
+        im2col: kernel("convIm2col3"),
+        col2im: kernel("convCol2im3"),
+      },
+      {
+        forward: kernel("convForward4"),
+        backwardWeight: kernel("convBackwardWeight4"),
+        backwardInput: kernel("convBackwardInput4"),
+        im2col: kernel("convIm2col4"),
+        col2im: kernel("convCol2im4"),
+      },
+      {
+        forward: kernel("convForward5"),
+        backwardWeight: kernel("convBackwardWeight5"),
+        backwardInput: kernel("convBackwardInput5"),
+        im2col: kernel("convIm2col5"),
+        col2im: kernel("convCol2im5"),
+      },
+      {
+        forward: kernel("convForward6"),
+        backwardWeight: kernel("convBackwardWeight6"),
+        backwardInput: kernel("convBackwardInput6"),
+        im2col: kernel("convIm2col6"),
+        col2im: kernel("convCol2im6"),
+      },
+      {
+        forward: kernel("convForward7"),
+        backwardWeight: kernel("convBackwardWeight7"),
+        backwardInput: kernel("convBackwardInput7"),
+        im2col: kernel("convIm2col7"),
+        col2im: kernel("convCol2im7"),
+      },
+      {
+        forward: kernel("convForward8"),
+        backwardWeight: kernel("convBackwardWeight8"),
+        backwardInput: kernel("convBackwardInput8"),
+        im2col: kernel("convIm2col8"),
+        col2im: kernel("convCol2im8"),
+      },
+    ],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters `p` is, if any. */
+function arenaOf(p: Float32Array): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether `grads` is the gradient view of `arena` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: Float32Array): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** `backward` given other `grads`: the kernels still write into the arena's gradients, so what they hold is
+ *  set aside (returned) and they start from zero. */
+function stageGrads(arena: Arena): Float32Array {
+  const kept = arena.grads.slice();
+  arena.grads.fill(0);
+  return kept;
+}
+
+/** grads += the gradients the kernels wrote into the arena's, which then get back what they held. */
+function unstageGrads(arena: Arena, kept: Float32Array, grads: Float32Array): void {
+  const staged = arena.grads;
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+  staged.set(kept);
+}
+
+/** y = x Wᵀ + b on the SIMD kernel of layer shape `k`: rows CHUNK at a time through the scratch area. `W` and
+ *  `B` are element offsets in the parameters (`B` −1 for no bias). */
+function wasmDenseForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  const forward = a.kernels[k]!.forward;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * 4;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    a.heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    forward(xs, W * 4, B < 0 ? 0 : B * 4, ys, m);
+    y.set(a.heap.subarray(ys / 4, ys / 4 + m * OUT), r * OUT);
+  }
+}
+
+/** The dense backward on the SIMD kernels: dW += dyᵀ x and db += Σ dy into the arena's gradients, then,
+ *  when `dx`, gx += dy W. */
+function wasmDenseBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+  dx: boolean,
+): void {
+  const kernels = a.kernels[k]!;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * 4;
+  const ds = gs + CHUNK * OUT * 4;
+  const heap = a.heap;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / 4);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    kernels.backwardWeight(gs, xs, GRADS_BYTE + W * 4, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * 4, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * 4, ds, m);
+      for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}
+
+/** y = W·col + b on convolution kernel `k` for `n` samples of `x`. */
+function wasmConvForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  n: number,
+  IN: number,
+  OC: number,
+  P: number,
+  K: number,
+  G: number,
+  W: number,
+  B: number,
+  Y: number,
+  X: number,
+): void {
+  const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
+  }
+}
+
+/** dW += dy·colᵀ into the arena's gradients for `n` samples and, when `dx`, gx += col2im(Wᵀ·dy). */
+function wasmConvBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gy: Float32Array,
+  gx: Float32Array,
+  n: number,
+  IN: number,
+  OC: number,
+  P: number,
+  K: number,
+  G: number,
+  W: number,
+  Y: number,
+  DCOL: number,
+  X: number,
+  DX: number,
+  dx: boolean,
+): void {
+  const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
+  const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
+    }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
+  }
+}
+
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────
 
 const engine = createEngine();
@@ -3621,7 +4337,7 @@ export function createModel(options: ModelOptions = {}): Model {
   checkSeed(seed);
   const e = createEngine();
   const params = e.createParams(seed);
-  const grads = new Float32Array(paramCount);
+  const grads = arenaOf(params)?.grads ?? new Float32Array(paramCount);
   const buffers = createBuffers();
   return {
     manifest,

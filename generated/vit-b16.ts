@@ -1516,7 +1516,7 @@ function createEngine() {
   function createParams(seed = 0): Float32Array {
     checkSeed(seed);
     seedRandom(seed);
-    const p = new Float32Array(paramCount);
+    const p = createArena()?.params ?? new Float32Array(paramCount); // in a WebAssembly memory of its own when it can
     for (let i = 0; i < 589824; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // conv_proj.weight: U(±0.036084391824351615)
     for (let i = 589824; i < 590592; i++) p[i] = (2 * random() - 1) * 0.036084391824351615; // conv_proj.bias: U(±0.036084391824351615)
     // class_token: zeros
@@ -1676,6 +1676,9 @@ function createEngine() {
 
   let batchSize = 0;
   let forwardDone = false;
+  /** The memory of the parameters of the current call when the dense layers run on WebAssembly there
+   *  (`createParams` made them), else undefined: the TypeScript kernels. */
+  let arena: Arena | undefined;
   /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
   let inputGradWanted = true;
   /** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
@@ -3680,6 +3683,7 @@ function createEngine() {
     const training = options.training ?? false;
     if (options.seed !== undefined) checkSeed(options.seed);
     allocate(n);
+    arena = arenaOf(p);
     if (options.seed !== undefined) seedRandom(options.seed);
     act0.set(input);
     forward0(p, n);
@@ -3843,6 +3847,8 @@ function createEngine() {
     if (inWorkspace(grads))
       throw new TypeError("grads share memory with an array this module returned: copy them first");
     copy(outputGrad, grad141);
+    arena = arenaOf(p);
+    const kept = arena !== undefined && !ownGrads(arena, grads) ? stageGrads(arena) : undefined;
     const gp = grads;
     zero(gp);
     zero(grad0);
@@ -4113,6 +4119,7 @@ function createEngine() {
     backward3(gp, n);
     backward2(n);
     backward0(p, gp, n);
+    if (kept !== undefined) unstageGrads(arena!, kept, grads);
     return grad0;
   }
 
@@ -4120,59 +4127,15 @@ function createEngine() {
 
   /** Forward of op 0: conv_proj (conv2d). */
   function forward0(p: Float32Array, n: number): void {
-    // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14], as im2col + a register-tiled matrix product
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 150528;
-      for (let gi = 0; gi < 1; gi++) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 3; ic++) {
-              const xc = xb + (gi * 3 + ic) * 50176;
-              for (let kh = 0; kh < 16; kh++) {
-                const ih = oh * 16 - 0 + kh * 1;
-                for (let kw = 0; kw < 16; kw++) {
-                  const iw = ow * 16 - 0 + kw * 1;
-                  work0_col[r++] = act0[xc + ih * 224 + iw]!;
-                }
-              }
-            }
-          }
-        denseTiledForward(
-          p,
-          work0_col,
-          act1,
-          196,
-          768,
-          768,
-          0 + gi * 589824,
-          589824 + gi * 768,
-          yb + gi * 150528,
-          1,
-          196,
-        );
-      }
-    }
-  }
-
-  /** Backward of op 0: conv_proj (conv2d). */
-  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
-    // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14] — backward, as im2col + a register-tiled matrix product
-    // bias gradient
-    for (let c = 0; c < 768; c++) {
-      let acc = 0;
+    // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvForward(arena, 0, act0, act1, n, 150528, 768, 196, 768, 1, 0, 589824, 150528, 451584);
+    } else {
+      // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
-        for (let i = b * 150528 + c * 196, e = i + 196; i < e; i++) acc += grad1[i]!;
-      }
-      gp[589824 + c]! += acc;
-    }
-    const dx = inputGradWanted;
-    for (let b = 0; b < n; b++) {
-      const xb = b * 150528;
-      const yb = b * 150528;
-      for (let gi = 0; gi < 1; gi++) {
-        {
+        const xb = b * 150528;
+        const yb = b * 150528;
+        for (let gi = 0; gi < 1; gi++) {
           let r = 0;
           for (let oh = 0; oh < 14; oh++)
             for (let ow = 0; ow < 14; ow++) {
@@ -4187,39 +4150,110 @@ function createEngine() {
                 }
               }
             }
+          denseTiledForward(
+            p,
+            work0_col,
+            act1,
+            196,
+            768,
+            768,
+            0 + gi * 589824,
+            589824 + gi * 768,
+            yb + gi * 150528,
+            1,
+            196,
+          );
         }
-        if (dx) work0_dcol.fill(0);
-        denseTiledBackward(
-          p,
-          gp,
-          work0_col,
-          work0_dcol,
-          grad1,
-          196,
-          768,
-          768,
-          0 + gi * 589824,
-          -1,
-          dx,
-          yb + gi * 150528,
-          1,
-          196,
-        );
-        if (dx) {
-          let r = 0;
-          for (let oh = 0; oh < 14; oh++)
-            for (let ow = 0; ow < 14; ow++) {
-              for (let ic = 0; ic < 3; ic++) {
-                const xc = xb + (gi * 3 + ic) * 50176;
-                for (let kh = 0; kh < 16; kh++) {
-                  const ih = oh * 16 - 0 + kh * 1;
-                  for (let kw = 0; kw < 16; kw++) {
-                    const iw = ow * 16 - 0 + kw * 1;
-                    grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+      }
+    }
+  }
+
+  /** Backward of op 0: conv_proj (conv2d). */
+  function backward0(p: Float32Array, gp: Float32Array, n: number): void {
+    // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14] — backward: im2col, col2im and matrix products on WebAssembly SIMD when the parameters live in its memory
+    // bias gradient
+    for (let c = 0; c < 768; c++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) {
+        for (let i = b * 150528 + c * 196, e = i + 196; i < e; i++) acc += grad1[i]!;
+      }
+      gp[589824 + c]! += acc;
+    }
+    if (arena) {
+      wasmConvBackward(
+        arena,
+        0,
+        act0,
+        grad1,
+        grad0,
+        n,
+        150528,
+        768,
+        196,
+        768,
+        1,
+        0,
+        150528,
+        301056,
+        451584,
+        602112,
+        inputGradWanted,
+      );
+    } else {
+      const dx = inputGradWanted;
+      for (let b = 0; b < n; b++) {
+        const xb = b * 150528;
+        const yb = b * 150528;
+        for (let gi = 0; gi < 1; gi++) {
+          {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 16; kh++) {
+                    const ih = oh * 16 - 0 + kh * 1;
+                    for (let kw = 0; kw < 16; kw++) {
+                      const iw = ow * 16 - 0 + kw * 1;
+                      work0_col[r++] = act0[xc + ih * 224 + iw]!;
+                    }
                   }
                 }
               }
-            }
+          }
+          if (dx) work0_dcol.fill(0);
+          denseTiledBackward(
+            p,
+            gp,
+            work0_col,
+            work0_dcol,
+            grad1,
+            196,
+            768,
+            768,
+            0 + gi * 589824,
+            -1,
+            dx,
+            yb + gi * 150528,
+            1,
+            196,
+          );
+          if (dx) {
+            let r = 0;
+            for (let oh = 0; oh < 14; oh++)
+              for (let ow = 0; ow < 14; ow++) {
+                for (let ic = 0; ic < 3; ic++) {
+                  const xc = xb + (gi * 3 + ic) * 50176;
+                  for (let kh = 0; kh < 16; kh++) {
+                    const ih = oh * 16 - 0 + kh * 1;
+                    for (let kw = 0; kw < 16; kw++) {
+                      const iw = ow * 16 - 0 + kw * 1;
+                      grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
+                    }
+                  }
+                }
+              }
+          }
         }
       }
     }
@@ -4397,16 +4431,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act7, scratch7_q, n * 197, 768, 768, 744192, 2513664, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act7, scratch7_q, n * 197, 768, 768, 744192, 2513664);
+    else denseTiledForward(p, act7, scratch7_q, n * 197, 768, 768, 744192, 2513664, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act7, scratch7_k, n * 197, 768, 768, 1334016, 2514432, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act7, scratch7_k, n * 197, 768, 768, 1334016, 2514432);
+    else denseTiledForward(p, act7, scratch7_k, n * 197, 768, 768, 1334016, 2514432, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act7, scratch7_v, n * 197, 768, 768, 1923840, 2515200, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act7, scratch7_v, n * 197, 768, 768, 1923840, 2515200);
+    else denseTiledForward(p, act7, scratch7_v, n * 197, 768, 768, 1923840, 2515200, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch7_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch7_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch7_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch7_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch7_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch7_probs[row + j]! - m);
+              scratch7_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch7_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch7_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch7_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -4438,7 +4509,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch7_heads, act8, n * 197, 768, 768, 2515968, 3105792, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch7_heads, act8, n * 197, 768, 768, 2515968, 3105792);
+    else denseTiledForward(p, scratch7_heads, act8, n * 197, 768, 768, 2515968, 3105792, 0, 768, 1);
   }
 
   /** Backward of op 7: encoder.layers.encoder_layer_0.self_attention (attention). */
@@ -4449,26 +4521,67 @@ function createEngine() {
     scratch7_d_k.fill(0, 0, n * 151296);
     scratch7_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch7_heads,
-      scratch7_d_heads,
-      grad8,
-      n * 197,
-      768,
-      768,
-      2515968,
-      3105792,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(arena, 0, scratch7_heads, scratch7_d_heads, grad8, n * 197, 768, 768, 2515968, 3105792, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch7_heads,
+        scratch7_d_heads,
+        grad8,
+        n * 197,
+        768,
+        768,
+        2515968,
+        3105792,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch7_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch7_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch7_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch7_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch7_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch7_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch7_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch7_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch7_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -4501,11 +4614,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act7, grad7, scratch7_d_q, n * 197, 768, 768, 744192, 2513664, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act7, grad7, scratch7_d_q, n * 197, 768, 768, 744192, 2513664, true);
+    else denseTiledBackward(p, gp, act7, grad7, scratch7_d_q, n * 197, 768, 768, 744192, 2513664, true, 0, 768, 1);
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act7, grad7, scratch7_d_k, n * 197, 768, 768, 1334016, 2514432, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act7, grad7, scratch7_d_k, n * 197, 768, 768, 1334016, 2514432, true);
+    else denseTiledBackward(p, gp, act7, grad7, scratch7_d_k, n * 197, 768, 768, 1334016, 2514432, true, 0, 768, 1);
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act7, grad7, scratch7_d_v, n * 197, 768, 768, 1923840, 2515200, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act7, grad7, scratch7_d_v, n * 197, 768, 768, 1923840, 2515200, true);
+    else denseTiledBackward(p, gp, act7, grad7, scratch7_d_v, n * 197, 768, 768, 1923840, 2515200, true, 0, 768, 1);
   }
 
   /** Forward of the 24 ops 9, 16, 20, 27, 31, 38, … (add, one shape): each call passes its arrays and offsets. */
@@ -4533,8 +4649,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 768 → 3072, register-tiled (shared kernel below)
-    denseTiledForward(p, input, output, n * 197, 768, 3072, weightAt, biasAt, 0, 3072, 1);
+    // dense 768 → 3072, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 2, input, output, n * 197, 768, 3072, weightAt, biasAt);
+    else denseTiledForward(p, input, output, n * 197, 768, 3072, weightAt, biasAt, 0, 3072, 1);
   }
 
   /** Backward of the 12 ops 11, 22, 33, 44, 55, 66, … (dense, one shape): each call passes its arrays and offsets. */
@@ -4548,8 +4665,10 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 768 → 3072 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 197, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
+    // dense 768 → 3072 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 2, input, inputGrad, outputGrad, n * 197, 768, 3072, weightAt, biasAt, true);
+    else
+      denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 197, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
   }
 
   /** Forward of the 12 ops 12, 23, 34, 45, 56, 67, … (gelu, one shape): each call passes its arrays and offsets. */
@@ -4610,8 +4729,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 3072 → 768, register-tiled (shared kernel below)
-    denseTiledForward(p, input, output, n * 197, 3072, 768, weightAt, biasAt, 0, 768, 1);
+    // dense 3072 → 768, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 3, input, output, n * 197, 3072, 768, weightAt, biasAt);
+    else denseTiledForward(p, input, output, n * 197, 3072, 768, weightAt, biasAt, 0, 768, 1);
   }
 
   /** Backward of the 12 ops 14, 25, 36, 47, 58, 69, … (dense, one shape): each call passes its arrays and offsets. */
@@ -4625,8 +4745,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 3072 → 768 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 197, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
+    // dense 3072 → 768 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 3, input, inputGrad, outputGrad, n * 197, 3072, 768, weightAt, biasAt, true);
+    else denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 197, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
   }
 
   /** Forward of op 18: encoder.layers.encoder_layer_1.self_attention (attention). */
@@ -4634,16 +4755,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act18, scratch18_q, n * 197, 768, 768, 7832064, 9601536, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act18, scratch18_q, n * 197, 768, 768, 7832064, 9601536);
+    else denseTiledForward(p, act18, scratch18_q, n * 197, 768, 768, 7832064, 9601536, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act18, scratch18_k, n * 197, 768, 768, 8421888, 9602304, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act18, scratch18_k, n * 197, 768, 768, 8421888, 9602304);
+    else denseTiledForward(p, act18, scratch18_k, n * 197, 768, 768, 8421888, 9602304, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act18, scratch18_v, n * 197, 768, 768, 9011712, 9603072, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act18, scratch18_v, n * 197, 768, 768, 9011712, 9603072);
+    else denseTiledForward(p, act18, scratch18_v, n * 197, 768, 768, 9011712, 9603072, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch18_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch18_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch18_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch18_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch18_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch18_probs[row + j]! - m);
+              scratch18_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch18_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch18_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch18_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -4675,7 +4833,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch18_heads, act19, n * 197, 768, 768, 9603840, 10193664, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch18_heads, act19, n * 197, 768, 768, 9603840, 10193664);
+    else denseTiledForward(p, scratch18_heads, act19, n * 197, 768, 768, 9603840, 10193664, 0, 768, 1);
   }
 
   /** Backward of op 18: encoder.layers.encoder_layer_1.self_attention (attention). */
@@ -4686,26 +4845,79 @@ function createEngine() {
     scratch18_d_k.fill(0, 0, n * 151296);
     scratch18_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch18_heads,
-      scratch18_d_heads,
-      grad19,
-      n * 197,
-      768,
-      768,
-      9603840,
-      10193664,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch18_heads,
+        scratch18_d_heads,
+        grad19,
+        n * 197,
+        768,
+        768,
+        9603840,
+        10193664,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch18_heads,
+        scratch18_d_heads,
+        grad19,
+        n * 197,
+        768,
+        768,
+        9603840,
+        10193664,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch18_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch18_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch18_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch18_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch18_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch18_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch18_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch18_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch18_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -4738,11 +4950,14 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act18, grad18, scratch18_d_q, n * 197, 768, 768, 7832064, 9601536, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act18, grad18, scratch18_d_q, n * 197, 768, 768, 7832064, 9601536, true);
+    else denseTiledBackward(p, gp, act18, grad18, scratch18_d_q, n * 197, 768, 768, 7832064, 9601536, true, 0, 768, 1);
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act18, grad18, scratch18_d_k, n * 197, 768, 768, 8421888, 9602304, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act18, grad18, scratch18_d_k, n * 197, 768, 768, 8421888, 9602304, true);
+    else denseTiledBackward(p, gp, act18, grad18, scratch18_d_k, n * 197, 768, 768, 8421888, 9602304, true, 0, 768, 1);
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act18, grad18, scratch18_d_v, n * 197, 768, 768, 9011712, 9603072, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act18, grad18, scratch18_d_v, n * 197, 768, 768, 9011712, 9603072, true);
+    else denseTiledBackward(p, gp, act18, grad18, scratch18_d_v, n * 197, 768, 768, 9011712, 9603072, true, 0, 768, 1);
   }
 
   /** Forward of op 29: encoder.layers.encoder_layer_2.self_attention (attention). */
@@ -4750,16 +4965,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act29, scratch29_q, n * 197, 768, 768, 14919936, 16689408, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act29, scratch29_q, n * 197, 768, 768, 14919936, 16689408);
+    else denseTiledForward(p, act29, scratch29_q, n * 197, 768, 768, 14919936, 16689408, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act29, scratch29_k, n * 197, 768, 768, 15509760, 16690176, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act29, scratch29_k, n * 197, 768, 768, 15509760, 16690176);
+    else denseTiledForward(p, act29, scratch29_k, n * 197, 768, 768, 15509760, 16690176, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act29, scratch29_v, n * 197, 768, 768, 16099584, 16690944, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act29, scratch29_v, n * 197, 768, 768, 16099584, 16690944);
+    else denseTiledForward(p, act29, scratch29_v, n * 197, 768, 768, 16099584, 16690944, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch29_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch29_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch29_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch29_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch29_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch29_probs[row + j]! - m);
+              scratch29_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch29_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch29_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch29_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -4791,7 +5043,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch29_heads, act30, n * 197, 768, 768, 16691712, 17281536, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch29_heads, act30, n * 197, 768, 768, 16691712, 17281536);
+    else denseTiledForward(p, scratch29_heads, act30, n * 197, 768, 768, 16691712, 17281536, 0, 768, 1);
   }
 
   /** Backward of op 29: encoder.layers.encoder_layer_2.self_attention (attention). */
@@ -4802,26 +5055,79 @@ function createEngine() {
     scratch29_d_k.fill(0, 0, n * 151296);
     scratch29_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch29_heads,
-      scratch29_d_heads,
-      grad30,
-      n * 197,
-      768,
-      768,
-      16691712,
-      17281536,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch29_heads,
+        scratch29_d_heads,
+        grad30,
+        n * 197,
+        768,
+        768,
+        16691712,
+        17281536,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch29_heads,
+        scratch29_d_heads,
+        grad30,
+        n * 197,
+        768,
+        768,
+        16691712,
+        17281536,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch29_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch29_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch29_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch29_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch29_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch29_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch29_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch29_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch29_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -4854,11 +5160,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act29, grad29, scratch29_d_q, n * 197, 768, 768, 14919936, 16689408, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act29, grad29, scratch29_d_q, n * 197, 768, 768, 14919936, 16689408, true);
+    else
+      denseTiledBackward(p, gp, act29, grad29, scratch29_d_q, n * 197, 768, 768, 14919936, 16689408, true, 0, 768, 1);
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act29, grad29, scratch29_d_k, n * 197, 768, 768, 15509760, 16690176, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act29, grad29, scratch29_d_k, n * 197, 768, 768, 15509760, 16690176, true);
+    else
+      denseTiledBackward(p, gp, act29, grad29, scratch29_d_k, n * 197, 768, 768, 15509760, 16690176, true, 0, 768, 1);
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act29, grad29, scratch29_d_v, n * 197, 768, 768, 16099584, 16690944, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act29, grad29, scratch29_d_v, n * 197, 768, 768, 16099584, 16690944, true);
+    else
+      denseTiledBackward(p, gp, act29, grad29, scratch29_d_v, n * 197, 768, 768, 16099584, 16690944, true, 0, 768, 1);
   }
 
   /** Forward of op 40: encoder.layers.encoder_layer_3.self_attention (attention). */
@@ -4866,16 +5178,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act40, scratch40_q, n * 197, 768, 768, 22007808, 23777280, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act40, scratch40_q, n * 197, 768, 768, 22007808, 23777280);
+    else denseTiledForward(p, act40, scratch40_q, n * 197, 768, 768, 22007808, 23777280, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act40, scratch40_k, n * 197, 768, 768, 22597632, 23778048, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act40, scratch40_k, n * 197, 768, 768, 22597632, 23778048);
+    else denseTiledForward(p, act40, scratch40_k, n * 197, 768, 768, 22597632, 23778048, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act40, scratch40_v, n * 197, 768, 768, 23187456, 23778816, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act40, scratch40_v, n * 197, 768, 768, 23187456, 23778816);
+    else denseTiledForward(p, act40, scratch40_v, n * 197, 768, 768, 23187456, 23778816, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch40_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch40_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch40_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch40_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch40_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch40_probs[row + j]! - m);
+              scratch40_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch40_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch40_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch40_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -4907,7 +5256,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch40_heads, act41, n * 197, 768, 768, 23779584, 24369408, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch40_heads, act41, n * 197, 768, 768, 23779584, 24369408);
+    else denseTiledForward(p, scratch40_heads, act41, n * 197, 768, 768, 23779584, 24369408, 0, 768, 1);
   }
 
   /** Backward of op 40: encoder.layers.encoder_layer_3.self_attention (attention). */
@@ -4918,26 +5268,79 @@ function createEngine() {
     scratch40_d_k.fill(0, 0, n * 151296);
     scratch40_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch40_heads,
-      scratch40_d_heads,
-      grad41,
-      n * 197,
-      768,
-      768,
-      23779584,
-      24369408,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch40_heads,
+        scratch40_d_heads,
+        grad41,
+        n * 197,
+        768,
+        768,
+        23779584,
+        24369408,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch40_heads,
+        scratch40_d_heads,
+        grad41,
+        n * 197,
+        768,
+        768,
+        23779584,
+        24369408,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch40_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch40_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch40_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch40_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch40_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch40_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch40_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch40_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch40_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -4970,11 +5373,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act40, grad40, scratch40_d_q, n * 197, 768, 768, 22007808, 23777280, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act40, grad40, scratch40_d_q, n * 197, 768, 768, 22007808, 23777280, true);
+    else
+      denseTiledBackward(p, gp, act40, grad40, scratch40_d_q, n * 197, 768, 768, 22007808, 23777280, true, 0, 768, 1);
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act40, grad40, scratch40_d_k, n * 197, 768, 768, 22597632, 23778048, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act40, grad40, scratch40_d_k, n * 197, 768, 768, 22597632, 23778048, true);
+    else
+      denseTiledBackward(p, gp, act40, grad40, scratch40_d_k, n * 197, 768, 768, 22597632, 23778048, true, 0, 768, 1);
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act40, grad40, scratch40_d_v, n * 197, 768, 768, 23187456, 23778816, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act40, grad40, scratch40_d_v, n * 197, 768, 768, 23187456, 23778816, true);
+    else
+      denseTiledBackward(p, gp, act40, grad40, scratch40_d_v, n * 197, 768, 768, 23187456, 23778816, true, 0, 768, 1);
   }
 
   /** Forward of op 51: encoder.layers.encoder_layer_4.self_attention (attention). */
@@ -4982,16 +5391,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act51, scratch51_q, n * 197, 768, 768, 29095680, 30865152, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act51, scratch51_q, n * 197, 768, 768, 29095680, 30865152);
+    else denseTiledForward(p, act51, scratch51_q, n * 197, 768, 768, 29095680, 30865152, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act51, scratch51_k, n * 197, 768, 768, 29685504, 30865920, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act51, scratch51_k, n * 197, 768, 768, 29685504, 30865920);
+    else denseTiledForward(p, act51, scratch51_k, n * 197, 768, 768, 29685504, 30865920, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act51, scratch51_v, n * 197, 768, 768, 30275328, 30866688, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act51, scratch51_v, n * 197, 768, 768, 30275328, 30866688);
+    else denseTiledForward(p, act51, scratch51_v, n * 197, 768, 768, 30275328, 30866688, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch51_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch51_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch51_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch51_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch51_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch51_probs[row + j]! - m);
+              scratch51_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch51_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch51_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch51_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5023,7 +5469,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch51_heads, act52, n * 197, 768, 768, 30867456, 31457280, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch51_heads, act52, n * 197, 768, 768, 30867456, 31457280);
+    else denseTiledForward(p, scratch51_heads, act52, n * 197, 768, 768, 30867456, 31457280, 0, 768, 1);
   }
 
   /** Backward of op 51: encoder.layers.encoder_layer_4.self_attention (attention). */
@@ -5034,26 +5481,79 @@ function createEngine() {
     scratch51_d_k.fill(0, 0, n * 151296);
     scratch51_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch51_heads,
-      scratch51_d_heads,
-      grad52,
-      n * 197,
-      768,
-      768,
-      30867456,
-      31457280,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch51_heads,
+        scratch51_d_heads,
+        grad52,
+        n * 197,
+        768,
+        768,
+        30867456,
+        31457280,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch51_heads,
+        scratch51_d_heads,
+        grad52,
+        n * 197,
+        768,
+        768,
+        30867456,
+        31457280,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch51_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch51_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch51_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch51_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch51_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch51_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch51_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch51_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch51_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5086,11 +5586,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act51, grad51, scratch51_d_q, n * 197, 768, 768, 29095680, 30865152, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act51, grad51, scratch51_d_q, n * 197, 768, 768, 29095680, 30865152, true);
+    else
+      denseTiledBackward(p, gp, act51, grad51, scratch51_d_q, n * 197, 768, 768, 29095680, 30865152, true, 0, 768, 1);
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act51, grad51, scratch51_d_k, n * 197, 768, 768, 29685504, 30865920, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act51, grad51, scratch51_d_k, n * 197, 768, 768, 29685504, 30865920, true);
+    else
+      denseTiledBackward(p, gp, act51, grad51, scratch51_d_k, n * 197, 768, 768, 29685504, 30865920, true, 0, 768, 1);
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act51, grad51, scratch51_d_v, n * 197, 768, 768, 30275328, 30866688, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act51, grad51, scratch51_d_v, n * 197, 768, 768, 30275328, 30866688, true);
+    else
+      denseTiledBackward(p, gp, act51, grad51, scratch51_d_v, n * 197, 768, 768, 30275328, 30866688, true, 0, 768, 1);
   }
 
   /** Forward of op 62: encoder.layers.encoder_layer_5.self_attention (attention). */
@@ -5098,16 +5604,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act62, scratch62_q, n * 197, 768, 768, 36183552, 37953024, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act62, scratch62_q, n * 197, 768, 768, 36183552, 37953024);
+    else denseTiledForward(p, act62, scratch62_q, n * 197, 768, 768, 36183552, 37953024, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act62, scratch62_k, n * 197, 768, 768, 36773376, 37953792, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act62, scratch62_k, n * 197, 768, 768, 36773376, 37953792);
+    else denseTiledForward(p, act62, scratch62_k, n * 197, 768, 768, 36773376, 37953792, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act62, scratch62_v, n * 197, 768, 768, 37363200, 37954560, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act62, scratch62_v, n * 197, 768, 768, 37363200, 37954560);
+    else denseTiledForward(p, act62, scratch62_v, n * 197, 768, 768, 37363200, 37954560, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch62_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch62_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch62_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch62_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch62_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch62_probs[row + j]! - m);
+              scratch62_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch62_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch62_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch62_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5139,7 +5682,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch62_heads, act63, n * 197, 768, 768, 37955328, 38545152, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch62_heads, act63, n * 197, 768, 768, 37955328, 38545152);
+    else denseTiledForward(p, scratch62_heads, act63, n * 197, 768, 768, 37955328, 38545152, 0, 768, 1);
   }
 
   /** Backward of op 62: encoder.layers.encoder_layer_5.self_attention (attention). */
@@ -5150,26 +5694,79 @@ function createEngine() {
     scratch62_d_k.fill(0, 0, n * 151296);
     scratch62_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch62_heads,
-      scratch62_d_heads,
-      grad63,
-      n * 197,
-      768,
-      768,
-      37955328,
-      38545152,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch62_heads,
+        scratch62_d_heads,
+        grad63,
+        n * 197,
+        768,
+        768,
+        37955328,
+        38545152,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch62_heads,
+        scratch62_d_heads,
+        grad63,
+        n * 197,
+        768,
+        768,
+        37955328,
+        38545152,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch62_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch62_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch62_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch62_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch62_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch62_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch62_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch62_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch62_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5202,11 +5799,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act62, grad62, scratch62_d_q, n * 197, 768, 768, 36183552, 37953024, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act62, grad62, scratch62_d_q, n * 197, 768, 768, 36183552, 37953024, true);
+    else
+      denseTiledBackward(p, gp, act62, grad62, scratch62_d_q, n * 197, 768, 768, 36183552, 37953024, true, 0, 768, 1);
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act62, grad62, scratch62_d_k, n * 197, 768, 768, 36773376, 37953792, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act62, grad62, scratch62_d_k, n * 197, 768, 768, 36773376, 37953792, true);
+    else
+      denseTiledBackward(p, gp, act62, grad62, scratch62_d_k, n * 197, 768, 768, 36773376, 37953792, true, 0, 768, 1);
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act62, grad62, scratch62_d_v, n * 197, 768, 768, 37363200, 37954560, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act62, grad62, scratch62_d_v, n * 197, 768, 768, 37363200, 37954560, true);
+    else
+      denseTiledBackward(p, gp, act62, grad62, scratch62_d_v, n * 197, 768, 768, 37363200, 37954560, true, 0, 768, 1);
   }
 
   /** Forward of op 73: encoder.layers.encoder_layer_6.self_attention (attention). */
@@ -5214,16 +5817,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act73, scratch73_q, n * 197, 768, 768, 43271424, 45040896, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act73, scratch73_q, n * 197, 768, 768, 43271424, 45040896);
+    else denseTiledForward(p, act73, scratch73_q, n * 197, 768, 768, 43271424, 45040896, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act73, scratch73_k, n * 197, 768, 768, 43861248, 45041664, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act73, scratch73_k, n * 197, 768, 768, 43861248, 45041664);
+    else denseTiledForward(p, act73, scratch73_k, n * 197, 768, 768, 43861248, 45041664, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act73, scratch73_v, n * 197, 768, 768, 44451072, 45042432, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act73, scratch73_v, n * 197, 768, 768, 44451072, 45042432);
+    else denseTiledForward(p, act73, scratch73_v, n * 197, 768, 768, 44451072, 45042432, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch73_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch73_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch73_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch73_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch73_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch73_probs[row + j]! - m);
+              scratch73_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch73_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch73_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch73_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5255,7 +5895,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch73_heads, act74, n * 197, 768, 768, 45043200, 45633024, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch73_heads, act74, n * 197, 768, 768, 45043200, 45633024);
+    else denseTiledForward(p, scratch73_heads, act74, n * 197, 768, 768, 45043200, 45633024, 0, 768, 1);
   }
 
   /** Backward of op 73: encoder.layers.encoder_layer_6.self_attention (attention). */
@@ -5266,26 +5907,79 @@ function createEngine() {
     scratch73_d_k.fill(0, 0, n * 151296);
     scratch73_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch73_heads,
-      scratch73_d_heads,
-      grad74,
-      n * 197,
-      768,
-      768,
-      45043200,
-      45633024,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch73_heads,
+        scratch73_d_heads,
+        grad74,
+        n * 197,
+        768,
+        768,
+        45043200,
+        45633024,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch73_heads,
+        scratch73_d_heads,
+        grad74,
+        n * 197,
+        768,
+        768,
+        45043200,
+        45633024,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch73_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch73_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch73_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch73_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch73_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch73_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch73_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch73_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch73_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5318,11 +6012,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act73, grad73, scratch73_d_q, n * 197, 768, 768, 43271424, 45040896, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act73, grad73, scratch73_d_q, n * 197, 768, 768, 43271424, 45040896, true);
+    else
+      denseTiledBackward(p, gp, act73, grad73, scratch73_d_q, n * 197, 768, 768, 43271424, 45040896, true, 0, 768, 1);
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act73, grad73, scratch73_d_k, n * 197, 768, 768, 43861248, 45041664, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act73, grad73, scratch73_d_k, n * 197, 768, 768, 43861248, 45041664, true);
+    else
+      denseTiledBackward(p, gp, act73, grad73, scratch73_d_k, n * 197, 768, 768, 43861248, 45041664, true, 0, 768, 1);
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act73, grad73, scratch73_d_v, n * 197, 768, 768, 44451072, 45042432, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act73, grad73, scratch73_d_v, n * 197, 768, 768, 44451072, 45042432, true);
+    else
+      denseTiledBackward(p, gp, act73, grad73, scratch73_d_v, n * 197, 768, 768, 44451072, 45042432, true, 0, 768, 1);
   }
 
   /** Forward of op 84: encoder.layers.encoder_layer_7.self_attention (attention). */
@@ -5330,16 +6030,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act84, scratch84_q, n * 197, 768, 768, 50359296, 52128768, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act84, scratch84_q, n * 197, 768, 768, 50359296, 52128768);
+    else denseTiledForward(p, act84, scratch84_q, n * 197, 768, 768, 50359296, 52128768, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act84, scratch84_k, n * 197, 768, 768, 50949120, 52129536, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act84, scratch84_k, n * 197, 768, 768, 50949120, 52129536);
+    else denseTiledForward(p, act84, scratch84_k, n * 197, 768, 768, 50949120, 52129536, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act84, scratch84_v, n * 197, 768, 768, 51538944, 52130304, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act84, scratch84_v, n * 197, 768, 768, 51538944, 52130304);
+    else denseTiledForward(p, act84, scratch84_v, n * 197, 768, 768, 51538944, 52130304, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch84_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch84_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch84_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch84_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch84_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch84_probs[row + j]! - m);
+              scratch84_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch84_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch84_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch84_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5371,7 +6108,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch84_heads, act85, n * 197, 768, 768, 52131072, 52720896, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch84_heads, act85, n * 197, 768, 768, 52131072, 52720896);
+    else denseTiledForward(p, scratch84_heads, act85, n * 197, 768, 768, 52131072, 52720896, 0, 768, 1);
   }
 
   /** Backward of op 84: encoder.layers.encoder_layer_7.self_attention (attention). */
@@ -5382,26 +6120,79 @@ function createEngine() {
     scratch84_d_k.fill(0, 0, n * 151296);
     scratch84_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch84_heads,
-      scratch84_d_heads,
-      grad85,
-      n * 197,
-      768,
-      768,
-      52131072,
-      52720896,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch84_heads,
+        scratch84_d_heads,
+        grad85,
+        n * 197,
+        768,
+        768,
+        52131072,
+        52720896,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch84_heads,
+        scratch84_d_heads,
+        grad85,
+        n * 197,
+        768,
+        768,
+        52131072,
+        52720896,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch84_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch84_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch84_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch84_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch84_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch84_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch84_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch84_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch84_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5434,11 +6225,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act84, grad84, scratch84_d_q, n * 197, 768, 768, 50359296, 52128768, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act84, grad84, scratch84_d_q, n * 197, 768, 768, 50359296, 52128768, true);
+    else
+      denseTiledBackward(p, gp, act84, grad84, scratch84_d_q, n * 197, 768, 768, 50359296, 52128768, true, 0, 768, 1);
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 197, 768, 768, 50949120, 52129536, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act84, grad84, scratch84_d_k, n * 197, 768, 768, 50949120, 52129536, true);
+    else
+      denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 197, 768, 768, 50949120, 52129536, true, 0, 768, 1);
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 197, 768, 768, 51538944, 52130304, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act84, grad84, scratch84_d_v, n * 197, 768, 768, 51538944, 52130304, true);
+    else
+      denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 197, 768, 768, 51538944, 52130304, true, 0, 768, 1);
   }
 
   /** Forward of op 95: encoder.layers.encoder_layer_8.self_attention (attention). */
@@ -5446,16 +6243,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act95, scratch95_q, n * 197, 768, 768, 57447168, 59216640, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act95, scratch95_q, n * 197, 768, 768, 57447168, 59216640);
+    else denseTiledForward(p, act95, scratch95_q, n * 197, 768, 768, 57447168, 59216640, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act95, scratch95_k, n * 197, 768, 768, 58036992, 59217408, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act95, scratch95_k, n * 197, 768, 768, 58036992, 59217408);
+    else denseTiledForward(p, act95, scratch95_k, n * 197, 768, 768, 58036992, 59217408, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act95, scratch95_v, n * 197, 768, 768, 58626816, 59218176, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act95, scratch95_v, n * 197, 768, 768, 58626816, 59218176);
+    else denseTiledForward(p, act95, scratch95_v, n * 197, 768, 768, 58626816, 59218176, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch95_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch95_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch95_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch95_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch95_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch95_probs[row + j]! - m);
+              scratch95_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch95_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch95_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch95_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5487,7 +6321,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch95_heads, act96, n * 197, 768, 768, 59218944, 59808768, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch95_heads, act96, n * 197, 768, 768, 59218944, 59808768);
+    else denseTiledForward(p, scratch95_heads, act96, n * 197, 768, 768, 59218944, 59808768, 0, 768, 1);
   }
 
   /** Backward of op 95: encoder.layers.encoder_layer_8.self_attention (attention). */
@@ -5498,26 +6333,79 @@ function createEngine() {
     scratch95_d_k.fill(0, 0, n * 151296);
     scratch95_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch95_heads,
-      scratch95_d_heads,
-      grad96,
-      n * 197,
-      768,
-      768,
-      59218944,
-      59808768,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch95_heads,
+        scratch95_d_heads,
+        grad96,
+        n * 197,
+        768,
+        768,
+        59218944,
+        59808768,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch95_heads,
+        scratch95_d_heads,
+        grad96,
+        n * 197,
+        768,
+        768,
+        59218944,
+        59808768,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch95_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch95_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch95_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch95_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch95_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch95_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch95_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch95_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch95_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5550,11 +6438,17 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act95, grad95, scratch95_d_q, n * 197, 768, 768, 57447168, 59216640, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act95, grad95, scratch95_d_q, n * 197, 768, 768, 57447168, 59216640, true);
+    else
+      denseTiledBackward(p, gp, act95, grad95, scratch95_d_q, n * 197, 768, 768, 57447168, 59216640, true, 0, 768, 1);
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act95, grad95, scratch95_d_k, n * 197, 768, 768, 58036992, 59217408, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act95, grad95, scratch95_d_k, n * 197, 768, 768, 58036992, 59217408, true);
+    else
+      denseTiledBackward(p, gp, act95, grad95, scratch95_d_k, n * 197, 768, 768, 58036992, 59217408, true, 0, 768, 1);
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act95, grad95, scratch95_d_v, n * 197, 768, 768, 58626816, 59218176, true, 0, 768, 1);
+    if (arena) wasmDenseBackward(arena, 0, act95, grad95, scratch95_d_v, n * 197, 768, 768, 58626816, 59218176, true);
+    else
+      denseTiledBackward(p, gp, act95, grad95, scratch95_d_v, n * 197, 768, 768, 58626816, 59218176, true, 0, 768, 1);
   }
 
   /** Forward of op 106: encoder.layers.encoder_layer_9.self_attention (attention). */
@@ -5562,16 +6456,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act106, scratch106_q, n * 197, 768, 768, 64535040, 66304512, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act106, scratch106_q, n * 197, 768, 768, 64535040, 66304512);
+    else denseTiledForward(p, act106, scratch106_q, n * 197, 768, 768, 64535040, 66304512, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act106, scratch106_k, n * 197, 768, 768, 65124864, 66305280, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act106, scratch106_k, n * 197, 768, 768, 65124864, 66305280);
+    else denseTiledForward(p, act106, scratch106_k, n * 197, 768, 768, 65124864, 66305280, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act106, scratch106_v, n * 197, 768, 768, 65714688, 66306048, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act106, scratch106_v, n * 197, 768, 768, 65714688, 66306048);
+    else denseTiledForward(p, act106, scratch106_v, n * 197, 768, 768, 65714688, 66306048, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch106_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch106_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch106_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch106_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch106_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch106_probs[row + j]! - m);
+              scratch106_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch106_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch106_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch106_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5603,7 +6534,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch106_heads, act107, n * 197, 768, 768, 66306816, 66896640, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch106_heads, act107, n * 197, 768, 768, 66306816, 66896640);
+    else denseTiledForward(p, scratch106_heads, act107, n * 197, 768, 768, 66306816, 66896640, 0, 768, 1);
   }
 
   /** Backward of op 106: encoder.layers.encoder_layer_9.self_attention (attention). */
@@ -5614,26 +6546,79 @@ function createEngine() {
     scratch106_d_k.fill(0, 0, n * 151296);
     scratch106_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch106_heads,
-      scratch106_d_heads,
-      grad107,
-      n * 197,
-      768,
-      768,
-      66306816,
-      66896640,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch106_heads,
+        scratch106_d_heads,
+        grad107,
+        n * 197,
+        768,
+        768,
+        66306816,
+        66896640,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch106_heads,
+        scratch106_d_heads,
+        grad107,
+        n * 197,
+        768,
+        768,
+        66306816,
+        66896640,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch106_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch106_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch106_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch106_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch106_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch106_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch106_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch106_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch106_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5666,11 +6651,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act106, grad106, scratch106_d_q, n * 197, 768, 768, 64535040, 66304512, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act106, grad106, scratch106_d_q, n * 197, 768, 768, 64535040, 66304512, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act106,
+        grad106,
+        scratch106_d_q,
+        n * 197,
+        768,
+        768,
+        64535040,
+        66304512,
+        true,
+        0,
+        768,
+        1,
+      );
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act106, grad106, scratch106_d_k, n * 197, 768, 768, 65124864, 66305280, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act106, grad106, scratch106_d_k, n * 197, 768, 768, 65124864, 66305280, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act106,
+        grad106,
+        scratch106_d_k,
+        n * 197,
+        768,
+        768,
+        65124864,
+        66305280,
+        true,
+        0,
+        768,
+        1,
+      );
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act106, grad106, scratch106_d_v, n * 197, 768, 768, 65714688, 66306048, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act106, grad106, scratch106_d_v, n * 197, 768, 768, 65714688, 66306048, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act106,
+        grad106,
+        scratch106_d_v,
+        n * 197,
+        768,
+        768,
+        65714688,
+        66306048,
+        true,
+        0,
+        768,
+        1,
+      );
   }
 
   /** Forward of op 117: encoder.layers.encoder_layer_10.self_attention (attention). */
@@ -5678,16 +6717,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act117, scratch117_q, n * 197, 768, 768, 71622912, 73392384, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act117, scratch117_q, n * 197, 768, 768, 71622912, 73392384);
+    else denseTiledForward(p, act117, scratch117_q, n * 197, 768, 768, 71622912, 73392384, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act117, scratch117_k, n * 197, 768, 768, 72212736, 73393152, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act117, scratch117_k, n * 197, 768, 768, 72212736, 73393152);
+    else denseTiledForward(p, act117, scratch117_k, n * 197, 768, 768, 72212736, 73393152, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act117, scratch117_v, n * 197, 768, 768, 72802560, 73393920, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act117, scratch117_v, n * 197, 768, 768, 72802560, 73393920);
+    else denseTiledForward(p, act117, scratch117_v, n * 197, 768, 768, 72802560, 73393920, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch117_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch117_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch117_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch117_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch117_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch117_probs[row + j]! - m);
+              scratch117_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch117_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch117_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch117_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5719,7 +6795,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch117_heads, act118, n * 197, 768, 768, 73394688, 73984512, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch117_heads, act118, n * 197, 768, 768, 73394688, 73984512);
+    else denseTiledForward(p, scratch117_heads, act118, n * 197, 768, 768, 73394688, 73984512, 0, 768, 1);
   }
 
   /** Backward of op 117: encoder.layers.encoder_layer_10.self_attention (attention). */
@@ -5730,26 +6807,79 @@ function createEngine() {
     scratch117_d_k.fill(0, 0, n * 151296);
     scratch117_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch117_heads,
-      scratch117_d_heads,
-      grad118,
-      n * 197,
-      768,
-      768,
-      73394688,
-      73984512,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch117_heads,
+        scratch117_d_heads,
+        grad118,
+        n * 197,
+        768,
+        768,
+        73394688,
+        73984512,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch117_heads,
+        scratch117_d_heads,
+        grad118,
+        n * 197,
+        768,
+        768,
+        73394688,
+        73984512,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch117_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch117_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch117_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch117_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch117_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch117_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch117_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch117_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch117_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5782,11 +6912,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act117, grad117, scratch117_d_q, n * 197, 768, 768, 71622912, 73392384, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act117, grad117, scratch117_d_q, n * 197, 768, 768, 71622912, 73392384, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act117,
+        grad117,
+        scratch117_d_q,
+        n * 197,
+        768,
+        768,
+        71622912,
+        73392384,
+        true,
+        0,
+        768,
+        1,
+      );
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act117, grad117, scratch117_d_k, n * 197, 768, 768, 72212736, 73393152, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act117, grad117, scratch117_d_k, n * 197, 768, 768, 72212736, 73393152, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act117,
+        grad117,
+        scratch117_d_k,
+        n * 197,
+        768,
+        768,
+        72212736,
+        73393152,
+        true,
+        0,
+        768,
+        1,
+      );
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act117, grad117, scratch117_d_v, n * 197, 768, 768, 72802560, 73393920, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act117, grad117, scratch117_d_v, n * 197, 768, 768, 72802560, 73393920, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act117,
+        grad117,
+        scratch117_d_v,
+        n * 197,
+        768,
+        768,
+        72802560,
+        73393920,
+        true,
+        0,
+        768,
+        1,
+      );
   }
 
   /** Forward of op 128: encoder.layers.encoder_layer_11.self_attention (attention). */
@@ -5794,16 +6978,53 @@ function createEngine() {
     // encoder.layers.encoder_layer_11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused in_proj_, projection bias, out bias
     // projections on the shared matrix kernel
     // q = x · (in_proj_ rows 0…767)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act128, scratch128_q, n * 197, 768, 768, 78710784, 80480256, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act128, scratch128_q, n * 197, 768, 768, 78710784, 80480256);
+    else denseTiledForward(p, act128, scratch128_q, n * 197, 768, 768, 78710784, 80480256, 0, 768, 1);
     // k = x · (in_proj_ rows 768…1535)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act128, scratch128_k, n * 197, 768, 768, 79300608, 80481024, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act128, scratch128_k, n * 197, 768, 768, 79300608, 80481024);
+    else denseTiledForward(p, act128, scratch128_k, n * 197, 768, 768, 79300608, 80481024, 0, 768, 1);
     // v = x · (in_proj_ rows 1536…2303)ᵀ + bias, every position of every sample
-    denseTiledForward(p, act128, scratch128_v, n * 197, 768, 768, 79890432, 80481792, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, act128, scratch128_v, n * 197, 768, 768, 79890432, 80481792);
+    else denseTiledForward(p, act128, scratch128_v, n * 197, 768, 768, 79890432, 80481792, 0, 768, 1);
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 151296 + h * 64;
         const kh = b * 151296 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch128_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch128_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch128_v, kh, 768, 197, 64, z + 25216);
+          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 50432, 0, SCRATCH_BYTE + 353024, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            let m = -Infinity;
+            for (let j = 0; j < 197; j++) {
+              scratch128_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch128_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < 197; j++) {
+              const e = Math.exp(scratch128_probs[row + j]! - m);
+              scratch128_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < 197; j++) scratch128_probs[row + j]! *= r;
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < 197; j++) heap[si + j] = scratch128_probs[row + j]!;
+            heap.fill(0, si + 197, si + 197);
+          }
+          kernels.backwardInput(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 100864, SCRATCH_BYTE + 201728, 197);
+          for (let t = 0; t < 197; t++)
+            scratch128_heads.set(heap.subarray(z + 50432 + t * 64, z + 50496 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5835,7 +7056,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · out_projᵀ + bias
-    denseTiledForward(p, scratch128_heads, act129, n * 197, 768, 768, 80482560, 81072384, 0, 768, 1);
+    if (arena) wasmDenseForward(arena, 0, scratch128_heads, act129, n * 197, 768, 768, 80482560, 81072384);
+    else denseTiledForward(p, scratch128_heads, act129, n * 197, 768, 768, 80482560, 81072384, 0, 768, 1);
   }
 
   /** Backward of op 128: encoder.layers.encoder_layer_11.self_attention (attention). */
@@ -5846,26 +7068,79 @@ function createEngine() {
     scratch128_d_k.fill(0, 0, n * 151296);
     scratch128_d_v.fill(0, 0, n * 151296);
     // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    denseTiledBackward(
-      p,
-      gp,
-      scratch128_heads,
-      scratch128_d_heads,
-      grad129,
-      n * 197,
-      768,
-      768,
-      80482560,
-      81072384,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseBackward(
+        arena,
+        0,
+        scratch128_heads,
+        scratch128_d_heads,
+        grad129,
+        n * 197,
+        768,
+        768,
+        80482560,
+        81072384,
+        true,
+      );
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        scratch128_heads,
+        scratch128_d_heads,
+        grad129,
+        n * 197,
+        768,
+        768,
+        80482560,
+        81072384,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          const heap = arena.heap;
+          const kernels = arena.kernels[1]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 151296 + h * 64;
+          const kh = b * 151296 + kc;
+          wasmGather(heap, scratch128_q, qh, 768, 197, 64, z);
+          wasmGather(heap, scratch128_k, kh, 768, 197, 64, z + 12608);
+          wasmGather(heap, scratch128_v, kh, 768, 197, 64, z + 25216);
+          wasmGather(heap, scratch128_d_heads, qh, 768, 197, 64, z + 37824);
+          kernels.forward(SCRATCH_BYTE + 151296, SCRATCH_BYTE + 100864, 0, SCRATCH_BYTE + 508272, 197);
+          for (let i = 0; i < 197; i++) {
+            const row = ((b * 12 + h) * 197 + i) * 197;
+            const si = z + 88256 + i * 197;
+            const pi = z + 127068 + i * 197;
+            // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < 197; j++) {
+              const pr = scratch128_probs[row + j]!;
+              const dp = heap[pi + j]!;
+              heap[si + j] = pr;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < 197; j++) heap[pi + j] = scratch128_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + 197, si + 197);
+            heap.fill(0, pi + 197, pi + 197);
+          }
+          heap.fill(0, z + 63040, z + 88256);
+          kernels.backwardWeight(SCRATCH_BYTE + 353024, SCRATCH_BYTE + 151296, SCRATCH_BYTE + 302592, 197);
+          kernels.backwardInput(SCRATCH_BYTE + 508272, SCRATCH_BYTE + 50432, SCRATCH_BYTE + 201728, 197);
+          kernels.backwardWeight(SCRATCH_BYTE + 508272, SCRATCH_BYTE, SCRATCH_BYTE + 252160, 197);
+          wasmScatterAdd(heap, z + 50432, scratch128_d_q, qh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 63040, scratch128_d_k, kh, 768, 197, 64);
+          wasmScatterAdd(heap, z + 75648, scratch128_d_v, kh, 768, 197, 64);
+          continue;
+        }
         for (let i = 0; i < 197; i++) {
           const oi = b * 151296 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 197 + i) * 197;
@@ -5898,11 +7173,65 @@ function createEngine() {
     }
     // projections backward on the shared matrix kernel
     // q: d(in_proj_ rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (in_proj_ rows 0…767)
-    denseTiledBackward(p, gp, act128, grad128, scratch128_d_q, n * 197, 768, 768, 78710784, 80480256, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act128, grad128, scratch128_d_q, n * 197, 768, 768, 78710784, 80480256, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act128,
+        grad128,
+        scratch128_d_q,
+        n * 197,
+        768,
+        768,
+        78710784,
+        80480256,
+        true,
+        0,
+        768,
+        1,
+      );
     // k: d(in_proj_ rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (in_proj_ rows 768…1535)
-    denseTiledBackward(p, gp, act128, grad128, scratch128_d_k, n * 197, 768, 768, 79300608, 80481024, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act128, grad128, scratch128_d_k, n * 197, 768, 768, 79300608, 80481024, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act128,
+        grad128,
+        scratch128_d_k,
+        n * 197,
+        768,
+        768,
+        79300608,
+        80481024,
+        true,
+        0,
+        768,
+        1,
+      );
     // v: d(in_proj_ rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (in_proj_ rows 1536…2303)
-    denseTiledBackward(p, gp, act128, grad128, scratch128_d_v, n * 197, 768, 768, 79890432, 80481792, true, 0, 768, 1);
+    if (arena)
+      wasmDenseBackward(arena, 0, act128, grad128, scratch128_d_v, n * 197, 768, 768, 79890432, 80481792, true);
+    else
+      denseTiledBackward(
+        p,
+        gp,
+        act128,
+        grad128,
+        scratch128_d_v,
+        n * 197,
+        768,
+        768,
+        79890432,
+        80481792,
+        true,
+        0,
+        768,
+        1,
+      );
   }
 
   /** Forward of op 139: 5 (take). */
@@ -5923,14 +7252,16 @@ function createEngine() {
 
   /** Forward of op 140: heads.head (dense). */
   function forward140(p: Float32Array, n: number): void {
-    // heads.head: dense 768 → 1000, register-tiled (shared kernel below)
-    denseTiledForward(p, act140, act141, n, 768, 1000, 85798656, 86566656, 0, 1000, 1);
+    // heads.head: dense 768 → 1000, WebAssembly SIMD when the parameters live in its memory, else register-tiled
+    if (arena) wasmDenseForward(arena, 4, act140, act141, n, 768, 1000, 85798656, 86566656);
+    else denseTiledForward(p, act140, act141, n, 768, 1000, 85798656, 86566656, 0, 1000, 1);
   }
 
   /** Backward of op 140: heads.head (dense). */
   function backward140(p: Float32Array, gp: Float32Array, n: number): void {
-    // heads.head: dense 768 → 1000 backward, register-tiled (shared kernel below)
-    denseTiledBackward(p, gp, act140, grad140, grad141, n, 768, 1000, 85798656, 86566656, true, 0, 1000, 1);
+    // heads.head: dense 768 → 1000 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
+    if (arena) wasmDenseBackward(arena, 4, act140, grad140, grad141, n, 768, 1000, 85798656, 86566656, true);
+    else denseTiledBackward(p, gp, act140, grad140, grad141, n, 768, 1000, 85798656, 86566656, true, 0, 1000, 1);
   }
 
   // ── Training ────────────────────────────────────────────────────────────────────────────────────────
@@ -6001,13 +7332,18 @@ function createEngine() {
     const own = params ?? createParams(options.seed ?? 0);
     seedRandom(options.seed ?? 0);
     const lr = options.lr;
+    // The first trainer on an arena's parameters keeps its moments in the arena, where the update kernels
+    // read them; any other gets arrays of its own (and the TypeScript update).
+    const arena = arenaOf(own);
+    const moments = arena !== undefined && !arena.momentsTaken ? arena : undefined;
+    if (moments !== undefined) moments.momentsTaken = true;
     return {
       params: own,
-      grads: new Float32Array(paramCount),
+      grads: arena?.grads ?? new Float32Array(paramCount),
       buffers: buffers ?? createBuffers(),
       options: Object.freeze({ ...options }),
-      m: new Float32Array(paramCount),
-      v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
+      m: moments?.m ?? new Float32Array(paramCount),
+      v: options.optimizer === "sgd" ? new Float32Array(0) : (moments?.v ?? new Float32Array(paramCount)),
       steps: 0,
       lr: typeof lr === "function" ? 0 : lr,
       gradNorm: 0,
@@ -6235,9 +7571,17 @@ function createEngine() {
     trainer.lr = lr;
     const p = trainer.params;
     const g = trainer.grads;
-    trainer.gradNorm = clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
+    // Parameters and gradients in the arena: clipping and the update on the SIMD kernels.
+    const arena = arenaOf(p);
+    const resident = arena !== undefined && ownGrads(arena, g) ? arena : undefined;
+    trainer.gradNorm =
+      resident !== undefined
+        ? wasmClipGradients(resident, o.clipGradNorm ?? Infinity)
+        : clipGradients(g, trainableRanges, o.clipGradNorm ?? Infinity);
     const wd = o.weightDecay ?? 0;
-    if (o.optimizer === "sgd") {
+    if (resident !== undefined && (trainer.m === resident.m || (o.optimizer === "sgd" && (o.momentum ?? 0) === 0))) {
+      wasmUpdate(resident, trainer, lr, wd);
+    } else if (o.optimizer === "sgd") {
       const mu = o.momentum ?? 0;
       for (const [from, to] of trainableRanges) {
         for (let i = from; i < to; i++) {
@@ -6270,6 +7614,53 @@ function createEngine() {
       }
     }
     return loss;
+  }
+
+  /** clipGradients on the SIMD kernels: the same partial sums in the same order (sumSquares, into the
+   *  arena's four doubles `sums`), the same norm and coefficient, the same scaling. */
+  function wasmClipGradients(a: Arena, maxNorm: number): number {
+    const G = a.grads.byteOffset;
+    const sums = a.sums;
+    sums.fill(0);
+    for (const [from, to] of trainableRanges) a.updates.sumSquares(G + from * 4, to - from, sums.byteOffset);
+    const norm = Math.sqrt(sums[0]! + sums[2]! + (sums[1]! + sums[3]!));
+    const coefficient = maxNorm / (norm + 1e-6);
+    if (coefficient < 1) {
+      for (const [from, to] of trainableRanges) a.updates.scale(G + from * 4, to - from, coefficient);
+    }
+    return norm;
+  }
+
+  /** The update of `trainStep` on the SIMD kernels, over the arena's parameters, gradients and moments. */
+  function wasmUpdate(a: Arena, trainer: Trainer, lr: number, wd: number): void {
+    const o = trainer.options;
+    const u = a.updates;
+    const G = a.grads.byteOffset;
+    const M = a.m.byteOffset;
+    const V = a.v.byteOffset;
+    if (o.optimizer === "sgd") {
+      const mu = o.momentum ?? 0;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        if (mu === 0) u.sgd(at, G + at, to - from, lr, wd);
+        else if (trainer.steps === 1) u.sgdMomentumFirst(at, G + at, M + at, to - from, lr, wd);
+        else u.sgdMomentum(at, G + at, M + at, to - from, lr, wd, mu);
+      }
+    } else {
+      const b1 = o.beta1 ?? 0.9;
+      const b2 = o.beta2 ?? 0.999;
+      const eps = o.eps ?? 1e-8;
+      const c1 = 1 - Math.pow(b1, trainer.steps);
+      const c2 = 1 - Math.pow(b2, trainer.steps);
+      const decoupled = o.optimizer === "adamw";
+      const kernel = decoupled ? u.adamw : u.adam;
+      // AdamW scales the parameter by 1 − lr·wd; Adam adds wd·p to the gradient.
+      const decay = decoupled ? 1 - lr * wd : wd;
+      for (const [from, to] of trainableRanges) {
+        const at = from * 4;
+        kernel(at, G + at, M + at, V + at, to - from, lr, decay, b1, 1 - b1, b2, 1 - b2, c1, c2, eps);
+      }
+    }
   }
 
   let lossGradArray = new Float32Array(0);
@@ -7051,6 +8442,386 @@ function densePlainBackward(
   }
 }
 
+// ── WebAssembly SIMD kernels (`nnc build --target auto`) ──
+
+/** The part of the WebAssembly JavaScript API this module uses (declared here: the module's types need no
+ *  DOM or Node library). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Bytes from base64 (no `atob`: not in every runtime's types). */
+function wasmBytes(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** A module using SIMD128: `WebAssembly.validate` rejects it on an engine without SIMD. */
+const simdProbe = "AGFzbQEAAAABBQFgAAF9AwIBAAUDAQAABxICBXByb2JlAAAGbWVtb3J5AgAKDgEMAEMAAIA//RP9HwAL";
+const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
+
+/** The dense and convolution kernels (nnc's encoder, src/emit/wasm/dense.ts and conv.ts; f32x4, sizes baked in), in modules of at most
+ *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
+const wasmModules = simd
+  ? [
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAg1iYWNrd2FyZEJpYXMwAAMIZm9yd2FyZDEABAqGHQWPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICQAWohDgNAIAAhCCAHIQkgBEEBdkGAMGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAYaiENA0AgC/0ABAAhGiAL/QAEgBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAwIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASASCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgBggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEGCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogYIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjBggCEGAMGohCCAJQYAwaiEJIAggCkkNAAsgBUGA4ABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAGGwgAGohDyAEQQFrQYAYbCADaiEQIAEhBSACIQYgECEHIAVBgICQAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAwIRwgFCAaIBz95gH95AEhFCAM/QAEgEghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGA4ABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBhqIQwDQCAAIQYgBSEHIANBAXZBgDBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAGGohCwNAIAn9CQIAIRYgCf0JAoAYIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAYIAcgE/0LBJAYIAcgFP0LBKAYIAcgFf0LBLAYIAZBgDBqIQYgB0GAMGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBhqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAGGohDANAIAAhBiAFIQcgAEGAGGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAYIRIgB/0ABJAYIRMgB/0ABKAYIRQgB/0ABLAYIRUgBiEJIAQhCiAGIANBgBhsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBhqIQkgCkGAGGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAYIAcgE/0LBJAYIAcgFP0LBKAYIAcgFf0LBLAYIAZBCGohBiAHQYAwaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAYaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAGGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAYaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLzwoCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCIA2ohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgClAYgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKYBiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4ApwGIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCoAYgCEGABGohCCAJQagMaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAAmohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgClAYgCEGABGohCCAJQagMaiEJIAggCkkNAAsgBUGAAmohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBlAZsIANqIRAgASEFIAIhBiAQIQcgBUGAiANqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgAJqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAVBgAJqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABFgNgBH9/f38AYAV/f39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAgdiBg5iYWNrd2FyZElucHV0MQAAD2JhY2t3YXJkV2VpZ2h0MQABCGZvcndhcmQyAAIOYmFja3dhcmRJbnB1dDIAAw9iYWNrd2FyZFdlaWdodDIABA1iYWNrd2FyZEJpYXMyAAUK1BwG6gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByADQQF2QagMbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBlAZqIQsDQCAJ/QkCACEWIAn9CQKUBiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYACaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAAiAHIBP9CwSQAiAHIBT9CwSgAiAHIBX9CwSwAiAGQagMaiEGIAdBgARqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQZQGaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwulBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIABBkAZqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAAiESIAf9AASQAiETIAf9AASgAiEUIAf9AASwAiEVIAYhCSAEIQogBiADQZQGbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQZQGaiEJIApBgAJqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAAiAHIBP9CwSQAiAHIBT9CwSgAiAHIBX9CwSwAiAGQQhqIQYgB0GABGohByAGIAhJDQALIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGIANBlAZsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUGUBmohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLkQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAwARqIQ4DQCAAIQggByEJIARBAXZBgDBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAGGohDQNAIAv9AAQAIRogC/0ABIAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgEghHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoBgIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChGAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIYCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AoxgIAhBgDBqIQggCUGAwAFqIQkgCCAKSQ0ACyAFQYDgAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAYbCAAaiEPIARBAWtBgOAAbCADaiEQIAEhBSACIQYgECEHIAVBgIDABGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAGCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAwIRwgFCAaIBz95gH95AEhFCAM/QAEgEghHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGA4ABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvuBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBhqIQwDQCAAIQYgBSEHIANBAXZBgMABbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgOAAaiELA0AgCf0JAgAhFiAJ/QkCgGAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgBggByAT/QsEkBggByAU/QsEoBggByAV/QsEsBggBkGAwAFqIQYgB0GAMGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgOAAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvRAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBhqIQwDQCAAIQYgBSEHIABBgOAAaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgBghEiAH/QAEkBghEyAH/QAEoBghFCAH/QAEsBghFSAGIQkgBCEKIAYgA0GA4ABsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgOAAaiEJIApBgBhqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAGCAHIBP9CwSQGCAHIBT9CwSgGCAHIBX9CwSwGCAGQQhqIQYgB0GAMGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+gBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGA4ABqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYDgAGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYDgAGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALCw==",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQIAB0oFCGZvcndhcmQzAAAOYmFja3dhcmRJbnB1dDMAAQ9iYWNrd2FyZFdlaWdodDMAAg1iYWNrd2FyZEJpYXMzAAMIZm9yd2FyZDQABArWGgWYCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDABGohDgNAIAAhCCAHIQkgBEEBdkGAwAFsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGA4ABqIQ0DQCAL/QAEACEaIAv9AASAYCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAYCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgMABIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAoAIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoAYIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChBggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIGCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AowYIAhBgMABaiEIIAlBgDBqIQkgCCAKSQ0ACyAFQYCAA2ohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYDgAGwgAGohDyAEQQFrQYAYbCADaiEQIAEhBSACIQYgECEHIAVBgIDABGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGA4ABqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgGAhHCATIBogHP3mAf3kASETIAz9AASAwAEhHCAUIBogHP3mAf3kASEUIAz9AASAoAIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAgANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvuBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOAAaiEMA0AgACEGIAUhByADQQF2QYAwbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgBhqIQsDQCAJ/QkCACEWIAn9CQKAGCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDgAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGAgByAT/QsEkGAgByAU/QsEoGAgByAV/QsEsGAgBkGAMGohBiAHQYDAAWohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBhqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGA4ABqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvRAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOAAaiEMA0AgACEGIAUhByAAQYAYaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgGAhEiAH/QAEkGAhEyAH/QAEoGAhFCAH/QAEsGAhFSAGIQkgBCEKIAYgA0GAGGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAGGohCSAKQYDgAGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBgIAcgE/0LBJBgIAcgFP0LBKBgIAcgFf0LBLBgIAZBCGohBiAHQYDAAWohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+UBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAGGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgBhsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGAGGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAwLsBaiEOA0AgACEIIAchCSAEQQF2QYAwbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgBhqIQ0DQCAL/QAEACEaIAv9AASAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIBIIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKgHyAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AqQfIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCqB8gCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKsHyAIQYAwaiEIIAlBwD5qIQkgCCAKSQ0ACyAFQYDgAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAYbCAAaiEPIARBAWtBoB9sIANqIRAgASEFIAIhBiAQIQcgBUGAwLsBaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDAhHCAUIBogHP3mAf3kASEUIAz9AASASCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYDgAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQACAAduBg5iYWNrd2FyZElucHV0NAAAD2JhY2t3YXJkV2VpZ2h0NAABDWJhY2t3YXJkQmlhczQAAgxjb252Rm9yd2FyZDAAAxNjb252QmFja3dhcmRXZWlnaHQwAAQSY29udkJhY2t3YXJkSW5wdXQwAAUKrB0G6gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAYaiEMA0AgACEGIAUhByADQQF2QcA+bCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBoB9qIQsDQCAJ/QkCACEWIAn9CQKgHyEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAGCAHIBP9CwSQGCAHIBT9CwSgGCAHIBX9CwSwGCAGQcA+aiEGIAdBgDBqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQaAfaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvOAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBhqIQwDQCAAIQYgBSEHIABBoB9qIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAGCESIAf9AASQGCETIAf9AASgGCEUIAf9AASwGCEVIAYhCSAEIQogBiADQaAfbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQaAfaiEJIApBgBhqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAGCAHIBP9CwSQGCAHIBT9CwSgGCAHIBX9CwSwGCAGQQhqIQYgB0GAMGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+kCAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGAH2ohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBoB9sIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALIARBIGohBwNAIAT9AAQAIQkgBP0ABBAhCiADIQUgAkGgH2wgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogBUGgH2ohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgA0EgaiEDIARBIGohBCAEIAdJDQALC48FAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAgJABaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEkAYhEiAH/QAEoAYhEyAH/QAEsAYhFCAH/QAEwAYhFSAGIQkgBCEKIAZBgBhqIQsDQCAJ/QkCACEWIAn9CQKAGCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQYAwaiEGIAdBoAxqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQRBqIQwDQCAAIQYgBSEHIABBgICQAWohCANAIAf9AAQAIQ4gB/0ABJAGIRIgBiEJIAQhCiAGQYAYaiELA0AgCf0JAgAhFiAJ/QkCgBghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAJQQRqIQkgCkGQBmohCiAJIAtJDQALIAcgDv0LBAAgByAS/QsEkAYgBkGAMGohBiAHQaAMaiEHIAYgCEkNAAsgBEEQaiEEIAVBEGohBSAFIAxJDQALC48IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA4CRqIQ4DQCAAIQggByEJIARBAXZBoAxsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogC/0ABJAGIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABJAGIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASgDCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgBiSOAKAGCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChBiSOAKEGCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiBiSOAKIGCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjBiSOAKMGCAIQaAMaiEIIAlBgDBqIQkgCCAKSQ0ACyAFQcAYaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBkAZsIABqIQ8gBEEBa0GAGGwgA2ohECABIQUgAiEGIBAhByAFQYDgJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGQBmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASQBiEcIBMgGiAc/eYB/eQBIRMgDP0ABKAMIRwgFCAaIBz95gH95AEhFCAM/QAEsBIhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUHAGGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+AEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGABmohDANAIAAhBiAFIQcgAEGAGGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAkAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAGGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSQBiAHIBP9CwSgBiAHIBT9CwSwBiAHIBX9CwTABiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBEGohDANAIAAhBiAFIQcgAEGAGGohCANAIA0hDiANIRIgBiEJIAQhCiAGQYCAkAFqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCUGAGGohCSAKQZAGaiEKIAkgC0kNAAsgByAO/QsEACAHIBL9CwSQBiAGQQhqIQYgB0GgDGohByAGIAhJDQALIARBEGohBCAFQRBqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABBgFgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwIBAAcPAQtjb252SW0yY29sMAAACvQTAfETAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOAkaiEEA0BBACEHA0BBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkEAaiEFIAJBOGohBgNAIAIgBSoCADgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBEGwgB0EBbGpBAGsiCUHgAUkEQCADIAlBgAdsaiEKIApBBGohBSACQThqIQYDQCACIAUqAgA4AgAgBUHAAGohBSACQQRqIQIgAiAGSQ0ACwUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQRBsIAdBAWxqQQBrIglB4AFJBEAgAyAJQYAHbGohCiAKQQhqIQUgAkE4aiEGA0AgAiAFKgIAOAIAIAVBwABqIQUgAkEEaiECIAIgBkkNAAsFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkEMaiEFIAJBOGohBgNAIAIgBSoCADgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBEGwgB0EBbGpBAGsiCUHgAUkEQCADIAlBgAdsaiEKIApBEGohBSACQThqIQYDQCACIAUqAgA4AgAgBUHAAGohBSACQQRqIQIgAiAGSQ0ACwUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQRBsIAdBAWxqQQBrIglB4AFJBEAgAyAJQYAHbGohCiAKQRRqIQUgAkE4aiEGA0AgAiAFKgIAOAIAIAVBwABqIQUgAkEEaiECIAIgBkkNAAsFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkEYaiEFIAJBOGohBgNAIAIgBSoCADgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBEGwgB0EBbGpBAGsiCUHgAUkEQCADIAlBgAdsaiEKIApBHGohBSACQThqIQYDQCACIAUqAgA4AgAgBUHAAGohBSACQQRqIQIgAiAGSQ0ACwUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQRBsIAdBAWxqQQBrIglB4AFJBEAgAyAJQYAHbGohCiAKQSBqIQUgAkE4aiEGA0AgAiAFKgIAOAIAIAVBwABqIQUgAkEEaiECIAIgBkkNAAsFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkEkaiEFIAJBOGohBgNAIAIgBSoCADgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBEGwgB0EBbGpBAGsiCUHgAUkEQCADIAlBgAdsaiEKIApBKGohBSACQThqIQYDQCACIAUqAgA4AgAgBUHAAGohBSACQQRqIQIgAiAGSQ0ACwUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQRBsIAdBAWxqQQBrIglB4AFJBEAgAyAJQYAHbGohCiAKQSxqIQUgAkE4aiEGA0AgAiAFKgIAOAIAIAVBwABqIQUgAkEEaiECIAIgBkkNAAsFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkEwaiEFIAJBOGohBgNAIAIgBSoCADgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBEGwgB0EBbGpBAGsiCUHgAUkEQCADIAlBgAdsaiEKIApBNGohBSACQThqIQYDQCACIAUqAgA4AgAgBUHAAGohBSACQQRqIQIgAiAGSQ0ACwUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAkMAAAAAOAIwIAJDAAAAADgCNCACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQRBsIAdBAWxqQQBrIglB4AFJBEAgAyAJQYAHbGohCiAKQThqIQUgAkE4aiEGA0AgAiAFKgIAOAIAIAVBwABqIQUgAkEEaiECIAIgBkkNAAsFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAJDAAAAADgCMCACQwAAAAA4AjQgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkE8aiEFIAJBOGohBgNAIAIgBSoCADgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACQwAAAAA4AjAgAkMAAAAAOAI0IAJBOGohAgsgCEEBaiIIQQ5JDQALIAdBAWoiB0EQSQ0ACyADQYCgDGohAyADIARJDQALCw==",
+      "AGFzbQEAAAABPgdgAn9/AGAFf39/fHwAYAZ/f39/fHwAYAd/f39/fHx8AGADf398AGAOf39/f398fHx8fHx8fHwAYAN/f38AAg8BA2VudgZtZW1vcnkCAAEDCQgAAQIDBAUFBgdaCAtjb252Q29sMmltMAAAA3NnZAABEHNnZE1vbWVudHVtRmlyc3QAAgtzZ2RNb21lbnR1bQADBXNjYWxlAAQEYWRhbQAFBWFkYW13AAYKc3VtU3F1YXJlcwAHCq4cCJEPAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOAkaiEEA0BBACEHA0BBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkEAaiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQRBsIAdBAWxqQQBrIglB4AFJBEAgAyAJQYAHbGohCiAKQQRqIQUgAkE4aiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBwABqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBEGwgB0EBbGpBAGsiCUHgAUkEQCADIAlBgAdsaiEKIApBCGohBSACQThqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUHAAGohBSACQQRqIQIgAiAGSQ0ACwUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkEMaiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQRBsIAdBAWxqQQBrIglB4AFJBEAgAyAJQYAHbGohCiAKQRBqIQUgAkE4aiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBwABqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBEGwgB0EBbGpBAGsiCUHgAUkEQCADIAlBgAdsaiEKIApBFGohBSACQThqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUHAAGohBSACQQRqIQIgAiAGSQ0ACwUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkEYaiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQRBsIAdBAWxqQQBrIglB4AFJBEAgAyAJQYAHbGohCiAKQRxqIQUgAkE4aiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBwABqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBEGwgB0EBbGpBAGsiCUHgAUkEQCADIAlBgAdsaiEKIApBIGohBSACQThqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUHAAGohBSACQQRqIQIgAiAGSQ0ACwUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkEkaiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQRBsIAdBAWxqQQBrIglB4AFJBEAgAyAJQYAHbGohCiAKQShqIQUgAkE4aiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBwABqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBEGwgB0EBbGpBAGsiCUHgAUkEQCADIAlBgAdsaiEKIApBLGohBSACQThqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUHAAGohBSACQQRqIQIgAiAGSQ0ACwUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkEwaiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACQThqIQILIAhBAWoiCEEOSQ0AC0EAIQgDQCAIQRBsIAdBAWxqQQBrIglB4AFJBEAgAyAJQYAHbGohCiAKQTRqIQUgAkE4aiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBwABqIQUgAkEEaiECIAIgBkkNAAsFIAJBOGohAgsgCEEBaiIIQQ5JDQALQQAhCANAIAhBEGwgB0EBbGpBAGsiCUHgAUkEQCADIAlBgAdsaiEKIApBOGohBSACQThqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUHAAGohBSACQQRqIQIgAiAGSQ0ACwUgAkE4aiECCyAIQQFqIghBDkkNAAtBACEIA0AgCEEQbCAHQQFsakEAayIJQeABSQRAIAMgCUGAB2xqIQogCkE8aiEFIAJBOGohBgNAIAUgBSoCACACKgIAkjgCACAFQcAAaiEFIAJBBGohAiACIAZJDQALBSACQThqIQILIAhBAWoiCEEOSQ0ACyAHQQFqIgdBEEkNAAsgA0GAoAxqIQMgAyAESQ0ACwulAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALC74BAwJ/BHsCfCAE/RQhCCAF/RQhCSADQX5xQQRsIQcCQANAIAYgB08NASAAIAZq/V0DAP1fIQogASAGav1dAwD9XyAJIAr98gH98AEhCyACIAZqIAv9Xv1bAwAAIAAgBmogCiAIIAv98gH98QH9Xv1bAwAAIAZBCGohBgwACwsgA0EBcQRAIAAgBmoqAgC7IQwgASAGaioCALsgBSAMoqAhDSACIAZqIA22OAIAIAAgBmogDCAEIA2iobY4AgALC+wBAwJ/BnsDfCAE/RQhCSAF/RQhCiAG/RQhCyADQX5xQQRsIQgCQANAIAcgCE8NASAAIAdq/V0DAP1fIQwgASAHav1dAwD9XyAKIAz98gH98AEhDSALIAIgB2r9XQMA/V/98gEgDf3wASEOIAIgB2ogDv1e/VsDAAAgACAHaiAMIAkgDv3yAf3xAf1e/VsDAAAgB0EIaiEHDAALCyADQQFxBEAgACAHaioCALshDyABIAdqKgIAuyAFIA+ioCEQIAYgAiAHaioCALuiIBCgIREgAiAHaiARtjgCACAAIAdqIA8gBCARoqG2OAIACwtlAgJ/AXsgAv0UIQUgAUF+cUEEbCEEAkADQCADIARPDQEgACADaiAAIANq/V0DAP1fIAX98gH9Xv1bAwAAIANBCGohAwwACwsgAUEBcQRAIAAgA2ogACADaioCALsgAqK2OAIACwuNAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
+    ].map((text) => new wasmApi!.Module(wasmBytes(text)))
+  : null;
+
+/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
+ *  transposed convolutions always run on TypeScript): decided once, at load. */
+export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
+
+type WasmKernel = (...addresses: number[]) => void;
+
+/** The optimizer updates (src/emit/wasm/optimizer.ts): the TypeScript loop's operations in its order, in
+ *  double precision, so the parameters and moments they store are the TypeScript path's bit for bit. */
+interface OptimizerKernels {
+  readonly sgd: WasmKernel;
+  readonly sgdMomentumFirst: WasmKernel;
+  readonly sgdMomentum: WasmKernel;
+  readonly adam: WasmKernel;
+  readonly adamw: WasmKernel;
+  /** Gradient clipping: g·c, and the four partial sums of the squares (the norm). */
+  readonly scale: WasmKernel;
+  readonly sumSquares: WasmKernel;
+}
+
+interface DenseKernels {
+  readonly forward: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardBias: WasmKernel;
+}
+
+/** A convolution's kernels (src/emit/wasm/conv.ts): y (+)= W·col, dW += dy·colᵀ, dcol = Wᵀ·dy, and its
+ *  columns (im2col.ts): col ← im2col(x), dx += col2im(dcol). */
+interface ConvKernels {
+  readonly forward: WasmKernel;
+  readonly backwardWeight: WasmKernel;
+  readonly backwardInput: WasmKernel;
+  readonly im2col: WasmKernel;
+  readonly col2im: WasmKernel;
+}
+
+/** A parameter array's memory: parameters at byte 0, gradients at GRADS_BYTE, scratch rows at SCRATCH_BYTE,
+ *  the optimizer's moments at MOMENTS_BYTE (`m`, then `v`: the first trainer's on these parameters). */
+interface Arena {
+  readonly heap: Float32Array;
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** Whether a trainer has taken `m` and `v` (a later trainer on these parameters gets arrays of its own). */
+  momentsTaken: boolean;
+  readonly updates: OptimizerKernels;
+  /** Four doubles at the start of the scratch area: the partial sums of the gradient norm (sumSquares). */
+  readonly sums: Float64Array;
+  readonly kernels: readonly DenseKernels[];
+  readonly convs: readonly ConvKernels[];
+}
+
+const GRADS_BYTE = 346270624;
+const SCRATCH_BYTE = 692541248;
+const MOMENTS_BYTE = 695551808;
+/** Rows per pass through the scratch area (64 rows of up to 6912 values: x, dy and dx). */
+const CHUNK = 64;
+
+/** Arenas by their memory: an array is resident when it is an arena's own view. */
+const arenas = new WeakMap<ArrayBufferLike, Arena>();
+
+/** A new arena (21181 pages of 64 KiB, never grown), or undefined without SIMD or when the memory
+ *  cannot be had: the caller then uses a plain array and the TypeScript kernels. */
+function createArena(): Arena | undefined {
+  if (!wasmModules) return undefined;
+  let buffer: ArrayBuffer;
+  const exports: Record<string, unknown> = {};
+  try {
+    const memory = new wasmApi!.Memory({ initial: 21181, maximum: 21181 });
+    for (const m of wasmModules) Object.assign(exports, new wasmApi!.Instance(m, { env: { memory } }).exports);
+    buffer = memory.buffer;
+  } catch {
+    return undefined;
+  }
+  const kernel = (name: string): WasmKernel => exports[name] as WasmKernel;
+  const none: WasmKernel = () => {}; // a layer without bias
+  const arena: Arena = {
+    heap: new Float32Array(buffer),
+    params: new Float32Array(buffer, 0, paramCount),
+    grads: new Float32Array(buffer, GRADS_BYTE, paramCount),
+    m: new Float32Array(buffer, MOMENTS_BYTE, paramCount),
+    v: new Float32Array(buffer, MOMENTS_BYTE + 346270624, paramCount),
+    momentsTaken: false,
+    updates: {
+      sgd: kernel("sgd"),
+      sgdMomentumFirst: kernel("sgdMomentumFirst"),
+      sgdMomentum: kernel("sgdMomentum"),
+      adam: kernel("adam"),
+      adamw: kernel("adamw"),
+      scale: kernel("scale"),
+      sumSquares: kernel("sumSquares"),
+    },
+    sums: new Float64Array(buffer, SCRATCH_BYTE, 4),
+    kernels: [
+      {
+        forward: kernel("forward0"),
+        backwardInput: kernel("backwardInput0"),
+        backwardWeight: kernel("backwardWeight0"),
+        backwardBias: kernel("backwardBias0"),
+      },
+      {
+        forward: kernel("forward1"),
+        backwardInput: kernel("backwardInput1"),
+        backwardWeight: kernel("backwardWeight1"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward2"),
+        backwardInput: kernel("backwardInput2"),
+        backwardWeight: kernel("backwardWeight2"),
+        backwardBias: kernel("backwardBias2"),
+      },
+      {
+        forward: kernel("forward3"),
+        backwardInput: kernel("backwardInput3"),
+        backwardWeight: kernel("backwardWeight3"),
+        backwardBias: kernel("backwardBias3"),
+      },
+      {
+        forward: kernel("forward4"),
+        backwardInput: kernel("backwardInput4"),
+        backwardWeight: kernel("backwardWeight4"),
+        backwardBias: kernel("backwardBias4"),
+      },
+    ],
+    convs: [
+      {
+        forward: kernel("convForward0"),
+        backwardWeight: kernel("convBackwardWeight0"),
+        backwardInput: kernel("convBackwardInput0"),
+        im2col: kernel("convIm2col0"),
+        col2im: kernel("convCol2im0"),
+      },
+    ],
+  };
+  arenas.set(buffer, arena);
+  return arena;
+}
+
+/** The arena whose parameters `p` is, if any. */
+function arenaOf(p: Float32Array): Arena | undefined {
+  const arena = arenas.get(p.buffer);
+  return arena !== undefined && p.byteOffset === 0 && p.length === paramCount ? arena : undefined;
+}
+
+/** Whether `grads` is the gradient view of `arena` (else backward adds the arena's into it). */
+function ownGrads(arena: Arena, grads: Float32Array): boolean {
+  return grads.buffer === arena.heap.buffer && grads.byteOffset === GRADS_BYTE;
+}
+
+/** `backward` given other `grads`: the kernels still write into the arena's gradients, so what they hold is
+ *  set aside (returned) and they start from zero. */
+function stageGrads(arena: Arena): Float32Array {
+  const kept = arena.grads.slice();
+  arena.grads.fill(0);
+  return kept;
+}
+
+/** grads += the gradients the kernels wrote into the arena's, which then get back what they held. */
+function unstageGrads(arena: Arena, kept: Float32Array, grads: Float32Array): void {
+  const staged = arena.grads;
+  for (let i = 0; i < paramCount; i++) grads[i]! += staged[i]!;
+  staged.set(kept);
+}
+
+/** y = x Wᵀ + b on the SIMD kernel of layer shape `k`: rows CHUNK at a time through the scratch area. `W` and
+ *  `B` are element offsets in the parameters (`B` −1 for no bias). */
+function wasmDenseForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  const forward = a.kernels[k]!.forward;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * 4;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    a.heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    forward(xs, W * 4, B < 0 ? 0 : B * 4, ys, m);
+    y.set(a.heap.subarray(ys / 4, ys / 4 + m * OUT), r * OUT);
+  }
+}
+
+/** The dense backward on the SIMD kernels: dW += dyᵀ x and db += Σ dy into the arena's gradients, then,
+ *  when `dx`, gx += dy W. */
+function wasmDenseBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+  dx: boolean,
+): void {
+  const kernels = a.kernels[k]!;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * 4;
+  const ds = gs + CHUNK * OUT * 4;
+  const heap = a.heap;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / 4);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    kernels.backwardWeight(gs, xs, GRADS_BYTE + W * 4, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * 4, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * 4, ds, m);
+      for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}
+
+/** y = W·col + b on convolution kernel `k` for `n` samples of `x`. */
+function wasmConvForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  n: number,
+  IN: number,
+  OC: number,
+  P: number,
+  K: number,
+  G: number,
+  W: number,
+  B: number,
+  Y: number,
+  X: number,
+): void {
+  const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    for (let g = 0; g < G; g++) {
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      const yg = ys + g * OC * P;
+      if (B >= 0) for (let oc = 0; oc < OC; oc++) heap.fill(heap[B + g * OC + oc]!, yg + oc * P, yg + (oc + 1) * P);
+      kernels.forward((W + g * OC * K) * 4, SCRATCH_BYTE, yg * 4, 0);
+    }
+    y.set(heap.subarray(ys, ys + OUT), b * OUT);
+  }
+}
+
+/** dW += dy·colᵀ into the arena's gradients for `n` samples and, when `dx`, gx += col2im(Wᵀ·dy). */
+function wasmConvBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gy: Float32Array,
+  gx: Float32Array,
+  n: number,
+  IN: number,
+  OC: number,
+  P: number,
+  K: number,
+  G: number,
+  W: number,
+  Y: number,
+  DCOL: number,
+  X: number,
+  DX: number,
+  dx: boolean,
+): void {
+  const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
+  const dcol = SCRATCH_BYTE + DCOL * 4;
+  const OUT = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), xs);
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), ys);
+    if (dx) heap.set(gx.subarray(b * IN, (b + 1) * IN), dxs);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * IN) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      if (dx) {
+        kernels.backwardInput(wg * 4, yg, dcol, 0);
+        kernels.col2im((dxs + (g * IN) / G) * 4, dcol);
+      }
+    }
+    if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
+  }
+}
+
+/** Attention, one head on the SIMD kernels: `rows` rows of `width` values of `src` from element `from`, `stride`
+ *  apart, into the heap from element `to`, contiguous. */
+function wasmGather(
+  heap: Float32Array,
+  src: Float32Array,
+  from: number,
+  stride: number,
+  rows: number,
+  width: number,
+  to: number,
+): void {
+  for (let r = 0; r < rows; r++) heap.set(src.subarray(from + r * stride, from + r * stride + width), to + r * width);
+}
+
+/** The heap's contiguous rows from element `from` added into `dst`'s rows from element `to`, `stride` apart. */
+function wasmScatterAdd(
+  heap: Float32Array,
+  from: number,
+  dst: Float32Array,
+  to: number,
+  stride: number,
+  rows: number,
+  width: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let d = 0, a = from + r * width, b = to + r * stride; d < width; d++) dst[b + d]! += heap[a + d]!;
+  }
+}
+
 // ── The module's own engine, and models ────────────────────────────────────────────────────────────────
 
 const engine = createEngine();
@@ -7172,7 +8943,7 @@ export function createModel(options: ModelOptions = {}): Model {
   checkSeed(seed);
   const e = createEngine();
   const params = e.createParams(seed);
-  const grads = new Float32Array(paramCount);
+  const grads = arenaOf(params)?.grads ?? new Float32Array(paramCount);
   const buffers = createBuffers();
   return {
     manifest,

@@ -265,3 +265,38 @@ describe("dense kernel modules", () => {
     );
   });
 });
+
+describe("addresses above 2^31 (MAX_MEMORY_BYTES is 4 GiB less one page)", () => {
+  // JavaScript passes an address ≥ 2^31 to an i32 parameter as a negative number with the same bits
+  // (ToInt32), and the kernels compare addresses unsigned: the same products as at low addresses. The
+  // memory (2 GiB and 2 pages) is committed lazily: only the pages written here cost memory.
+  it("the dense kernels give the same bits with their arrays below 2^31 and across it", () => {
+    const memory = new wasm.Memory({ initial: 32768 + 2, maximum: 32768 + 2 });
+    const shape: DenseShape = { inFeatures: 37, outFeatures: 9, bias: true, dtype: "float32" };
+    const forward = instantiate(denseForward(shape), memory);
+    const backwardWeight = instantiate(denseBackwardWeight(shape, { accumulate: true }), memory);
+    const backwardInput = instantiate(denseBackwardInput(shape, { accumulate: false }), memory);
+    const m = 5;
+    const r = random(rng(31));
+    const data = Float32Array.from({ length: m * 37 + 9 * 37 + 9 + m * 9 }, r);
+    /** x, W, b, dy at `base`, then y, dW, dx; returns what the kernels wrote. */
+    const run = (base: number) => {
+      const f32 = (at: number, n: number) => new Float32Array(memory.buffer, at, n);
+      const [x, w, b, dy] = [base, base + m * 37 * 4, base + (m + 9) * 37 * 4, base + ((m + 9) * 37 + 9) * 4];
+      const y = base + 4096;
+      const dw = y + 4096;
+      const dx = dw + 4096;
+      f32(base, data.length).set(data);
+      f32(dw, 9 * 37).fill(0);
+      forward(x, w, b, y, m);
+      backwardWeight(dy, x, dw, m);
+      backwardInput(dy, w, dx, m);
+      return [f32(y, m * 9).slice(), f32(dw, 9 * 37).slice(), f32(dx, m * 37).slice()];
+    };
+    const low = run(2 ** 31 - 65536);
+    expect(low[0]!.some((v) => v !== 0)).toBe(true);
+    // x, then W, then dy starting below 2^31 and ending above it: a signed comparison of a loop's pointer
+    // with its end (the end negative as an i32) would stop that loop at once
+    for (const at of [0, m * 37 * 4, ((m + 9) * 37 + 9) * 4]) expect(run(2 ** 31 - at - 100)).toEqual(low);
+  });
+});

@@ -36,9 +36,14 @@ export const CHUNK = 64;
 /** Browsers compile a module synchronously on the main thread only up to 4 KB (Chrome's limit for
  *  `new WebAssembly.Module`); kernels are grouped into modules of at most this many bytes. */
 export const SYNC_MODULE_BYTES = 4096;
-/** The memory a module may ask for: 1 GiB. Above it (parameters, gradients and scratch), the layers stay
- *  on the TypeScript path. */
-export const MAX_MEMORY_BYTES = 2 ** 30;
+/** The memory a module may ask for: 65,535 pages of 64 KiB, 4 GiB less one page — a wasm32 memory's
+ *  addresses are 32-bit (spec: at most 2^16 pages), and one page short of that keeps every end address the
+ *  kernels compute (`start + length`) below 2^32, where an i32 would wrap to 0. Node 20 allocates it
+ *  (lazily: untouched pages cost no memory); an engine that cannot has `createParams` return an ordinary
+ *  array, the TypeScript path. Above it (parameters, gradients and scratch: Llama 2 7B's 27 GB), the layers
+ *  stay on the TypeScript path. Addresses above 2^31 pass through JavaScript's ToInt32 as negative i32s with
+ *  the same bits, and the kernels compare addresses unsigned (test/wasm-kernels.test.ts). */
+export const MAX_MEMORY_BYTES = 65535 * 65536;
 
 /** The dense and convolution shapes a module runs on WebAssembly, each with an index into its kernel table. */
 export class WasmDenseTable {
