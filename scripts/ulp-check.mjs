@@ -18,7 +18,9 @@ const args = process.argv.slice(2);
 const stepAt = args.indexOf("--step");
 const step = stepAt >= 0 ? Number(args[stepAt + 1]) : 1;
 const all = [...unaryFunctions, ...gradientFunctions.map((f) => `${f}'`)];
-const chosen = (args.find((a, i) => !a.startsWith("--") && i !== stepAt + 1) ?? all.join(",")).split(",");
+const chosen = (args.find((a, i) => !a.startsWith("--") && (stepAt < 0 || i !== stepAt + 1)) ?? all.join(",")).split(
+  ",",
+);
 
 /** The TypeScript path's expressions (src/emit/kernels/activation.ts), in double. */
 const reference = {
