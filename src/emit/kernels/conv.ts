@@ -444,6 +444,8 @@ for (let b = 0; b < n; b++) {
 // whose border holds the input mirrored (`reflect`, the edge not repeated), its edge repeated (`replicate`)
 // or wrapped around (`circular`); the convolution runs on it without padding. Backward runs the same on the
 // padded array's gradient, then adds each padded cell's gradient back to the input element it was copied from.
+// On the WebAssembly target the kernels (wasm/conv.ts) run on that copy as on any input, padding 0: the copy
+// and the fold stay TypeScript, one pass over the padded input each.
 
 /** One spatial axis of the padded copy: the input's size, the padding before and after. */
 interface PadAxis {
@@ -511,19 +513,27 @@ function wasmShape(c: EmitCtx, g: Geometry, bias: number, plane: number): ConvSh
 
 /** The convolution forward on the WebAssembly kernels, sample by sample and group by group: the sample
  *  copied into the memory, im2col there, y = W·col (+ b), copied out. */
-function wasmForward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number): string {
+function wasmForward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number, x = c.x[0]!): string {
   const s = wasmShape(c, g, bias, plane);
   const layout = convScratch(s);
-  return `wasmConvForward(arena, ${k}, ${c.x[0]!}, ${c.y[0]!}, n, ${g.bigSize}, ${s.outChannels}, ${plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${bias}, ${layout.y}, ${layout.x});`;
+  return `wasmConvForward(arena, ${k}, ${x}, ${c.y[0]!}, n, ${g.bigSize}, ${s.outChannels}, ${plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${bias}, ${layout.y}, ${layout.x});`;
 }
 
 /** The convolution backward on the WebAssembly kernels, sample by sample and group by group: im2col again,
  *  dW += dy·colᵀ and, when the input gradient is wanted, dcol = Wᵀ·dy, which col2im adds to the input
  *  element each cell read. */
-function wasmBackward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number): string {
+function wasmBackward(
+  c: EmitCtx,
+  g: Geometry,
+  k: number,
+  bias: number,
+  plane: number,
+  x = c.x[0]!,
+  gx = c.gx[0]!,
+): string {
   const s = wasmShape(c, g, bias, plane);
   const layout = convScratch(s);
-  return `wasmConvBackward(arena, ${k}, ${c.x[0]!}, ${c.gy[0]!}, ${c.gx[0]!}, n, ${g.bigSize}, ${s.outChannels}, ${plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${layout.y}, ${layout.dcol}, ${layout.x}, ${layout.dx}, ${c.gxWanted[0]!});`;
+  return `wasmConvBackward(arena, ${k}, ${x}, ${c.gy[0]!}, ${gx}, n, ${g.bigSize}, ${s.outChannels}, ${plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${layout.y}, ${layout.dcol}, ${layout.x}, ${layout.dx}, ${c.gxWanted[0]!});`;
 }
 
 /** The kernel index of a convolution on the WebAssembly target, or undefined: TypeScript only (another
@@ -621,13 +631,21 @@ function conv(rank: 1 | 2 | 3): Kernel {
         const xpad = c.scratch("xpad", g.bigSize);
         const fill = `// the input padded (${padded.mode}) into ${xpad}
 ${padLoops(padded.mode, padded.axes, g.bigChannels, `${xpad}[d] = ${c.x[0]!}[src]!;`)}`;
-        if (g.smallChannels / g.groups >= 4)
-          return `// ${title}, as im2col + a register-tiled matrix product on the padded input
+        const ts =
+          g.smallChannels / g.groups >= 4
+            ? `// as im2col + a register-tiled matrix product on the padded input
+${im2colForward(c, g, bias, plane, xpad)}`
+            : windows(g, c.y[0]!, xpad, bias, true);
+        // On the WebAssembly target the kernels run on the padded copy as on any input, without padding.
+        const k = wasmIndex(c, g, bias, plane);
+        if (k === undefined) return `// ${title}\n${fill}\n${ts}`;
+        return `// ${title}: im2col and matrix products on WebAssembly SIMD, on the padded input, when the parameters live in its memory
 ${fill}
-${im2colForward(c, g, bias, plane, xpad)}`;
-        return `// ${title}
-${fill}
-${windows(g, c.y[0]!, xpad, bias, true)}`;
+if (arena) {
+${wasmForward(c, g, k, bias, plane, xpad)}
+} else {
+${ts}
+}`;
       }
       const g = g0;
       const ocPerGroup = g.smallChannels / g.groups;
@@ -659,21 +677,37 @@ ${ts}
         const gxpad = c.scratch("gxpad", g.bigSize);
         const fold = `// each padded cell's gradient back to the input element it copies
 ${padLoops(padded.mode, padded.axes, g.bigChannels, `${c.gx[0]!}[src]! += ${gxpad}[d]!;`)}`;
-        if (g.smallChannels / g.groups >= 4) {
-          const wanted = c.gxWanted[0]!;
-          return `// ${title} — backward, as im2col + a register-tiled matrix product on the padded input
-${biasPart}${wanted === "true" ? "" : `if (${wanted}) `}${gxpad}.fill(0, 0, n * ${g.bigSize});
+        const wanted = c.gxWanted[0]!;
+        const zero = `${wanted === "true" ? "" : `if (${wanted}) `}${gxpad}.fill(0, 0, n * ${g.bigSize});`;
+        const wide = g.smallChannels / g.groups >= 4;
+        const ts = wide
+          ? `${zero}
 ${im2colBackward(c, g, plane, xpad, gxpad)}
 if (${wanted}) {
 ${fold}
-}`;
-        }
-        return `// ${title} — backward
-${biasPart}// weight gradient: Σ over the batch and the output positions of output gradient × padded input
+}`
+          : `// weight gradient: Σ over the batch and the output positions of output gradient × padded input
 ${weightGrad(g, c.gy[0]!, xpad)}
 // the padded input's gradient: each element gathers the output gradients of the windows that cover it
 ${spread(g, gxpad, c.gy[0]!, -1, true)}
 ${fold}`;
+        const k = wasmIndex(c, g, bias, plane);
+        if (k === undefined) {
+          return `// ${title} — backward${wide ? ", as im2col + a register-tiled matrix product on the padded input" : ""}
+${biasPart}${ts}`;
+        }
+        // The kernels on the padded copy (the forward's, kept in ${xpad}): col2im adds into its gradient,
+        // zeroed first, which the fold then adds to the input's, as on the TypeScript path.
+        return `// ${title} — backward: im2col, col2im and matrix products on WebAssembly SIMD, on the padded input, when the parameters live in its memory
+${biasPart}if (arena) {
+${zero}
+${wasmBackward(c, g, k, bias, plane, xpad, gxpad)}
+if (${wanted}) {
+${fold}
+}
+} else {
+${ts}
+}`;
       }
       const g = g0;
       // The same choice as forward: a matrix product over im2col buffers when the groups are wide enough.
