@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { build, gradientCheck, maxRelError, seeded, type Generated } from "./helpers/generated.js";
+import { type KernelTarget } from "./helpers/targets.js";
 
 interface Case {
   layer: string;
@@ -38,8 +39,15 @@ function slot<T extends { name: string }>(list: readonly T[], name: string): T {
   return t;
 }
 
-async function against(c: Case, dtype: "float64" | "float32"): Promise<Generated> {
-  const { module: m } = await build(spec(c.shape, c.layer), { dtype });
+/** Whether a case's layer runs on the WebAssembly SIMD kernels with `--target wasm` (else TypeScript on both). */
+const onSimd = (c: Case) => c.layer.startsWith("conv_transpose1d");
+
+async function against(c: Case, dtype: "float64" | "float32", target: KernelTarget = "ts"): Promise<Generated> {
+  const { module: m, text } = await build(spec(c.shape, c.layer), { dtype, target });
+  // the wasm target: the transposed convolution's forward and backward on the SIMD kernels
+  const simd = target === "wasm" && onSimd(c);
+  expect(/wasmConvTransposeForward\(\s*arena,/.test(text), "forward on the SIMD kernels").toBe(simd);
+  expect(/wasmConvTransposeBackward\(\s*arena,/.test(text), "backward on the SIMD kernels").toBe(simd);
   const Arr = dtype === "float64" ? Float64Array : Float32Array;
   const tol = dtype === "float64" ? 1e-9 : 1e-4;
   const floor = dtype === "float64" ? 1e-8 : 1e-3;
@@ -73,9 +81,12 @@ async function against(c: Case, dtype: "float64" | "float32"): Promise<Generated
 }
 
 describe("against PyTorch 1.13 (volume.json), float64", () => {
-  for (const c of ref.cases) {
-    it(`${c.layer} on ${JSON.stringify(c.shape)}${c.train ? "" : " (eval)"}`, async () => {
-      const m = await against(c, "float64");
+  const runs = ref.cases.flatMap((c) =>
+    (onSimd(c) ? (["ts", "wasm"] as const) : (["ts"] as const)).map((t) => [c, t] as const),
+  );
+  for (const [c, target] of runs) {
+    it(`${c.layer} on ${JSON.stringify(c.shape)}${c.train ? "" : " (eval)"} --target ${target}`, async () => {
+      const m = await against(c, "float64", target);
       // (b) finite differences, in the same mode
       const fd = gradientCheck(m, c.n, { training: c.train, limit: 120 });
       expect(fd.params).toBeLessThan(1e-6);
@@ -91,9 +102,11 @@ describe("against PyTorch 1.13 (volume.json), float32", () => {
     const key = `${c.layer.split("(")[0]}${c.layer.includes("bilinear") ? " bilinear" : ""}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    it(`${c.layer}`, async () => {
-      await against(c, "float32");
-    });
+    for (const target of onSimd(c) ? (["ts", "wasm"] as const) : (["ts"] as const)) {
+      it(`${c.layer} --target ${target}`, async () => {
+        await against(c, "float32", target);
+      });
+    }
   }
 });
 
@@ -172,7 +185,8 @@ describe("an inference build (--bake-weights)", () => {
   dense(3)
 }
 `;
-    const { module: m0 } = await build(spec, { dtype: "float64" });
+    // the TypeScript kernels, as the inference build's (bit for bit: the SIMD kernels sum in another order)
+    const { module: m0 } = await build(spec, { dtype: "float64", target: "ts" });
     const p = m0.createParams(3);
     const bakeWeights = [...Array.from(p), ...Array.from(m0.createBuffers())];
     const { module: m } = await build(spec, { dtype: "float64", bakeWeights });

@@ -771,20 +771,50 @@ function convTranspose(rank: 1 | 2): Kernel {
     const title = `${c.op.name}: conv_transpose${rank}d ${inShape[0]}→${outShape[0]}, ${rank === 1 ? `kernel ${k[0]}` : k.join("×")}, ${extras.join(", ")}; ${shape(inShape)} → ${shape(outShape)}`;
     return { g, bias, title, plane: prod(outShape.slice(1)) };
   };
+  // On the WebAssembly target, the kernels of the convolution whose input is this layer's output (the same
+  // weight and geometry, the small side this layer's input): forward is that convolution's input gradient,
+  // col2im(Wᵀ·x) onto the bias; backward its weight gradient and its forward, on im2col(gy). The bias (and
+  // its gradient) stays out of the kernels' shape: the big side's channels are not the small side's.
+  const wasm = (c: EmitCtx, g: Geometry) => {
+    if (!c.wasmConv) return undefined;
+    const smallPlane = prod(g.axes.map((a) => a.small));
+    const s = wasmShape(c, g, -1, smallPlane);
+    const { dtype: _, ...shape } = s;
+    const k = c.wasmConv(shape, true);
+    return k === undefined ? undefined : { k, s, layout: convScratch(s) };
+  };
   return {
     forward(c) {
       const { g, bias, title } = setup(c);
-      return `// ${title}
-// each output element gathers the input elements whose kernel footprint covers it
+      const ts = `// each output element gathers the input elements whose kernel footprint covers it
 ${spread(g, c.y[0]!, c.x[0]!, bias, true)}`;
+      const w = wasm(c, g);
+      if (w === undefined) return `// ${title}\n${ts}`;
+      const { k, s, layout } = w;
+      return `// ${title}: col2im of Wᵀ·x on WebAssembly SIMD when the parameters live in its memory
+if (arena) {
+wasmConvTransposeForward(arena, ${k}, ${c.x[0]!}, ${c.y[0]!}, n, ${g.bigSize}, ${g.bigChannels}, ${s.outChannels}, ${s.plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${bias}, ${layout.y}, ${layout.dcol}, ${layout.dx});
+} else {
+${ts}
+}`;
     },
     backward(c) {
       const { g, bias, title, plane } = setup(c);
-      return `// ${title} — backward
-${bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.bigChannels, plane, g.bigSize)}\n` : ""}// weight gradient: Σ over the batch and the input positions of input × output gradient
+      const biasPart =
+        bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.bigChannels, plane, g.bigSize)}\n` : "";
+      const ts = `// weight gradient: Σ over the batch and the input positions of input × output gradient
 ${weightGrad(g, c.x[0]!, c.gy[0]!)}
 // input gradient: a strided convolution of the output gradient
 ${windows(g, c.gx[0]!, c.gy[0]!, -1, false)}`;
+      const w = wasm(c, g);
+      if (w === undefined) return `// ${title} — backward\n${biasPart}${ts}`;
+      const { k, s, layout } = w;
+      return `// ${title} — backward: im2col of the output gradient and matrix products on WebAssembly SIMD when the parameters live in its memory
+${biasPart}if (arena) {
+wasmConvTransposeBackward(arena, ${k}, ${c.x[0]!}, ${c.gy[0]!}, ${c.gx[0]!}, n, ${g.bigSize}, ${s.outChannels}, ${s.plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${layout.y}, ${layout.x}, ${c.gxWanted[0]!});
+} else {
+${ts}
+}`;
     },
   };
 }
