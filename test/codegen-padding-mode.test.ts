@@ -56,9 +56,8 @@ describe("padding_mode against PyTorch", () => {
   ] as const) {
     it.each(ref.cases.map((c) => [c.layer, c] as const))(`${dtype} (${target}): %s`, async (_, c) => {
       const { module: m, text } = await build(spec(c.shape, c.layer), { dtype, target });
-      // the wasm target: the SIMD kernels on the padded copy, forward and backward, for conv1d and conv2d
-      // (else no WebAssembly; conv3d is TypeScript on both targets)
-      const simd = target === "wasm" && !c.layer.startsWith("conv3d");
+      // the wasm target: the SIMD kernels on the padded copy, forward and backward (else no WebAssembly)
+      const simd = target === "wasm";
       expect(
         /on the padded input, when the parameters live in its memory\n[^]*?wasmConvForward\(arena, /.test(text),
       ).toBe(simd);

@@ -40,19 +40,22 @@ function slot<T extends { name: string }>(list: readonly T[], name: string): T {
 }
 
 /** Whether a case's layer runs on the WebAssembly SIMD kernels with `--target wasm` (else TypeScript on both). */
-const onSimd = (c: Case) => c.layer.startsWith("conv_transpose1d");
+const onSimd = (c: Case) => /^conv(3d|_transpose1d)\(/.test(c.layer);
 
 async function against(c: Case, dtype: "float64" | "float32", target: KernelTarget = "ts"): Promise<Generated> {
   const { module: m, text } = await build(spec(c.shape, c.layer), { dtype, target });
-  // the wasm target: the transposed convolution's forward and backward on the SIMD kernels
+  // the wasm target: the convolution's forward and backward on the SIMD kernels
   const simd = target === "wasm" && onSimd(c);
-  expect(/wasmConvTransposeForward\(\s*arena,/.test(text), "forward on the SIMD kernels").toBe(simd);
-  expect(/wasmConvTransposeBackward\(\s*arena,/.test(text), "backward on the SIMD kernels").toBe(simd);
+  const fn = c.layer.startsWith("conv_transpose") ? "wasmConvTranspose" : "wasmConv";
+  expect(new RegExp(`${fn}Forward\\(\\s*arena,`).test(text), "forward on the SIMD kernels").toBe(simd);
+  expect(new RegExp(`${fn}Backward\\(\\s*arena,`).test(text), "backward on the SIMD kernels").toBe(simd);
   const Arr = dtype === "float64" ? Float64Array : Float32Array;
   const tol = dtype === "float64" ? 1e-9 : 1e-4;
   const floor = dtype === "float64" ? 1e-8 : 1e-3;
   expect(m.outputShape).toEqual(c.out_shape);
-  const p = new Arr(m.paramCount);
+  // the module's own parameter array: on the wasm target, in the kernels' memory (a plain array would take
+  // the TypeScript branch)
+  const p = m.createParams(0).fill(0);
   for (const t of c.params) {
     const info = slot(m.params, t.name);
     expect(info.shape).toEqual(t.shape);

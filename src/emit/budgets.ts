@@ -142,7 +142,7 @@ export function estimateSource(
   const wasm =
     (options.target ?? "auto") !== "ts" && options.baked === undefined && 4n * params * elt <= BigInt(MAX_MEMORY_BYTES);
   const wasmShapes = new Set<string>();
-  // Convolutions (conv1d, conv2d; grouped and depthwise too) on that target: ~2 KB of staging code once, and per distinct
+  // Convolutions (conv1d, conv2d, conv3d; grouped and depthwise too) on that target: ~2 KB of staging code once, and per distinct
   // layer its five kernels as base64 (products, im2col and col2im: ~4–5 KB, measured 3.9 KB a convolution on
   // DenseNet-121, 4.4 KB on U-Net, 4.9 KB on ResNet-18) and the TypeScript branch's own im2col code beside
   // the one-line WebAssembly call (the estimate is 0.83 of DenseNet-121's real size, 1.00 of MobileNet v2's).
@@ -153,7 +153,7 @@ export function estimateSource(
   for (const op of ops) {
     bytes += 1_100n + 300n * BigInt(op.tensors.length);
     const transpose = op.kind === "conv_transpose1d" || op.kind === "conv_transpose2d";
-    if (wasm && (op.kind === "conv1d" || op.kind === "conv2d" || transpose)) {
+    if (wasm && (op.kind === "conv1d" || op.kind === "conv2d" || op.kind === "conv3d" || transpose)) {
       const args = JSON.stringify([...op.args], (_, v: unknown) => (typeof v === "bigint" ? String(v) : v));
       const key = `${op.kind} ${args} ${op.tensors.map((t) => t.shape.join("x")).join(" ")}`;
       if (!wasmConvs.has(key)) bytes += (wasmConvs.size === 0 ? 2_000n : 0n) + 8_000n;

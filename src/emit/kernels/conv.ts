@@ -537,11 +537,12 @@ function wasmBackward(
 }
 
 /** The kernel index of a convolution on the WebAssembly target, or undefined: TypeScript only (another
- *  target, 3-D, a scratch that would not fit the memory, or a kernel too wide for a module). Every group
+ *  target, a scratch that would not fit the memory, or a kernel too wide for a module). 3-D too: the column
+ *  kernels loop over every axis but the last (wasm/im2col.ts). Every group
  *  width runs on the kernels: depthwise included, measured 3–11× faster than its TypeScript loops
  *  (docs/performance.md). */
 function wasmIndex(c: EmitCtx, g: Geometry, bias: number, plane: number): number | undefined {
-  if (!c.wasmConv || g.axes.length > 2) return undefined;
+  if (!c.wasmConv) return undefined;
   const { dtype: _, ...shape } = wasmShape(c, g, bias, plane);
   return c.wasmConv(shape);
 }

@@ -236,7 +236,7 @@ ${modules.map((m) => `      ${JSON.stringify(m)},`).join("\n")}
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the ${conv ? (dense ? "dense layers and the convolutions" : "convolutions") + " (conv1d/conv2d and their transposes, grouped and depthwise\n *  too, any padding mode; 3-D convolutions always run on TypeScript)" : "dense layers"}: decided once, at load. */
+/** Which kernels run the ${conv ? (dense ? "dense layers and the convolutions" : "convolutions") + " (conv1d/2d/3d and conv_transpose1d/2d, grouped and\n *  depthwise too, any padding mode)" : "dense layers"}: decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
