@@ -16914,15 +16914,14 @@ function createEngine() {
       const xc = bc * 3136;
       for (let oh = 0; oh < 28; oh++) {
         const ihLo = oh * 2;
-        const ihHi = ihLo + 2;
         for (let ow = 0; ow < 28; ow++, d++) {
           const iwLo = ow * 2;
-          const iwHi = iwLo + 2;
           let acc = 0;
-          for (let ih = ihLo; ih < ihHi; ih++) {
-            const xr = xc + ih * 56;
-            for (let iw = iwLo; iw < iwHi; iw++) acc += act49[xr + iw]!;
-          }
+          const xw = xc + ihLo * 56 + iwLo;
+          acc += act49[xw]!;
+          acc += act49[xw + 1]!;
+          acc += act49[xw + 56]!;
+          acc += act49[xw + 57]!;
           act50[d] = acc / 4;
         }
       }
@@ -16936,15 +16935,14 @@ function createEngine() {
       const xc = bc * 3136;
       for (let oh = 0; oh < 28; oh++) {
         const ihLo = oh * 2;
-        const ihHi = ihLo + 2;
         for (let ow = 0; ow < 28; ow++, d++) {
           const iwLo = ow * 2;
-          const iwHi = iwLo + 2;
           const g = grad50[d]! / 4;
-          for (let ih = ihLo; ih < ihHi; ih++) {
-            const xr = xc + ih * 56;
-            for (let iw = iwLo; iw < iwHi; iw++) grad49[xr + iw]! += g;
-          }
+          const xw = xc + ihLo * 56 + iwLo;
+          grad49[xw]! += g;
+          grad49[xw + 1]! += g;
+          grad49[xw + 56]! += g;
+          grad49[xw + 57]! += g;
         }
       }
     }
@@ -20241,15 +20239,14 @@ function createEngine() {
       const xc = bc * 784;
       for (let oh = 0; oh < 14; oh++) {
         const ihLo = oh * 2;
-        const ihHi = ihLo + 2;
         for (let ow = 0; ow < 14; ow++, d++) {
           const iwLo = ow * 2;
-          const iwHi = iwLo + 2;
           let acc = 0;
-          for (let ih = ihLo; ih < ihHi; ih++) {
-            const xr = xc + ih * 28;
-            for (let iw = iwLo; iw < iwHi; iw++) acc += act137[xr + iw]!;
-          }
+          const xw = xc + ihLo * 28 + iwLo;
+          acc += act137[xw]!;
+          acc += act137[xw + 1]!;
+          acc += act137[xw + 28]!;
+          acc += act137[xw + 29]!;
           act138[d] = acc / 4;
         }
       }
@@ -20263,15 +20260,14 @@ function createEngine() {
       const xc = bc * 784;
       for (let oh = 0; oh < 14; oh++) {
         const ihLo = oh * 2;
-        const ihHi = ihLo + 2;
         for (let ow = 0; ow < 14; ow++, d++) {
           const iwLo = ow * 2;
-          const iwHi = iwLo + 2;
           const g = grad138[d]! / 4;
-          for (let ih = ihLo; ih < ihHi; ih++) {
-            const xr = xc + ih * 28;
-            for (let iw = iwLo; iw < iwHi; iw++) grad137[xr + iw]! += g;
-          }
+          const xw = xc + ihLo * 28 + iwLo;
+          grad137[xw]! += g;
+          grad137[xw + 1]! += g;
+          grad137[xw + 28]! += g;
+          grad137[xw + 29]! += g;
         }
       }
     }
@@ -26594,15 +26590,14 @@ function createEngine() {
       const xc = bc * 196;
       for (let oh = 0; oh < 7; oh++) {
         const ihLo = oh * 2;
-        const ihHi = ihLo + 2;
         for (let ow = 0; ow < 7; ow++, d++) {
           const iwLo = ow * 2;
-          const iwHi = iwLo + 2;
           let acc = 0;
-          for (let ih = ihLo; ih < ihHi; ih++) {
-            const xr = xc + ih * 14;
-            for (let iw = iwLo; iw < iwHi; iw++) acc += act309[xr + iw]!;
-          }
+          const xw = xc + ihLo * 14 + iwLo;
+          acc += act309[xw]!;
+          acc += act309[xw + 1]!;
+          acc += act309[xw + 14]!;
+          acc += act309[xw + 15]!;
           act310[d] = acc / 4;
         }
       }
@@ -26616,15 +26611,14 @@ function createEngine() {
       const xc = bc * 196;
       for (let oh = 0; oh < 7; oh++) {
         const ihLo = oh * 2;
-        const ihHi = ihLo + 2;
         for (let ow = 0; ow < 7; ow++, d++) {
           const iwLo = ow * 2;
-          const iwHi = iwLo + 2;
           const g = grad310[d]! / 4;
-          for (let ih = ihLo; ih < ihHi; ih++) {
-            const xr = xc + ih * 14;
-            for (let iw = iwLo; iw < iwHi; iw++) grad309[xr + iw]! += g;
-          }
+          const xw = xc + ihLo * 14 + iwLo;
+          grad309[xw]! += g;
+          grad309[xw + 1]! += g;
+          grad309[xw + 14]! += g;
+          grad309[xw + 15]! += g;
         }
       }
     }

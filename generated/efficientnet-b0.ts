@@ -7520,12 +7520,15 @@ function createEngine() {
 
   /** Backward of the 2 ops 2, 5 (silu, one shape): each call passes its arrays and offsets. */
   function siluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // silu backward
-    for (let i = 0, e = n * 401408; i < e; i++) {
-      const x = input[i]!;
+    // silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, input, outputGrad, inputGrad, n * 401408, false);
+    else {
+      for (let i = 0, e = n * 401408; i < e; i++) {
+        const x = input[i]!;
 
-      const g = outputGrad[i]!;
-      inputGrad[i] = silu_grad(x) * g;
+        const g = outputGrad[i]!;
+        inputGrad[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -7976,11 +7979,14 @@ function createEngine() {
 
   /** Backward of op 10: features.1.0.block.1.4 (sigmoid). */
   function backward10(n: number): void {
-    // features.1.0.block.1.4: sigmoid backward
-    for (let i = 0, e = n * 32; i < e; i++) {
-      const y = act11[i]!;
-      const g = grad11[i]!;
-      grad10[i] = g * y * (1 - y);
+    // features.1.0.block.1.4: sigmoid backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 1, act11, grad11, grad10, n * 32, false);
+    else {
+      for (let i = 0, e = n * 32; i < e; i++) {
+        const y = act11[i]!;
+        const g = grad11[i]!;
+        grad10[i] = g * y * (1 - y);
+      }
     }
   }
 
@@ -8440,12 +8446,15 @@ function createEngine() {
 
   /** Backward of op 16: features.2.0.block.0.2 (silu). */
   function backward16(n: number): void {
-    // features.2.0.block.0.2: silu backward
-    for (let i = 0, e = n * 1204224; i < e; i++) {
-      const x = act16[i]!;
+    // features.2.0.block.0.2: silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, act16, grad17, grad16, n * 1204224, false);
+    else {
+      for (let i = 0, e = n * 1204224; i < e; i++) {
+        const x = act16[i]!;
 
-      const g = grad17[i]!;
-      grad16[i] = silu_grad(x) * g;
+        const g = grad17[i]!;
+        grad16[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -8674,12 +8683,15 @@ function createEngine() {
 
   /** Backward of op 19: features.2.0.block.1.2 (silu). */
   function backward19(n: number): void {
-    // features.2.0.block.1.2: silu backward
-    for (let i = 0, e = n * 301056; i < e; i++) {
-      const x = act19[i]!;
+    // features.2.0.block.1.2: silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, act19, grad20, grad19, n * 301056, false);
+    else {
+      for (let i = 0, e = n * 301056; i < e; i++) {
+        const x = act19[i]!;
 
-      const g = grad20[i]!;
-      grad19[i] = silu_grad(x) * g;
+        const g = grad20[i]!;
+        grad19[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -8968,11 +8980,14 @@ function createEngine() {
 
   /** Backward of op 24: features.2.0.block.2.4 (sigmoid). */
   function backward24(n: number): void {
-    // features.2.0.block.2.4: sigmoid backward
-    for (let i = 0, e = n * 96; i < e; i++) {
-      const y = act25[i]!;
-      const g = grad25[i]!;
-      grad24[i] = g * y * (1 - y);
+    // features.2.0.block.2.4: sigmoid backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 1, act25, grad25, grad24, n * 96, false);
+    else {
+      for (let i = 0, e = n * 96; i < e; i++) {
+        const y = act25[i]!;
+        const g = grad25[i]!;
+        grad24[i] = g * y * (1 - y);
+      }
     }
   }
 
@@ -9497,12 +9512,15 @@ function createEngine() {
 
   /** Backward of the 3 ops 30, 33, 46 (silu, one shape): each call passes its arrays and offsets. */
   function siluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // silu backward
-    for (let i = 0, e = n * 451584; i < e; i++) {
-      const x = input[i]!;
+    // silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, input, outputGrad, inputGrad, n * 451584, false);
+    else {
+      for (let i = 0, e = n * 451584; i < e; i++) {
+        const x = input[i]!;
 
-      const g = outputGrad[i]!;
-      inputGrad[i] = silu_grad(x) * g;
+        const g = outputGrad[i]!;
+        inputGrad[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -9940,11 +9958,14 @@ function createEngine() {
 
   /** Backward of the 2 ops 38, 54 (sigmoid, one shape): each call passes its arrays and offsets. */
   function sigmoidBackward1(n: number, output: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // sigmoid backward
-    for (let i = 0, e = n * 144; i < e; i++) {
-      const y = output[i]!;
-      const g = outputGrad[i]!;
-      inputGrad[i] = g * y * (1 - y);
+    // sigmoid backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 1, output, outputGrad, inputGrad, n * 144, false);
+    else {
+      for (let i = 0, e = n * 144; i < e; i++) {
+        const y = output[i]!;
+        const g = outputGrad[i]!;
+        inputGrad[i] = g * y * (1 - y);
+      }
     }
   }
 
@@ -10365,12 +10386,15 @@ function createEngine() {
 
   /** Backward of op 49: features.3.0.block.1.2 (silu). */
   function backward49(n: number): void {
-    // features.3.0.block.1.2: silu backward
-    for (let i = 0, e = n * 112896; i < e; i++) {
-      const x = act49[i]!;
+    // features.3.0.block.1.2: silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, act49, grad50, grad49, n * 112896, false);
+    else {
+      for (let i = 0, e = n * 112896; i < e; i++) {
+        const x = act49[i]!;
 
-      const g = grad50[i]!;
-      grad49[i] = silu_grad(x) * g;
+        const g = grad50[i]!;
+        grad49[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -10938,12 +10962,15 @@ function createEngine() {
 
   /** Backward of the 3 ops 60, 63, 76 (silu, one shape): each call passes its arrays and offsets. */
   function siluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // silu backward
-    for (let i = 0, e = n * 188160; i < e; i++) {
-      const x = input[i]!;
+    // silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, input, outputGrad, inputGrad, n * 188160, false);
+    else {
+      for (let i = 0, e = n * 188160; i < e; i++) {
+        const x = input[i]!;
 
-      const g = outputGrad[i]!;
-      inputGrad[i] = silu_grad(x) * g;
+        const g = outputGrad[i]!;
+        inputGrad[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -11429,11 +11456,14 @@ function createEngine() {
 
   /** Backward of the 2 ops 68, 84 (sigmoid, one shape): each call passes its arrays and offsets. */
   function sigmoidBackward2(n: number, output: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // sigmoid backward
-    for (let i = 0, e = n * 240; i < e; i++) {
-      const y = output[i]!;
-      const g = outputGrad[i]!;
-      inputGrad[i] = g * y * (1 - y);
+    // sigmoid backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 1, output, outputGrad, inputGrad, n * 240, false);
+    else {
+      for (let i = 0, e = n * 240; i < e; i++) {
+        const y = output[i]!;
+        const g = outputGrad[i]!;
+        inputGrad[i] = g * y * (1 - y);
+      }
     }
   }
 
@@ -11850,12 +11880,15 @@ function createEngine() {
 
   /** Backward of op 79: features.4.0.block.1.2 (silu). */
   function backward79(n: number): void {
-    // features.4.0.block.1.2: silu backward
-    for (let i = 0, e = n * 47040; i < e; i++) {
-      const x = act79[i]!;
+    // features.4.0.block.1.2: silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, act79, grad80, grad79, n * 47040, false);
+    else {
+      for (let i = 0, e = n * 47040; i < e; i++) {
+        const x = act79[i]!;
 
-      const g = grad80[i]!;
-      grad79[i] = silu_grad(x) * g;
+        const g = grad80[i]!;
+        grad79[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -12423,12 +12456,15 @@ function createEngine() {
 
   /** Backward of the 6 ops 90, 93, 106, 109, 122, 125 (silu, one shape): each call passes its arrays and offsets. */
   function siluBackward6(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // silu backward
-    for (let i = 0, e = n * 94080; i < e; i++) {
-      const x = input[i]!;
+    // silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, input, outputGrad, inputGrad, n * 94080, false);
+    else {
+      for (let i = 0, e = n * 94080; i < e; i++) {
+        const x = input[i]!;
 
-      const g = outputGrad[i]!;
-      inputGrad[i] = silu_grad(x) * g;
+        const g = outputGrad[i]!;
+        inputGrad[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -12759,12 +12795,15 @@ function createEngine() {
 
   /** Backward of the 3 ops 96, 112, 128 (silu, one shape): each call passes its arrays and offsets. */
   function siluBackward7(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // silu backward
-    for (let i = 0, e = n * 20; i < e; i++) {
-      const x = input[i]!;
+    // silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, input, outputGrad, inputGrad, n * 20, false);
+    else {
+      for (let i = 0, e = n * 20; i < e; i++) {
+        const x = input[i]!;
 
-      const g = outputGrad[i]!;
-      inputGrad[i] = silu_grad(x) * g;
+        const g = outputGrad[i]!;
+        inputGrad[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -12923,11 +12962,14 @@ function createEngine() {
 
   /** Backward of the 3 ops 98, 114, 130 (sigmoid, one shape): each call passes its arrays and offsets. */
   function sigmoidBackward3(n: number, output: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // sigmoid backward
-    for (let i = 0, e = n * 480; i < e; i++) {
-      const y = output[i]!;
-      const g = outputGrad[i]!;
-      inputGrad[i] = g * y * (1 - y);
+    // sigmoid backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 1, output, outputGrad, inputGrad, n * 480, false);
+    else {
+      for (let i = 0, e = n * 480; i < e; i++) {
+        const y = output[i]!;
+        const g = outputGrad[i]!;
+        inputGrad[i] = g * y * (1 - y);
+      }
     }
   }
 
@@ -13853,12 +13895,15 @@ function createEngine() {
 
   /** Backward of the 5 ops 136, 139, 152, 155, 168 (silu, one shape): each call passes its arrays and offsets. */
   function siluBackward8(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // silu backward
-    for (let i = 0, e = n * 131712; i < e; i++) {
-      const x = input[i]!;
+    // silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, input, outputGrad, inputGrad, n * 131712, false);
+    else {
+      for (let i = 0, e = n * 131712; i < e; i++) {
+        const x = input[i]!;
 
-      const g = outputGrad[i]!;
-      inputGrad[i] = silu_grad(x) * g;
+        const g = outputGrad[i]!;
+        inputGrad[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -14189,12 +14234,15 @@ function createEngine() {
 
   /** Backward of the 3 ops 142, 158, 174 (silu, one shape): each call passes its arrays and offsets. */
   function siluBackward9(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // silu backward
-    for (let i = 0, e = n * 28; i < e; i++) {
-      const x = input[i]!;
+    // silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, input, outputGrad, inputGrad, n * 28, false);
+    else {
+      for (let i = 0, e = n * 28; i < e; i++) {
+        const x = input[i]!;
 
-      const g = outputGrad[i]!;
-      inputGrad[i] = silu_grad(x) * g;
+        const g = outputGrad[i]!;
+        inputGrad[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -14353,11 +14401,14 @@ function createEngine() {
 
   /** Backward of the 3 ops 144, 160, 176 (sigmoid, one shape): each call passes its arrays and offsets. */
   function sigmoidBackward4(n: number, output: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // sigmoid backward
-    for (let i = 0, e = n * 672; i < e; i++) {
-      const y = output[i]!;
-      const g = outputGrad[i]!;
-      inputGrad[i] = g * y * (1 - y);
+    // sigmoid backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 1, output, outputGrad, inputGrad, n * 672, false);
+    else {
+      for (let i = 0, e = n * 672; i < e; i++) {
+        const y = output[i]!;
+        const g = outputGrad[i]!;
+        inputGrad[i] = g * y * (1 - y);
+      }
     }
   }
 
@@ -14902,12 +14953,15 @@ function createEngine() {
 
   /** Backward of op 171: features.6.0.block.1.2 (silu). */
   function backward171(n: number): void {
-    // features.6.0.block.1.2: silu backward
-    for (let i = 0, e = n * 32928; i < e; i++) {
-      const x = act171[i]!;
+    // features.6.0.block.1.2: silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, act171, grad172, grad171, n * 32928, false);
+    else {
+      for (let i = 0, e = n * 32928; i < e; i++) {
+        const x = act171[i]!;
 
-      const g = grad172[i]!;
-      grad171[i] = silu_grad(x) * g;
+        const g = grad172[i]!;
+        grad171[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -15475,12 +15529,15 @@ function createEngine() {
 
   /** Backward of the 8 ops 182, 185, 198, 201, 214, 217, … (silu, one shape): each call passes its arrays and offsets. */
   function siluBackward10(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // silu backward
-    for (let i = 0, e = n * 56448; i < e; i++) {
-      const x = input[i]!;
+    // silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, input, outputGrad, inputGrad, n * 56448, false);
+    else {
+      for (let i = 0, e = n * 56448; i < e; i++) {
+        const x = input[i]!;
 
-      const g = outputGrad[i]!;
-      inputGrad[i] = silu_grad(x) * g;
+        const g = outputGrad[i]!;
+        inputGrad[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -15811,12 +15868,15 @@ function createEngine() {
 
   /** Backward of the 4 ops 188, 204, 220, 236 (silu, one shape): each call passes its arrays and offsets. */
   function siluBackward11(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // silu backward
-    for (let i = 0, e = n * 48; i < e; i++) {
-      const x = input[i]!;
+    // silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, input, outputGrad, inputGrad, n * 48, false);
+    else {
+      for (let i = 0, e = n * 48; i < e; i++) {
+        const x = input[i]!;
 
-      const g = outputGrad[i]!;
-      inputGrad[i] = silu_grad(x) * g;
+        const g = outputGrad[i]!;
+        inputGrad[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -15987,11 +16047,14 @@ function createEngine() {
 
   /** Backward of the 4 ops 190, 206, 222, 238 (sigmoid, one shape): each call passes its arrays and offsets. */
   function sigmoidBackward5(n: number, output: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
-    // sigmoid backward
-    for (let i = 0, e = n * 1152; i < e; i++) {
-      const y = output[i]!;
-      const g = outputGrad[i]!;
-      inputGrad[i] = g * y * (1 - y);
+    // sigmoid backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 1, output, outputGrad, inputGrad, n * 1152, false);
+    else {
+      for (let i = 0, e = n * 1152; i < e; i++) {
+        const y = output[i]!;
+        const g = outputGrad[i]!;
+        inputGrad[i] = g * y * (1 - y);
+      }
     }
   }
 
@@ -16952,12 +17015,15 @@ function createEngine() {
 
   /** Backward of op 244: features.8.2 (silu). */
   function backward244(n: number): void {
-    // features.8.2: silu backward
-    for (let i = 0, e = n * 62720; i < e; i++) {
-      const x = act244[i]!;
+    // features.8.2: silu backward, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+    if (arena) wasmUnaryGrad(arena, 0, act244, grad245, grad244, n * 62720, false);
+    else {
+      for (let i = 0, e = n * 62720; i < e; i++) {
+        const x = act244[i]!;
 
-      const g = grad245[i]!;
-      grad244[i] = silu_grad(x) * g;
+        const g = grad245[i]!;
+        grad244[i] = silu_grad(x) * g;
+      }
     }
   }
 
@@ -18340,8 +18406,8 @@ const wasmModules = simd
       "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkNDIAABRjb252QmFja3dhcmRXZWlnaHQ0MgABE2NvbnZCYWNrd2FyZElucHV0NDIAAgxjb252SW0yY29sNDIAAwxjb252Q29sMmltNDIABA1jb252Rm9yd2FyZDQzAAUKvBkG2wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCANmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAkaiELA0AgCf0JAgAhFiAJ/QkCgCQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAyABqIQYgB0GIA2ohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQcgAEGAgDZqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAJGohCwNAIAkqAgAhGyAJKgKAJCEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAyABqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwutCQIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgOQNaiEOA0AgACEIIAchCSAEQQF2QYgDbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAv9AATEASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABMwEIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAsqAsQBIAwqAgCUkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAoQkkjgChCQgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAsqAsQBIAwqAogDlJIgCSoCiCSSOAKIJCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCyoCxAEgDCoCzASUkiAJKgKMJJI4AowkIAhBiANqIQggCUGAyABqIQkgCCAKSQ0ACyAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBxAFsIABqIQ8gBEEBa0GAJGwgA2ohECABIQUgAiEGIBAhByAFQYDkDWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9cEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCANmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAkaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIA2aiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDkDWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOQNaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC/sCAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkEkaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBBGohDANAIAAhBiAFIQdDAAAAACEZIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
       "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAECAgdMBBRjb252QmFja3dhcmRXZWlnaHQ0MwAAE2NvbnZCYWNrd2FyZElucHV0NDMAAQxjb252SW0yY29sNDMAAgxjb252Q29sMmltNDMAAwr6GwTjDAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBoAxqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAiSSOAIkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiALKgLEASAMKgLEAZSSIAkqAiiSOAIoIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiALKgLEASAMKgKIA5SSIAkqAiySOAIsIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAjCSOAIwIAhBiANqIQggCUHIAGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBxAFqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESEWIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAiSSOAIkIAhBiANqIQggCUHIAGohCSAIIApJDQALIAVBxAFqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQSRsIANqIRAgASEFIAIhBiAQIQcgBUGgDGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATEASEcIBMgGiAc/eYB/eQBIRMgDP0ABIgDIRwgFCAaIBz95gH95AEhFCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAsqAgAgDCoCxAGUkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCyoCACAMKgKIA5SSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiALKgIAIAwqAswElJIgCSoCDJI4AgwgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUHEAWohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCyoCACAMKgIAlJIgCSoCAJI4AgAgBUHEAWohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC9UGAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHAAWohDANAIAAhBiAFIQcgAEEgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBJGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQSRqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQSBqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQSRqIQkgCkHEAWohCiAJIAtJDQALIAcgGTgCACAHIBo4AsQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAtDAAAAACEZIAYhCSAEIQogBkEkaiELA0AgCSoCACEbIAoqAgAhHSAZIBsgHZSSIRkgCUEkaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgBEEEaiEEIAVBBGohBSAFIAxJDQALC70EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBxAFqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCAFQRhqIQUgAkEYaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogCkEEaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgBUEYaiEFIAJBGGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAJDAAAAADgCECACQwAAAAA4AhQgAkMAAAAAOAIYIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EDSQ0ACyADQcQBaiEDIAMgBEkNAAsL/AMCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEHEAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEHSQRAIAMgCUEcbGohCiACQQRqIQIgCkEAaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBUEYaiEFIAJBGGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBB0kEQCADIAlBHGxqIQogCkEEaiEFIAUgBf0ABAAgAv0ABAD95AH9CwQAIAUgBSoCECACKgIQkjgCECAFIAUqAhQgAioCFJI4AhQgBUEYaiEFIAJBGGohAiACQQRqIQIFIAJBHGohAgsgCEEBaiIIQQdJDQALIAdBAWoiB0EDSQ0ACyADQcQBaiEDIAMgBEkNAAsL",
       "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkNDQAABRjb252QmFja3dhcmRXZWlnaHQ0NAABE2NvbnZCYWNrd2FyZElucHV0NDQAAgxjb252SW0yY29sNDQAAwxjb252Q29sMmltNDQABA1jb252Rm9yd2FyZDQ1AAUKoBsG3QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYCA2gBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBgMgAaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgIDaAGohCANAQwAAAAAhGUMAAAAAIRogBiEJIAQhCiAGQYAkaiELA0AgCSoCACEbIAkqAoAkIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUEEaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQYDIAGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALC60JAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA5A1qIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAkkjgCgCQgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChCSSOAKEJCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowkkjgCjCQgCEGIA2ohCCAJQYDIAGohCSAIIApJDQALIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HEAWwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgOQNaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQcABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAM/QAEiAMhHCAUIBogHP3mAf3kASEUIAz9AATMBCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAFQZAGaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL2QQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcABaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDaAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApBxAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBMQBIAcgE/0LBNQBIAcgFP0LBOQBIAcgFf0LBPQBIAZBCGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYAkaiEIA0BDAAAAACEZQwAAAAAhGiAGIQkgBCEKIAZBgIDaAGohCwNAIAkqAgAhGyAJKgIEIRwgCioCACEdIBkgGyAdlJIhGSAaIBwgHZSSIRogCUGAJGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQQRqIQQgBUEEaiEFIAUgDEkNAAsL8AECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGA5A1qIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBB0kEQCADIAlBHGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBSoCEDgCECACIAUqAhQ4AhQgAiAFKgIYOAIYIAVBHGohBSACQRxqIQIFIAIgC/0LBAAgAkMAAAAAOAIQIAJDAAAAADgCFCACQwAAAAA4AhggAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvlAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDkDWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAFKgIQIAIqAhCSOAIQIAUgBSoCFCACKgIUkjgCFCAFIAUqAhggAioCGJI4AhggBUEcaiEFIAJBHGohAgUgAkEcaiECCyAIQQFqIghBB0kNAAsgB0EBaiIHQQFJDQALIANBxAFqIQMgAyAESQ0ACwvbBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgIDkAGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAKaiELA0AgCf0JAgAhFiAJ/QkCgAohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEEaiEMA0AgACEGIAUhByAAQYCA5ABqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGACmohCwNAIAkqAgAhGyAJKgKACiEcIAoqAgAhHSAZIBsgHZSSIRkgGiAcIB2UkiEaIAlBBGohCSAKQcQBaiEKIAkgC0kNAAsgByAZOAIAIAcgGjgCxAEgBkGAFGohBiAHQYgDaiEHIAYgCEkNAAsgBEEEaiEEIAVBBGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABHQRgBX9/f39/AGAEf39/fwBgAn9/AGAFf39/fHwAAg8BA2VudgZtZW1vcnkCAAEDCAcAAQICAgIDB2QHFGNvbnZCYWNrd2FyZFdlaWdodDQ1AAATY29udkJhY2t3YXJkSW5wdXQ0NQABDGNvbnZJbTJjb2w0NQACDGNvbnZDb2wyaW00NQADBnVuYXJ5MAAEBnVuYXJ5MQAFA3NnZAAGCpAeB6wJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAKkjgCgAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAqSOAKECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowKkjgCjAogCEGIA2ohCCAJQYAUaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgApsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgApqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgOQAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDqA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC8EFAgF/H3sgACABQQhsaiEC/QwAAAAAAADwPwAAAAAAAPA/IQ/9DAAAAAAAIIZAAAAAAAAghkAhEP0MAAAAAAAghsAAAAAAACCGwCER/Qz+gitlRxX3P/6CK2VHFfc/IRL9DAAAAAAAADhDAAAAAAAAOEMhE/0MAADg/kIu5j8AAOD+Qi7mPyEU/Qx2PHk17znqPXY8eTXvOeo9IRX9DJjY+O/Y7iE+mNj479juIT4hFv0M5ET1Z0XmWj7kRPVnReZaPiEX/Qxcn3i3T36SPlyfeLdPfpI+IRj9DDTHVqXjHcc+NMdWpeMdxz4hGf0MGqABGqAB+j4aoAEaoAH6PiEa/QwaoAEaoAEqPxqgARqgASo/IRv9DBdswRZswVY/F2zBFmzBVj8hHP0MERERERERgT8RERERERGBPyEd/QxVVVVVVVWlP1VVVVVVVaU/IR79DFVVVVVVVcU/VVVVVVVVxT8hH/0MAAAAAAAA4D8AAAAAAADgPyEg/QwAAAAAAADwfwAAAAAAAPB/ISECQANAIAAgAk8NASAA/V0DAP1fIQMgACAD/e0BIQQgAyAPIAQgEP1KIQsgBCAR/fcBIBD99gEhBCAEIBL98gEgE/3wASEFIAUgE/3xASEGIAQgBiAU/fIB/fEBIAYgFf3yAf3xASEHIAcgB/3yASEMIAwgDP3yASENIAcgFv3yASAX/fABIAz98gEgByAY/fIBIBn98AH98AEhDiAHIBr98gEgG/3wASAM/fIBIAcgHP3yASAd/fAB/fABIA398gEgByAe/fIBIB/98AEgDP3yASAHICD98gEgD/3wAf3wAf3wASAOIA0gDf3yAf3yAf3wASAH/fIBIQggBUE0/csBIA/9zgEhCSAJIAj98gEgCf3wASEKICEgCiAL/VL98AH98wH9Xv1bAwAAIABBCGohAAwACwsLwQUCAX8feyAAIAFBCGxqIQL9DAAAAAAAAPA/AAAAAAAA8D8hD/0MAAAAAAAghkAAAAAAACCGQCEQ/QwAAAAAACCGwAAAAAAAIIbAIRH9DP6CK2VHFfc//oIrZUcV9z8hEv0MAAAAAAAAOEMAAAAAAAA4QyET/QwAAOD+Qi7mPwAA4P5CLuY/IRT9DHY8eTXvOeo9djx5Ne856j0hFf0MmNj479juIT6Y2Pjv2O4hPiEW/QzkRPVnReZaPuRE9WdF5lo+IRf9DFyfeLdPfpI+XJ94t09+kj4hGP0MNMdWpeMdxz40x1al4x3HPiEZ/QwaoAEaoAH6PhqgARqgAfo+IRr9DBqgARqgASo/GqABGqABKj8hG/0MF2zBFmzBVj8XbMEWbMFWPyEc/QwRERERERGBPxEREREREYE/IR39DFVVVVVVVaU/VVVVVVVVpT8hHv0MVVVVVVVVxT9VVVVVVVXFPyEf/QwAAAAAAADgPwAAAAAAAOA/ISD9DAAAAAAAAPB/AAAAAAAA8H8hIQJAA0AgACACTw0BIAD9XQMA/V8hAyAAIAP97QEhBCAPIA8gBCAQ/UohCyAEIBH99wEgEP32ASEEIAQgEv3yASAT/fABIQUgBSAT/fEBIQYgBCAGIBT98gH98QEgBiAV/fIB/fEBIQcgByAH/fIBIQwgDCAM/fIBIQ0gByAW/fIBIBf98AEgDP3yASAHIBj98gEgGf3wAf3wASEOIAcgGv3yASAb/fABIAz98gEgByAc/fIBIB398AH98AEgDf3yASAHIB798gEgH/3wASAM/fIBIAcgIP3yASAP/fAB/fAB/fABIA4gDSAN/fIB/fIB/fABIAf98gEhCCAFQTT9ywEgD/3OASEJIAkgCP3yASAJ/fABIQogISAKIAv9Uv3wAf3zAf1e/VsDAAAgAEEIaiEADAALCwulAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALCw==",
-      "AGFzbQEAAAABMQVgBn9/f398fABgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fABgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAgMDBAdGBhBzZ2RNb21lbnR1bUZpcnN0AAALc2dkTW9tZW50dW0AAQVzY2FsZQACBGFkYW0AAwVhZGFtdwAECnN1bVNxdWFyZXMABQr0Cwa+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsLjQMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8hGSABIA5q/V0DAP1fIBEgGf3yAf3wASEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyEdIAEgDmoqAgC7IAYgHaKgIR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLiwMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8gEf3yAf1e/V8hGSABIA5q/V0DAP1fIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IAaitrshHSABIA5qKgIAuyEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC8EBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgICB14GFGNvbnZCYWNrd2FyZFdlaWdodDQ1AAATY29udkJhY2t3YXJkSW5wdXQ0NQABDGNvbnZJbTJjb2w0NQACDGNvbnZDb2wyaW00NQADBnVuYXJ5MAAEBnVuYXJ5MQAFCukcBqwJAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGA6gNqIQ4DQCAAIQggByEJIARBAXZBiANsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEHAAWohDQNAIAv9AAQAIRogC/0ABMQBIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABMQBIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEzAQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiALKgIAIAwqAgCUkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCyoCACAMKgLEAZSSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiALKgIAIAwqAogDlJIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAsqAgAgDCoCzASUkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCyoCxAEgDCoCAJSSIAkqAoAKkjgCgAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAsqAsQBIAwqAsQBlJIgCSoChAqSOAKECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCyoCxAEgDCoCiAOUkiAJKgKICpI4AogKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiALKgLEASAMKgLMBJSSIAkqAowKkjgCjAogCEGIA2ohCCAJQYAUaiEJIAggCkkNAAsgBUGQBmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQcQBbCAAaiEPIARBAWtBgApsIANqIRAgASEFIAIhBiAQIQcgBUGA6gNqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBwAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAExAEhHCATIBogHP3mAf3kASETIAz9AASIAyEcIBQgGiAc/eYB/eQBIRQgDP0ABMwEIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAsqAgAgDCoCAJSSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiALKgIAIAwqAsQBlJIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAsqAgAgDCoCiAOUkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCyoCACAMKgLMBJSSIAkqAgySOAIMIAVBkAZqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvZBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwAFqIQwDQCAAIQYgBSEHIABBgApqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgOQAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgApqIQkgCkHEAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsExAEgByAT/QsE1AEgByAU/QsE5AEgByAV/QsE9AEgBkEIaiEGIAdBiANqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQQRqIQwDQCAAIQYgBSEHIABBgApqIQgDQEMAAAAAIRlDAAAAACEaIAYhCSAEIQogBkGAgOQAaiELA0AgCSoCACEbIAkqAgQhHCAKKgIAIR0gGSAbIB2UkiEZIBogHCAdlJIhGiAJQYAKaiEJIApBxAFqIQogCSALSQ0ACyAHIBk4AgAgByAaOALEASAGQQhqIQYgB0GIA2ohByAGIAhJDQALIARBBGohBCAFQQRqIQUgBSAMSQ0ACwvwAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYDqA2ohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUEHSQRAIAMgCUEcbGohCiAKQQBqIQUgAiAF/QAEAP0LBAAgAiAFKgIQOAIQIAIgBSoCFDgCFCACIAUqAhg4AhggBUEcaiEFIAJBHGohAgUgAiAL/QsEACACQwAAAAA4AhAgAkMAAAAAOAIUIAJDAAAAADgCGCACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC+UBAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgOoDaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQQdJBEAgAyAJQRxsaiEKIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAUqAhAgAioCEJI4AhAgBSAFKgIUIAIqAhSSOAIUIAUgBSoCGCACKgIYkjgCGCAFQRxqIQUgAkEcaiECBSACQRxqIQILIAhBAWoiCEEHSQ0ACyAHQQFqIgdBAUkNAAsgA0HEAWohAyADIARJDQALC8EFAgF/IXsgACABQQhsaiEC/QwAAAAAAADwPwAAAAAAAPA/IRH9DAAAAAAAIIZAAAAAAAAghkAhEv0MAAAAAAAghsAAAAAAACCGwCET/Qz+gitlRxX3P/6CK2VHFfc/IRT9DAAAAAAAADhDAAAAAAAAOEMhFf0MAADg/kIu5j8AAOD+Qi7mPyEW/Qx2PHk17znqPXY8eTXvOeo9IRf9DJjY+O/Y7iE+mNj479juIT4hGP0M5ET1Z0XmWj7kRPVnReZaPiEZ/Qxcn3i3T36SPlyfeLdPfpI+IRr9DDTHVqXjHcc+NMdWpeMdxz4hG/0MGqABGqAB+j4aoAEaoAH6PiEc/QwaoAEaoAEqPxqgARqgASo/IR39DBdswRZswVY/F2zBFmzBVj8hHv0MERERERERgT8RERERERGBPyEf/QxVVVVVVVWlP1VVVVVVVaU/ISD9DFVVVVVVVcU/VVVVVVVVxT8hIf0MAAAAAAAA4D8AAAAAAADgPyEi/QwAAAAAAADwfwAAAAAAAPB/ISMCQANAIAAgAk8NASAA/V0DAP1fIQMgACAD/e0BIQQgAyARIAQgEv1KIQsgBCAT/fcBIBL99gEhBCAEIBT98gEgFf3wASEFIAUgFf3xASEGIAQgBiAW/fIB/fEBIAYgF/3yAf3xASEHIAcgB/3yASEMIAwgDP3yASENIAcgGP3yASAZ/fABIAz98gEgByAa/fIBIBv98AH98AEhDiAHIBz98gEgHf3wASAM/fIBIAcgHv3yASAf/fAB/fABIA398gEgByAg/fIBICH98AEgDP3yASAHICL98gEgEf3wAf3wAf3wASAOIA0gDf3yAf3yAf3wASAH/fIBIQggBUE0/csBIBH9zgEhCSAJIAj98gEgCf3wASEKICMgCiAL/VL98AH98wH9Xv1bAwAAIABBCGohAAwACwsLwQUCAX8heyAAIAFBCGxqIQL9DAAAAAAAAPA/AAAAAAAA8D8hEf0MAAAAAAAghkAAAAAAACCGQCES/QwAAAAAACCGwAAAAAAAIIbAIRP9DP6CK2VHFfc//oIrZUcV9z8hFP0MAAAAAAAAOEMAAAAAAAA4QyEV/QwAAOD+Qi7mPwAA4P5CLuY/IRb9DHY8eTXvOeo9djx5Ne856j0hF/0MmNj479juIT6Y2Pjv2O4hPiEY/QzkRPVnReZaPuRE9WdF5lo+IRn9DFyfeLdPfpI+XJ94t09+kj4hGv0MNMdWpeMdxz40x1al4x3HPiEb/QwaoAEaoAH6PhqgARqgAfo+IRz9DBqgARqgASo/GqABGqABKj8hHf0MF2zBFmzBVj8XbMEWbMFWPyEe/QwRERERERGBPxEREREREYE/IR/9DFVVVVVVVaU/VVVVVVVVpT8hIP0MVVVVVVVVxT9VVVVVVVXFPyEh/QwAAAAAAADgPwAAAAAAAOA/ISL9DAAAAAAAAPB/AAAAAAAA8H8hIwJAA0AgACACTw0BIAD9XQMA/V8hAyAAIAP97QEhBCARIBEgBCAS/UohCyAEIBP99wEgEv32ASEEIAQgFP3yASAV/fABIQUgBSAV/fEBIQYgBCAGIBb98gH98QEgBiAX/fIB/fEBIQcgByAH/fIBIQwgDCAM/fIBIQ0gByAY/fIBIBn98AEgDP3yASAHIBr98gEgG/3wAf3wASEOIAcgHP3yASAd/fABIAz98gEgByAe/fIBIB/98AH98AEgDf3yASAHICD98gEgIf3wASAM/fIBIAcgIv3yASAR/fAB/fAB/fABIA4gDSAN/fIB/fIB/fABIAf98gEhCCAFQTT9ywEgEf3OASEJIAkgCP3yASAJ/fABIQogIyAKIAv9Uv3wAf3zAf1e/VsDAAAgAEEIaiEADAALCws=",
+      "AGFzbQEAAAABQAdgBH9/f38AYAV/f398fABgBn9/f398fABgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fABgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMKCQAAAQIDBAUFBgdmCQp1bmFyeUdyYWQwAAAKdW5hcnlHcmFkMQABA3NnZAACEHNnZE1vbWVudHVtRmlyc3QAAwtzZ2RNb21lbnR1bQAEBXNjYWxlAAUEYWRhbQAGBWFkYW13AAcKc3VtU3F1YXJlcwAICrkUCfYFAgF/IXsgACADQQhsaiEE/QwAAAAAAADwPwAAAAAAAPA/IRP9DAAAAAAAIIZAAAAAAAAghkAhFP0MAAAAAAAghsAAAAAAACCGwCEV/Qz+gitlRxX3P/6CK2VHFfc/IRb9DAAAAAAAADhDAAAAAAAAOEMhF/0MAADg/kIu5j8AAOD+Qi7mPyEY/Qx2PHk17znqPXY8eTXvOeo9IRn9DJjY+O/Y7iE+mNj479juIT4hGv0M5ET1Z0XmWj7kRPVnReZaPiEb/Qxcn3i3T36SPlyfeLdPfpI+IRz9DDTHVqXjHcc+NMdWpeMdxz4hHf0MGqABGqAB+j4aoAEaoAH6PiEe/QwaoAEaoAEqPxqgARqgASo/IR/9DBdswRZswVY/F2zBFmzBVj8hIP0MERERERERgT8RERERERGBPyEh/QxVVVVVVVWlP1VVVVVVVaU/ISL9DFVVVVVVVcU/VVVVVVVVxT8hI/0MAAAAAAAA4D8AAAAAAADgPyEk/QwAAAAAAADwfwAAAAAAAPB/ISUCQANAIAAgBE8NASAA/V0DAP1fIQUgAf1dAwD9XyERIAX97QEhBiATIBMgBiAU/UohDSAGIBX99wEgFP32ASEGIAYgFv3yASAX/fABIQcgByAX/fEBIQggBiAIIBj98gH98QEgCCAZ/fIB/fEBIQkgCSAJ/fIBIQ4gDiAO/fIBIQ8gCSAa/fIBIBv98AEgDv3yASAJIBz98gEgHf3wAf3wASEQIAkgHv3yASAf/fABIA798gEgCSAg/fIBICH98AH98AEgD/3yASAJICL98gEgI/3wASAO/fIBIAkgJP3yASAT/fAB/fAB/fABIBAgDyAP/fIB/fIB/fABIAn98gEhCiAHQTT9ywEgE/3OASELIAsgCv3yASAL/fABIQwgJSAMIA39Uv3wAf3zASESIAIgEiATIAUgEyAS/fEB/fIB/fAB/fIBIBH98gH9Xv1bAwAAIABBCGohACABQQhqIQEgAkEIaiECDAALCwukAQECfyADQQJsIQMgA0F+cUEEbCEFAkADQCAEIAVPDQEgAiAEaiABIARq/V0DAP1fIAAgBGr9XQMA/V/98gFEAAAAAAAA8D/9FCAAIARq/V0DAP1f/fEB/fIB/V79WwMAACAEQQhqIQQMAAsLIANBAXEEQCACIARqIAEgBGoqAgC7IAAgBGoqAgC7okQAAAAAAADwPyAAIARqKgIAu6GitjgCAAsLpQEDAn8EewJ8IAP9FCEHIAT9FCEIIAJBfnFBBGwhBgJAA0AgBSAGTw0BIAAgBWr9XQMA/V8hCSABIAVq/V0DAP1fIAggCf3yAf3wASEKIAAgBWogCSAHIAr98gH98QH9Xv1bAwAAIAVBCGohBQwACwsgAkEBcQRAIAAgBWoqAgC7IQsgASAFaioCALsgBCALoqAhDCAAIAVqIAsgAyAMoqG2OAIACwu+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsLjQMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8hGSABIA5q/V0DAP1fIBEgGf3yAf3wASEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyEdIAEgDmoqAgC7IAYgHaKgIR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLiwMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8gEf3yAf1e/V8hGSABIA5q/V0DAP1fIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IAaitrshHSABIA5qKgIAuyEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC8EBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -18398,6 +18464,8 @@ interface Arena {
   readonly convs: readonly ConvKernels[];
   /** The activations' kernels (src/emit/wasm/math.ts): in place over pairs of values. */
   readonly unary: readonly WasmKernel[];
+  /** The activations' gradient kernels (src/emit/wasm/math.ts): x, g, gx and pairs of values. */
+  readonly unaryGrad: readonly WasmKernel[];
 }
 
 const GRADS_BYTE = 21154192;
@@ -18773,6 +18841,7 @@ function createArena(): Arena | undefined {
       },
     ],
     unary: [kernel("unary0"), kernel("unary1")],
+    unaryGrad: [kernel("unaryGrad0"), kernel("unaryGrad1")],
   };
   arenas.set(buffer, arena);
   return arena;
@@ -18951,6 +19020,31 @@ function wasmUnary(a: Arena, k: number, x: Float32Array, y: Float32Array, count:
     heap.set(x.subarray(i, i + m), s);
     f(SCRATCH_BYTE, (m + 1) >> 1);
     y.set(heap.subarray(s, s + m), i);
+  }
+}
+
+/** gx = f′(x)·g, or gx += f′(x)·g (`accumulate`, as kernel `k` was built), for `count` values on the
+ *  activation-gradient kernel `k` (src/emit/wasm/math.ts; `x` is the output y for tanh and sigmoid), 921984
+ *  values at a time through the scratch area. */
+function wasmUnaryGrad(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  g: Float32Array,
+  gx: Float32Array,
+  count: number,
+  accumulate: boolean,
+): void {
+  const f = a.unaryGrad[k]!;
+  const heap = a.heap;
+  const s = SCRATCH_BYTE / 4;
+  for (let i = 0; i < count; i += 921984) {
+    const m = Math.min(921984, count - i);
+    heap.set(x.subarray(i, i + m), s);
+    heap.set(g.subarray(i, i + m), s + 921984);
+    if (accumulate) heap.set(gx.subarray(i, i + m), s + 1843968);
+    f(SCRATCH_BYTE, SCRATCH_BYTE + 3687936, SCRATCH_BYTE + 7375872, (m + 1) >> 1);
+    gx.set(heap.subarray(s + 1843968, s + 1843968 + m), i);
   }
 }
 

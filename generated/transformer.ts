@@ -6505,17 +6505,27 @@ function createEngine() {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
         if (arena) {
-          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…127, 128…255, 256…383, 384…511), softmax here, o_h = A·v_h
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           wasmGather(heap, scratch67_q, qh, 512, 512, 64, z);
           wasmGather(heap, scratch67_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch67_v, kh, 512, 512, 64, z + 65536);
-          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 128);
+          kernels1.forward(SCRATCH_BYTE + 32768, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 983040, 128);
+          kernels2.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1114112, 128);
+          kernels3.forward(SCRATCH_BYTE + 98304, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1310720, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             let m = -Infinity;
             for (let j = 0; j < i + 1; j++) {
               scratch67_probs[row + j] = heap[si + j]! * 0.125;
@@ -6538,9 +6548,12 @@ function createEngine() {
               heap[si + j] = training
                 ? scratch67_probs[row + j]! * scratch67_mask[row + j]!
                 : scratch67_probs[row + j]!;
-            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, si + i + 1, si + keys);
           }
-          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          kernels0.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 622592, 128);
           for (let t = 0; t < 512; t++)
             scratch67_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
           continue;
@@ -6629,8 +6642,12 @@ function createEngine() {
         const kc = h * 64;
         if (arena) {
           // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           const qh = b * 262144 + h * 64;
           const kh = b * 262144 + kc;
@@ -6638,11 +6655,21 @@ function createEngine() {
           wasmGather(heap, scratch67_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch67_v, kh, 512, 512, 64, z + 65536);
           wasmGather(heap, scratch67_d_heads, qh, 512, 512, 64, z + 98304);
-          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          kernels0.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 128);
+          kernels1.forward(SCRATCH_BYTE + 425984, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2031616, 128);
+          kernels2.forward(SCRATCH_BYTE + 458752, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2162688, 128);
+          kernels3.forward(SCRATCH_BYTE + 491520, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2359296, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
-            const pi = z + 491520 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const pi =
+              z +
+              491520 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
             let s = 0;
             for (let j = 0; j < i + 1; j++) {
@@ -6654,13 +6681,22 @@ function createEngine() {
               s += pr * dp;
             }
             for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch67_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
-            heap.fill(0, si + i + 1, si + 512);
-            heap.fill(0, pi + i + 1, pi + 512);
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
           }
           heap.fill(0, z + 163840, z + 229376);
-          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
-          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
-          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          kernels0.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 425984, SCRATCH_BYTE + 786432, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 458752, SCRATCH_BYTE + 786432, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 491520, SCRATCH_BYTE + 786432, 128);
+          kernels0.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 622592, 128);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 32768, SCRATCH_BYTE + 655360, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 655360, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 98304, SCRATCH_BYTE + 655360, 128);
           wasmScatterAdd(heap, z + 131072, scratch67_d_q, qh, 512, 512, 64);
           wasmScatterAdd(heap, z + 163840, scratch67_d_k, kh, 512, 512, 64);
           wasmScatterAdd(heap, z + 196608, scratch67_d_v, kh, 512, 512, 64);
@@ -7007,17 +7043,27 @@ function createEngine() {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
         if (arena) {
-          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…127, 128…255, 256…383, 384…511), softmax here, o_h = A·v_h
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           wasmGather(heap, scratch82_q, qh, 512, 512, 64, z);
           wasmGather(heap, scratch82_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch82_v, kh, 512, 512, 64, z + 65536);
-          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 128);
+          kernels1.forward(SCRATCH_BYTE + 32768, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 983040, 128);
+          kernels2.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1114112, 128);
+          kernels3.forward(SCRATCH_BYTE + 98304, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1310720, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             let m = -Infinity;
             for (let j = 0; j < i + 1; j++) {
               scratch82_probs[row + j] = heap[si + j]! * 0.125;
@@ -7040,9 +7086,12 @@ function createEngine() {
               heap[si + j] = training
                 ? scratch82_probs[row + j]! * scratch82_mask[row + j]!
                 : scratch82_probs[row + j]!;
-            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, si + i + 1, si + keys);
           }
-          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          kernels0.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 622592, 128);
           for (let t = 0; t < 512; t++)
             scratch82_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
           continue;
@@ -7131,8 +7180,12 @@ function createEngine() {
         const kc = h * 64;
         if (arena) {
           // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           const qh = b * 262144 + h * 64;
           const kh = b * 262144 + kc;
@@ -7140,11 +7193,21 @@ function createEngine() {
           wasmGather(heap, scratch82_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch82_v, kh, 512, 512, 64, z + 65536);
           wasmGather(heap, scratch82_d_heads, qh, 512, 512, 64, z + 98304);
-          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          kernels0.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 128);
+          kernels1.forward(SCRATCH_BYTE + 425984, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2031616, 128);
+          kernels2.forward(SCRATCH_BYTE + 458752, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2162688, 128);
+          kernels3.forward(SCRATCH_BYTE + 491520, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2359296, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
-            const pi = z + 491520 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const pi =
+              z +
+              491520 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
             let s = 0;
             for (let j = 0; j < i + 1; j++) {
@@ -7156,13 +7219,22 @@ function createEngine() {
               s += pr * dp;
             }
             for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch82_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
-            heap.fill(0, si + i + 1, si + 512);
-            heap.fill(0, pi + i + 1, pi + 512);
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
           }
           heap.fill(0, z + 163840, z + 229376);
-          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
-          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
-          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          kernels0.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 425984, SCRATCH_BYTE + 786432, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 458752, SCRATCH_BYTE + 786432, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 491520, SCRATCH_BYTE + 786432, 128);
+          kernels0.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 622592, 128);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 32768, SCRATCH_BYTE + 655360, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 655360, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 98304, SCRATCH_BYTE + 655360, 128);
           wasmScatterAdd(heap, z + 131072, scratch82_d_q, qh, 512, 512, 64);
           wasmScatterAdd(heap, z + 163840, scratch82_d_k, kh, 512, 512, 64);
           wasmScatterAdd(heap, z + 196608, scratch82_d_v, kh, 512, 512, 64);
@@ -7461,17 +7533,27 @@ function createEngine() {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
         if (arena) {
-          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…127, 128…255, 256…383, 384…511), softmax here, o_h = A·v_h
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           wasmGather(heap, scratch97_q, qh, 512, 512, 64, z);
           wasmGather(heap, scratch97_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch97_v, kh, 512, 512, 64, z + 65536);
-          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 128);
+          kernels1.forward(SCRATCH_BYTE + 32768, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 983040, 128);
+          kernels2.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1114112, 128);
+          kernels3.forward(SCRATCH_BYTE + 98304, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1310720, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             let m = -Infinity;
             for (let j = 0; j < i + 1; j++) {
               scratch97_probs[row + j] = heap[si + j]! * 0.125;
@@ -7494,9 +7576,12 @@ function createEngine() {
               heap[si + j] = training
                 ? scratch97_probs[row + j]! * scratch97_mask[row + j]!
                 : scratch97_probs[row + j]!;
-            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, si + i + 1, si + keys);
           }
-          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          kernels0.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 622592, 128);
           for (let t = 0; t < 512; t++)
             scratch97_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
           continue;
@@ -7585,8 +7670,12 @@ function createEngine() {
         const kc = h * 64;
         if (arena) {
           // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           const qh = b * 262144 + h * 64;
           const kh = b * 262144 + kc;
@@ -7594,11 +7683,21 @@ function createEngine() {
           wasmGather(heap, scratch97_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch97_v, kh, 512, 512, 64, z + 65536);
           wasmGather(heap, scratch97_d_heads, qh, 512, 512, 64, z + 98304);
-          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          kernels0.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 128);
+          kernels1.forward(SCRATCH_BYTE + 425984, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2031616, 128);
+          kernels2.forward(SCRATCH_BYTE + 458752, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2162688, 128);
+          kernels3.forward(SCRATCH_BYTE + 491520, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2359296, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
-            const pi = z + 491520 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const pi =
+              z +
+              491520 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
             let s = 0;
             for (let j = 0; j < i + 1; j++) {
@@ -7610,13 +7709,22 @@ function createEngine() {
               s += pr * dp;
             }
             for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch97_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
-            heap.fill(0, si + i + 1, si + 512);
-            heap.fill(0, pi + i + 1, pi + 512);
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
           }
           heap.fill(0, z + 163840, z + 229376);
-          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
-          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
-          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          kernels0.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 425984, SCRATCH_BYTE + 786432, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 458752, SCRATCH_BYTE + 786432, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 491520, SCRATCH_BYTE + 786432, 128);
+          kernels0.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 622592, 128);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 32768, SCRATCH_BYTE + 655360, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 655360, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 98304, SCRATCH_BYTE + 655360, 128);
           wasmScatterAdd(heap, z + 131072, scratch97_d_q, qh, 512, 512, 64);
           wasmScatterAdd(heap, z + 163840, scratch97_d_k, kh, 512, 512, 64);
           wasmScatterAdd(heap, z + 196608, scratch97_d_v, kh, 512, 512, 64);
@@ -7931,17 +8039,27 @@ function createEngine() {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
         if (arena) {
-          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…127, 128…255, 256…383, 384…511), softmax here, o_h = A·v_h
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           wasmGather(heap, scratch112_q, qh, 512, 512, 64, z);
           wasmGather(heap, scratch112_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch112_v, kh, 512, 512, 64, z + 65536);
-          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 128);
+          kernels1.forward(SCRATCH_BYTE + 32768, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 983040, 128);
+          kernels2.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1114112, 128);
+          kernels3.forward(SCRATCH_BYTE + 98304, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1310720, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             let m = -Infinity;
             for (let j = 0; j < i + 1; j++) {
               scratch112_probs[row + j] = heap[si + j]! * 0.125;
@@ -7964,9 +8082,12 @@ function createEngine() {
               heap[si + j] = training
                 ? scratch112_probs[row + j]! * scratch112_mask[row + j]!
                 : scratch112_probs[row + j]!;
-            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, si + i + 1, si + keys);
           }
-          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          kernels0.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 622592, 128);
           for (let t = 0; t < 512; t++)
             scratch112_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
           continue;
@@ -8055,8 +8176,12 @@ function createEngine() {
         const kc = h * 64;
         if (arena) {
           // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           const qh = b * 262144 + h * 64;
           const kh = b * 262144 + kc;
@@ -8064,11 +8189,21 @@ function createEngine() {
           wasmGather(heap, scratch112_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch112_v, kh, 512, 512, 64, z + 65536);
           wasmGather(heap, scratch112_d_heads, qh, 512, 512, 64, z + 98304);
-          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          kernels0.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 128);
+          kernels1.forward(SCRATCH_BYTE + 425984, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2031616, 128);
+          kernels2.forward(SCRATCH_BYTE + 458752, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2162688, 128);
+          kernels3.forward(SCRATCH_BYTE + 491520, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2359296, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
-            const pi = z + 491520 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const pi =
+              z +
+              491520 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
             let s = 0;
             for (let j = 0; j < i + 1; j++) {
@@ -8080,13 +8215,22 @@ function createEngine() {
               s += pr * dp;
             }
             for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch112_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
-            heap.fill(0, si + i + 1, si + 512);
-            heap.fill(0, pi + i + 1, pi + 512);
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
           }
           heap.fill(0, z + 163840, z + 229376);
-          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
-          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
-          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          kernels0.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 425984, SCRATCH_BYTE + 786432, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 458752, SCRATCH_BYTE + 786432, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 491520, SCRATCH_BYTE + 786432, 128);
+          kernels0.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 622592, 128);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 32768, SCRATCH_BYTE + 655360, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 655360, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 98304, SCRATCH_BYTE + 655360, 128);
           wasmScatterAdd(heap, z + 131072, scratch112_d_q, qh, 512, 512, 64);
           wasmScatterAdd(heap, z + 163840, scratch112_d_k, kh, 512, 512, 64);
           wasmScatterAdd(heap, z + 196608, scratch112_d_v, kh, 512, 512, 64);
@@ -8449,17 +8593,27 @@ function createEngine() {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
         if (arena) {
-          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…127, 128…255, 256…383, 384…511), softmax here, o_h = A·v_h
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           wasmGather(heap, scratch127_q, qh, 512, 512, 64, z);
           wasmGather(heap, scratch127_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch127_v, kh, 512, 512, 64, z + 65536);
-          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 128);
+          kernels1.forward(SCRATCH_BYTE + 32768, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 983040, 128);
+          kernels2.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1114112, 128);
+          kernels3.forward(SCRATCH_BYTE + 98304, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1310720, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             let m = -Infinity;
             for (let j = 0; j < i + 1; j++) {
               scratch127_probs[row + j] = heap[si + j]! * 0.125;
@@ -8482,9 +8636,12 @@ function createEngine() {
               heap[si + j] = training
                 ? scratch127_probs[row + j]! * scratch127_mask[row + j]!
                 : scratch127_probs[row + j]!;
-            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, si + i + 1, si + keys);
           }
-          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          kernels0.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 622592, 128);
           for (let t = 0; t < 512; t++)
             scratch127_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
           continue;
@@ -8573,8 +8730,12 @@ function createEngine() {
         const kc = h * 64;
         if (arena) {
           // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           const qh = b * 262144 + h * 64;
           const kh = b * 262144 + kc;
@@ -8582,11 +8743,21 @@ function createEngine() {
           wasmGather(heap, scratch127_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch127_v, kh, 512, 512, 64, z + 65536);
           wasmGather(heap, scratch127_d_heads, qh, 512, 512, 64, z + 98304);
-          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          kernels0.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 128);
+          kernels1.forward(SCRATCH_BYTE + 425984, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2031616, 128);
+          kernels2.forward(SCRATCH_BYTE + 458752, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2162688, 128);
+          kernels3.forward(SCRATCH_BYTE + 491520, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2359296, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
-            const pi = z + 491520 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const pi =
+              z +
+              491520 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
             let s = 0;
             for (let j = 0; j < i + 1; j++) {
@@ -8598,13 +8769,22 @@ function createEngine() {
               s += pr * dp;
             }
             for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch127_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
-            heap.fill(0, si + i + 1, si + 512);
-            heap.fill(0, pi + i + 1, pi + 512);
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
           }
           heap.fill(0, z + 163840, z + 229376);
-          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
-          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
-          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          kernels0.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 425984, SCRATCH_BYTE + 786432, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 458752, SCRATCH_BYTE + 786432, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 491520, SCRATCH_BYTE + 786432, 128);
+          kernels0.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 622592, 128);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 32768, SCRATCH_BYTE + 655360, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 655360, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 98304, SCRATCH_BYTE + 655360, 128);
           wasmScatterAdd(heap, z + 131072, scratch127_d_q, qh, 512, 512, 64);
           wasmScatterAdd(heap, z + 163840, scratch127_d_k, kh, 512, 512, 64);
           wasmScatterAdd(heap, z + 196608, scratch127_d_v, kh, 512, 512, 64);
@@ -8967,17 +9147,27 @@ function createEngine() {
         const qh = b * 262144 + h * 64;
         const kh = b * 262144 + h * 64;
         if (arena) {
-          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…127, 128…255, 256…383, 384…511), softmax here, o_h = A·v_h
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           wasmGather(heap, scratch142_q, qh, 512, 512, 64, z);
           wasmGather(heap, scratch142_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch142_v, kh, 512, 512, 64, z + 65536);
-          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 512);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 917504, 128);
+          kernels1.forward(SCRATCH_BYTE + 32768, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 983040, 128);
+          kernels2.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1114112, 128);
+          kernels3.forward(SCRATCH_BYTE + 98304, SCRATCH_BYTE + 131072, 0, SCRATCH_BYTE + 1310720, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             let m = -Infinity;
             for (let j = 0; j < i + 1; j++) {
               scratch142_probs[row + j] = heap[si + j]! * 0.125;
@@ -9000,9 +9190,12 @@ function createEngine() {
               heap[si + j] = training
                 ? scratch142_probs[row + j]! * scratch142_mask[row + j]!
                 : scratch142_probs[row + j]!;
-            heap.fill(0, si + i + 1, si + 512);
+            heap.fill(0, si + i + 1, si + keys);
           }
-          kernels.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 512);
+          kernels0.backwardInput(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 622592, 128);
           for (let t = 0; t < 512; t++)
             scratch142_heads.set(heap.subarray(z + 131072 + t * 64, z + 131136 + t * 64), qh + t * 512);
           continue;
@@ -9091,8 +9284,12 @@ function createEngine() {
         const kc = h * 64;
         if (arena) {
           // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
           const heap = arena.heap;
-          const kernels = arena.kernels[1]!;
+          const kernels0 = arena.kernels[4]!;
+          const kernels1 = arena.kernels[5]!;
+          const kernels2 = arena.kernels[6]!;
+          const kernels3 = arena.kernels[1]!;
           const z = SCRATCH_BYTE / 4;
           const qh = b * 262144 + h * 64;
           const kh = b * 262144 + kc;
@@ -9100,11 +9297,21 @@ function createEngine() {
           wasmGather(heap, scratch142_k, kh, 512, 512, 64, z + 32768);
           wasmGather(heap, scratch142_v, kh, 512, 512, 64, z + 65536);
           wasmGather(heap, scratch142_d_heads, qh, 512, 512, 64, z + 98304);
-          kernels.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 512);
+          kernels0.forward(SCRATCH_BYTE + 393216, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1966080, 128);
+          kernels1.forward(SCRATCH_BYTE + 425984, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2031616, 128);
+          kernels2.forward(SCRATCH_BYTE + 458752, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2162688, 128);
+          kernels3.forward(SCRATCH_BYTE + 491520, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2359296, 128);
           for (let i = 0; i < 512; i++) {
             const row = ((b * 8 + h) * 512 + i) * 512;
-            const si = z + 229376 + i * 512;
-            const pi = z + 491520 + i * 512;
+            const si =
+              z +
+              229376 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const pi =
+              z +
+              491520 +
+              (i < 128 ? i * 128 : i < 256 ? i * 256 - 16384 : i < 384 ? i * 384 - 49152 : i * 512 - 98304);
+            const keys = i < 128 ? 128 : i < 256 ? 256 : i < 384 ? 384 : 512;
             // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
             let s = 0;
             for (let j = 0; j < i + 1; j++) {
@@ -9116,13 +9323,22 @@ function createEngine() {
               s += pr * dp;
             }
             for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch142_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
-            heap.fill(0, si + i + 1, si + 512);
-            heap.fill(0, pi + i + 1, pi + 512);
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
           }
           heap.fill(0, z + 163840, z + 229376);
-          kernels.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 512);
-          kernels.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 512);
-          kernels.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 512);
+          kernels0.backwardWeight(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 393216, SCRATCH_BYTE + 786432, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 425984, SCRATCH_BYTE + 786432, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 1114112, SCRATCH_BYTE + 458752, SCRATCH_BYTE + 786432, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1310720, SCRATCH_BYTE + 491520, SCRATCH_BYTE + 786432, 128);
+          kernels0.backwardInput(SCRATCH_BYTE + 1966080, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 524288, 128);
+          kernels1.backwardInput(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 557056, 128);
+          kernels2.backwardInput(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 589824, 128);
+          kernels3.backwardInput(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 622592, 128);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1966080, SCRATCH_BYTE, SCRATCH_BYTE + 655360, 128);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2031616, SCRATCH_BYTE + 32768, SCRATCH_BYTE + 655360, 128);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2162688, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 655360, 128);
+          kernels3.backwardWeight(SCRATCH_BYTE + 2359296, SCRATCH_BYTE + 98304, SCRATCH_BYTE + 655360, 128);
           wasmScatterAdd(heap, z + 131072, scratch142_d_q, qh, 512, 512, 64);
           wasmScatterAdd(heap, z + 163840, scratch142_d_k, kh, 512, 512, 64);
           wasmScatterAdd(heap, z + 196608, scratch142_d_v, kh, 512, 512, 64);
@@ -10707,7 +10923,9 @@ const wasmModules = simd
   ? [
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQIAAQdbBghmb3J3YXJkMAAADmJhY2t3YXJkSW5wdXQwAAEPYmFja3dhcmRXZWlnaHQwAAINYmFja3dhcmRCaWFzMAADCGZvcndhcmQxAAQOYmFja3dhcmRJbnB1dDEABQrmHgaPCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDAAGohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjBAgCEGAIGohCCAJQYAgaiEJIAggCkkNAAsgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAEGwgAGohDyAEQQFrQYAQbCADaiEQIAEhBSACIQYgECEHIAVBgIDAAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAECEcIBMgGiAc/eYB/eQBIRMgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBBqIQwDQCAAIQYgBSEHIANBAXZBgCBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBgCBqIQYgB0GAIGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGAEGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAQIRIgB/0ABJAQIRMgB/0ABKAQIRQgB/0ABLAQIRUgBiEJIAQhCiAGIANBgBBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAQaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAEGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAQaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCACGohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEECAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogQIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjBAgCEGABGohCCAJQYAgaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAgAhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgCBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgCBqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgBBqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
       "AGFzbQEAAAABFgNgBH9/f38AYAV/f39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAAACAQdcBg9iYWNrd2FyZFdlaWdodDEAAAhmb3J3YXJkMgABDmJhY2t3YXJkSW5wdXQyAAIPYmFja3dhcmRXZWlnaHQyAAMNYmFja3dhcmRCaWFzMgAECGZvcndhcmQzAAUKqx4GzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAIhEiAH/QAEkAIhEyAH/QAEoAIhFCAH/QAEsAIhFSAGIQkgBCEKIAYgA0GAEGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEGohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuRCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAAmohDgNAIAAhCCAHIQkgBEEBdkGAIGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAL/QAEgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAGKgIAkjgCgEAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAYqAgSSOAKEQCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgBioCCJI4AohAIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAGKgIMkjgCjEAgCEGAIGohCCAJQYCAAWohCSAIIApJDQALIAVBgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgBBsIABqIQ8gBEEBa0GAwABsIANqIRAgASEFIAIhBiAQIQcgBUGAgIACaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAQaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAQIRwgEyAaIBz95gH95AEhEyAM/QAEgCAhHCAUIBogHP3mAf3kASEUIAz9AASAMCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAFQYDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+4EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgA0EBdkGAgAFsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwABqIQsDQCAJ/QkCACEWIAn9CQKAQCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAECAHIBP9CwSQECAHIBT9CwSgECAHIBX9CwSwECAGQYCAAWohBiAHQYAgaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAwABqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAEGohDANAIAAhBiAFIQcgAEGAwABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAECESIAf9AASQECETIAf9AASgECEUIAf9AASwECEVIAYhCSAEIQogBiADQYDAAGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAwABqIQkgCkGAEGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAQIAcgE/0LBJAQIAcgFP0LBKAQIAcgFf0LBLAQIAZBCGohBiAHQYAgaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL6AEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYDAAGohBwNAIAT9AAQAIQkgBP0ABBAhCiAE/QAEICELIAT9AAQwIQwgAyEFIAJBgMAAbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgMAAaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsLmAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAJqIQ4DQCAAIQggByEJIARBAXZBgIABbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAL/QAEgEAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgEAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKAECAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQQIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMECAIQYCAAWohCCAJQYAgaiEJIAggCkkNAAsgBUGAgAJqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAwABsIABqIQ8gBEEBa0GAEGwgA2ohECABIQUgAiEGIBAhByAFQYCAgAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgMAAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBAIRwgEyAaIBz95gH95AEhEyAM/QAEgIABIRwgFCAaIBz95gH95AEhFCAM/QAEgMABIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgIACaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABQAdgBH9/f38AYAN/f38AYAV/f398fABgBn9/f398fABgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fAACDwEDZW52Bm1lbW9yeQIAAQMLCgAAAQIDBAUGBgEHfwoOYmFja3dhcmRJbnB1dDMAAA9iYWNrd2FyZFdlaWdodDMAAQ1iYWNrd2FyZEJpYXMzAAIDc2dkAAMQc2dkTW9tZW50dW1GaXJzdAAEC3NnZE1vbWVudHVtAAUFc2NhbGUABgRhZGFtAAcFYWRhbXcACApzdW1TcXVhcmVzAAkKxRcK7gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgA0EBdkGAIGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAwABqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBAIAcgE/0LBJBAIAcgFP0LBKBAIAcgFf0LBLBAIAZBgCBqIQYgB0GAgAFqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgMAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgAEGAEGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIBAIRIgB/0ABJBAIRMgB/0ABKBAIRQgB/0ABLBAIRUgBiEJIAQhCiAGIANBgBBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAwABqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAQCAHIBP9CwSQQCAHIBT9CwSgQCAHIBX9CwSwQCAGQQhqIQYgB0GAgAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgBBqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAQbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgBBqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwulAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALC74BAwJ/BHsCfCAE/RQhCCAF/RQhCSADQX5xQQRsIQcCQANAIAYgB08NASAAIAZq/V0DAP1fIQogASAGav1dAwD9XyAJIAr98gH98AEhCyACIAZqIAv9Xv1bAwAAIAAgBmogCiAIIAv98gH98QH9Xv1bAwAAIAZBCGohBgwACwsgA0EBcQRAIAAgBmoqAgC7IQwgASAGaioCALsgBSAMoqAhDSACIAZqIA22OAIAIAAgBmogDCAEIA2iobY4AgALC+wBAwJ/BnsDfCAE/RQhCSAF/RQhCiAG/RQhCyADQX5xQQRsIQgCQANAIAcgCE8NASAAIAdq/V0DAP1fIQwgASAHav1dAwD9XyAKIAz98gH98AEhDSALIAIgB2r9XQMA/V/98gEgDf3wASEOIAIgB2ogDv1e/VsDAAAgACAHaiAMIAkgDv3yAf3xAf1e/VsDAAAgB0EIaiEHDAALCyADQQFxBEAgACAHaioCALshDyABIAdqKgIAuyAFIA+ioCEQIAYgAiAHaioCALuiIBCgIREgAiAHaiARtjgCACAAIAdqIA8gBCARoqG2OAIACwtlAgJ/AXsgAv0UIQUgAUF+cUEEbCEEAkADQCADIARPDQEgACADaiAAIANq/V0DAP1fIAX98gH9Xv1bAwAAIANBCGohAwwACwsgAUEBcQRAIAAgA2ogACADaioCALsgAqK2OAIACwuNAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQIAAAdiBg5iYWNrd2FyZElucHV0MwAAD2JhY2t3YXJkV2VpZ2h0MwABDWJhY2t3YXJkQmlhczMAAghmb3J3YXJkNAADDmJhY2t3YXJkSW5wdXQ0AAQPYmFja3dhcmRXZWlnaHQ0AAUKrBoG7gQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgA0EBdkGAIGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAwABqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBAIAcgE/0LBJBAIAcgFP0LBKBAIAcgFf0LBLBAIAZBgCBqIQYgB0GAgAFqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgMAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDAAGohDANAIAAhBiAFIQcgAEGAEGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIBAIRIgB/0ABJBAIRMgB/0ABKBAIRQgB/0ABLBAIRUgBiEJIAQhCiAGIANBgBBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAwABqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAQCAHIBP9CwSQQCAHIBT9CwSgQCAHIBX9CwSwQCAGQQhqIQYgB0GAgAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgBBqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAQbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgBBqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwvDBwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIACaiEOA0AgACEIIAchCSAEQQF2QYAEbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAv9AASAAiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgAQhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAGIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOAKABCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AoQEIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgCiAQgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOAKMBCAIQYAEaiEIIAlBgAhqIQkgCCAKSQ0ACyAFQYAIaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAJsIABqIQ8gBEEBa0GABGwgA2ohECABIQUgAiEGIBAhByAFQYCAAmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAAmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAM/QAEgAYhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgA0EBdkGACGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAEaiELA0AgCf0JAgAhFiAJ/QkCgAQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkGACGohBiAHQYAEaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGABGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYACaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQYAEaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAIhEiAH/QAEkAIhEyAH/QAEoAIhFCAH/QAEsAIhFSAGIQkgBCEKIAYgA0GABGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGABGohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB0sFCGZvcndhcmQ1AAAOYmFja3dhcmRJbnB1dDUAAQ9iYWNrd2FyZFdlaWdodDUAAghmb3J3YXJkNgADDmJhY2t3YXJkSW5wdXQ2AAQKsxwFwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCABGohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgAggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKECCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjAggCEGABGohCCAJQYAQaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBgAhsIANqIRAgASEFIAIhBiAQIQcgBUGAgARqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgBBsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCf0JAoAIIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgBBqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgAhqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEGACGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANBgAhsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAhqIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCABmohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgAwgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEDCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjAwgCEGABGohCCAJQYAYaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBgAxsIANqIRAgASEFIAIhBiAQIQcgBUGAgAZqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgBhsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCf0JAoAMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgBhqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABQAdgBH9/f38AYAV/f398fABgBn9/f398fABgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fABgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAgMEBQUGB14ID2JhY2t3YXJkV2VpZ2h0NgAAA3NnZAABEHNnZE1vbWVudHVtRmlyc3QAAgtzZ2RNb21lbnR1bQADBXNjYWxlAAQEYWRhbQAFBWFkYW13AAYKc3VtU3F1YXJlcwAHCusQCM4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEGADGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANBgAxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAxqIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLpQEDAn8EewJ8IAP9FCEHIAT9FCEIIAJBfnFBBGwhBgJAA0AgBSAGTw0BIAAgBWr9XQMA/V8hCSABIAVq/V0DAP1fIAggCf3yAf3wASEKIAAgBWogCSAHIAr98gH98QH9Xv1bAwAAIAVBCGohBQwACwsgAkEBcQRAIAAgBWoqAgC7IQsgASAFaioCALsgBCALoqAhDCAAIAVqIAsgAyAMoqG2OAIACwu+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsLjQMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8hGSABIA5q/V0DAP1fIBEgGf3yAf3wASEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyEdIAEgDmoqAgC7IAYgHaKgIR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLiwMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8gEf3yAf1e/V8hGSABIA5q/V0DAP1fIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IAaitrshHSABIA5qKgIAuyEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC8EBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -10817,6 +11035,24 @@ function createArena(): Arena | undefined {
         backwardInput: kernel("backwardInput3"),
         backwardWeight: kernel("backwardWeight3"),
         backwardBias: kernel("backwardBias3"),
+      },
+      {
+        forward: kernel("forward4"),
+        backwardInput: kernel("backwardInput4"),
+        backwardWeight: kernel("backwardWeight4"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward5"),
+        backwardInput: kernel("backwardInput5"),
+        backwardWeight: kernel("backwardWeight5"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward6"),
+        backwardInput: kernel("backwardInput6"),
+        backwardWeight: kernel("backwardWeight6"),
+        backwardBias: none,
       },
     ],
   };

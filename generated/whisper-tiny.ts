@@ -5002,17 +5002,27 @@ function createEngine() {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
         if (arena) {
-          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…111, 112…223, 224…335, 336…447), softmax here, o_h = A·v_h
           const heap = arena.heap;
-          const kernels = arena.kernels[5]!;
+          const kernels0 = arena.kernels[6]!;
+          const kernels1 = arena.kernels[7]!;
+          const kernels2 = arena.kernels[8]!;
+          const kernels3 = arena.kernels[5]!;
           const z = SCRATCH_BYTE / 4;
           wasmGather(heap, scratch42_q, qh, 384, 448, 64, z);
           wasmGather(heap, scratch42_k, kh, 384, 448, 64, z + 28672);
           wasmGather(heap, scratch42_v, kh, 384, 448, 64, z + 57344);
-          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 112);
+          kernels1.forward(SCRATCH_BYTE + 28672, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 852992, 112);
+          kernels2.forward(SCRATCH_BYTE + 57344, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 953344, 112);
+          kernels3.forward(SCRATCH_BYTE + 86016, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1103872, 112);
           for (let i = 0; i < 448; i++) {
             const row = ((b * 6 + h) * 448 + i) * 448;
-            const si = z + 200704 + i * 448;
+            const si =
+              z +
+              200704 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const keys = i < 112 ? 112 : i < 224 ? 224 : i < 336 ? 336 : 448;
             let m = -Infinity;
             for (let j = 0; j < i + 1; j++) {
               scratch42_probs[row + j] = heap[si + j]! * 0.125;
@@ -5028,9 +5038,12 @@ function createEngine() {
             for (let j = 0; j < i + 1; j++) scratch42_probs[row + j]! *= r;
             // A (zero past the keys this query sees) for the value product
             for (let j = 0; j < i + 1; j++) heap[si + j] = scratch42_probs[row + j]!;
-            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, si + i + 1, si + keys);
           }
-          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          kernels0.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 112);
+          kernels1.backwardInput(SCRATCH_BYTE + 852992, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 487424, 112);
+          kernels2.backwardInput(SCRATCH_BYTE + 953344, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 516096, 112);
+          kernels3.backwardInput(SCRATCH_BYTE + 1103872, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 544768, 112);
           for (let t = 0; t < 448; t++)
             scratch42_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
           continue;
@@ -5115,8 +5128,12 @@ function createEngine() {
         const kc = h * 64;
         if (arena) {
           // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
           const heap = arena.heap;
-          const kernels = arena.kernels[5]!;
+          const kernels0 = arena.kernels[6]!;
+          const kernels1 = arena.kernels[7]!;
+          const kernels2 = arena.kernels[8]!;
+          const kernels3 = arena.kernels[5]!;
           const z = SCRATCH_BYTE / 4;
           const qh = b * 172032 + h * 64;
           const kh = b * 172032 + kc;
@@ -5124,11 +5141,21 @@ function createEngine() {
           wasmGather(heap, scratch42_k, kh, 384, 448, 64, z + 28672);
           wasmGather(heap, scratch42_v, kh, 384, 448, 64, z + 57344);
           wasmGather(heap, scratch42_d_heads, qh, 384, 448, 64, z + 86016);
-          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          kernels0.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 112);
+          kernels1.forward(SCRATCH_BYTE + 372736, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1655808, 112);
+          kernels2.forward(SCRATCH_BYTE + 401408, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1756160, 112);
+          kernels3.forward(SCRATCH_BYTE + 430080, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1906688, 112);
           for (let i = 0; i < 448; i++) {
             const row = ((b * 6 + h) * 448 + i) * 448;
-            const si = z + 200704 + i * 448;
-            const pi = z + 401408 + i * 448;
+            const si =
+              z +
+              200704 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const pi =
+              z +
+              401408 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const keys = i < 112 ? 112 : i < 224 ? 224 : i < 336 ? 336 : 448;
             // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
             let s = 0;
             for (let j = 0; j < i + 1; j++) {
@@ -5139,13 +5166,22 @@ function createEngine() {
               s += pr * dp;
             }
             for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch42_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
-            heap.fill(0, si + i + 1, si + 448);
-            heap.fill(0, pi + i + 1, pi + 448);
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
           }
           heap.fill(0, z + 143360, z + 200704);
-          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
-          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
-          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          kernels0.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 112);
+          kernels1.backwardWeight(SCRATCH_BYTE + 852992, SCRATCH_BYTE + 372736, SCRATCH_BYTE + 688128, 112);
+          kernels2.backwardWeight(SCRATCH_BYTE + 953344, SCRATCH_BYTE + 401408, SCRATCH_BYTE + 688128, 112);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1103872, SCRATCH_BYTE + 430080, SCRATCH_BYTE + 688128, 112);
+          kernels0.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 112);
+          kernels1.backwardInput(SCRATCH_BYTE + 1655808, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 487424, 112);
+          kernels2.backwardInput(SCRATCH_BYTE + 1756160, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 516096, 112);
+          kernels3.backwardInput(SCRATCH_BYTE + 1906688, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 544768, 112);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 112);
+          kernels1.backwardWeight(SCRATCH_BYTE + 1655808, SCRATCH_BYTE + 28672, SCRATCH_BYTE + 573440, 112);
+          kernels2.backwardWeight(SCRATCH_BYTE + 1756160, SCRATCH_BYTE + 57344, SCRATCH_BYTE + 573440, 112);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1906688, SCRATCH_BYTE + 86016, SCRATCH_BYTE + 573440, 112);
           wasmScatterAdd(heap, z + 114688, scratch42_d_q, qh, 384, 448, 64);
           wasmScatterAdd(heap, z + 143360, scratch42_d_k, kh, 384, 448, 64);
           wasmScatterAdd(heap, z + 172032, scratch42_d_v, kh, 384, 448, 64);
@@ -5523,17 +5559,27 @@ function createEngine() {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
         if (arena) {
-          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…111, 112…223, 224…335, 336…447), softmax here, o_h = A·v_h
           const heap = arena.heap;
-          const kernels = arena.kernels[5]!;
+          const kernels0 = arena.kernels[6]!;
+          const kernels1 = arena.kernels[7]!;
+          const kernels2 = arena.kernels[8]!;
+          const kernels3 = arena.kernels[5]!;
           const z = SCRATCH_BYTE / 4;
           wasmGather(heap, scratch53_q, qh, 384, 448, 64, z);
           wasmGather(heap, scratch53_k, kh, 384, 448, 64, z + 28672);
           wasmGather(heap, scratch53_v, kh, 384, 448, 64, z + 57344);
-          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 112);
+          kernels1.forward(SCRATCH_BYTE + 28672, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 852992, 112);
+          kernels2.forward(SCRATCH_BYTE + 57344, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 953344, 112);
+          kernels3.forward(SCRATCH_BYTE + 86016, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1103872, 112);
           for (let i = 0; i < 448; i++) {
             const row = ((b * 6 + h) * 448 + i) * 448;
-            const si = z + 200704 + i * 448;
+            const si =
+              z +
+              200704 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const keys = i < 112 ? 112 : i < 224 ? 224 : i < 336 ? 336 : 448;
             let m = -Infinity;
             for (let j = 0; j < i + 1; j++) {
               scratch53_probs[row + j] = heap[si + j]! * 0.125;
@@ -5549,9 +5595,12 @@ function createEngine() {
             for (let j = 0; j < i + 1; j++) scratch53_probs[row + j]! *= r;
             // A (zero past the keys this query sees) for the value product
             for (let j = 0; j < i + 1; j++) heap[si + j] = scratch53_probs[row + j]!;
-            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, si + i + 1, si + keys);
           }
-          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          kernels0.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 112);
+          kernels1.backwardInput(SCRATCH_BYTE + 852992, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 487424, 112);
+          kernels2.backwardInput(SCRATCH_BYTE + 953344, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 516096, 112);
+          kernels3.backwardInput(SCRATCH_BYTE + 1103872, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 544768, 112);
           for (let t = 0; t < 448; t++)
             scratch53_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
           continue;
@@ -5636,8 +5685,12 @@ function createEngine() {
         const kc = h * 64;
         if (arena) {
           // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
           const heap = arena.heap;
-          const kernels = arena.kernels[5]!;
+          const kernels0 = arena.kernels[6]!;
+          const kernels1 = arena.kernels[7]!;
+          const kernels2 = arena.kernels[8]!;
+          const kernels3 = arena.kernels[5]!;
           const z = SCRATCH_BYTE / 4;
           const qh = b * 172032 + h * 64;
           const kh = b * 172032 + kc;
@@ -5645,11 +5698,21 @@ function createEngine() {
           wasmGather(heap, scratch53_k, kh, 384, 448, 64, z + 28672);
           wasmGather(heap, scratch53_v, kh, 384, 448, 64, z + 57344);
           wasmGather(heap, scratch53_d_heads, qh, 384, 448, 64, z + 86016);
-          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          kernels0.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 112);
+          kernels1.forward(SCRATCH_BYTE + 372736, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1655808, 112);
+          kernels2.forward(SCRATCH_BYTE + 401408, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1756160, 112);
+          kernels3.forward(SCRATCH_BYTE + 430080, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1906688, 112);
           for (let i = 0; i < 448; i++) {
             const row = ((b * 6 + h) * 448 + i) * 448;
-            const si = z + 200704 + i * 448;
-            const pi = z + 401408 + i * 448;
+            const si =
+              z +
+              200704 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const pi =
+              z +
+              401408 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const keys = i < 112 ? 112 : i < 224 ? 224 : i < 336 ? 336 : 448;
             // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
             let s = 0;
             for (let j = 0; j < i + 1; j++) {
@@ -5660,13 +5723,22 @@ function createEngine() {
               s += pr * dp;
             }
             for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch53_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
-            heap.fill(0, si + i + 1, si + 448);
-            heap.fill(0, pi + i + 1, pi + 448);
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
           }
           heap.fill(0, z + 143360, z + 200704);
-          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
-          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
-          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          kernels0.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 112);
+          kernels1.backwardWeight(SCRATCH_BYTE + 852992, SCRATCH_BYTE + 372736, SCRATCH_BYTE + 688128, 112);
+          kernels2.backwardWeight(SCRATCH_BYTE + 953344, SCRATCH_BYTE + 401408, SCRATCH_BYTE + 688128, 112);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1103872, SCRATCH_BYTE + 430080, SCRATCH_BYTE + 688128, 112);
+          kernels0.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 112);
+          kernels1.backwardInput(SCRATCH_BYTE + 1655808, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 487424, 112);
+          kernels2.backwardInput(SCRATCH_BYTE + 1756160, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 516096, 112);
+          kernels3.backwardInput(SCRATCH_BYTE + 1906688, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 544768, 112);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 112);
+          kernels1.backwardWeight(SCRATCH_BYTE + 1655808, SCRATCH_BYTE + 28672, SCRATCH_BYTE + 573440, 112);
+          kernels2.backwardWeight(SCRATCH_BYTE + 1756160, SCRATCH_BYTE + 57344, SCRATCH_BYTE + 573440, 112);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1906688, SCRATCH_BYTE + 86016, SCRATCH_BYTE + 573440, 112);
           wasmScatterAdd(heap, z + 114688, scratch53_d_q, qh, 384, 448, 64);
           wasmScatterAdd(heap, z + 143360, scratch53_d_k, kh, 384, 448, 64);
           wasmScatterAdd(heap, z + 172032, scratch53_d_v, kh, 384, 448, 64);
@@ -5947,17 +6019,27 @@ function createEngine() {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
         if (arena) {
-          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…111, 112…223, 224…335, 336…447), softmax here, o_h = A·v_h
           const heap = arena.heap;
-          const kernels = arena.kernels[5]!;
+          const kernels0 = arena.kernels[6]!;
+          const kernels1 = arena.kernels[7]!;
+          const kernels2 = arena.kernels[8]!;
+          const kernels3 = arena.kernels[5]!;
           const z = SCRATCH_BYTE / 4;
           wasmGather(heap, scratch64_q, qh, 384, 448, 64, z);
           wasmGather(heap, scratch64_k, kh, 384, 448, 64, z + 28672);
           wasmGather(heap, scratch64_v, kh, 384, 448, 64, z + 57344);
-          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 112);
+          kernels1.forward(SCRATCH_BYTE + 28672, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 852992, 112);
+          kernels2.forward(SCRATCH_BYTE + 57344, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 953344, 112);
+          kernels3.forward(SCRATCH_BYTE + 86016, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1103872, 112);
           for (let i = 0; i < 448; i++) {
             const row = ((b * 6 + h) * 448 + i) * 448;
-            const si = z + 200704 + i * 448;
+            const si =
+              z +
+              200704 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const keys = i < 112 ? 112 : i < 224 ? 224 : i < 336 ? 336 : 448;
             let m = -Infinity;
             for (let j = 0; j < i + 1; j++) {
               scratch64_probs[row + j] = heap[si + j]! * 0.125;
@@ -5973,9 +6055,12 @@ function createEngine() {
             for (let j = 0; j < i + 1; j++) scratch64_probs[row + j]! *= r;
             // A (zero past the keys this query sees) for the value product
             for (let j = 0; j < i + 1; j++) heap[si + j] = scratch64_probs[row + j]!;
-            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, si + i + 1, si + keys);
           }
-          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          kernels0.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 112);
+          kernels1.backwardInput(SCRATCH_BYTE + 852992, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 487424, 112);
+          kernels2.backwardInput(SCRATCH_BYTE + 953344, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 516096, 112);
+          kernels3.backwardInput(SCRATCH_BYTE + 1103872, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 544768, 112);
           for (let t = 0; t < 448; t++)
             scratch64_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
           continue;
@@ -6060,8 +6145,12 @@ function createEngine() {
         const kc = h * 64;
         if (arena) {
           // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
           const heap = arena.heap;
-          const kernels = arena.kernels[5]!;
+          const kernels0 = arena.kernels[6]!;
+          const kernels1 = arena.kernels[7]!;
+          const kernels2 = arena.kernels[8]!;
+          const kernels3 = arena.kernels[5]!;
           const z = SCRATCH_BYTE / 4;
           const qh = b * 172032 + h * 64;
           const kh = b * 172032 + kc;
@@ -6069,11 +6158,21 @@ function createEngine() {
           wasmGather(heap, scratch64_k, kh, 384, 448, 64, z + 28672);
           wasmGather(heap, scratch64_v, kh, 384, 448, 64, z + 57344);
           wasmGather(heap, scratch64_d_heads, qh, 384, 448, 64, z + 86016);
-          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          kernels0.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 112);
+          kernels1.forward(SCRATCH_BYTE + 372736, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1655808, 112);
+          kernels2.forward(SCRATCH_BYTE + 401408, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1756160, 112);
+          kernels3.forward(SCRATCH_BYTE + 430080, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1906688, 112);
           for (let i = 0; i < 448; i++) {
             const row = ((b * 6 + h) * 448 + i) * 448;
-            const si = z + 200704 + i * 448;
-            const pi = z + 401408 + i * 448;
+            const si =
+              z +
+              200704 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const pi =
+              z +
+              401408 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const keys = i < 112 ? 112 : i < 224 ? 224 : i < 336 ? 336 : 448;
             // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
             let s = 0;
             for (let j = 0; j < i + 1; j++) {
@@ -6084,13 +6183,22 @@ function createEngine() {
               s += pr * dp;
             }
             for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch64_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
-            heap.fill(0, si + i + 1, si + 448);
-            heap.fill(0, pi + i + 1, pi + 448);
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
           }
           heap.fill(0, z + 143360, z + 200704);
-          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
-          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
-          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          kernels0.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 112);
+          kernels1.backwardWeight(SCRATCH_BYTE + 852992, SCRATCH_BYTE + 372736, SCRATCH_BYTE + 688128, 112);
+          kernels2.backwardWeight(SCRATCH_BYTE + 953344, SCRATCH_BYTE + 401408, SCRATCH_BYTE + 688128, 112);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1103872, SCRATCH_BYTE + 430080, SCRATCH_BYTE + 688128, 112);
+          kernels0.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 112);
+          kernels1.backwardInput(SCRATCH_BYTE + 1655808, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 487424, 112);
+          kernels2.backwardInput(SCRATCH_BYTE + 1756160, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 516096, 112);
+          kernels3.backwardInput(SCRATCH_BYTE + 1906688, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 544768, 112);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 112);
+          kernels1.backwardWeight(SCRATCH_BYTE + 1655808, SCRATCH_BYTE + 28672, SCRATCH_BYTE + 573440, 112);
+          kernels2.backwardWeight(SCRATCH_BYTE + 1756160, SCRATCH_BYTE + 57344, SCRATCH_BYTE + 573440, 112);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1906688, SCRATCH_BYTE + 86016, SCRATCH_BYTE + 573440, 112);
           wasmScatterAdd(heap, z + 114688, scratch64_d_q, qh, 384, 448, 64);
           wasmScatterAdd(heap, z + 143360, scratch64_d_k, kh, 384, 448, 64);
           wasmScatterAdd(heap, z + 172032, scratch64_d_v, kh, 384, 448, 64);
@@ -6371,17 +6479,27 @@ function createEngine() {
         const qh = b * 172032 + h * 64;
         const kh = b * 172032 + h * 64;
         if (arena) {
-          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…111, 112…223, 224…335, 336…447), softmax here, o_h = A·v_h
           const heap = arena.heap;
-          const kernels = arena.kernels[5]!;
+          const kernels0 = arena.kernels[6]!;
+          const kernels1 = arena.kernels[7]!;
+          const kernels2 = arena.kernels[8]!;
+          const kernels3 = arena.kernels[5]!;
           const z = SCRATCH_BYTE / 4;
           wasmGather(heap, scratch75_q, qh, 384, 448, 64, z);
           wasmGather(heap, scratch75_k, kh, 384, 448, 64, z + 28672);
           wasmGather(heap, scratch75_v, kh, 384, 448, 64, z + 57344);
-          kernels.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 448);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 802816, 112);
+          kernels1.forward(SCRATCH_BYTE + 28672, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 852992, 112);
+          kernels2.forward(SCRATCH_BYTE + 57344, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 953344, 112);
+          kernels3.forward(SCRATCH_BYTE + 86016, SCRATCH_BYTE + 114688, 0, SCRATCH_BYTE + 1103872, 112);
           for (let i = 0; i < 448; i++) {
             const row = ((b * 6 + h) * 448 + i) * 448;
-            const si = z + 200704 + i * 448;
+            const si =
+              z +
+              200704 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const keys = i < 112 ? 112 : i < 224 ? 224 : i < 336 ? 336 : 448;
             let m = -Infinity;
             for (let j = 0; j < i + 1; j++) {
               scratch75_probs[row + j] = heap[si + j]! * 0.125;
@@ -6397,9 +6515,12 @@ function createEngine() {
             for (let j = 0; j < i + 1; j++) scratch75_probs[row + j]! *= r;
             // A (zero past the keys this query sees) for the value product
             for (let j = 0; j < i + 1; j++) heap[si + j] = scratch75_probs[row + j]!;
-            heap.fill(0, si + i + 1, si + 448);
+            heap.fill(0, si + i + 1, si + keys);
           }
-          kernels.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 448);
+          kernels0.backwardInput(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 458752, 112);
+          kernels1.backwardInput(SCRATCH_BYTE + 852992, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 487424, 112);
+          kernels2.backwardInput(SCRATCH_BYTE + 953344, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 516096, 112);
+          kernels3.backwardInput(SCRATCH_BYTE + 1103872, SCRATCH_BYTE + 229376, SCRATCH_BYTE + 544768, 112);
           for (let t = 0; t < 448; t++)
             scratch75_heads.set(heap.subarray(z + 114688 + t * 64, z + 114752 + t * 64), qh + t * 384);
           continue;
@@ -6484,8 +6605,12 @@ function createEngine() {
         const kc = h * 64;
         if (arena) {
           // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
           const heap = arena.heap;
-          const kernels = arena.kernels[5]!;
+          const kernels0 = arena.kernels[6]!;
+          const kernels1 = arena.kernels[7]!;
+          const kernels2 = arena.kernels[8]!;
+          const kernels3 = arena.kernels[5]!;
           const z = SCRATCH_BYTE / 4;
           const qh = b * 172032 + h * 64;
           const kh = b * 172032 + kc;
@@ -6493,11 +6618,21 @@ function createEngine() {
           wasmGather(heap, scratch75_k, kh, 384, 448, 64, z + 28672);
           wasmGather(heap, scratch75_v, kh, 384, 448, 64, z + 57344);
           wasmGather(heap, scratch75_d_heads, qh, 384, 448, 64, z + 86016);
-          kernels.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 448);
+          kernels0.forward(SCRATCH_BYTE + 344064, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1605632, 112);
+          kernels1.forward(SCRATCH_BYTE + 372736, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1655808, 112);
+          kernels2.forward(SCRATCH_BYTE + 401408, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1756160, 112);
+          kernels3.forward(SCRATCH_BYTE + 430080, SCRATCH_BYTE + 229376, 0, SCRATCH_BYTE + 1906688, 112);
           for (let i = 0; i < 448; i++) {
             const row = ((b * 6 + h) * 448 + i) * 448;
-            const si = z + 200704 + i * 448;
-            const pi = z + 401408 + i * 448;
+            const si =
+              z +
+              200704 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const pi =
+              z +
+              401408 +
+              (i < 112 ? i * 112 : i < 224 ? i * 224 - 12544 : i < 336 ? i * 336 - 37632 : i * 448 - 75264);
+            const keys = i < 112 ? 112 : i < 224 ? 224 : i < 336 ? 336 : 448;
             // dP_j, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
             let s = 0;
             for (let j = 0; j < i + 1; j++) {
@@ -6508,13 +6643,22 @@ function createEngine() {
               s += pr * dp;
             }
             for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch75_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
-            heap.fill(0, si + i + 1, si + 448);
-            heap.fill(0, pi + i + 1, pi + 448);
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
           }
           heap.fill(0, z + 143360, z + 200704);
-          kernels.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 448);
-          kernels.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 448);
-          kernels.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 448);
+          kernels0.backwardWeight(SCRATCH_BYTE + 802816, SCRATCH_BYTE + 344064, SCRATCH_BYTE + 688128, 112);
+          kernels1.backwardWeight(SCRATCH_BYTE + 852992, SCRATCH_BYTE + 372736, SCRATCH_BYTE + 688128, 112);
+          kernels2.backwardWeight(SCRATCH_BYTE + 953344, SCRATCH_BYTE + 401408, SCRATCH_BYTE + 688128, 112);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1103872, SCRATCH_BYTE + 430080, SCRATCH_BYTE + 688128, 112);
+          kernels0.backwardInput(SCRATCH_BYTE + 1605632, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 458752, 112);
+          kernels1.backwardInput(SCRATCH_BYTE + 1655808, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 487424, 112);
+          kernels2.backwardInput(SCRATCH_BYTE + 1756160, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 516096, 112);
+          kernels3.backwardInput(SCRATCH_BYTE + 1906688, SCRATCH_BYTE + 114688, SCRATCH_BYTE + 544768, 112);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1605632, SCRATCH_BYTE, SCRATCH_BYTE + 573440, 112);
+          kernels1.backwardWeight(SCRATCH_BYTE + 1655808, SCRATCH_BYTE + 28672, SCRATCH_BYTE + 573440, 112);
+          kernels2.backwardWeight(SCRATCH_BYTE + 1756160, SCRATCH_BYTE + 57344, SCRATCH_BYTE + 573440, 112);
+          kernels3.backwardWeight(SCRATCH_BYTE + 1906688, SCRATCH_BYTE + 86016, SCRATCH_BYTE + 573440, 112);
           wasmScatterAdd(heap, z + 114688, scratch75_d_q, qh, 384, 448, 64);
           wasmScatterAdd(heap, z + 143360, scratch75_d_k, kh, 384, 448, 64);
           wasmScatterAdd(heap, z + 172032, scratch75_d_v, kh, 384, 448, 64);
@@ -6779,14 +6923,14 @@ function createEngine() {
   /** Forward of op 86: proj_out (dense). */
   function forward86(p: Float32Array, n: number): void {
     // proj_out: dense 384 → 51865, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 6, act87, act88, n * 448, 384, 51865, 8208384, -1);
+    if (arena) wasmDenseForward(arena, 9, act87, act88, n * 448, 384, 51865, 8208384, -1);
     else denseTiledForward(p, act87, act88, n * 448, 384, 51865, 8208384, -1, 0, 51865, 1);
   }
 
   /** Backward of op 86: proj_out (dense). */
   function backward86(p: Float32Array, gp: Float32Array, n: number): void {
     // proj_out: dense 384 → 51865 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 6, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true);
+    if (arena) wasmDenseBackward(arena, 9, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true);
     else denseTiledBackward(p, gp, act87, grad87, grad88, n * 448, 384, 51865, 8208384, -1, true, 0, 51865, 1);
   }
 
@@ -8028,10 +8172,12 @@ const wasmModules = simd
       "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAQIAAQdbBghmb3J3YXJkMAAADmJhY2t3YXJkSW5wdXQwAAEPYmFja3dhcmRXZWlnaHQwAAINYmFja3dhcmRCaWFzMAADCGZvcndhcmQxAAQOYmFja3dhcmRJbnB1dDEABQriHgaLCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAkaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgBghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAkIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMDCAIQYAYaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0GADGwgA2ohECABIQUgAiEGIBAhByAFQYCAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGAGGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkGAGGohBiAHQYAYaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAMaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0GADGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQYAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkEIaiEGIAdBgBhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgAxqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAMbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgAxqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwvDBwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAkaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgBghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAkIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOAKMDCAIQYAYaiEIIAlBgBhqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0GADGwgA2ohECABIQUgAiEGIBAhByAFQYCAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASADCEcIBMgGiAc/eYB/eQBIRMgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkGAGGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAMaiELA0AgCf0JAgAhFiAJ/QkCgAwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkGAGGohBiAHQYAYaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
       "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB0wFD2JhY2t3YXJkV2VpZ2h0MQAACGZvcndhcmQyAAEOYmFja3dhcmRJbnB1dDIAAg9iYWNrd2FyZFdlaWdodDIAAwhmb3J3YXJkMwAECuUbBc4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgAEGADGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAMIRIgB/0ABJAMIRMgB/0ABKAMIRQgB/0ABLAMIRUgBiEJIAQhCiAGIANBgAxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAxqIQkgCkGADGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZBCGohBiAHQYAYaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLxAcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYC4F2ohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgC8C4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAL0LiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AvguIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgC/C4gCEGABGohCCAJQeDdAGohCSAIIApJDQALIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAAmwgAGohDyAEQQFrQfAubCADaiEQIAEhBSACIQYgECEHIAVBgLgXaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIACIRwgEyAaIBz95gH95AEhEyAM/QAEgAQhHCAUIBogHP3mAf3kASEUIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYAIaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL7AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByADQQF2QeDdAGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQfAuaiELA0AgCf0JAgAhFiAJ/QkC8C4hFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkHg3QBqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZB8C5qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEHwLmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANB8C5saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB8C5qIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLjggCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAkAFqIQ4DQCAAIQggByEJIARBAXZBgBhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogC/0ABIAMIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAMIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAGKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgBioCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAYqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAGKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgBioCAJI4AoAwIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAGKgIEkjgChDAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAYqAgiSOAKIMCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgBioCDJI4AowwIAhBgBhqIQggCUGA4ABqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0GAMGwgA2ohECABIQUgAiEGIBAhByAFQYCAkAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAwhHCATIBogHP3mAf3kASETIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAkIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
       "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMIBwAAAQIAAAEHcgcOYmFja3dhcmRJbnB1dDMAAA9iYWNrd2FyZFdlaWdodDMAAQ1iYWNrd2FyZEJpYXMzAAIIZm9yd2FyZDQAAw5iYWNrd2FyZElucHV0NAAED2JhY2t3YXJkV2VpZ2h0NAAFDWJhY2t3YXJkQmlhczQABgrgHAfsBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIANBAXZBgOAAbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgDBqIQsDQCAJ/QkCACEWIAn9CQKAMCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQYDgAGohBiAHQYAYaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAMGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAMaiEMA0AgACEGIAUhByAAQYAwaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0GAMGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAMGohCSAKQYAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkEIaiEGIAdBgBhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgDBqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAwbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgDBqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwuTCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICQAWohDgNAIAAhCCAHIQkgBEEBdkGA4ABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAMGohDQNAIAv9AAQAIRogC/0ABIAwIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAwIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAYCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgJABIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgBioCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAYqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAGKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgBioCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAYqAgCSOAKADCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgBioCBJI4AoQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAGKgIIkjgCiAwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAYqAgySOAKMDCAIQYDgAGohCCAJQYAYaiEJIAggCkkNAAsgBUGAwAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAMGwgAGohDyAEQQFrQYAMbCADaiEQIAEhBSACIQYgECEHIAVBgICQAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAMGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAMCEcIBMgGiAc/eYB/eQBIRMgDP0ABIBgIRwgFCAaIBz95gH95AEhFCAM/QAEgJABIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAYqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAGKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgBioCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAYqAgySOAIMIAVBgMABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL6wQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAwaiEMA0AgACEGIAUhByADQQF2QYAYbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgAxqIQsDQCAJ/QkCACEWIAn9CQKADCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAwaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAMCAHIBP9CwSQMCAHIBT9CwSgMCAHIBX9CwSwMCAGQYAYaiEGIAdBgOAAaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGADGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAwaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAwaiEMA0AgACEGIAUhByAAQYAMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgDAhEiAH/QAEkDAhEyAH/QAEoDAhFCAH/QAEsDAhFSAGIQkgBCEKIAYgA0GADGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGADGohCSAKQYAwaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgDAgByAT/QsEkDAgByAU/QsEoDAgByAV/QsEsDAgBkEIaiEGIAdBgOAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAMaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGADGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAMaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsL",
-      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMFBAABAQAHOgQIZm9yd2FyZDUAAA5iYWNrd2FyZElucHV0NQABD2JhY2t3YXJkV2VpZ2h0NQACCGZvcndhcmQ2AAMK3RoEwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAB2ohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgA4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEDiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogOIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjA4gCEGABGohCCAJQYAcaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBgA5sIANqIRAgASEFIAIhBiAQIQcgBUGAgAdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgBxsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADmohCwNAIAn9CQIAIRYgCf0JAoAOIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgBxqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgA5qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEGADmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANBgA5saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgA5qIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL2QoCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCg/iVqIQ4DQCAAIQggByEJIARBAXZBgBhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGADGohDQNAIAv9AAQAIRogC/0ABIAMIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAMIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgCQhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpI4AuTUDCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AujUDCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AuzUDCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpI4AvDUDCAIQYAYaiEIIAlByKkZaiEJIAggCkkNAAsgBUGAMGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGADGohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRYgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgC5NQMIAhBgBhqIQggCUHIqRlqIQkgCCAKSQ0ACyAFQYAMaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAxsIABqIQ8gBEEBa0Hk1AxsIANqIRAgASEFIAIhBiAQIQcgBUGAoP4laiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAMIRwgEyAaIBz95gH95AEhEyAM/QAEgBghHCAUIBogHP3mAf3kASEUIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYAMaiEOA0AgDyEIIAchCSARIRIgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAFQYAMaiEFIAZBBGohBiAHQQRqIQcgBSAOSQ0ACwsL",
-      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAAEAB14FDmJhY2t3YXJkSW5wdXQ2AAAPYmFja3dhcmRXZWlnaHQ2AAEMY29udkZvcndhcmQwAAITY29udkJhY2t3YXJkV2VpZ2h0MAADEmNvbnZCYWNrd2FyZElucHV0MAAECrgdBe8EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGADGohDANAIAAhBiAFIQcgA0EBdkHIqRlsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHk1AxqIQsDQCAJ/QkCACEWIAn9CQLk1AwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGADGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkHIqRlqIQYgB0GAGGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZB5NQMaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuqBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIABB4NQMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAwhEiAH/QAEkAwhEyAH/QAEoAwhFCAH/QAEsAwhFSAGIQkgBCEKIAYgA0Hk1AxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSADCAHIBP9CwSQDCAHIBT9CwSgDCAHIBX9CwSwDCAGQQhqIQYgB0GAGGohByAGIAhJDQALIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGIANB5NQMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlB5NQMaiEJIApBgAxqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvYBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwN0AaiEMA0AgACEGIAUhByAAQYDAFmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABOBdIRIgB/0ABPBdIRMgB/0ABIBeIRQgB/0ABJBeIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHg3QBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBOBdIAcgE/0LBPBdIAcgFP0LBIBeIAcgFf0LBJBeIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQSBqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AATgXSESIAf9AATwXSETIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUEEaiEJIApB4N0AaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEv0LBOBdIAcgE/0LBPBdIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkrwFqIQ4DQCAAIQggByEJIARBAXZBwLsBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB4N0AaiENA0AgC/0ABAAhGiAL/QAE4F0hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAE4F0hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEoJkCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEHAuwFqIQggCUGAD2ohCSAIIApJDQALIAVBgPcCaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtB4N0AbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGA5K8BaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQeDdAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATgXSEcIBMgGiAc/eYB/eQBIRMgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgDP0ABKCZAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYD3AmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6AFAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHA3QBqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE4F0gByAT/QsE8F0gByAU/QsEgF4gByAV/QsEkF4gBkEIaiEGIAdBwLsBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEgaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hDyANIRIgDSETIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBL9CwTgXSAHIBP9CwTwXSAGQQhqIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAABAgEAAAdzBwtjb252SW0yY29sMAAAC2NvbnZDb2wyaW0wAAEMY29udkZvcndhcmQxAAITY29udkJhY2t3YXJkV2VpZ2h0MQADEmNvbnZCYWNrd2FyZElucHV0MQAEC2NvbnZJbTJjb2wxAAULY29udkNvbDJpbTEABgrDHQfUAgIFfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQcgASECIAAhAyAAQYDMOmohBANAIAJDAAAAADgCACACQQRqIQIgA0EAaiEFIAJB0N0AaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgA0EAaiEFIAJB4N0AaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIANBBGohBSACQdDdAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIgA0Hg3QBqIQMgAyAESQ0ACwv/AgIFfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQcgASECIAAhAyAAQYDMOmohBANAIAJBBGohAiADQQBqIQUgAkHQ3QBqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiADQQBqIQUgAkHg3QBqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgA0EEaiEFIAJB0N0AaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECIANB4N0AaiEDIAMgBEkNAAsLnwYDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAuaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AATwLiESIAf9AASALyETIAf9AASQLyEUIAf9AASgLyEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApB8C5qIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAcgFf0LBKAvIAZBgMgAaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEwaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAE8C4hEiAH/QAEgC8hEyAH/QAEkC8hFCAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAlBBGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gBkGAyABqIQYgB0Hg3QBqIQcgBiAISQ0ACyAEQTBqIQQgBUEwaiEFIAUgDEkNAAsLmAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDwpQNqIQ4DQCAAIQggByEJIARBAXZB4N0AbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB8C5qIQ0DQCAL/QAEACEaIAv9AATwLiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATwLiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAE4F0hHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABNCMASEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMJJI4AowkIAhB4N0AaiEIIAlBgMgAaiEJIAggCkkNAAsgBUHAuwFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HwLmwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgPClA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHwLmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATwLiEcIBMgGiAc/eYB/eQBIRMgDP0ABOBdIRwgFCAaIBz95gH95AEhFCAM/QAE0IwBIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwLsBaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3AUDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAuaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDsAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApB8C5qIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAcgFf0LBKAvIAZBCGohBiAHQeDdAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBMGohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hEiANIRMgDSEUIAYhCSAEIQogBkGAgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAlBgCRqIQkgCkHwLmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAZBCGohBiAHQeDdAGohByAGIAhJDQALIARBMGohBCAFQTBqIQUgBSAMSQ0ACwvjAQIFfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQcgASECIAAhAyAAQYCgmQJqIQQDQCACQwAAAAA4AgAgAkEEaiECIANBBGohBSACQewuaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACyADQQBqIQUgAkHwLmohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsgA0EEaiEFIAJB8C5qIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALIANB4N0AaiEDIAMgBEkNAAsL6wECBX8Be/0MAAAAAAAAAAAAAAAAAAAAACEHIAEhAiAAIQMgAEGAoJkCaiEEA0AgAkEEaiECIANBBGohBSACQewuaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACyADQQBqIQUgAkHwLmohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsgA0EEaiEFIAJB8C5qIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALIANB4N0AaiEDIAMgBEkNAAsL",
-      "AGFzbQEAAAABOQZgBX9/f3x8AGAGf39/f3x8AGAHf39/f3x8fABgA39/fABgDn9/f39/fHx8fHx8fHx8AGADf39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAECAwQEBQdMBwNzZ2QAABBzZ2RNb21lbnR1bUZpcnN0AAELc2dkTW9tZW50dW0AAgVzY2FsZQADBGFkYW0ABAVhZGFtdwAFCnN1bVNxdWFyZXMABgqbDQelAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALC74BAwJ/BHsCfCAE/RQhCCAF/RQhCSADQX5xQQRsIQcCQANAIAYgB08NASAAIAZq/V0DAP1fIQogASAGav1dAwD9XyAJIAr98gH98AEhCyACIAZqIAv9Xv1bAwAAIAAgBmogCiAIIAv98gH98QH9Xv1bAwAAIAZBCGohBgwACwsgA0EBcQRAIAAgBmoqAgC7IQwgASAGaioCALsgBSAMoqAhDSACIAZqIA22OAIAIAAgBmogDCAEIA2iobY4AgALC+wBAwJ/BnsDfCAE/RQhCSAF/RQhCiAG/RQhCyADQX5xQQRsIQgCQANAIAcgCE8NASAAIAdq/V0DAP1fIQwgASAHav1dAwD9XyAKIAz98gH98AEhDSALIAIgB2r9XQMA/V/98gEgDf3wASEOIAIgB2ogDv1e/VsDAAAgACAHaiAMIAkgDv3yAf3xAf1e/VsDAAAgB0EIaiEHDAALCyADQQFxBEAgACAHaioCALshDyABIAdqKgIAuyAFIA+ioCEQIAYgAiAHaioCALuiIBCgIREgAiAHaiARtjgCACAAIAdqIA8gBCARoqG2OAIACwtlAgJ/AXsgAv0UIQUgAUF+cUEEbCEEAkADQCADIARPDQEgACADaiAAIANq/V0DAP1fIAX98gH9Xv1bAwAAIANBCGohAwwACwsgAUEBcQRAIAAgA2ogACADaioCALsgAqK2OAIACwuNAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQABB0sFCGZvcndhcmQ1AAAOYmFja3dhcmRJbnB1dDUAAQ9iYWNrd2FyZFdlaWdodDUAAghmb3J3YXJkNgADDmJhY2t3YXJkSW5wdXQ2AAQKsxwFwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAB2ohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgA4gCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEDiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogOIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjA4gCEGABGohCCAJQYAcaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBgA5sIANqIRAgASEFIAIhBiAQIQcgBUGAgAdqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgBxsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGADmohCwNAIAn9CQIAIRYgCf0JAoAOIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgBxqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgA5qIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEGADmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANBgA5saiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgA5qIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDgAWohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCwAMgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOALEAyAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AsgDIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCzAMgCEGABGohCCAJQYAHaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBwANsIANqIRAgASEFIAIhBiAQIQcgBUGA4AFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgAdsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHAA2ohCwNAIAn9CQIAIRYgCf0JAsADIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgAdqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBwANqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAAABB0wFD2JhY2t3YXJkV2VpZ2h0NgAACGZvcndhcmQ3AAEOYmFja3dhcmRJbnB1dDcAAg9iYWNrd2FyZFdlaWdodDcAAwhmb3J3YXJkOAAECpcbBc4DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEHAA2ohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANBwANsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBwANqIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDAA2ohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEByAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogHIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjAcgCEGABGohCCAJQYAOaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBgAdsIANqIRAgASEFIAIhBiAQIQcgBUGAwANqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwvqBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAJqIQwDQCAAIQYgBSEHIANBAXZBgA5sIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAB2ohCwNAIAn9CQIAIRYgCf0JAoAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAJqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBgA5qIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgAdqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEGAB2ohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANBgAdsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAdqIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLwwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCgBWohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCwAogCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOALECiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AsgKIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCzAogCEGABGohCCAJQYAVaiEJIAggCkkNAAsgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYACbCAAaiEPIARBAWtBwApsIANqIRAgASEFIAIhBiAQIQcgBUGAoAVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAIhHCATIBogHP3mAf3kASETIAz9AASABCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAGIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQAAAQAAB1IFDmJhY2t3YXJkSW5wdXQ4AAAPYmFja3dhcmRXZWlnaHQ4AAEIZm9yd2FyZDkAAg5iYWNrd2FyZElucHV0OQADD2JhY2t3YXJkV2VpZ2h0OQAECrUdBeoEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgA0EBdkGAFWwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQcAKaiELA0AgCf0JAgAhFiAJ/QkCwAohFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkGAFWohBiAHQYAEaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkHACmohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYACaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQcAKaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAIhEiAH/QAEkAIhEyAH/QAEoAIhFCAH/QAEsAIhFSAGIQkgBCEKIAYgA0HACmxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHACmohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvZCgIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgKD+JWohDgNAIAAhCCAHIQkgBEEBdkGAGGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAMaiENA0AgC/0ABAAhGiAL/QAEgAwhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAwhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAYIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAJCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgC5NQMIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkjgC6NQMIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgC7NQMIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgC8NQMIAhBgBhqIQggCUHIqRlqIQkgCCAKSQ0ACyAFQYAwaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYAMaiEOA0AgACEIIAchCSAEQQF2QYAYbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAv9AASADCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOALk1AwgCEGAGGohCCAJQcipGWohCSAIIApJDQALIAVBgAxqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GADGwgAGohDyAEQQFrQeTUDGwgA2ohECABIQUgAiEGIBAhByAFQYCg/iVqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAwhHCATIBogHP3mAf3kASETIAz9AASAGCEcIBQgGiAc/eYB/eQBIRQgDP0ABIAkIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgDBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALIAVBgAxqIQ4DQCAPIQggByEJIBEhEiAIIQsgBSEMIAhBgAxqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAVBgAxqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCwvvBAMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAxqIQwDQCAAIQYgBSEHIANBAXZByKkZbCAAaiEIAkADQCAGIAhPDQEgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZB5NQMaiELA0AgCf0JAgAhFiAJ/QkC5NQMIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAxqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAMIAcgE/0LBJAMIAcgFP0LBKAMIAcgFf0LBLAMIAZByKkZaiEGIAdBgBhqIQcMAAsLIANBAXEEQCANIQ4gDSEPIA0hECANIREgBiEJIAQhCiAGQeTUDGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYAMaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLqgUDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAMaiEMA0AgACEGIAUhByAAQeDUDGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAMIRIgB/0ABJAMIRMgB/0ABKAMIRQgB/0ABLAMIRUgBiEJIAQhCiAGIANB5NQMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQeTUDGohCSAKQYAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAwgByAT/QsEkAwgByAU/QsEoAwgByAV/QsEsAwgBkEIaiEGIAdBgBhqIQcgBiAISQ0ACyAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAYhCSAEIQogBiADQeTUDGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQeTUDGohCSAKQYAMaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAEAAgIHVwUMY29udkZvcndhcmQwAAATY29udkJhY2t3YXJkV2VpZ2h0MAABEmNvbnZCYWNrd2FyZElucHV0MAACC2NvbnZJbTJjb2wwAAMLY29udkNvbDJpbTAABAryGAXYBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBwN0AaiEMA0AgACEGIAUhByAAQYDAFmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABOBdIRIgB/0ABPBdIRMgB/0ABIBeIRQgB/0ABJBeIRUgBiEJIAQhCiAGQcAHaiELA0AgCf0JAgAhFiAJ/QkCwAchFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkHg3QBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBOBdIAcgE/0LBPBdIAcgFP0LBIBeIAcgFf0LBJBeIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACyAFQSBqIQwDQCAAIQYgBSEHIABBgMAWaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AATgXSESIAf9AATwXSETIAYhCSAEIQogBkHAB2ohCwNAIAn9CQIAIRYgCf0JAsAHIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUEEaiEJIApB4N0AaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEv0LBOBdIAcgE/0LBPBdIAZBgA9qIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsLnAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDkrwFqIQ4DQCAAIQggByEJIARBAXZBwLsBbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB4N0AaiENA0AgC/0ABAAhGiAL/QAE4F0hGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAE4F0hHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEoJkCIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAsAHkjgCwAcgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAsQHkjgCxAcgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAsgHkjgCyAcgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAswHkjgCzAcgCEHAuwFqIQggCUGAD2ohCSAIIApJDQALIAVBgPcCaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtB4N0AbCAAaiEPIARBAWtBwAdsIANqIRAgASEFIAIhBiAQIQcgBUGA5K8BaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQeDdAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATgXSEcIBMgGiAc/eYB/eQBIRMgDP0ABMC7ASEcIBQgGiAc/eYB/eQBIRQgDP0ABKCZAiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYD3AmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6AFAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUHA3QBqIQwDQCAAIQYgBSEHIABBwAdqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsE4F0gByAT/QsE8F0gByAU/QsEgF4gByAV/QsEkF4gBkEIaiEGIAdBwLsBaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEgaiEMA0AgACEGIAUhByAAQcAHaiEIA0AgDSEOIA0hDyANIRIgDSETIAYhCSAEIQogBkGAwBZqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCUHAB2ohCSAKQeDdAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBL9CwTgXSAHIBP9CwTwXSAGQQhqIQYgB0HAuwFqIQcgBiAISQ0ACyAEQSBqIQQgBUEgaiEFIAUgDEkNAAsL1AICBX8Be/0MAAAAAAAAAAAAAAAAAAAAACEHIAEhAiAAIQMgAEGAzDpqIQQDQCACQwAAAAA4AgAgAkEEaiECIANBAGohBSACQdDdAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIANBAGohBSACQeDdAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyADQQRqIQUgAkHQ3QBqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECIANB4N0AaiEDIAMgBEkNAAsL/wICBX8Be/0MAAAAAAAAAAAAAAAAAAAAACEHIAEhAiAAIQMgAEGAzDpqIQQDQCACQQRqIQIgA0EAaiEFIAJB0N0AaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgA0EAaiEFIAJB4N0AaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIANBBGohBSACQdDdAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAiADQeDdAGohAyADIARJDQALCw==",
+      "AGFzbQEAAAABNgdgBH9/f38AYAV/f39/fwBgAn9/AGAFf39/fHwAYAZ/f39/fHwAYAd/f39/fHx8AGADf398AAIPAQNlbnYGbWVtb3J5AgABAwoJAAEAAgIDBAUGB4YBCQxjb252Rm9yd2FyZDEAABNjb252QmFja3dhcmRXZWlnaHQxAAESY29udkJhY2t3YXJkSW5wdXQxAAILY29udkltMmNvbDEAAwtjb252Q29sMmltMQAEA3NnZAAFEHNnZE1vbWVudHVtRmlyc3QABgtzZ2RNb21lbnR1bQAHBXNjYWxlAAgKpx0JnwYDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAuaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AATwLiESIAf9AASALyETIAf9AASQLyEUIAf9AASgLyEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApB8C5qIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAcgFf0LBKAvIAZBgMgAaiEGIAdB4N0AaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsgBUEwaiEMA0AgACEGIAUhByAAQYCA7ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAE8C4hEiAH/QAEgC8hEyAH/QAEkC8hFCAGIQkgBCEKIAZBgCRqIQsDQCAJ/QkCACEWIAn9CQKAJCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAlBBGohCSAKQfAuaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAS/QsE8C4gByAT/QsEgC8gByAU/QsEkC8gBkGAyABqIQYgB0Hg3QBqIQcgBiAISQ0ACyAEQTBqIQQgBUEwaiEFIAUgDEkNAAsLmAgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYDwpQNqIQ4DQCAAIQggByEJIARBAXZB4N0AbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhB8C5qIQ0DQCAL/QAEACEaIAv9AATwLiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AATwLiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAE4F0hHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABNCMASEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMJJI4AowkIAhB4N0AaiEIIAlBgMgAaiEJIAggCkkNAAsgBUHAuwFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0HwLmwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgPClA2ohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEHwLmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AATwLiEcIBMgGiAc/eYB/eQBIRMgDP0ABOBdIRwgFCAaIBz95gH95AEhFCAM/QAE0IwBIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBwLsBaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL3AUDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQcAuaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIDsAGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAkaiEJIApB8C5qIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAcgFf0LBKAvIAZBCGohBiAHQeDdAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALIAVBMGohDANAIAAhBiAFIQcgAEGAJGohCANAIA0hDiANIQ8gDSEQIA0hEiANIRMgDSEUIAYhCSAEIQogBkGAgOwAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAlBgCRqIQkgCkHwLmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEv0LBPAuIAcgE/0LBIAvIAcgFP0LBJAvIAZBCGohBiAHQeDdAGohByAGIAhJDQALIARBMGohBCAFQTBqIQUgBSAMSQ0ACwvjAQIFfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQcgASECIAAhAyAAQYCgmQJqIQQDQCACQwAAAAA4AgAgAkEEaiECIANBBGohBSACQewuaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACyADQQBqIQUgAkHwLmohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsgA0EEaiEFIAJB8C5qIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALIANB4N0AaiEDIAMgBEkNAAsL6wECBX8Be/0MAAAAAAAAAAAAAAAAAAAAACEHIAEhAiAAIQMgAEGAoJkCaiEEA0AgAkEEaiECIANBBGohBSACQewuaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACyADQQBqIQUgAkHwLmohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsgA0EEaiEFIAJB8C5qIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALIANB4N0AaiEDIAMgBEkNAAsLpQEDAn8EewJ8IAP9FCEHIAT9FCEIIAJBfnFBBGwhBgJAA0AgBSAGTw0BIAAgBWr9XQMA/V8hCSABIAVq/V0DAP1fIAggCf3yAf3wASEKIAAgBWogCSAHIAr98gH98QH9Xv1bAwAAIAVBCGohBQwACwsgAkEBcQRAIAAgBWoqAgC7IQsgASAFaioCALsgBCALoqAhDCAAIAVqIAsgAyAMoqG2OAIACwu+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsL",
+      "AGFzbQEAAAABGAJgDn9/f39/fHx8fHx8fHx8AGADf39/AAIPAQNlbnYGbWVtb3J5AgABAwQDAAABBx0DBGFkYW0AAAVhZGFtdwABCnN1bVNxdWFyZXMAAgrgBwONAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
@@ -8170,6 +8316,24 @@ function createArena(): Arena | undefined {
         forward: kernel("forward6"),
         backwardInput: kernel("backwardInput6"),
         backwardWeight: kernel("backwardWeight6"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward7"),
+        backwardInput: kernel("backwardInput7"),
+        backwardWeight: kernel("backwardWeight7"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward8"),
+        backwardInput: kernel("backwardInput8"),
+        backwardWeight: kernel("backwardWeight8"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward9"),
+        backwardInput: kernel("backwardInput9"),
+        backwardWeight: kernel("backwardWeight9"),
         backwardBias: none,
       },
     ],

@@ -5,16 +5,20 @@
 //     value, 2^−29 of a float32 ulp) — the issue's bound is ≤ 2 ulp, math.ts's analysis gives ≤ 0.5 + 2^−23;
 //   - against the TypeScript path: how many inputs give a different float32 (NaN equal to NaN), and the
 //     largest distance in ulps.
-// Usage (after `npm run build`): `node scripts/ulp-check.mjs [tanh,sigmoid,silu,gelu_tanh] [--step K]`
+// The gradient kernels (`silu'`, `gelu_tanh'`: f′(x)·g with g = 1) in the same two measures; their
+// derivative cancels near its zero, where the distance in ulps of a tiny result says little: the largest
+// absolute difference from the TypeScript path is printed too.
+// Usage (after `npm run build`): `node scripts/ulp-check.mjs [tanh,sigmoid,silu,gelu_tanh,silu',gelu_tanh'] [--step K]`
 // (`--step K` takes every K-th bit pattern: a quick look). A full run takes a few minutes per function.
 /* global WebAssembly */
 import { kernelModule } from "../dist/src/emit/wasm/dense.js";
-import { unaryFunctions, unaryKernel } from "../dist/src/emit/wasm/math.js";
+import { gradientFunctions, gradientKernel, unaryFunctions, unaryKernel } from "../dist/src/emit/wasm/math.js";
 
 const args = process.argv.slice(2);
 const stepAt = args.indexOf("--step");
 const step = stepAt >= 0 ? Number(args[stepAt + 1]) : 1;
-const chosen = (args.find((a, i) => !a.startsWith("--") && i !== stepAt + 1) ?? unaryFunctions.join(",")).split(",");
+const all = [...unaryFunctions, ...gradientFunctions.map((f) => `${f}'`)];
+const chosen = (args.find((a, i) => !a.startsWith("--") && i !== stepAt + 1) ?? all.join(",")).split(",");
 
 /** The TypeScript path's expressions (src/emit/kernels/activation.ts), in double. */
 const reference = {
@@ -22,6 +26,15 @@ const reference = {
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
   silu: (x) => x / (1 + Math.exp(-x)),
   gelu_tanh: (x) => x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x))),
+  // activation.ts's silu_grad and gelu_tanh_grad, times g = 1
+  "silu'": (x) => {
+    const s = 1 / (1 + Math.exp(-x));
+    return s * (1 + x * (1 - s)) * 1;
+  },
+  "gelu_tanh'": (x) => {
+    const s = 1 / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+    return (s + 1.5957691216057308 * x * s * (1 - s) * (1 + 0.134145 * x * x)) * 1;
+  },
 };
 
 /** The float32 ulp at |y|: the spacing of float32 values around it (2^−149 in the subnormal range). */
@@ -33,11 +46,15 @@ function ulp32(y) {
 }
 
 const BLOCK = 1 << 16;
-const memory = new WebAssembly.Memory({ initial: 4, maximum: 4 });
-const bytes = kernelModule(unaryFunctions.map((f) => unaryKernel(f, f)));
+const memory = new WebAssembly.Memory({ initial: 16, maximum: 16 });
+const bytes = kernelModule([
+  ...unaryFunctions.map((f) => unaryKernel(f, f)),
+  ...gradientFunctions.map((f) => gradientKernel(f, false, `${f}'`)),
+]);
 const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-const heapBits = new Uint32Array(memory.buffer, 0, BLOCK);
-const heap = new Float32Array(memory.buffer, 0, BLOCK);
+// the forward kernels work in place at 0; the gradient kernels read x at 0 and g (ones) at 4·BLOCK and
+// write gx at 8·BLOCK
+new Float32Array(memory.buffer, 4 * BLOCK, BLOCK).fill(1);
 const inBits = new Uint32Array(BLOCK);
 const inputs = new Float32Array(inBits.buffer);
 const tsOut = new Float32Array(BLOCK);
@@ -47,6 +64,12 @@ for (const name of chosen) {
   const kernel = instance.exports[name];
   const f = reference[name];
   if (!kernel || !f) throw new Error(`unknown function ${name}`);
+  const gradient = name.endsWith("'");
+  const out = gradient ? 8 * BLOCK : 0;
+  const heap = new Float32Array(memory.buffer, out, BLOCK);
+  const heapBits = new Uint32Array(memory.buffer, out, BLOCK);
+  const x0 = new Float32Array(memory.buffer, 0, BLOCK);
+  let worstAbsolute = 0;
   const started = Date.now();
   let checked = 0;
   let differ = 0;
@@ -55,8 +78,9 @@ for (const name of chosen) {
   let worstAt = 0;
   for (let start = 0; start < 2 ** 32; start += BLOCK * step) {
     for (let i = 0; i < BLOCK; i++) inBits[i] = start + i * step;
-    heap.set(inputs);
-    kernel(0, BLOCK / 2);
+    x0.set(inputs);
+    if (gradient) kernel(0, 4 * BLOCK, 8 * BLOCK, BLOCK / 2);
+    else kernel(0, BLOCK / 2);
     for (let i = 0; i < BLOCK; i++) {
       const y = f(inputs[i]);
       tsOut[i] = y;
@@ -74,6 +98,7 @@ for (const name of chosen) {
         const a = tsBits[i] >= 0x8000_0000 ? 0x8000_0000 - tsBits[i] : tsBits[i];
         const b = heapBits[i] >= 0x8000_0000 ? 0x8000_0000 - heapBits[i] : heapBits[i];
         worstDistance = Math.max(worstDistance, Math.abs(a - b));
+        worstAbsolute = Math.max(worstAbsolute, Math.abs(tsOut[i] - heap[i]));
       }
       const error = got === y ? 0 : Math.abs(got - y) / ulp32(y);
       if (error > worstError) {
@@ -86,6 +111,7 @@ for (const name of chosen) {
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   console.log(
     `${name}: ${checked.toLocaleString("en-US")} inputs${step > 1 ? ` (every ${step}th)` : ""}; largest error ${worstError.toFixed(6)} ulp (at x = ${worstAt}); ` +
-      `differs from the TypeScript path on ${differ.toLocaleString("en-US")}, by at most ${worstDistance} ulp; ${seconds} s`,
+      `differs from the TypeScript path on ${differ.toLocaleString("en-US")}, by at most ${worstDistance} ulp` +
+      `${gradient ? ` (${worstAbsolute.toExponential(2)} absolute)` : ""}; ${seconds} s`,
   );
 }

@@ -494,6 +494,8 @@ describe("against TF.js (float32)", () => {
     { T: 5, D: 8, heads: 2, causal: true, names: { qkv_proj: "c_attn", out_proj: "c_proj" } },
     { T: 5, D: 8, heads: 2, causal: true, layout: "in_out", names: { qkv_proj: "c_attn", out_proj: "c_proj" } },
     { T: 4, D: 8, heads: 4, kvHeads: 2, qkv: "separate", layout: "in_out", bias: false },
+    // head width 18: the per-head products on the SIMD kernels, causal rows in 4 blocks (float32 kernels)
+    { T: 16, D: 36, heads: 2, causal: true },
   ];
   it.each(onBothTargets(tfCases.map((c) => [label(c), c] as const)))("%s", async (name, c, target) => {
     const run = await runGenerated(specOf(c), {
@@ -528,10 +530,18 @@ describe("causal attention does not look ahead", () => {
   const configs: Cfg[] = [
     { T: 5, D: 8, heads: 2, causal: true },
     { T: 5, D: 8, heads: 4, kvHeads: 2, rope: true, causal: true, qkv: "separate" },
+    // Head width 18: on the WebAssembly target the per-head products run on the SIMD kernels, the query rows
+    // in blocks that skip the masked keys (2 blocks from 2 rows, 4 from 16): what a block's rows see of the
+    // keys past their own is zeroed, or the later positions would leak in here.
+    { T: 6, D: 36, heads: 2, causal: true },
+    { T: 16, D: 36, heads: 2, kvHeads: 1, causal: true },
   ];
   it.each(onBothTargets(configs.map((c) => [label(c), c] as const)))("%s", async (_name, c, target) => {
     const { module: m, text } = await build(specOf(c), { dtype: "float64", target });
     expectAttentionTarget(text, target, m);
+    const onSimd = target === "wasm" && c.D / c.heads > 16;
+    expect(headsOnSimd(text), "per-head products on the SIMD kernels").toBe(onSimd);
+    expect(text.includes(`causal: query rows in ${c.T >= 16 ? 4 : 2} blocks`), "causal rows in blocks").toBe(onSimd);
     const { module: open } = await build(specOf({ ...c, causal: false }), { dtype: "float64", target });
     const { T, D } = c;
     const n = 2;

@@ -8,7 +8,16 @@
 // them.
 import { describe, expect, it } from "vitest";
 import { kernelModule } from "../src/emit/wasm/dense.js";
-import { type UnaryFunction, unaryFunctions, unaryKernel } from "../src/emit/wasm/math.js";
+import {
+  type GradientFunction,
+  type UnaryFunction,
+  gradientFunctions,
+  gradientKernel,
+  outputGradientFunctions,
+  outputGradientKernel,
+  unaryFunctions,
+  unaryKernel,
+} from "../src/emit/wasm/math.js";
 import { SYNC_MODULE_BYTES } from "../src/emit/wasm/target.js";
 import { build, seeded } from "./helpers/generated.js";
 import { wasm } from "./helpers/wasm.js";
@@ -136,6 +145,100 @@ describe("the activation kernels (src/emit/wasm/math.ts)", () => {
   );
 });
 
+/** The TypeScript path's gradient helpers (activation.ts `silu_grad`, `gelu_tanh_grad`), in double. */
+const derivative: Record<GradientFunction, (x: number) => number> = {
+  silu: (x) => {
+    const s = 1 / (1 + Math.exp(-x));
+    return s * (1 + x * (1 - s));
+  },
+  gelu_tanh: (x) => {
+    const s = 1 / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+    return s + 1.5957691216057308 * x * s * (1 - s) * (1 + 0.134145 * x * x);
+  },
+};
+
+describe("the activation-gradient kernels (src/emit/wasm/math.ts)", () => {
+  const bytes = kernelModule(
+    gradientFunctions.flatMap((f) => [gradientKernel(f, false, `${f}Set`), gradientKernel(f, true, `${f}Add`)]),
+  );
+  const memory = new wasm.Memory({ initial: 16, maximum: 16 });
+  const exports = new wasm.Instance(new wasm.Module(bytes), { env: { memory } }).exports;
+  const xs = inputs();
+  const count = xs.length + 1; // an odd count: the last pair reads one value past it
+  const rand = seeded(12);
+  const gs = Float32Array.from({ length: count }, () => (rand() * 2 - 1) * 4);
+  const start = Float32Array.from({ length: count }, () => (rand() * 2 - 1) * 2);
+
+  it("assemble into valid modules of at most 4 KB each", () => {
+    expect(wasm.validate(bytes)).toBe(true);
+    for (const f of gradientFunctions)
+      expect(kernelModule([gradientKernel(f, true, "k")]).length).toBeLessThanOrEqual(SYNC_MODULE_BYTES / 2);
+  });
+
+  it.each(gradientFunctions.flatMap((f) => [[f, false] as const, [f, true] as const]))(
+    "%s (accumulate %s): the TypeScript loop's gx (+)= f′(x)·g to 1 ulp or 1e-14·|g| (f′ cancels near its zero)",
+    (fn, accumulate) => {
+      const X = new Float32Array(memory.buffer, 0, count);
+      const Gv = new Float32Array(memory.buffer, 4 * count, count);
+      const GX = new Float32Array(memory.buffer, 8 * count, count);
+      X.set(xs);
+      X[count - 1] = 0.75;
+      Gv.set(gs);
+      GX.set(start);
+      const kernel = exports[`${fn}${accumulate ? "Add" : "Set"}`] as (...a: number[]) => void;
+      kernel(0, 4 * count, 8 * count, Math.ceil((count - 1) / 2));
+      let differ = 0;
+      for (let i = 0; i < count - 1; i++) {
+        const expr = derivative[fn](X[i]!) * Gv[i]!;
+        const ts = Math.fround(accumulate ? start[i]! + expr : expr);
+        const got = GX[i]!;
+        if (Number.isNaN(ts)) {
+          expect(got, `${fn}'(${X[i]})`).toBeNaN();
+          continue;
+        }
+        if (got === ts) continue;
+        differ++;
+        const ok = distance(got, ts) <= 1 || Math.abs(got - ts) <= 1e-14 * Math.abs(Gv[i]!);
+        if (!ok) expect.fail(`${fn}'(${X[i]})·${Gv[i]} = ${got}, the TypeScript loop ${ts}`);
+      }
+      expect(differ).toBeLessThanOrEqual(2);
+      // the value past the count (the odd pair's second lane) is the kernel's, in the memory; the caller
+      // copies out only `count` values
+      expect(GX[count - 1]).not.toBe(start[count - 1]);
+    },
+  );
+});
+
+describe("the tanh and sigmoid gradient kernels (src/emit/wasm/math.ts outputGradientKernel)", () => {
+  /** activation.ts's rules, as the TypeScript loop evaluates them. */
+  const rule = { tanh: (y: number, g: number) => g * (1 - y * y), sigmoid: (y: number, g: number) => g * y * (1 - y) };
+  const cases = (["float32", "float64"] as const).flatMap((dtype) =>
+    outputGradientFunctions.flatMap((fn) => [[fn, dtype, false] as const, [fn, dtype, true] as const]),
+  );
+  it.each(cases)("%s, %s, accumulate %s: the TypeScript loop's values bit for bit", (fn, dtype, accumulate) => {
+    const A = dtype === "float32" ? Float32Array : Float64Array;
+    const elt = A.BYTES_PER_ELEMENT;
+    const bytes = kernelModule([outputGradientKernel(fn, accumulate, dtype, "k")]);
+    expect(wasm.validate(bytes)).toBe(true);
+    const memory = new wasm.Memory({ initial: 4, maximum: 4 });
+    const kernel = new wasm.Instance(new wasm.Module(bytes), { env: { memory } }).exports.k as (...a: number[]) => void;
+    const count = 4097; // odd: the last pair reads one value past it
+    const rand = seeded(13);
+    const y = new A(memory.buffer, 0, count + 1);
+    const g = new A(memory.buffer, elt * (count + 1), count + 1);
+    const gx = new A(memory.buffer, 2 * elt * (count + 1), count + 1);
+    for (let i = 0; i < count; i++) {
+      y[i] = fn === "tanh" ? rand() * 2 - 1 : rand();
+      g[i] = (rand() * 2 - 1) * 3;
+      gx[i] = rand() * 2 - 1;
+    }
+    const expected = new A(count);
+    for (let i = 0; i < count; i++) expected[i] = accumulate ? gx[i]! + rule[fn](y[i]!, g[i]!) : rule[fn](y[i]!, g[i]!);
+    kernel(0, elt * (count + 1), 2 * elt * (count + 1), (count + 1) >> 1);
+    expect(gx.subarray(0, count)).toEqual(expected);
+  });
+});
+
 const spec = `model A(x: f32[40]) {
   dense(40) tanh
   dense(40) sigmoid
@@ -183,9 +286,59 @@ describe("generated modules run exp-based activations on the kernels", () => {
     expect(yw).not.toEqual(new Float32Array(yw.length));
   });
 
-  it("float64 builds keep Math.tanh and Math.exp (the kernels' bound is a float32 one)", async () => {
+  it("activation gradients: wasmUnaryGrad assigns or adds as the TypeScript loop does; gradients agree with the ts target", async () => {
+    const grads = `model G(x: f32[40]) {
+  dense(40) silu
+  residual {
+    gelu(approximate = tanh)
+    dense(40)
+  }
+  residual {
+    silu
+    dense(40)
+  }
+  dense(40) tanh
+  residual {
+    sigmoid
+    dense(40)
+  }
+  dense(4)
+  loss mse
+}`;
+    const wasmBuild = await build(grads, { target: "wasm", dtype: "float32" });
+    const tsBuild = await build(grads, { target: "ts", dtype: "float32" });
+    const calls = [...wasmBuild.text.matchAll(/if \(arena\) wasmUnaryGrad\(arena, \d, [^;]*, (true|false)\);/g)].map(
+      (m) => m[1],
+    );
+    // the first silu's and the tanh's input gradients are their own (assigned); inside a residual the skip
+    // path also writes them (added)
+    expect(calls.sort()).toEqual(["false", "false", "true", "true", "true"]);
+    const w = wasmBuild.module;
+    const t = tsBuild.module;
+    const p = w.createParams(8);
+    const pt = Float32Array.from(p);
+    const n = 5;
+    const rand = seeded(6);
+    const x = Float32Array.from({ length: n * 40 }, () => (rand() * 2 - 1) * 3);
+    const gy = Float32Array.from({ length: n * 4 }, () => rand() * 2 - 1);
+    w.forward(p, x, n);
+    t.forward(pt, x, n);
+    const gw = new Float32Array(w.paramCount);
+    const gt = new Float32Array(t.paramCount);
+    const dxw = Float32Array.from(w.backward(p, gy, gw));
+    const dxt = Float32Array.from(t.backward(pt, gy, gt));
+    for (let i = 0; i < gw.length; i++)
+      expect(Math.abs(gw[i]! - gt[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(gt[i]!)));
+    for (let i = 0; i < dxw.length; i++)
+      expect(Math.abs(dxw[i]! - dxt[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(dxt[i]!)));
+    expect(gw.some((v) => v !== 0)).toBe(true);
+  });
+
+  it("float64 builds keep Math.tanh and Math.exp (the exp kernels' bound is a float32 one); tanh's and sigmoid's exact gradients run on the kernels", async () => {
     const { text } = await build(spec, { target: "wasm", dtype: "float64" });
-    expect(text).not.toContain("wasmUnary");
+    expect(text).not.toContain("wasmUnary(arena");
+    // tanh (one shared function for the two 40-value ones) and sigmoid; not silu nor gelu
+    expect([...text.matchAll(/if \(arena\) wasmUnaryGrad\(/g)]).toHaveLength(2);
     expect(text).toContain("wasmDenseForward(arena");
   });
 });

@@ -16,7 +16,7 @@ import { argWithDefault, type ArgVal, type IrOp } from "../ir/ir.js";
 import type { LayerEntry } from "../vocabulary/layers.js";
 import type { EmittedKind } from "../vocabulary/registry.js";
 import type { ConvShape } from "./wasm/conv.js";
-import type { UnaryFunction } from "./wasm/math.js";
+import type { GradientFunction, OutputGradientFunction, UnaryFunction } from "./wasm/math.js";
 
 export interface EmitOptions {
   /** `float32` (default) or `float64` storage; arithmetic is always in doubles. */
@@ -104,9 +104,13 @@ export interface EmitCtx {
    *  scratch would not fit the memory (TypeScript only, as when absent). */
   readonly wasmAttention?: (headDim: number, queries: number, keys: number) => number | undefined;
   /** With the WebAssembly target: the index of the SIMD kernel of an exp-based activation (wasm/math.ts),
-   *  whose forward then calls \`wasmUnary\` when the parameters live in a WebAssembly memory; undefined in a
+   *  whose forward then calls `wasmUnary` when the parameters live in a WebAssembly memory; undefined in a
    *  float64 build (TypeScript only, as when absent). */
   readonly wasmUnary?: (fn: UnaryFunction) => number | undefined;
+  /** The same for an activation's gradient (wasm/math.ts: SiLU's and GELU's in float32 builds, tanh's and
+   *  sigmoid's in both), its backward then calling `wasmUnaryGrad`; `accumulate`: the kernel adds into the
+   *  input's gradient. */
+  readonly wasmUnaryGrad?: (fn: GradientFunction | OutputGradientFunction, accumulate: boolean) => number | undefined;
 }
 
 export interface Kernel {

@@ -12,7 +12,7 @@ import { makeTemplate, templateContext, type ArrayBinding, type Template } from 
 import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
 import { runtimeText } from "./runtime-text.js";
 import { MAX_MEMORY_BYTES, WasmDenseTable, hasMoments, wasmTargetSource } from "./wasm/target.js";
-import type { UnaryFunction } from "./wasm/math.js";
+import type { GradientFunction, OutputGradientFunction, UnaryFunction } from "./wasm/math.js";
 import type { ConvShape } from "./wasm/conv.js";
 
 export interface ModuleInfo {
@@ -1436,6 +1436,8 @@ function context(
           wasmConv: (shape: Omit<ConvShape, "dtype">, transposed?: boolean) => wasmTable.conv(shape, transposed),
           wasmAttention: (hd: number, queries: number, keys: number) => wasmTable.attention(hd, queries, keys),
           wasmUnary: (fn: UnaryFunction) => wasmTable.unary(fn),
+          wasmUnaryGrad: (fn: GradientFunction | OutputGradientFunction, accumulate: boolean) =>
+            wasmTable.unaryGrad(fn, accumulate),
         }
       : {}),
     weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]!`),

@@ -176,13 +176,25 @@ for (let i = 0, e = n * ${size}; i < e; i++) {
       const body = rule.backward(c.args);
       const usesX = /\bx\b/.test(body);
       const usesY = /\by\b/.test(body);
-      return `// ${c.op.name}: ${kind} backward
-for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
+      const size = c.inSizes[0]!;
+      const assign = c.claimInputGrad(0);
+      // SiLU's and GELU's gradients take x; tanh's and sigmoid's take the output y
+      const fn = size >= UNARY_MIN_VALUES ? unaryFunction(kind, c.args) : undefined;
+      const k = fn !== undefined ? c.wasmUnaryGrad?.(fn, !assign) : undefined;
+      const input = fn === "tanh" || fn === "sigmoid" ? c.y[0] : c.x[0];
+      const simd =
+        k === undefined
+          ? ""
+          : `, WebAssembly SIMD when the parameters live in its memory (src/emit/wasm/math.ts)
+if (arena) wasmUnaryGrad(arena, ${k}, ${input}, ${c.gy[0]}, ${c.gx[0]}, n * ${size}, ${!assign});
+else {`;
+      return `// ${c.op.name}: ${kind} backward${simd}
+for (let i = 0, e = n * ${size}; i < e; i++) {
   ${usesX ? `const x = ${c.x[0]}[i]!;` : ""}
   ${usesY ? `const y = ${c.y[0]}[i]!;` : ""}
   const g = ${c.gy[0]}[i]!;
-  ${c.gx[0]}[i]${c.claimInputGrad(0) ? " =" : "! +="} ${body};
-}`;
+  ${c.gx[0]}[i]${assign ? " =" : "! +="} ${body};
+}${simd ? "\n}" : ""}`;
     },
   };
 }

@@ -291,24 +291,101 @@ function headsLayout(c: EmitCtx, g: Geometry) {
   return { elt: dtype === "float32" ? 4 : 8, L: attentionScratch({ headDim: g.hd, queries: g.T, keys: g.SK, dtype }) };
 }
 
+/** Causal self-attention's query rows in blocks on the SIMD kernels: the rows \`from\` ≤ i < \`to\` see the keys
+ *  j < \`to\` only, so each block's products run on a dense kernel of \`to\` keys (kernel index \`kernel\`) and
+ *  skip the masked square above it; its scores lie row-major, \`to\` a row, from element \`at\` of the scores'
+ *  (and dP's) place. One block of every key otherwise. The products over the skipped keys were exact zeros
+ *  (a masked weight is 0, so its terms are +0 or −0), so the sums are those of the whole square but for the
+ *  sign of a zero, and the accumulating products (dv, dk) add the blocks in row order. Two blocks from 2
+ *  rows (a quarter of the square skipped), four from 16 (three eighths), each block's kernel reserved as a
+ *  head of its own (\`wasmAttention\`); one block when a kernel would not fit the memory. */
+interface RowBlock {
+  readonly from: number;
+  readonly to: number;
+  /** The keys its rows see: \`to\`, or every key (SK) for one block. */
+  readonly keys: number;
+  readonly kernel: number;
+  readonly at: number;
+}
+
+function rowBlocks(c: EmitCtx, g: Geometry, k: number): RowBlock[] {
+  const whole = [{ from: 0, to: g.T, keys: g.SK, kernel: k, at: 0 }];
+  if (!g.causal || g.cross || g.biasKv || g.SK !== g.T || g.T < 2 || !c.wasmAttention) return whole;
+  const count = g.T >= 16 ? 4 : 2;
+  const blocks: RowBlock[] = [];
+  let at = 0;
+  for (let b = 0; b < count; b++) {
+    const from = Math.round((b * g.T) / count);
+    const to = Math.round(((b + 1) * g.T) / count);
+    const kernel = to === g.T ? k : c.wasmAttention(g.hd, to, to);
+    if (kernel === undefined) return whole;
+    blocks.push({ from, to, keys: to, kernel, at });
+    at += (to - from) * to;
+  }
+  return blocks;
+}
+
+/** Query row i's first score in the scores' place (\`at\`) and its key count (\`keys\`), as expressions. */
+function rowPlace(blocks: readonly RowBlock[]): { at: string; keys: string } {
+  const term = (b: RowBlock) => {
+    const base = b.at - b.from * b.keys;
+    return base === 0 ? `i * ${b.keys}` : base > 0 ? `${base} + i * ${b.keys}` : `i * ${b.keys} - ${-base}`;
+  };
+  const chain = (f: (b: RowBlock) => string) =>
+    blocks
+      .slice(0, -1)
+      .map((b) => `i < ${b.to} ? ${f(b)} : `)
+      .join("") + f(blocks.at(-1)!);
+  if (blocks.length === 1) return { at: term(blocks[0]!), keys: String(blocks[0]!.keys) };
+  return { at: `(${chain(term)})`, keys: "keys" };
+}
+
+/** Each block's call of a kernel function: \`call(kernels, b)\` with the block's local and the block. */
+function perBlock(blocks: readonly RowBlock[], call: (kernels: string, b: RowBlock) => string): string {
+  return blocks.map((b, i) => call(blocks.length === 1 ? "kernels" : `kernels${i}`, b)).join("\n      ");
+}
+
+/** The kernels of the blocks, one local each (\`kernels0\`, …), or \`kernels\` for one block. */
+function blockKernels(blocks: readonly RowBlock[]): string {
+  if (blocks.length === 1) return `const kernels = arena.kernels[${blocks[0]!.kernel}]!;`;
+  return blocks.map((b, i) => `const kernels${i} = arena.kernels[${b.kernel}]!;`).join("\n      ");
+}
+
+/** The row loop's key count local, for blocks. */
+function keysLocal(blocks: readonly RowBlock[], place: { keys: string }): string {
+  if (blocks.length === 1) return "";
+  const chain = blocks
+    .slice(0, -1)
+    .map((b) => `i < ${b.to} ? ${b.to} : `)
+    .join("");
+  return `\n        const ${place.keys} = ${chain}${blocks.at(-1)!.to};`;
+}
+
 /** One head of sample b on the SIMD kernels, forward (when the parameters live in their memory): the scores
  *  q_h·k_hᵀ, the softmax (and the dropout mask) here as on the TypeScript path, A·v_h into the head output. */
 function headsForward(c: EmitCtx, g: Geometry, k: number, len: string, weight: string, dropoutCode: string): string {
   const { T, SK, hd, Q, K } = g;
   const { elt, L } = headsLayout(c, g);
   const at = (e: number) => (e === 0 ? "SCRATCH_BYTE" : `SCRATCH_BYTE + ${e * elt}`);
+  const blocks = rowBlocks(c, g, k);
+  const place = rowPlace(blocks);
+  const rows = (b: RowBlock) => b.to - b.from;
   return `    if (arena) {
-      // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (every key), softmax here, o_h = A·v_h
+      // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (${
+        blocks.length === 1
+          ? "every key"
+          : `causal: query rows in ${blocks.length} blocks, each over the keys its rows see, ${blocks.map((b) => `${b.from}…${b.to - 1}`).join(", ")}`
+      }), softmax here, o_h = A·v_h
       const heap = arena.heap;
-      const kernels = arena.kernels[${k}]!;
+      ${blockKernels(blocks)}
       const z = SCRATCH_BYTE / ${elt};
       wasmGather(heap, ${g.q}, qh, ${Q}, ${T}, ${hd}, z);
       wasmGather(heap, ${g.k}, kh, ${K}, ${SK}, ${hd}, z + ${L.k});
       wasmGather(heap, ${g.v}, kh, ${K}, ${SK}, ${hd}, z + ${L.v});
-      kernels.forward(${at(L.q)}, ${at(L.k)}, 0, ${at(L.s)}, ${T});
+      ${perBlock(blocks, (kr, b) => `${kr}.forward(${at(L.q + b.from * hd)}, ${at(L.k)}, 0, ${at(L.s + b.at)}, ${rows(b)});`)}
       for (let i = 0; i < ${T}; i++) {
         const row = ((b * ${g.H} + h) * ${T} + i) * ${SK};
-        const si = z + ${L.s} + i * ${SK};
+        const si = z + ${L.s} + ${place.at};${keysLocal(blocks, place)}
         let m = -Infinity;
         for (let j = 0; j < ${len}; j++) {
           ${g.probs}[row + j] = heap[si + j]! * ${lit(1 / Math.sqrt(hd))};
@@ -317,9 +394,9 @@ function headsForward(c: EmitCtx, g: Geometry, k: number, len: string, weight: s
         ${softmaxRow(g, len)}${dropoutCode}
         // A (zero past the keys this query sees) for the value product
         for (let j = 0; j < ${len}; j++) heap[si + j] = ${weight};
-        heap.fill(0, si + ${len}, si + ${SK});
+        heap.fill(0, si + ${len}, si + ${place.keys});
       }
-      kernels.backwardInput(${at(L.s)}, ${at(L.v)}, ${at(L.o)}, ${T});
+      ${perBlock(blocks, (kr, b) => `${kr}.backwardInput(${at(L.s + b.at)}, ${at(L.v)}, ${at(L.o + b.from * hd)}, ${rows(b)});`)}
       for (let t = 0; t < ${T}; t++) ${g.heads}.set(heap.subarray(z + ${L.o} + t * ${hd}, z + ${L.o + hd} + t * ${hd}), qh + t * ${Q});
       continue;
     }
@@ -339,10 +416,17 @@ function headsBackward(
   const { elt, L } = headsLayout(c, g);
   const at = (e: number) => (e === 0 ? "SCRATCH_BYTE" : `SCRATCH_BYTE + ${e * elt}`);
   const dropping = g.dropout > 0;
+  const blocks = rowBlocks(c, g, k);
+  const place = rowPlace(blocks);
+  const rows = (b: RowBlock) => b.to - b.from;
   return `    if (arena) {
-      // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+      // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h${
+        blocks.length === 1
+          ? ""
+          : `\n      // (causal: query rows in ${blocks.length} blocks, each over the keys its rows see, as in forward)`
+      }
       const heap = arena.heap;
-      const kernels = arena.kernels[${k}]!;
+      ${blockKernels(blocks)}
       const z = SCRATCH_BYTE / ${elt};
       const qh = b * ${T * Q} + h * ${hd};
       const kh = b * ${SK * K} + kc;
@@ -350,11 +434,11 @@ function headsBackward(
       wasmGather(heap, ${g.k}, kh, ${K}, ${SK}, ${hd}, z + ${L.k});
       wasmGather(heap, ${g.v}, kh, ${K}, ${SK}, ${hd}, z + ${L.v});
       wasmGather(heap, ${dHeads}, qh, ${Q}, ${T}, ${hd}, z + ${L.dO});
-      kernels.forward(${at(L.dO)}, ${at(L.v)}, 0, ${at(L.dp)}, ${T});
+      ${perBlock(blocks, (kr, b) => `${kr}.forward(${at(L.dO + b.from * hd)}, ${at(L.v)}, 0, ${at(L.dp + b.at)}, ${rows(b)});`)}
       for (let i = 0; i < ${T}; i++) {
         const row = ((b * ${g.H} + h) * ${T} + i) * ${SK};
-        const si = z + ${L.s} + i * ${SK};
-        const pi = z + ${L.dp} + i * ${SK};
+        const si = z + ${L.s} + ${place.at};
+        const pi = z + ${L.dp} + ${place.at};${keysLocal(blocks, place)}
         // dP_j${dropping ? " · M_ij" : ""}, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √${hd}
         let s = 0;
         for (let j = 0; j < ${len}; j++) {
@@ -372,13 +456,13 @@ function headsBackward(
           s += pr * dp;
         }
         for (let j = 0; j < ${len}; j++) heap[pi + j] = ${g.probs}[row + j]! * (heap[pi + j]! - s) * ${lit(1 / Math.sqrt(hd))};
-        heap.fill(0, si + ${len}, si + ${SK});
-        heap.fill(0, pi + ${len}, pi + ${SK});
+        heap.fill(0, si + ${len}, si + ${place.keys});
+        heap.fill(0, pi + ${len}, pi + ${place.keys});
       }
       heap.fill(0, z + ${L.dk}, z + ${L.dv + SK * hd});
-      kernels.backwardWeight(${at(L.s)}, ${at(L.dO)}, ${at(L.dv)}, ${T});
-      kernels.backwardInput(${at(L.dp)}, ${at(L.k)}, ${at(L.o)}, ${T});
-      kernels.backwardWeight(${at(L.dp)}, ${at(L.q)}, ${at(L.dk)}, ${T});
+      ${perBlock(blocks, (kr, b) => `${kr}.backwardWeight(${at(L.s + b.at)}, ${at(L.dO + b.from * hd)}, ${at(L.dv)}, ${rows(b)});`)}
+      ${perBlock(blocks, (kr, b) => `${kr}.backwardInput(${at(L.dp + b.at)}, ${at(L.k)}, ${at(L.o + b.from * hd)}, ${rows(b)});`)}
+      ${perBlock(blocks, (kr, b) => `${kr}.backwardWeight(${at(L.dp + b.at)}, ${at(L.q + b.from * hd)}, ${at(L.dk)}, ${rows(b)});`)}
       wasmScatterAdd(heap, z + ${L.o}, ${dq}, qh, ${Q}, ${T}, ${hd});
       wasmScatterAdd(heap, z + ${L.dk}, ${dk}, kh, ${K}, ${SK}, ${hd});
       wasmScatterAdd(heap, z + ${L.dv}, ${dv}, kh, ${K}, ${SK}, ${hd});

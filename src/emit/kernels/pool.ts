@@ -71,8 +71,29 @@ ${loop(j + 1)}
 }
 
 /** Nested loops over input ranges [i·Lo, i·Hi) of every axis; `leaf` gets the plane index expression. */
-function inputLoops(axes: readonly Axis[], base: string, leaf: (index: string) => string): string {
+function inputLoops(axes: readonly Axis[], base: string, leaf: (index: string) => string, unrolled = false): string {
   const sizes = axes.map((a) => a.in);
+  if (unrolled) {
+    // A window of fixed size inside the input: its taps written out, in the loops' order (so the same sums
+    // bit for bit), from the window's first element `xw` (V8 runs these ~2-3× faster than the loops over
+    // a 2×2 window, whose bounds it cannot see).
+    const strides = axes.map((_, j) => prod(sizes.slice(j + 1)));
+    const taps: number[][] = axes.reduce<number[][]>(
+      (acc, a) => acc.flatMap((t) => Array.from({ length: a.k }, (_, k) => [...t, k])),
+      [[]],
+    );
+    return [
+      `const xw = ${plus(base, ...axes.map((a, j) => times(`i${a.sfx}Lo`, strides[j]!)))};`,
+      ...taps.map((t) =>
+        leaf(
+          plus(
+            "xw",
+            t.reduce((sum, k, j) => sum + k * strides[j]!, 0),
+          ),
+        ),
+      ),
+    ].join("\n");
+  }
   const loop = (j: number, b: string): string => {
     const a = axes[j]!;
     const i = `i${a.sfx}`;
@@ -207,32 +228,40 @@ function divisor(factors: readonly (string | number)[]): string {
  *  spreads gradient / divisor over the window. */
 function windowAverage(
   describe: (c: EmitCtx) => string,
-  axesOf: (c: EmitCtx) => { axes: Axis[]; setup: (a: Axis) => string[]; div: string },
+  axesOf: (c: EmitCtx) => { axes: Axis[]; setup: (a: Axis) => string[]; div: string; fixed?: boolean },
 ): Kernel {
+  /** Windows of one fixed size inside the input (no padding reached) and of at most 16 taps are unrolled. */
+  const unroll = (axes: readonly Axis[], fixed: boolean | undefined) =>
+    fixed === true && prod(axes.map((a) => a.k)) <= 16;
+  /** The setup lines, without the window's end when the taps are unrolled (it is not read then). */
+  const lines = (setup: (a: Axis) => string[], unrolled: boolean) => (a: Axis) =>
+    unrolled ? setup(a).filter((l) => !l.startsWith(`const i${a.sfx}Hi =`)) : setup(a);
   return {
     forward(c) {
-      const { axes, setup, div } = axesOf(c);
+      const { axes, setup, div, fixed } = axesOf(c);
       const C = c.inShapes[0]![0]!;
       const IP = c.inSizes[0]! / C;
+      const unrolled = unroll(axes, fixed);
       const inner = `let acc = 0;
-${inputLoops(axes, "xc", (q) => `acc += ${c.x[0]}[${q}]!;`)}
+${inputLoops(axes, "xc", (q) => `acc += ${c.x[0]}[${q}]!;`, unrolled)}
 ${c.y[0]}[d] = ${div === "1" ? "acc" : `acc / ${div}`};`;
       return `${describe(c)}
 for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
   const xc = bc * ${IP};
-  ${outputLoops(axes, setup, inner)}
+  ${outputLoops(axes, lines(setup, unrolled), inner)}
 }`;
     },
     backward(c) {
-      const { axes, setup, div } = axesOf(c);
+      const { axes, setup, div, fixed } = axesOf(c);
       const C = c.inShapes[0]![0]!;
       const IP = c.inSizes[0]! / C;
+      const unrolled = unroll(axes, fixed);
       const inner = `const g = ${c.gy[0]}[d]!${div === "1" ? "" : ` / ${div}`};
-${inputLoops(axes, "xc", (q) => `${c.gx[0]}[${q}]! += g;`)}`;
+${inputLoops(axes, "xc", (q) => `${c.gx[0]}[${q}]! += g;`, unrolled)}`;
       return `${describe(c)} — backward: gradient / divisor to every element of the window
 for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
   const xc = bc * ${IP};
-  ${outputLoops(axes, setup, inner)}
+  ${outputLoops(axes, lines(setup, unrolled), inner)}
 }`;
     },
   };
@@ -255,7 +284,12 @@ function avgPool(rank: 1 | 2 | 3): Kernel {
       const axes = windowAxes(c, rank, false);
       const includePad = c.args.bool("count_include_pad");
       const per = axes.map((a) => avgAxis(a, includePad));
-      return { axes, setup: (a) => per[axes.indexOf(a)]!.lines, div: divisor(per.map((x) => x.factor)) };
+      return {
+        axes,
+        setup: (a) => per[axes.indexOf(a)]!.lines,
+        div: divisor(per.map((x) => x.factor)),
+        fixed: axes.every((a) => !clipsLow(a) && !clipsHigh(a) && a.dil === 1),
+      };
     },
   );
 }

@@ -9,8 +9,11 @@
 //           dv_h += Aᵀ·dO_h             the dW kernel (accumulating, into zeros)
 //           (dS = P ⊙ (dP − Σ P dP) / √hd in TypeScript)
 //           dq_h = dS·k_h, dk_h += dSᵀ·q_h   dx and dW kernels
-// The kernels compute the whole T × SK square (they know no causal mask); the softmax zeroes what a row
-// does not see. Measured (bench/wasm-attention.mjs) against the generated TypeScript loops, which stay on
+// The kernels know no causal mask: each call computes a whole rectangle of rows × keys, and the softmax
+// zeroes what a row does not see. Causal self-attention splits the query rows into 2 blocks (4 from 16
+// rows), each on the kernels of the keys its last row sees (kernels/attention.ts rowBlocks): the masked
+// square above each block is skipped (a quarter or three eighths of the products), its terms were exact
+// zeros. Measured (bench/wasm-attention.mjs) against the generated TypeScript loops, which stay on
 // at small sizes: head widths up to 16 with fewer than 64 × 64 scores a head (unrolled TypeScript, faster).
 import type { Precision } from "./dense.js";
 

@@ -28,7 +28,16 @@
 // scripts/ulp-check.mjs checks this over all 2^32 float32 inputs (docs/performance.md has its counts) and
 // test/wasm-math.test.ts on a sample. Only float32 builds use these kernels: in a float64 build the result
 // would be the double y' itself, ~1e−15 off Math.exp's, and the TypeScript path stays.
+//
+// The gradients of SiLU and GELU's tanh form (their derivatives take an exp of x; tanh's and sigmoid's take
+// the output y and stay a TypeScript multiply): gx = f′(x)·g or gx + f′(x)·g, with f′ computed as
+// activation.ts's `silu_grad` / `gelu_tanh_grad` operation for operation in double, only the exp being
+// ours (≤ ~1e−15 relative off Math.exp). Where f′ does not cancel the bound above carries (1 ulp of the
+// TypeScript loop's float32); where it does (GELU′ crosses zero near x = −0.75), the difference is at most
+// ~1e−15·|g| in absolute terms, as the TypeScript path's own error there.
+import type { Precision } from "./dense.js";
 import { Code, type FunctionDef, op, u32 } from "./encoder.js";
+import { type Expr, add, constant, load, mul, sub, updateKernel } from "./optimizer.js";
 
 /** The activations with a kernel here; their TypeScript forms are activation.ts's rules. */
 export const unaryFunctions = ["tanh", "sigmoid", "silu", "gelu_tanh"] as const;
@@ -82,29 +91,33 @@ function f64x2Bytes(x: number): number[] {
   return [...b];
 }
 
-/** Locals of a kernel: 0 ptr, 1 pairs (parameters), then these. */
-const END = 2;
-const X = 3;
-const T = 4;
-const KD = 5;
-const K = 6;
-const R = 7;
-const Q = 8;
-const P2K = 9;
-const E = 10;
-const M = 11;
-const R2 = 12;
-const R4 = 13;
-const B2 = 14;
+/** Locals of a kernel after its parameters (Emit adds the parameter count): the loop's end address, then
+ *  v128 values. */
+const END = 0;
+const X = 1;
+const T = 2;
+const KD = 3;
+const K = 4;
+const R = 5;
+const Q = 6;
+const P2K = 7;
+const E = 8;
+const M = 9;
+const R2 = 10;
+const R4 = 11;
+const B2 = 12;
+const G = 13;
+const S = 14;
 
 /** The first local free for constants. */
 const CONSTANTS = 15;
 
 class Emit {
   readonly c = new Code();
-  /** Constants by value, each in a local set once before the loop (V8 otherwise builds a v128 constant
-   *  in the loop each time it is used). */
+  /** Constants by value, each in a local set once before the loop. */
   readonly constants = new Map<string, { readonly value: number; readonly local: number }>();
+  /** `params`: the kernel's parameter count (its locals come after). */
+  constructor(readonly params: number) {}
   simd(n: number): this {
     this.c.raw(op.simdPrefix, ...u32(n));
     return this;
@@ -116,20 +129,60 @@ class Emit {
       entry = { value: x, local: CONSTANTS + this.constants.size };
       this.constants.set(key, entry);
     }
-    this.c.get(entry.local);
-    return this;
+    return this.get(entry.local);
   }
+  /** A local of the list above (or a constant's). */
   get(l: number): this {
-    this.c.get(l);
+    this.c.get(this.params + l);
     return this;
   }
   set(l: number): this {
-    this.c.set(l);
+    this.c.set(this.params + l);
     return this;
   }
-  /** The top of the stack times `a`, plus `b` (f64x2). */
-  mulAdd(a: number, b: number): this {
-    return this.const(a).simd(v.f64x2Mul).const(b).simd(v.f64x2Add);
+  /** Two float32 values at the address in parameter \`param\`, widened to f64x2. */
+  load(param: number): this {
+    this.c.get(param).raw(op.simdPrefix, ...u32(v.load64Zero), 3, 0);
+    return this.simd(v.f64x2PromoteLowF32x4);
+  }
+  /** The f64x2 on the stack rounded to two float32 values, stored at the address in parameter \`param\`
+   *  (pushed first: \`store\` takes the address below the value). */
+  storeTo(param: number, value: () => void): this {
+    this.c.get(param);
+    value();
+    this.simd(v.f32x4DemoteF64x2Zero);
+    this.c.raw(op.simdPrefix, ...u32(v.store64Lane), 3, 0, 0);
+    return this;
+  }
+  /** The function: \`body\` once per pair while parameter 0 is below the end (parameter \`pairs\` pairs
+   *  from its start), every address parameter before \`pairs\` then advanced by 8 bytes. */
+  kernel(name: string, pairs: number, body: () => void): FunctionDef {
+    const c = this.c;
+    c.block().loop();
+    c.get(0);
+    this.get(END);
+    c.i32GeU().brIf(1);
+    body();
+    for (let a = 0; a < pairs; a++) c.get(a).i32Const(8).i32Add().set(a);
+    c.br(0).end().end();
+    // end = first address + 8·pairs; the constants
+    const prologue = new Code()
+      .get(0)
+      .get(pairs)
+      .i32Const(8)
+      .i32Mul()
+      .i32Add()
+      .set(this.params + END);
+    for (const { value, local } of this.constants.values())
+      prologue.v128Const(f64x2Bytes(value)).set(this.params + local);
+    prologue.raw(...c.bytes);
+    return {
+      name,
+      params: Array.from({ length: this.params }, (): "i32" => "i32"),
+      results: [],
+      locals: ["i32", ...Array.from({ length: CONSTANTS - 1 + this.constants.size }, (): "v128" => "v128")],
+      body: prologue,
+    };
   }
 
   /** From t in local T (clamped): Q = e^r − 1 and P2K = 2^k, so e^t = P2K·Q + P2K. */
@@ -219,27 +272,88 @@ function evaluate(e: Emit, fn: UnaryFunction): void {
 
 /** `name(ptr, pairs)`: f over the `2·pairs` float32 values at byte address `ptr`, in place. */
 export function unaryKernel(fn: UnaryFunction, name: string): FunctionDef {
-  const e = new Emit();
-  const c = e.c;
-  c.block().loop();
-  c.get(0).get(END).i32GeU().brIf(1);
-  c.get(0).raw(op.simdPrefix, ...u32(v.load64Zero), 3, 0);
-  e.simd(v.f64x2PromoteLowF32x4).set(X);
-  c.get(0);
-  evaluate(e, fn);
-  e.simd(v.f32x4DemoteF64x2Zero);
-  c.raw(op.simdPrefix, ...u32(v.store64Lane), 3, 0, 0);
-  c.get(0).i32Const(8).i32Add().set(0);
-  c.br(0).end().end();
-  // end = ptr + 8·pairs; the constants
-  const body = new Code().get(0).get(1).i32Const(8).i32Mul().i32Add().set(END);
-  for (const { value, local } of e.constants.values()) body.v128Const(f64x2Bytes(value)).set(local);
-  body.raw(...c.bytes);
-  return {
-    name,
-    params: ["i32", "i32"],
-    results: [],
-    locals: ["i32", ...Array.from({ length: CONSTANTS - 3 + e.constants.size }, (): "v128" => "v128")],
-    body,
-  };
+  const e = new Emit(2);
+  return e.kernel(name, 1, () => {
+    e.load(0).set(X);
+    e.storeTo(0, () => evaluate(e, fn));
+  });
+}
+
+/** The activations whose gradient has a kernel here: those whose derivative takes an exp of x (tanh's and
+ *  sigmoid's take their output y, a multiply the TypeScript loop does as fast). */
+export const gradientFunctions = ["silu", "gelu_tanh"] as const;
+export type GradientFunction = (typeof gradientFunctions)[number];
+
+/** `name(x, g, gx, pairs)`: gx = f′(x)·g, or with `accumulate` gx = gx + f′(x)·g, over `2·pairs` float32
+ *  values at byte addresses x, g and gx; f′ as activation.ts's helpers `silu_grad` and `gelu_tanh_grad`
+ *  compute it, operation for operation, in double, rounded once on the store. */
+export function gradientKernel(fn: GradientFunction, accumulate: boolean, name: string): FunctionDef {
+  const e = new Emit(4);
+  return e.kernel(name, 3, () => {
+    e.load(0).set(X);
+    e.load(1).set(G);
+    // s = 1 / (1 + exp(t)): t = −x (SiLU), −1.5957691216057308·(x + 0.044715·x·x·x) (GELU)
+    if (fn === "silu") {
+      e.get(X).simd(v.f64x2Neg).set(T);
+    } else {
+      e.const(-1.5957691216057308);
+      e.get(X).const(0.044715).get(X).simd(v.f64x2Mul).get(X).simd(v.f64x2Mul).get(X).simd(v.f64x2Mul);
+      e.simd(v.f64x2Add).simd(v.f64x2Mul).set(T);
+    }
+    e.const(1).const(1).exp().simd(v.f64x2Add).simd(v.f64x2Div).set(S);
+    e.storeTo(2, () => {
+      if (accumulate) e.load(2);
+      if (fn === "silu") {
+        // s·(1 + x·(1 − s))
+        e.get(S).const(1).get(X).const(1).get(S).simd(v.f64x2Sub).simd(v.f64x2Mul).simd(v.f64x2Add).simd(v.f64x2Mul);
+      } else {
+        // s + 1.5957691216057308·x·s·(1 − s)·(1 + 0.134145·x·x), left to right as JavaScript evaluates it
+        e.get(S);
+        e.const(1.5957691216057308).get(X).simd(v.f64x2Mul).get(S).simd(v.f64x2Mul);
+        e.const(1).get(S).simd(v.f64x2Sub).simd(v.f64x2Mul);
+        e.const(1).const(0.134145).get(X).simd(v.f64x2Mul).get(X).simd(v.f64x2Mul).simd(v.f64x2Add);
+        e.simd(v.f64x2Mul).simd(v.f64x2Add);
+      }
+      e.get(G).simd(v.f64x2Mul);
+      if (accumulate) e.simd(v.f64x2Add);
+    });
+  });
+}
+
+/** The activations whose gradient takes their output y (activation.ts's rules `g * (1 - y * y)` and
+ *  `g * y * (1 - y)`). */
+export const outputGradientFunctions = ["tanh", "sigmoid"] as const;
+export type OutputGradientFunction = (typeof outputGradientFunctions)[number];
+
+/** `name(y, g, gx, pairs)`: gx = rule(y, g), or gx + rule(y, g) with `accumulate`, over `2·pairs` values —
+ *  the TypeScript loop's operations in its order, in double, rounded once on the store (optimizer.ts's
+ *  `updateKernel`), so the same values bit for bit in either precision. Pairs, as gradientKernel's: the
+ *  element count is doubled on entry (an odd count's last pair reads one value past it, which the caller
+ *  does not copy out). */
+export function outputGradientKernel(
+  fn: OutputGradientFunction,
+  accumulate: boolean,
+  dtype: Precision,
+  name: string,
+): FunctionDef {
+  const y = load("y");
+  const g = load("g");
+  const rule: Expr = fn === "tanh" ? mul(g, sub(constant(1), mul(y, y))) : mul(mul(g, y), sub(constant(1), y));
+  const kernel = updateKernel(
+    {
+      name,
+      arrays: ["y", "g", "gx"],
+      scalars: [],
+      body: [{ store: "gx", value: accumulate ? add(load("gx"), rule) : rule }],
+    },
+    dtype,
+  );
+  // parameter 3, the element count, from pairs
+  const body = new Code()
+    .get(3)
+    .i32Const(2)
+    .i32Mul()
+    .set(3)
+    .raw(...kernel.body.bytes);
+  return { ...kernel, body };
 }

@@ -30,8 +30,10 @@ const simdOp = {
 } as const;
 
 /** An expression of the update of one element (scalar) or of two (f64x2), in double precision. */
-type Expr =
+export type Expr =
   | { readonly load: string }
+  /** A constant (the same double in both lanes). */
+  | { readonly constant: number }
   | { readonly scalar: string }
   | { readonly name: string }
   | { readonly op: "add" | "sub" | "mul" | "div"; readonly a: Expr; readonly b: Expr }
@@ -40,18 +42,20 @@ type Expr =
   | { readonly round: Expr };
 
 /** `let name = expr` or `store array = expr`. */
-type Statement = { readonly let: string; readonly value: Expr } | { readonly store: string; readonly value: Expr };
+export type Statement =
+  { readonly let: string; readonly value: Expr } | { readonly store: string; readonly value: Expr };
 
-const load = (array: string): Expr => ({ load: array });
+export const load = (array: string): Expr => ({ load: array });
 const s = (name: string): Expr => ({ scalar: name });
 const v = (name: string): Expr => ({ name });
-const add = (a: Expr, b: Expr): Expr => ({ op: "add", a, b });
-const sub = (a: Expr, b: Expr): Expr => ({ op: "sub", a, b });
-const mul = (a: Expr, b: Expr): Expr => ({ op: "mul", a, b });
+export const constant = (x: number): Expr => ({ constant: x });
+export const add = (a: Expr, b: Expr): Expr => ({ op: "add", a, b });
+export const sub = (a: Expr, b: Expr): Expr => ({ op: "sub", a, b });
+export const mul = (a: Expr, b: Expr): Expr => ({ op: "mul", a, b });
 const div = (a: Expr, b: Expr): Expr => ({ op: "div", a, b });
 
 /** One optimizer kernel: the arrays it reads and writes (byte addresses), its scalars, its update. */
-interface Update {
+export interface Update {
   readonly name: string;
   readonly arrays: readonly string[];
   readonly scalars: readonly string[];
@@ -164,6 +168,9 @@ export function updateKernel(u: Update, dtype: Precision): FunctionDef {
       if (vec && !f32) c.v128Load();
       if (!vec && f32) c.f32Load().raw(scalarOp.f64PromoteF32);
       if (!vec && !f32) c.f64Load();
+    } else if ("constant" in e) {
+      if (vec) c.f64Const(e.constant).f64x2Splat();
+      else c.f64Const(e.constant);
     } else if ("scalar" in e) {
       c.get(vec ? splat(e.scalar) : scalarParam(e.scalar));
     } else if ("name" in e) {

@@ -19,7 +19,14 @@ import { type AttentionShape, attentionScratch, attentionStaging } from "./atten
 import type { FunctionDef } from "./encoder.js";
 import { kernelModule } from "./dense.js";
 import { optimizerKernels } from "./optimizer.js";
-import { type UnaryFunction, unaryKernel } from "./math.js";
+import {
+  type GradientFunction,
+  type OutputGradientFunction,
+  type UnaryFunction,
+  gradientKernel,
+  outputGradientKernel,
+  unaryKernel,
+} from "./math.js";
 import { simdProbe } from "./probe.js";
 
 export type Target = "ts" | "wasm" | "auto";
@@ -41,6 +48,8 @@ export class WasmDenseTable {
   readonly attentions: AttentionShape[] = [];
   /** The exp-based activations run on math.ts's kernels (float32 builds only). */
   readonly unaries: UnaryFunction[] = [];
+  /** The activations' gradients run on math.ts's kernels: function and whether it adds into gx. */
+  readonly unaryGrads: { readonly fn: GradientFunction | OutputGradientFunction; readonly accumulate: boolean }[] = [];
   /** `paramCount`: the parameters the memory holds, for the cap on its size. */
   constructor(
     readonly dtype: "float32" | "float64",
@@ -48,9 +57,9 @@ export class WasmDenseTable {
   ) {}
   /** Whether any layer runs on WebAssembly. */
   get used(): boolean {
-    return this.shapes.length > 0 || this.convs.length > 0 || this.unaries.length > 0;
+    return this.shapes.length > 0 || this.convs.length > 0 || this.unaries.length > 0 || this.unaryGrads.length > 0;
   }
-  /** The kernel index of activation \`fn\` (math.ts), or undefined in a float64 build: its kernels evaluate
+  /** The kernel index of activation `fn` (math.ts), or undefined in a float64 build: its kernels evaluate
    *  in double and round once to float32, which is within 1 ulp of the TypeScript path only there. */
   unary(fn: UnaryFunction): number | undefined {
     if (this.dtype !== "float32") return undefined;
@@ -62,6 +71,20 @@ export class WasmDenseTable {
       return undefined;
     }
     return this.unaries.length - 1;
+  }
+  /** The kernel index of the gradient of activation `fn` (math.ts; `accumulate`: gx += rather than =), or
+   *  undefined for an exp-based one (SiLU, GELU) in a float64 build (as `unary`); tanh's and sigmoid's are
+   *  the TypeScript loop's operations exactly, in either precision. */
+  unaryGrad(fn: GradientFunction | OutputGradientFunction, accumulate: boolean): number | undefined {
+    if (this.dtype !== "float32" && fn !== "tanh" && fn !== "sigmoid") return undefined;
+    const k = this.unaryGrads.findIndex((u) => u.fn === fn && u.accumulate === accumulate);
+    if (k >= 0) return k;
+    this.unaryGrads.push({ fn, accumulate });
+    if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
+      this.unaryGrads.pop();
+      return undefined;
+    }
+    return this.unaryGrads.length - 1;
   }
   /** The kernel index of a convolution (conv.ts ConvShape, without its dtype), or undefined when its scratch
    *  would take the memory past MAX_MEMORY_BYTES or a kernel would not fit a module (the layer then stays on
@@ -146,6 +169,14 @@ export function kernelModules(table: WasmDenseTable): Uint8Array[] {
   ]);
   for (const [k, s] of table.convs.entries()) functions.push(...convKernelsOf(s, k));
   for (const [k, fn] of table.unaries.entries()) functions.push(unaryKernel(fn, `unary${k}`));
+  for (const [k, u] of table.unaryGrads.entries()) {
+    const name = `unaryGrad${k}`;
+    functions.push(
+      u.fn === "tanh" || u.fn === "sigmoid"
+        ? outputGradientKernel(u.fn, u.accumulate, table.dtype, name)
+        : gradientKernel(u.fn, u.accumulate, name),
+    );
+  }
   functions.push(...optimizerKernels(table.dtype));
   const modules: Uint8Array[] = [];
   let group: FunctionDef[] = [];
@@ -167,12 +198,12 @@ export function kernelModules(table: WasmDenseTable): Uint8Array[] {
 export const UNARY_CHUNK = 4096;
 
 /** Elements of the scratch area: CHUNK dense rows of x, dy and dx, or one sample's convolution buffers, or
- *  UNARY_CHUNK values of an activation. */
+ *  UNARY_CHUNK values of an activation (three arrays of them for its gradient: x, g and gx). */
 function scratchElements(table: WasmDenseTable): number {
   const rows = Math.max(0, ...table.shapes.map((s) => 2 * s.inFeatures + s.outFeatures));
   return Math.max(
     CHUNK * rows,
-    table.unaries.length > 0 ? UNARY_CHUNK : 0,
+    table.unaryGrads.length > 0 ? 3 * UNARY_CHUNK : table.unaries.length > 0 ? UNARY_CHUNK : 0,
     ...table.convs.map((s) => convScratch(s).end),
     ...table.attentions.map((s) => attentionScratch(s).end),
   );
@@ -204,6 +235,7 @@ export function wasmTargetSource(F: string, table: WasmDenseTable, paramCount: n
   const dense = table.shapes.length > 0;
   const conv = table.convs.length > 0;
   const unary = table.unaries.length > 0;
+  const unaryGrad = table.unaryGrads.length > 0;
   const noSimd =
     target === "wasm"
       ? `if (!simd) throw new Error("this module was built with \`nnc build --target wasm\` and needs WebAssembly SIMD, which this JavaScript engine lacks: build it with \`--target auto\` (or \`ts\`) to run on the TypeScript kernels");\n`
@@ -299,7 +331,7 @@ interface Arena {
   }
   readonly updates: OptimizerKernels;
   /** Four doubles at the start of the scratch area: the partial sums of the gradient norm (sumSquares). */
-  readonly sums: Float64Array;${dense ? "\n  readonly kernels: readonly DenseKernels[];" : ""}${conv ? "\n  readonly convs: readonly ConvKernels[];" : ""}${unary ? "\n  /** The activations' kernels (src/emit/wasm/math.ts): in place over pairs of values. */\n  readonly unary: readonly WasmKernel[];" : ""}
+  readonly sums: Float64Array;${dense ? "\n  readonly kernels: readonly DenseKernels[];" : ""}${conv ? "\n  readonly convs: readonly ConvKernels[];" : ""}${unary ? "\n  /** The activations' kernels (src/emit/wasm/math.ts): in place over pairs of values. */\n  readonly unary: readonly WasmKernel[];" : ""}${unaryGrad ? "\n  /** The activations' gradient kernels (src/emit/wasm/math.ts): x, g, gx and pairs of values. */\n  readonly unaryGrad: readonly WasmKernel[];" : ""}
 }
 
 const GRADS_BYTE = ${paramBytes};
@@ -360,7 +392,7 @@ ${
       )
       .join(", ")}],`
         : ""
-    }${unary ? `\n    unary: [${table.unaries.map((_, k) => `kernel("unary${k}")`).join(", ")}],` : ""}
+    }${unary ? `\n    unary: [${table.unaries.map((_, k) => `kernel("unary${k}")`).join(", ")}],` : ""}${unaryGrad ? `\n    unaryGrad: [${table.unaryGrads.map((_, k) => `kernel("unaryGrad${k}")`).join(", ")}],` : ""}
   };
   arenas.set(buffer, arena);
   return arena;
@@ -392,7 +424,29 @@ function unstageGrads(arena: Arena, kept: ${F}, grads: ${F}): void {
   staged.set(kept);
 }
 
-${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(table.plain ? [convStaging(F, elt)] : []), ...(table.transposed ? [convTransposeStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : []), ...(unary ? [unaryStaging(F, scratchElements(table))] : [])].join("\n\n")}`;
+${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(table.plain ? [convStaging(F, elt)] : []), ...(table.transposed ? [convTransposeStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : []), ...(unary ? [unaryStaging(F, scratchElements(table))] : []), ...(unaryGrad ? [unaryGradStaging(F, elt, scratchElements(table))] : [])].join("\n\n")}`;
+}
+
+/** The activations' gradients' staging: x (or y), g and (when the kernel adds into it) gx through the scratch
+ *  area, a third of it each, an even number of values at a time; gx copied back. */
+function unaryGradStaging(F: string, elt: number, scratch: number): string {
+  const run = Math.floor(scratch / 6) * 2;
+  return `/** gx = f′(x)·g, or gx += f′(x)·g (\`accumulate\`, as kernel \`k\` was built), for \`count\` values on the
+ *  activation-gradient kernel \`k\` (src/emit/wasm/math.ts; \`x\` is the output y for tanh and sigmoid), ${run}
+ *  values at a time through the scratch area. */
+function wasmUnaryGrad(a: Arena, k: number, x: ${F}, g: ${F}, gx: ${F}, count: number, accumulate: boolean): void {
+  const f = a.unaryGrad[k]!;
+  const heap = a.heap;
+  const s = SCRATCH_BYTE / ${elt};
+  for (let i = 0; i < count; i += ${run}) {
+    const m = Math.min(${run}, count - i);
+    heap.set(x.subarray(i, i + m), s);
+    heap.set(g.subarray(i, i + m), s + ${run});
+    if (accumulate) heap.set(gx.subarray(i, i + m), s + ${2 * run});
+    f(SCRATCH_BYTE, SCRATCH_BYTE + ${elt * run}, SCRATCH_BYTE + ${2 * elt * run}, (m + 1) >> 1);
+    gx.set(heap.subarray(s + ${2 * run}, s + ${2 * run} + m), i);
+  }
+}`;
 }
 
 /** The activations' staging: values through the scratch area, an even number at a time (the kernels take
