@@ -4,7 +4,8 @@
 // --before, the same layers built by an older nnc build (its `--target wasm` modules) join the rounds as
 // "before". Cases: LeNet-5's conv2d(16, 5) on [6, 14, 14] (and the first, conv2d(6, 5) on [1, 32, 32]):
 // forward at batch 32, and a training step at batch 32 (forward, MSE loss, backward with the input
-// gradient — a relu ahead of the convolution makes the input not the model's — and SGD).
+// gradient — a relu ahead of the convolution makes the input not the model's — and SGD). More cases: the
+// list below (`--only TEXT`: the cases whose name contains it).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -58,6 +59,23 @@ const cases = [
     name: "depthwise conv2d(192, 3, stride = 2, padding = 1, groups = 192) on [192, 14, 14]",
     input: [192, 14, 14],
     layer: "conv2d(192, 3, stride = 2, padding = 1, groups = 192)",
+  },
+  // issue 17's later items: a padding mode other than zeros (the padded copy on the kernels), a transposed
+  // convolution (a convolution's kernels the other way round) and conv3d (im2col over three axes)
+  {
+    name: "reflect-padded conv2d(32, 3, padding = 1, padding_mode = reflect) on [16, 16, 16]",
+    input: [16, 16, 16],
+    layer: "conv2d(32, 3, padding = 1, padding_mode = reflect)",
+  },
+  {
+    name: "up-convolution conv_transpose2d(32, 2, stride = 2) on [64, 16, 16] (U-Net's)",
+    input: [64, 16, 16],
+    layer: "conv_transpose2d(32, 2, stride = 2)",
+  },
+  {
+    name: "volume conv3d(16, 3, padding = 1) on [8, 8, 16, 16]",
+    input: [8, 8, 16, 16],
+    layer: "conv3d(16, 3, padding = 1)",
   },
 ].filter((c) => !args.includes("--only") || c.name.includes(args[args.indexOf("--only") + 1]));
 const n = 32;

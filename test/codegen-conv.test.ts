@@ -482,11 +482,11 @@ function compare(y: ArrayLike<number>, ref: ArrayLike<number>): number {
 
 const worst = { forward: 0, linear: { params: 0, input: 0 }, max: { params: 0, input: 0 } };
 
-// Convolutions (conv1d/conv2d) run on both targets: with `wasm`, every one (grouped and depthwise too) takes the
-// WebAssembly SIMD kernels (f64x2); every other op is TypeScript on both.
+// Convolutions (conv1d/conv2d and conv_transpose2d) run on both targets: with `wasm`, every one (grouped and
+// depthwise too) takes the WebAssembly SIMD kernels (f64x2); every other op is TypeScript on both.
 type Targeted = readonly [name: string, c: Case, target: "wasm" | "ts"];
 const targeted = cases.flatMap((c): Targeted[] =>
-  /^conv[12]d /.test(c.name)
+  /^conv(_transpose)?[12]d /.test(c.name)
     ? (["wasm", "ts"] as const).map((target): Targeted => [`${c.name} --target ${target}`, c, target])
     : [[c.name, c, "ts"]],
 );
@@ -495,7 +495,11 @@ describe("conv and pooling kernels: gradients and the naive reference (float64)"
   it.each(targeted)("%s", async (_name, c, target) => {
     const { module: m, text } = await build(spec(c.input, c.layer), { dtype: "float64", target });
     // the wasm target: the SIMD kernels, whatever the groups (else no WebAssembly at all)
-    expect(text.includes("wasmConvForward(arena"), "the SIMD path").toBe(target === "wasm");
+    const simd = c.name.startsWith("conv_transpose")
+      ? /wasmConvTransposeForward\(\s*arena,/
+      : /wasmConvForward\(\s*arena,/;
+    expect(simd.test(text), "the SIMD path").toBe(target === "wasm");
+    expect(/wasmConv(Transpose)?Backward\(\s*arena,/.test(text), "the SIMD path backward").toBe(target === "wasm");
     // No NaN in the model's code (the weight-file runtime after it names NaN on purpose: half-precision
     // NaN, the report of NaN weights).
     expect(text.slice(0, text.indexOf("// ── Weight files"))).not.toContain("NaN");

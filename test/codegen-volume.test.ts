@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { build, gradientCheck, maxRelError, seeded, type Generated } from "./helpers/generated.js";
+import { type KernelTarget } from "./helpers/targets.js";
 
 interface Case {
   layer: string;
@@ -38,13 +39,23 @@ function slot<T extends { name: string }>(list: readonly T[], name: string): T {
   return t;
 }
 
-async function against(c: Case, dtype: "float64" | "float32"): Promise<Generated> {
-  const { module: m } = await build(spec(c.shape, c.layer), { dtype });
+/** Whether a case's layer runs on the WebAssembly SIMD kernels with `--target wasm` (else TypeScript on both). */
+const onSimd = (c: Case) => /^conv(3d|_transpose1d)\(/.test(c.layer);
+
+async function against(c: Case, dtype: "float64" | "float32", target: KernelTarget = "ts"): Promise<Generated> {
+  const { module: m, text } = await build(spec(c.shape, c.layer), { dtype, target });
+  // the wasm target: the convolution's forward and backward on the SIMD kernels
+  const simd = target === "wasm" && onSimd(c);
+  const fn = c.layer.startsWith("conv_transpose") ? "wasmConvTranspose" : "wasmConv";
+  expect(new RegExp(`${fn}Forward\\(\\s*arena,`).test(text), "forward on the SIMD kernels").toBe(simd);
+  expect(new RegExp(`${fn}Backward\\(\\s*arena,`).test(text), "backward on the SIMD kernels").toBe(simd);
   const Arr = dtype === "float64" ? Float64Array : Float32Array;
   const tol = dtype === "float64" ? 1e-9 : 1e-4;
   const floor = dtype === "float64" ? 1e-8 : 1e-3;
   expect(m.outputShape).toEqual(c.out_shape);
-  const p = new Arr(m.paramCount);
+  // the module's own parameter array: on the wasm target, in the kernels' memory (a plain array would take
+  // the TypeScript branch)
+  const p = m.createParams(0).fill(0);
   for (const t of c.params) {
     const info = slot(m.params, t.name);
     expect(info.shape).toEqual(t.shape);
@@ -73,9 +84,12 @@ async function against(c: Case, dtype: "float64" | "float32"): Promise<Generated
 }
 
 describe("against PyTorch 1.13 (volume.json), float64", () => {
-  for (const c of ref.cases) {
-    it(`${c.layer} on ${JSON.stringify(c.shape)}${c.train ? "" : " (eval)"}`, async () => {
-      const m = await against(c, "float64");
+  const runs = ref.cases.flatMap((c) =>
+    (onSimd(c) ? (["ts", "wasm"] as const) : (["ts"] as const)).map((t) => [c, t] as const),
+  );
+  for (const [c, target] of runs) {
+    it(`${c.layer} on ${JSON.stringify(c.shape)}${c.train ? "" : " (eval)"} --target ${target}`, async () => {
+      const m = await against(c, "float64", target);
       // (b) finite differences, in the same mode
       const fd = gradientCheck(m, c.n, { training: c.train, limit: 120 });
       expect(fd.params).toBeLessThan(1e-6);
@@ -91,9 +105,11 @@ describe("against PyTorch 1.13 (volume.json), float32", () => {
     const key = `${c.layer.split("(")[0]}${c.layer.includes("bilinear") ? " bilinear" : ""}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    it(`${c.layer}`, async () => {
-      await against(c, "float32");
-    });
+    for (const target of onSimd(c) ? (["ts", "wasm"] as const) : (["ts"] as const)) {
+      it(`${c.layer} --target ${target}`, async () => {
+        await against(c, "float32", target);
+      });
+    }
   }
 });
 
@@ -172,7 +188,8 @@ describe("an inference build (--bake-weights)", () => {
   dense(3)
 }
 `;
-    const { module: m0 } = await build(spec, { dtype: "float64" });
+    // the TypeScript kernels, as the inference build's (bit for bit: the SIMD kernels sum in another order)
+    const { module: m0 } = await build(spec, { dtype: "float64", target: "ts" });
     const p = m0.createParams(3);
     const bakeWeights = [...Array.from(p), ...Array.from(m0.createBuffers())];
     const { module: m } = await build(spec, { dtype: "float64", bakeWeights });

@@ -142,18 +142,24 @@ export function estimateSource(
   const wasm =
     (options.target ?? "auto") !== "ts" && options.baked === undefined && 4n * params * elt <= BigInt(MAX_MEMORY_BYTES);
   const wasmShapes = new Set<string>();
-  // Convolutions (conv1d, conv2d; grouped and depthwise too) on that target: ~2 KB of staging code once, and per distinct
+  // Convolutions (conv1d, conv2d, conv3d; grouped and depthwise too) on that target: ~2 KB of staging code once, and per distinct
   // layer its five kernels as base64 (products, im2col and col2im: ~4–5 KB, measured 3.9 KB a convolution on
   // DenseNet-121, 4.4 KB on U-Net, 4.9 KB on ResNet-18) and the TypeScript branch's own im2col code beside
   // the one-line WebAssembly call (the estimate is 0.83 of DenseNet-121's real size, 1.00 of MobileNet v2's).
+  // Transposed convolutions run on a convolution's kernels too (the same per layer; their staging ~1.5 KB
+  // once: U-Net's four, 20 KB in all).
   const wasmConvs = new Set<string>();
+  let transposed = false;
   for (const op of ops) {
     bytes += 1_100n + 300n * BigInt(op.tensors.length);
-    if (wasm && (op.kind === "conv1d" || op.kind === "conv2d")) {
+    const transpose = op.kind === "conv_transpose1d" || op.kind === "conv_transpose2d";
+    if (wasm && (op.kind === "conv1d" || op.kind === "conv2d" || op.kind === "conv3d" || transpose)) {
       const args = JSON.stringify([...op.args], (_, v: unknown) => (typeof v === "bigint" ? String(v) : v));
-      const key = `${args} ${op.tensors.map((t) => t.shape.join("x")).join(" ")}`;
+      const key = `${op.kind} ${args} ${op.tensors.map((t) => t.shape.join("x")).join(" ")}`;
       if (!wasmConvs.has(key)) bytes += (wasmConvs.size === 0 ? 2_000n : 0n) + 8_000n;
       wasmConvs.add(key);
+      if (transpose && !transposed) bytes += 1_500n;
+      transposed ||= transpose;
     }
     // Attention on that target: each [out, in] projection's WebAssembly branch beside the TypeScript one
     // (~2.5 KB a layer), and above head width 16 the per-head products' branches (~5 KB; measured on

@@ -96,8 +96,9 @@ export interface EmitCtx {
   /** With the WebAssembly target: the index of the SIMD kernels of a convolution (a group's `outChannels`
    *  weight rows of `taps` = in/groups · Π kernel, `plane` output positions, the group's input `geometry`
    *  for im2col; wasm/conv.ts), whose code then runs them when the parameters live in a WebAssembly memory;
-   *  undefined when its scratch would not fit that memory (TypeScript only, as when absent). */
-  readonly wasmConv?: (shape: Omit<ConvShape, "dtype">) => number | undefined;
+   *  undefined when its scratch would not fit that memory (TypeScript only, as when absent). `transposed`: a
+   *  transposed convolution, run on the kernels of the convolution whose input is its output. */
+  readonly wasmConv?: (shape: Omit<ConvShape, "dtype">, transposed?: boolean) => number | undefined;
   /** With the WebAssembly target: the index of the dense SIMD kernels (in `headDim`, out `keys`) that run an
    *  attention layer's per-head products (wasm/attention.ts), its scratch reserved; undefined when that
    *  scratch would not fit the memory (TypeScript only, as when absent). */

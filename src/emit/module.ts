@@ -1433,7 +1433,7 @@ function context(
     ...(wasmTable
       ? {
           wasmDense: (i: number, o: number, bias: boolean, staged?: boolean) => wasmTable.index(i, o, bias, staged),
-          wasmConv: (shape: Omit<ConvShape, "dtype">) => wasmTable.conv(shape),
+          wasmConv: (shape: Omit<ConvShape, "dtype">, transposed?: boolean) => wasmTable.conv(shape, transposed),
           wasmAttention: (hd: number, queries: number, keys: number) => wasmTable.attention(hd, queries, keys),
           wasmUnary: (fn: UnaryFunction) => wasmTable.unary(fn),
           wasmUnaryGrad: (fn: GradientFunction | OutputGradientFunction, accumulate: boolean) =>

@@ -444,6 +444,8 @@ for (let b = 0; b < n; b++) {
 // whose border holds the input mirrored (`reflect`, the edge not repeated), its edge repeated (`replicate`)
 // or wrapped around (`circular`); the convolution runs on it without padding. Backward runs the same on the
 // padded array's gradient, then adds each padded cell's gradient back to the input element it was copied from.
+// On the WebAssembly target the kernels (wasm/conv.ts) run on that copy as on any input, padding 0: the copy
+// and the fold stay TypeScript, one pass over the padded input each.
 
 /** One spatial axis of the padded copy: the input's size, the padding before and after. */
 interface PadAxis {
@@ -511,27 +513,36 @@ function wasmShape(c: EmitCtx, g: Geometry, bias: number, plane: number): ConvSh
 
 /** The convolution forward on the WebAssembly kernels, sample by sample and group by group: the sample
  *  copied into the memory, im2col there, y = W·col (+ b), copied out. */
-function wasmForward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number): string {
+function wasmForward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number, x = c.x[0]!): string {
   const s = wasmShape(c, g, bias, plane);
   const layout = convScratch(s);
-  return `wasmConvForward(arena, ${k}, ${c.x[0]!}, ${c.y[0]!}, n, ${g.bigSize}, ${s.outChannels}, ${plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${bias}, ${layout.y}, ${layout.x});`;
+  return `wasmConvForward(arena, ${k}, ${x}, ${c.y[0]!}, n, ${g.bigSize}, ${s.outChannels}, ${plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${bias}, ${layout.y}, ${layout.x});`;
 }
 
 /** The convolution backward on the WebAssembly kernels, sample by sample and group by group: im2col again,
  *  dW += dy·colᵀ and, when the input gradient is wanted, dcol = Wᵀ·dy, which col2im adds to the input
  *  element each cell read. */
-function wasmBackward(c: EmitCtx, g: Geometry, k: number, bias: number, plane: number): string {
+function wasmBackward(
+  c: EmitCtx,
+  g: Geometry,
+  k: number,
+  bias: number,
+  plane: number,
+  x = c.x[0]!,
+  gx = c.gx[0]!,
+): string {
   const s = wasmShape(c, g, bias, plane);
   const layout = convScratch(s);
-  return `wasmConvBackward(arena, ${k}, ${c.x[0]!}, ${c.gy[0]!}, ${c.gx[0]!}, n, ${g.bigSize}, ${s.outChannels}, ${plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${layout.y}, ${layout.dcol}, ${layout.x}, ${layout.dx}, ${c.gxWanted[0]!});`;
+  return `wasmConvBackward(arena, ${k}, ${x}, ${c.gy[0]!}, ${gx}, n, ${g.bigSize}, ${s.outChannels}, ${plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${layout.y}, ${layout.dcol}, ${layout.x}, ${layout.dx}, ${c.gxWanted[0]!});`;
 }
 
 /** The kernel index of a convolution on the WebAssembly target, or undefined: TypeScript only (another
- *  target, 3-D, a scratch that would not fit the memory, or a kernel too wide for a module). Every group
+ *  target, a scratch that would not fit the memory, or a kernel too wide for a module). 3-D too: the column
+ *  kernels loop over every axis but the last (wasm/im2col.ts). Every group
  *  width runs on the kernels: depthwise included, measured 3–11× faster than its TypeScript loops
  *  (docs/performance.md). */
 function wasmIndex(c: EmitCtx, g: Geometry, bias: number, plane: number): number | undefined {
-  if (!c.wasmConv || g.axes.length > 2) return undefined;
+  if (!c.wasmConv) return undefined;
   const { dtype: _, ...shape } = wasmShape(c, g, bias, plane);
   return c.wasmConv(shape);
 }
@@ -621,13 +632,21 @@ function conv(rank: 1 | 2 | 3): Kernel {
         const xpad = c.scratch("xpad", g.bigSize);
         const fill = `// the input padded (${padded.mode}) into ${xpad}
 ${padLoops(padded.mode, padded.axes, g.bigChannels, `${xpad}[d] = ${c.x[0]!}[src]!;`)}`;
-        if (g.smallChannels / g.groups >= 4)
-          return `// ${title}, as im2col + a register-tiled matrix product on the padded input
+        const ts =
+          g.smallChannels / g.groups >= 4
+            ? `// as im2col + a register-tiled matrix product on the padded input
+${im2colForward(c, g, bias, plane, xpad)}`
+            : windows(g, c.y[0]!, xpad, bias, true);
+        // On the WebAssembly target the kernels run on the padded copy as on any input, without padding.
+        const k = wasmIndex(c, g, bias, plane);
+        if (k === undefined) return `// ${title}\n${fill}\n${ts}`;
+        return `// ${title}: im2col and matrix products on WebAssembly SIMD, on the padded input, when the parameters live in its memory
 ${fill}
-${im2colForward(c, g, bias, plane, xpad)}`;
-        return `// ${title}
-${fill}
-${windows(g, c.y[0]!, xpad, bias, true)}`;
+if (arena) {
+${wasmForward(c, g, k, bias, plane, xpad)}
+} else {
+${ts}
+}`;
       }
       const g = g0;
       const ocPerGroup = g.smallChannels / g.groups;
@@ -659,21 +678,37 @@ ${ts}
         const gxpad = c.scratch("gxpad", g.bigSize);
         const fold = `// each padded cell's gradient back to the input element it copies
 ${padLoops(padded.mode, padded.axes, g.bigChannels, `${c.gx[0]!}[src]! += ${gxpad}[d]!;`)}`;
-        if (g.smallChannels / g.groups >= 4) {
-          const wanted = c.gxWanted[0]!;
-          return `// ${title} — backward, as im2col + a register-tiled matrix product on the padded input
-${biasPart}${wanted === "true" ? "" : `if (${wanted}) `}${gxpad}.fill(0, 0, n * ${g.bigSize});
+        const wanted = c.gxWanted[0]!;
+        const zero = `${wanted === "true" ? "" : `if (${wanted}) `}${gxpad}.fill(0, 0, n * ${g.bigSize});`;
+        const wide = g.smallChannels / g.groups >= 4;
+        const ts = wide
+          ? `${zero}
 ${im2colBackward(c, g, plane, xpad, gxpad)}
 if (${wanted}) {
 ${fold}
-}`;
-        }
-        return `// ${title} — backward
-${biasPart}// weight gradient: Σ over the batch and the output positions of output gradient × padded input
+}`
+          : `// weight gradient: Σ over the batch and the output positions of output gradient × padded input
 ${weightGrad(g, c.gy[0]!, xpad)}
 // the padded input's gradient: each element gathers the output gradients of the windows that cover it
 ${spread(g, gxpad, c.gy[0]!, -1, true)}
 ${fold}`;
+        const k = wasmIndex(c, g, bias, plane);
+        if (k === undefined) {
+          return `// ${title} — backward${wide ? ", as im2col + a register-tiled matrix product on the padded input" : ""}
+${biasPart}${ts}`;
+        }
+        // The kernels on the padded copy (the forward's, kept in ${xpad}): col2im adds into its gradient,
+        // zeroed first, which the fold then adds to the input's, as on the TypeScript path.
+        return `// ${title} — backward: im2col, col2im and matrix products on WebAssembly SIMD, on the padded input, when the parameters live in its memory
+${biasPart}if (arena) {
+${zero}
+${wasmBackward(c, g, k, bias, plane, xpad, gxpad)}
+if (${wanted}) {
+${fold}
+}
+} else {
+${ts}
+}`;
       }
       const g = g0;
       // The same choice as forward: a matrix product over im2col buffers when the groups are wide enough.
@@ -737,20 +772,50 @@ function convTranspose(rank: 1 | 2): Kernel {
     const title = `${c.op.name}: conv_transpose${rank}d ${inShape[0]}→${outShape[0]}, ${rank === 1 ? `kernel ${k[0]}` : k.join("×")}, ${extras.join(", ")}; ${shape(inShape)} → ${shape(outShape)}`;
     return { g, bias, title, plane: prod(outShape.slice(1)) };
   };
+  // On the WebAssembly target, the kernels of the convolution whose input is this layer's output (the same
+  // weight and geometry, the small side this layer's input): forward is that convolution's input gradient,
+  // col2im(Wᵀ·x) onto the bias; backward its weight gradient and its forward, on im2col(gy). The bias (and
+  // its gradient) stays out of the kernels' shape: the big side's channels are not the small side's.
+  const wasm = (c: EmitCtx, g: Geometry) => {
+    if (!c.wasmConv) return undefined;
+    const smallPlane = prod(g.axes.map((a) => a.small));
+    const s = wasmShape(c, g, -1, smallPlane);
+    const { dtype: _, ...shape } = s;
+    const k = c.wasmConv(shape, true);
+    return k === undefined ? undefined : { k, s, layout: convScratch(s) };
+  };
   return {
     forward(c) {
       const { g, bias, title } = setup(c);
-      return `// ${title}
-// each output element gathers the input elements whose kernel footprint covers it
+      const ts = `// each output element gathers the input elements whose kernel footprint covers it
 ${spread(g, c.y[0]!, c.x[0]!, bias, true)}`;
+      const w = wasm(c, g);
+      if (w === undefined) return `// ${title}\n${ts}`;
+      const { k, s, layout } = w;
+      return `// ${title}: col2im of Wᵀ·x on WebAssembly SIMD when the parameters live in its memory
+if (arena) {
+wasmConvTransposeForward(arena, ${k}, ${c.x[0]!}, ${c.y[0]!}, n, ${g.bigSize}, ${g.bigChannels}, ${s.outChannels}, ${s.plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${bias}, ${layout.y}, ${layout.dcol}, ${layout.dx});
+} else {
+${ts}
+}`;
     },
     backward(c) {
       const { g, bias, title, plane } = setup(c);
-      return `// ${title} — backward
-${bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.bigChannels, plane, g.bigSize)}\n` : ""}// weight gradient: Σ over the batch and the input positions of input × output gradient
+      const biasPart =
+        bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.bigChannels, plane, g.bigSize)}\n` : "";
+      const ts = `// weight gradient: Σ over the batch and the input positions of input × output gradient
 ${weightGrad(g, c.x[0]!, c.gy[0]!)}
 // input gradient: a strided convolution of the output gradient
 ${windows(g, c.gx[0]!, c.gy[0]!, -1, false)}`;
+      const w = wasm(c, g);
+      if (w === undefined) return `// ${title} — backward\n${biasPart}${ts}`;
+      const { k, s, layout } = w;
+      return `// ${title} — backward: im2col of the output gradient and matrix products on WebAssembly SIMD when the parameters live in its memory
+${biasPart}if (arena) {
+wasmConvTransposeBackward(arena, ${k}, ${c.x[0]!}, ${c.gy[0]!}, ${c.gx[0]!}, n, ${g.bigSize}, ${s.outChannels}, ${s.plane}, ${s.taps}, ${g.groups}, ${g.weight}, ${layout.y}, ${layout.x}, ${c.gxWanted[0]!});
+} else {
+${ts}
+}`;
     },
   };
 }

@@ -1,4 +1,5 @@
-// WebAssembly SIMD kernels of a convolution (conv1d and conv2d, issue 17) as matrix products over one
+// WebAssembly SIMD kernels of a convolution (conv1d, conv2d and conv3d, issue 17;
+// transposed convolutions run on these too: kernels/conv.ts) as matrix products over one
 // sample's im2col columns, on the dense kernels' tiles (dense.ts), once per group (sizes below are a
 // group's; a group's channels, weight rows and outputs are consecutive). Layouts, row-major in the memory
 // of the parameters (target.ts):

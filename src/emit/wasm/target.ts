@@ -94,19 +94,30 @@ export class WasmDenseTable {
   /** The kernel index of a convolution (conv.ts ConvShape, without its dtype), or undefined when its scratch
    *  would take the memory past MAX_MEMORY_BYTES or a kernel would not fit a module (the layer then stays on
    *  the TypeScript kernels). */
-  conv(conv: Omit<ConvShape, "dtype">): number | undefined {
+  conv(conv: Omit<ConvShape, "dtype">, transposed = false): number | undefined {
     const shape: ConvShape = { ...conv, dtype: this.dtype };
     const key = JSON.stringify(shape);
     const k = this.convs.findIndex((s) => JSON.stringify(s) === key);
-    if (k >= 0) return k;
+    if (k >= 0) return this.note(k, transposed);
     if (!convFits(shape, SYNC_MODULE_BYTES)) return undefined;
     this.convs.push(shape);
     if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
       this.convs.pop();
       return undefined;
     }
-    return this.convs.length - 1;
+    return this.note(this.convs.length - 1, transposed);
   }
+  /** Kernel \`k\`, noting which staging functions its layer calls. */
+  private note(k: number, transposed: boolean): number {
+    if (transposed) this.transposed = true;
+    else this.plain = true;
+    return k;
+  }
+  /** Whether some transposed convolution runs on a convolution's kernels (its code calls
+   *  `wasmConvTransposeForward` / `wasmConvTransposeBackward`). */
+  transposed = false;
+  /** Whether some convolution calls `wasmConvForward` / `wasmConvBackward`. */
+  plain = false;
   /** The dense kernel index (in \`headDim\`, out \`keys\`) of an attention layer's per-head products
    *  (attention.ts), or undefined when its scratch would take the memory past MAX_MEMORY_BYTES. */
   attention(headDim: number, queries: number, keys: number): number | undefined {
@@ -262,7 +273,7 @@ ${modules.map((m) => `      ${JSON.stringify(m)},`).join("\n")}
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the ${conv ? (dense ? "dense layers and the convolutions" : "convolutions") + " (conv1d/conv2d, grouped and depthwise too; 3-D and\n *  transposed convolutions always run on TypeScript)" : "dense layers"}: decided once, at load. */
+/** Which kernels run the ${conv ? (dense ? "dense layers and the convolutions" : "convolutions") + " (conv1d/2d/3d and conv_transpose1d/2d, grouped and\n *  depthwise too, any padding mode)" : "dense layers"}: decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
@@ -418,7 +429,7 @@ function unstageGrads(arena: Arena, kept: ${F}, grads: ${F}): void {
   staged.set(kept);
 }
 
-${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : []), ...(unary ? [unaryStaging(F, scratchElements(table))] : []), ...(unaryGrad ? [unaryGradStaging(F, elt, scratchElements(table))] : [])].join("\n\n")}`;
+${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(table.plain ? [convStaging(F, elt)] : []), ...(table.transposed ? [convTransposeStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : []), ...(unary ? [unaryStaging(F, scratchElements(table))] : []), ...(unaryGrad ? [unaryGradStaging(F, elt, scratchElements(table))] : [])].join("\n\n")}`;
 }
 
 /** The activations' gradients' staging: x (or y), g and (when the kernel adds into it) gx through the scratch
@@ -551,6 +562,57 @@ function wasmConvBackward(a: Arena, k: number, x: ${F}, gy: ${F}, gx: ${F}, n: n
       }
     }
     if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
+  }
+}`;
+}
+
+/** The transposed convolutions' staging, on the kernels of the convolution whose input is their output
+ *  (conv.ts: the same weight, [small channels, big channels / groups, k…]): forward y = col2im(Wᵀ·x) + b,
+ *  a convolution's input gradient; backward dW += x·colᵀ and gx += W·col with col = im2col(gy), a
+ *  convolution's weight gradient and forward. Per sample, x (the small side, \`G·OC·P\` values) lies at \`Y\`,
+ *  the big side (y's accumulator, or gy) at \`DX\` or \`X\`; \`OUT\` is a big-side sample's size, \`C\` its
+ *  channels, other arguments as wasmConvForward's. */
+function convTransposeStaging(F: string, elt: number): string {
+  return `/** y = col2im(Wᵀ·x) + b on convolution kernel \`k\` for \`n\` samples of \`x\`. */
+function wasmConvTransposeForward(a: Arena, k: number, x: ${F}, y: ${F}, n: number, OUT: number, C: number, OC: number, P: number, K: number, G: number, W: number, B: number, Y: number, DCOL: number, DX: number): void {
+  const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const ys = SCRATCH_BYTE / ${elt} + Y;
+  const dxs = SCRATCH_BYTE / ${elt} + DX;
+  const dcol = SCRATCH_BYTE + DCOL * ${elt};
+  const IN = G * OC * P;
+  const plane = OUT / C;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), ys);
+    if (B >= 0) for (let c = 0; c < C; c++) heap.fill(heap[B + c]!, dxs + c * plane, dxs + (c + 1) * plane);
+    else heap.fill(0, dxs, dxs + OUT);
+    for (let g = 0; g < G; g++) {
+      kernels.backwardInput((W + g * OC * K) * ${elt}, (ys + g * OC * P) * ${elt}, dcol, 0);
+      kernels.col2im((dxs + (g * OUT) / G) * ${elt}, dcol);
+    }
+    y.set(heap.subarray(dxs, dxs + OUT), b * OUT);
+  }
+}
+
+/** dW += x·im2col(gy)ᵀ into the arena's gradients for \`n\` samples and, when \`dx\`, gx += W·im2col(gy). */
+function wasmConvTransposeBackward(a: Arena, k: number, x: ${F}, gy: ${F}, gx: ${F}, n: number, OUT: number, OC: number, P: number, K: number, G: number, W: number, Y: number, X: number, dx: boolean): void {
+  const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / ${elt} + X;
+  const ys = SCRATCH_BYTE / ${elt} + Y;
+  const IN = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), xs);
+    heap.set(x.subarray(b * IN, (b + 1) * IN), ys);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * ${elt};
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * OUT) / G) * ${elt}, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * ${elt}, OC);
+      // the group's x is used: its place takes W·col (the kernels' shape has no bias, so it overwrites)
+      if (dx) kernels.forward(wg * ${elt}, SCRATCH_BYTE, yg, 0);
+    }
+    if (dx) for (let i = 0, o = b * IN; i < IN; i++, o++) gx[o]! += heap[ys + i]!;
   }
 }`;
 }
