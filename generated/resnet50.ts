@@ -11084,8 +11084,8 @@ const wasmModules = simd
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the dense layers and the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
- *  transposed convolutions always run on TypeScript): decided once, at load. */
+/** Which kernels run the dense layers and the convolutions (conv1d/2d/3d and conv_transpose1d/2d, grouped and
+ *  depthwise too, any padding mode): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;

@@ -2902,37 +2902,58 @@ function createEngine() {
 
   /** Forward of op 24: up1.up (conv_transpose2d). */
   function forward24(p: Float32Array, n: number): void {
-    // up1.up: conv_transpose2d 1024→512, 2×2, stride 2, pad 0; [1024, 16, 16] → [512, 32, 32]
-    // each output element gathers the input elements whose kernel footprint covers it
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 512; oc++) {
-        const s0 = b * 262144;
-        const w0 = 18842048 + oc * 4;
-        const bias = p[20939200 + oc]!;
-        let d = b * 524288 + oc * 1024;
-        for (let oh = 0; oh < 32; oh++) {
-          const th = oh;
-          const khLo = Math.max(0, th - 30);
-          const khHi = Math.min(2, th + 1);
-          for (let ow = 0; ow < 32; ow++, d++) {
-            const tw = ow;
-            const kwLo = Math.max(0, tw - 30);
-            const kwHi = Math.min(2, tw + 1);
-            let acc = bias;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 16;
-              const wr = w0 + kh * 2;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let ic = 0; ic < 1024; ic++) acc += act24[si + ic * 256]! * p[wi + ic * 2048]!;
+    // up1.up: conv_transpose2d 1024→512, 2×2, stride 2, pad 0; [1024, 16, 16] → [512, 32, 32]: col2im of Wᵀ·x on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvTransposeForward(
+        arena,
+        10,
+        act24,
+        act25,
+        n,
+        524288,
+        512,
+        1024,
+        256,
+        2048,
+        1,
+        18842048,
+        20939200,
+        524288,
+        786432,
+        1835008,
+      );
+    } else {
+      // each output element gathers the input elements whose kernel footprint covers it
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 512; oc++) {
+          const s0 = b * 262144;
+          const w0 = 18842048 + oc * 4;
+          const bias = p[20939200 + oc]!;
+          let d = b * 524288 + oc * 1024;
+          for (let oh = 0; oh < 32; oh++) {
+            const th = oh;
+            const khLo = Math.max(0, th - 30);
+            const khHi = Math.min(2, th + 1);
+            for (let ow = 0; ow < 32; ow++, d++) {
+              const tw = ow;
+              const kwLo = Math.max(0, tw - 30);
+              const kwHi = Math.min(2, tw + 1);
+              let acc = bias;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 16;
+                const wr = w0 + kh * 2;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let ic = 0; ic < 1024; ic++) acc += act24[si + ic * 256]! * p[wi + ic * 2048]!;
+                }
               }
+              act25[d] = acc;
             }
-            act25[d] = acc;
           }
         }
       }
@@ -2941,7 +2962,7 @@ function createEngine() {
 
   /** Backward of op 24: up1.up (conv_transpose2d). */
   function backward24(p: Float32Array, gp: Float32Array, n: number): void {
-    // up1.up: conv_transpose2d 1024→512, 2×2, stride 2, pad 0; [1024, 16, 16] → [512, 32, 32] — backward
+    // up1.up: conv_transpose2d 1024→512, 2×2, stride 2, pad 0; [1024, 16, 16] → [512, 32, 32] — backward: im2col of the output gradient and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 512; c++) {
       let acc = 0;
@@ -2950,48 +2971,68 @@ function createEngine() {
       }
       gp[20939200 + c]! += acc;
     }
-    // weight gradient: Σ over the batch and the input positions of input × output gradient
-    for (let ic = 0; ic < 1024; ic++) {
-      for (let oc = 0; oc < 512; oc++) {
-        let wi = 18842048 + (ic * 512 + oc) * 4;
-        for (let kh = 0; kh < 2; kh++) {
-          for (let kw = 0; kw < 2; kw++, wi++) {
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 262144 + ic * 256;
-              const bc = b * 524288 + oc * 1024;
-              for (let ih = 0; ih < 16; ih++) {
-                const sr = sc + ih * 16;
-                const br = bc + (ih * 2 + kh) * 32 + kw;
-                for (let iw = 0; iw < 16; iw++) acc += act24[sr + iw]! * grad25[br + iw * 2]!;
+    if (arena) {
+      wasmConvTransposeBackward(
+        arena,
+        10,
+        act24,
+        grad25,
+        grad24,
+        n,
+        524288,
+        1024,
+        256,
+        2048,
+        1,
+        18842048,
+        524288,
+        1310720,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the input positions of input × output gradient
+      for (let ic = 0; ic < 1024; ic++) {
+        for (let oc = 0; oc < 512; oc++) {
+          let wi = 18842048 + (ic * 512 + oc) * 4;
+          for (let kh = 0; kh < 2; kh++) {
+            for (let kw = 0; kw < 2; kw++, wi++) {
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 262144 + ic * 256;
+                const bc = b * 524288 + oc * 1024;
+                for (let ih = 0; ih < 16; ih++) {
+                  const sr = sc + ih * 16;
+                  const br = bc + (ih * 2 + kh) * 32 + kw;
+                  for (let iw = 0; iw < 16; iw++) acc += act24[sr + iw]! * grad25[br + iw * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: a strided convolution of the output gradient
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 1024; ic++) {
-        const s0 = b * 524288;
-        const w0 = 18842048 + ic * 2048;
-        let d = b * 262144 + ic * 256;
-        for (let ih = 0; ih < 16; ih++) {
-          const oh0 = ih * 2;
-          for (let iw = 0; iw < 16; iw++, d++) {
-            const ow0 = iw * 2;
-            let acc = 0;
-            for (let oc = 0; oc < 512; oc++) {
-              const sc = s0 + oc * 1024;
-              const wc = w0 + oc * 4;
-              for (let kh = 0; kh < 2; kh++) {
-                const sr = sc + (oh0 + kh) * 32 + ow0;
-                const wr = wc + kh * 2;
-                for (let kw = 0; kw < 2; kw++) acc += grad25[sr + kw]! * p[wr + kw]!;
+      // input gradient: a strided convolution of the output gradient
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 1024; ic++) {
+          const s0 = b * 524288;
+          const w0 = 18842048 + ic * 2048;
+          let d = b * 262144 + ic * 256;
+          for (let ih = 0; ih < 16; ih++) {
+            const oh0 = ih * 2;
+            for (let iw = 0; iw < 16; iw++, d++) {
+              const ow0 = iw * 2;
+              let acc = 0;
+              for (let oc = 0; oc < 512; oc++) {
+                const sc = s0 + oc * 1024;
+                const wc = w0 + oc * 4;
+                for (let kh = 0; kh < 2; kh++) {
+                  const sr = sc + (oh0 + kh) * 32 + ow0;
+                  const wr = wc + kh * 2;
+                  for (let kw = 0; kw < 2; kw++) acc += grad25[sr + kw]! * p[wr + kw]!;
+                }
               }
+              grad24[d]! += acc;
             }
-            grad24[d]! += acc;
           }
         }
       }
@@ -3020,7 +3061,7 @@ function createEngine() {
   function forward26(p: Float32Array, n: number): void {
     // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 10, act26, act27, n, 1048576, 512, 1024, 9216, 1, 20939712, 25658304, 9437184, 19398656);
+      wasmConvForward(arena, 11, act26, act27, n, 1048576, 512, 1024, 9216, 1, 20939712, 25658304, 9437184, 19398656);
     } else {
       // up1.conv.0: conv2d 1024→512, 3×3, stride 1, pad 1; [1024, 32, 32] → [512, 32, 32], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3073,7 +3114,7 @@ function createEngine() {
     if (arena) {
       wasmConvBackward(
         arena,
-        10,
+        11,
         act26,
         grad27,
         grad26,
@@ -3153,37 +3194,58 @@ function createEngine() {
 
   /** Forward of op 30: up2.up (conv_transpose2d). */
   function forward30(p: Float32Array, n: number): void {
-    // up2.up: conv_transpose2d 512→256, 2×2, stride 2, pad 0; [512, 32, 32] → [256, 64, 64]
-    // each output element gathers the input elements whose kernel footprint covers it
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 256; oc++) {
-        const s0 = b * 524288;
-        const w0 = 28018624 + oc * 4;
-        const bias = p[28542912 + oc]!;
-        let d = b * 1048576 + oc * 4096;
-        for (let oh = 0; oh < 64; oh++) {
-          const th = oh;
-          const khLo = Math.max(0, th - 62);
-          const khHi = Math.min(2, th + 1);
-          for (let ow = 0; ow < 64; ow++, d++) {
-            const tw = ow;
-            const kwLo = Math.max(0, tw - 62);
-            const kwHi = Math.min(2, tw + 1);
-            let acc = bias;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 32;
-              const wr = w0 + kh * 2;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let ic = 0; ic < 512; ic++) acc += act30[si + ic * 1024]! * p[wi + ic * 1024]!;
+    // up2.up: conv_transpose2d 512→256, 2×2, stride 2, pad 0; [512, 32, 32] → [256, 64, 64]: col2im of Wᵀ·x on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvTransposeForward(
+        arena,
+        12,
+        act30,
+        act31,
+        n,
+        1048576,
+        256,
+        512,
+        1024,
+        1024,
+        1,
+        28018624,
+        28542912,
+        1048576,
+        1572864,
+        3670016,
+      );
+    } else {
+      // each output element gathers the input elements whose kernel footprint covers it
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 256; oc++) {
+          const s0 = b * 524288;
+          const w0 = 28018624 + oc * 4;
+          const bias = p[28542912 + oc]!;
+          let d = b * 1048576 + oc * 4096;
+          for (let oh = 0; oh < 64; oh++) {
+            const th = oh;
+            const khLo = Math.max(0, th - 62);
+            const khHi = Math.min(2, th + 1);
+            for (let ow = 0; ow < 64; ow++, d++) {
+              const tw = ow;
+              const kwLo = Math.max(0, tw - 62);
+              const kwHi = Math.min(2, tw + 1);
+              let acc = bias;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 32;
+                const wr = w0 + kh * 2;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let ic = 0; ic < 512; ic++) acc += act30[si + ic * 1024]! * p[wi + ic * 1024]!;
+                }
               }
+              act31[d] = acc;
             }
-            act31[d] = acc;
           }
         }
       }
@@ -3192,7 +3254,7 @@ function createEngine() {
 
   /** Backward of op 30: up2.up (conv_transpose2d). */
   function backward30(p: Float32Array, gp: Float32Array, n: number): void {
-    // up2.up: conv_transpose2d 512→256, 2×2, stride 2, pad 0; [512, 32, 32] → [256, 64, 64] — backward
+    // up2.up: conv_transpose2d 512→256, 2×2, stride 2, pad 0; [512, 32, 32] → [256, 64, 64] — backward: im2col of the output gradient and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 256; c++) {
       let acc = 0;
@@ -3201,48 +3263,68 @@ function createEngine() {
       }
       gp[28542912 + c]! += acc;
     }
-    // weight gradient: Σ over the batch and the input positions of input × output gradient
-    for (let ic = 0; ic < 512; ic++) {
-      for (let oc = 0; oc < 256; oc++) {
-        let wi = 28018624 + (ic * 256 + oc) * 4;
-        for (let kh = 0; kh < 2; kh++) {
-          for (let kw = 0; kw < 2; kw++, wi++) {
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 524288 + ic * 1024;
-              const bc = b * 1048576 + oc * 4096;
-              for (let ih = 0; ih < 32; ih++) {
-                const sr = sc + ih * 32;
-                const br = bc + (ih * 2 + kh) * 64 + kw;
-                for (let iw = 0; iw < 32; iw++) acc += act30[sr + iw]! * grad31[br + iw * 2]!;
+    if (arena) {
+      wasmConvTransposeBackward(
+        arena,
+        12,
+        act30,
+        grad31,
+        grad30,
+        n,
+        1048576,
+        512,
+        1024,
+        1024,
+        1,
+        28018624,
+        1048576,
+        2621440,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the input positions of input × output gradient
+      for (let ic = 0; ic < 512; ic++) {
+        for (let oc = 0; oc < 256; oc++) {
+          let wi = 28018624 + (ic * 256 + oc) * 4;
+          for (let kh = 0; kh < 2; kh++) {
+            for (let kw = 0; kw < 2; kw++, wi++) {
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 524288 + ic * 1024;
+                const bc = b * 1048576 + oc * 4096;
+                for (let ih = 0; ih < 32; ih++) {
+                  const sr = sc + ih * 32;
+                  const br = bc + (ih * 2 + kh) * 64 + kw;
+                  for (let iw = 0; iw < 32; iw++) acc += act30[sr + iw]! * grad31[br + iw * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: a strided convolution of the output gradient
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 512; ic++) {
-        const s0 = b * 1048576;
-        const w0 = 28018624 + ic * 1024;
-        let d = b * 524288 + ic * 1024;
-        for (let ih = 0; ih < 32; ih++) {
-          const oh0 = ih * 2;
-          for (let iw = 0; iw < 32; iw++, d++) {
-            const ow0 = iw * 2;
-            let acc = 0;
-            for (let oc = 0; oc < 256; oc++) {
-              const sc = s0 + oc * 4096;
-              const wc = w0 + oc * 4;
-              for (let kh = 0; kh < 2; kh++) {
-                const sr = sc + (oh0 + kh) * 64 + ow0;
-                const wr = wc + kh * 2;
-                for (let kw = 0; kw < 2; kw++) acc += grad31[sr + kw]! * p[wr + kw]!;
+      // input gradient: a strided convolution of the output gradient
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 512; ic++) {
+          const s0 = b * 1048576;
+          const w0 = 28018624 + ic * 1024;
+          let d = b * 524288 + ic * 1024;
+          for (let ih = 0; ih < 32; ih++) {
+            const oh0 = ih * 2;
+            for (let iw = 0; iw < 32; iw++, d++) {
+              const ow0 = iw * 2;
+              let acc = 0;
+              for (let oc = 0; oc < 256; oc++) {
+                const sc = s0 + oc * 4096;
+                const wc = w0 + oc * 4;
+                for (let kh = 0; kh < 2; kh++) {
+                  const sr = sc + (oh0 + kh) * 64 + ow0;
+                  const wr = wc + kh * 2;
+                  for (let kw = 0; kw < 2; kw++) acc += grad31[sr + kw]! * p[wr + kw]!;
+                }
               }
+              grad30[d]! += acc;
             }
-            grad30[d]! += acc;
           }
         }
       }
@@ -3271,7 +3353,7 @@ function createEngine() {
   function forward32(p: Float32Array, n: number): void {
     // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 11, act32, act33, n, 2097152, 256, 4096, 4608, 1, 28543168, 29722816, 18874368, 38797312);
+      wasmConvForward(arena, 13, act32, act33, n, 2097152, 256, 4096, 4608, 1, 28543168, 29722816, 18874368, 38797312);
     } else {
       // up2.conv.0: conv2d 512→256, 3×3, stride 1, pad 1; [512, 64, 64] → [256, 64, 64], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3324,7 +3406,7 @@ function createEngine() {
     if (arena) {
       wasmConvBackward(
         arena,
-        11,
+        13,
         act32,
         grad33,
         grad32,
@@ -3404,37 +3486,58 @@ function createEngine() {
 
   /** Forward of op 36: up3.up (conv_transpose2d). */
   function forward36(p: Float32Array, n: number): void {
-    // up3.up: conv_transpose2d 256→128, 2×2, stride 2, pad 0; [256, 64, 64] → [128, 128, 128]
-    // each output element gathers the input elements whose kernel footprint covers it
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 128; oc++) {
-        const s0 = b * 1048576;
-        const w0 = 30313152 + oc * 4;
-        const bias = p[30444224 + oc]!;
-        let d = b * 2097152 + oc * 16384;
-        for (let oh = 0; oh < 128; oh++) {
-          const th = oh;
-          const khLo = Math.max(0, th - 126);
-          const khHi = Math.min(2, th + 1);
-          for (let ow = 0; ow < 128; ow++, d++) {
-            const tw = ow;
-            const kwLo = Math.max(0, tw - 126);
-            const kwHi = Math.min(2, tw + 1);
-            let acc = bias;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 64;
-              const wr = w0 + kh * 2;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let ic = 0; ic < 256; ic++) acc += act36[si + ic * 4096]! * p[wi + ic * 512]!;
+    // up3.up: conv_transpose2d 256→128, 2×2, stride 2, pad 0; [256, 64, 64] → [128, 128, 128]: col2im of Wᵀ·x on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvTransposeForward(
+        arena,
+        14,
+        act36,
+        act37,
+        n,
+        2097152,
+        128,
+        256,
+        4096,
+        512,
+        1,
+        30313152,
+        30444224,
+        2097152,
+        3145728,
+        7340032,
+      );
+    } else {
+      // each output element gathers the input elements whose kernel footprint covers it
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 128; oc++) {
+          const s0 = b * 1048576;
+          const w0 = 30313152 + oc * 4;
+          const bias = p[30444224 + oc]!;
+          let d = b * 2097152 + oc * 16384;
+          for (let oh = 0; oh < 128; oh++) {
+            const th = oh;
+            const khLo = Math.max(0, th - 126);
+            const khHi = Math.min(2, th + 1);
+            for (let ow = 0; ow < 128; ow++, d++) {
+              const tw = ow;
+              const kwLo = Math.max(0, tw - 126);
+              const kwHi = Math.min(2, tw + 1);
+              let acc = bias;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 64;
+                const wr = w0 + kh * 2;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let ic = 0; ic < 256; ic++) acc += act36[si + ic * 4096]! * p[wi + ic * 512]!;
+                }
               }
+              act37[d] = acc;
             }
-            act37[d] = acc;
           }
         }
       }
@@ -3443,7 +3546,7 @@ function createEngine() {
 
   /** Backward of op 36: up3.up (conv_transpose2d). */
   function backward36(p: Float32Array, gp: Float32Array, n: number): void {
-    // up3.up: conv_transpose2d 256→128, 2×2, stride 2, pad 0; [256, 64, 64] → [128, 128, 128] — backward
+    // up3.up: conv_transpose2d 256→128, 2×2, stride 2, pad 0; [256, 64, 64] → [128, 128, 128] — backward: im2col of the output gradient and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 128; c++) {
       let acc = 0;
@@ -3452,48 +3555,68 @@ function createEngine() {
       }
       gp[30444224 + c]! += acc;
     }
-    // weight gradient: Σ over the batch and the input positions of input × output gradient
-    for (let ic = 0; ic < 256; ic++) {
-      for (let oc = 0; oc < 128; oc++) {
-        let wi = 30313152 + (ic * 128 + oc) * 4;
-        for (let kh = 0; kh < 2; kh++) {
-          for (let kw = 0; kw < 2; kw++, wi++) {
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 1048576 + ic * 4096;
-              const bc = b * 2097152 + oc * 16384;
-              for (let ih = 0; ih < 64; ih++) {
-                const sr = sc + ih * 64;
-                const br = bc + (ih * 2 + kh) * 128 + kw;
-                for (let iw = 0; iw < 64; iw++) acc += act36[sr + iw]! * grad37[br + iw * 2]!;
+    if (arena) {
+      wasmConvTransposeBackward(
+        arena,
+        14,
+        act36,
+        grad37,
+        grad36,
+        n,
+        2097152,
+        256,
+        4096,
+        512,
+        1,
+        30313152,
+        2097152,
+        5242880,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the input positions of input × output gradient
+      for (let ic = 0; ic < 256; ic++) {
+        for (let oc = 0; oc < 128; oc++) {
+          let wi = 30313152 + (ic * 128 + oc) * 4;
+          for (let kh = 0; kh < 2; kh++) {
+            for (let kw = 0; kw < 2; kw++, wi++) {
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 1048576 + ic * 4096;
+                const bc = b * 2097152 + oc * 16384;
+                for (let ih = 0; ih < 64; ih++) {
+                  const sr = sc + ih * 64;
+                  const br = bc + (ih * 2 + kh) * 128 + kw;
+                  for (let iw = 0; iw < 64; iw++) acc += act36[sr + iw]! * grad37[br + iw * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: a strided convolution of the output gradient
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 256; ic++) {
-        const s0 = b * 2097152;
-        const w0 = 30313152 + ic * 512;
-        let d = b * 1048576 + ic * 4096;
-        for (let ih = 0; ih < 64; ih++) {
-          const oh0 = ih * 2;
-          for (let iw = 0; iw < 64; iw++, d++) {
-            const ow0 = iw * 2;
-            let acc = 0;
-            for (let oc = 0; oc < 128; oc++) {
-              const sc = s0 + oc * 16384;
-              const wc = w0 + oc * 4;
-              for (let kh = 0; kh < 2; kh++) {
-                const sr = sc + (oh0 + kh) * 128 + ow0;
-                const wr = wc + kh * 2;
-                for (let kw = 0; kw < 2; kw++) acc += grad37[sr + kw]! * p[wr + kw]!;
+      // input gradient: a strided convolution of the output gradient
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 256; ic++) {
+          const s0 = b * 2097152;
+          const w0 = 30313152 + ic * 512;
+          let d = b * 1048576 + ic * 4096;
+          for (let ih = 0; ih < 64; ih++) {
+            const oh0 = ih * 2;
+            for (let iw = 0; iw < 64; iw++, d++) {
+              const ow0 = iw * 2;
+              let acc = 0;
+              for (let oc = 0; oc < 128; oc++) {
+                const sc = s0 + oc * 16384;
+                const wc = w0 + oc * 4;
+                for (let kh = 0; kh < 2; kh++) {
+                  const sr = sc + (oh0 + kh) * 128 + ow0;
+                  const wr = wc + kh * 2;
+                  for (let kw = 0; kw < 2; kw++) acc += grad37[sr + kw]! * p[wr + kw]!;
+                }
               }
+              grad36[d]! += acc;
             }
-            grad36[d]! += acc;
           }
         }
       }
@@ -3522,7 +3645,7 @@ function createEngine() {
   function forward38(p: Float32Array, n: number): void {
     // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 12, act38, act39, n, 4194304, 128, 16384, 2304, 1, 30444352, 30739264, 37748736, 77594624);
+      wasmConvForward(arena, 15, act38, act39, n, 4194304, 128, 16384, 2304, 1, 30444352, 30739264, 37748736, 77594624);
     } else {
       // up3.conv.0: conv2d 256→128, 3×3, stride 1, pad 1; [256, 128, 128] → [128, 128, 128], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3575,7 +3698,7 @@ function createEngine() {
     if (arena) {
       wasmConvBackward(
         arena,
-        12,
+        15,
         act38,
         grad39,
         grad38,
@@ -3655,37 +3778,58 @@ function createEngine() {
 
   /** Forward of op 42: up4.up (conv_transpose2d). */
   function forward42(p: Float32Array, n: number): void {
-    // up4.up: conv_transpose2d 128→64, 2×2, stride 2, pad 0; [128, 128, 128] → [64, 256, 256]
-    // each output element gathers the input elements whose kernel footprint covers it
-    for (let b = 0; b < n; b++) {
-      for (let oc = 0; oc < 64; oc++) {
-        const s0 = b * 2097152;
-        const w0 = 30886976 + oc * 4;
-        const bias = p[30919744 + oc]!;
-        let d = b * 4194304 + oc * 65536;
-        for (let oh = 0; oh < 256; oh++) {
-          const th = oh;
-          const khLo = Math.max(0, th - 254);
-          const khHi = Math.min(2, th + 1);
-          for (let ow = 0; ow < 256; ow++, d++) {
-            const tw = ow;
-            const kwLo = Math.max(0, tw - 254);
-            const kwHi = Math.min(2, tw + 1);
-            let acc = bias;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const uh = th - kh;
-              if (uh % 2 !== 0) continue;
-              const sr = s0 + (uh / 2) * 128;
-              const wr = w0 + kh * 2;
-              for (let kw = kwLo; kw < kwHi; kw++) {
-                const uw = tw - kw;
-                if (uw % 2 !== 0) continue;
-                const si = sr + uw / 2;
-                const wi = wr + kw;
-                for (let ic = 0; ic < 128; ic++) acc += act42[si + ic * 16384]! * p[wi + ic * 256]!;
+    // up4.up: conv_transpose2d 128→64, 2×2, stride 2, pad 0; [128, 128, 128] → [64, 256, 256]: col2im of Wᵀ·x on WebAssembly SIMD when the parameters live in its memory
+    if (arena) {
+      wasmConvTransposeForward(
+        arena,
+        16,
+        act42,
+        act43,
+        n,
+        4194304,
+        64,
+        128,
+        16384,
+        256,
+        1,
+        30886976,
+        30919744,
+        4194304,
+        6291456,
+        14680064,
+      );
+    } else {
+      // each output element gathers the input elements whose kernel footprint covers it
+      for (let b = 0; b < n; b++) {
+        for (let oc = 0; oc < 64; oc++) {
+          const s0 = b * 2097152;
+          const w0 = 30886976 + oc * 4;
+          const bias = p[30919744 + oc]!;
+          let d = b * 4194304 + oc * 65536;
+          for (let oh = 0; oh < 256; oh++) {
+            const th = oh;
+            const khLo = Math.max(0, th - 254);
+            const khHi = Math.min(2, th + 1);
+            for (let ow = 0; ow < 256; ow++, d++) {
+              const tw = ow;
+              const kwLo = Math.max(0, tw - 254);
+              const kwHi = Math.min(2, tw + 1);
+              let acc = bias;
+              for (let kh = khLo; kh < khHi; kh++) {
+                const uh = th - kh;
+                if (uh % 2 !== 0) continue;
+                const sr = s0 + (uh / 2) * 128;
+                const wr = w0 + kh * 2;
+                for (let kw = kwLo; kw < kwHi; kw++) {
+                  const uw = tw - kw;
+                  if (uw % 2 !== 0) continue;
+                  const si = sr + uw / 2;
+                  const wi = wr + kw;
+                  for (let ic = 0; ic < 128; ic++) acc += act42[si + ic * 16384]! * p[wi + ic * 256]!;
+                }
               }
+              act43[d] = acc;
             }
-            act43[d] = acc;
           }
         }
       }
@@ -3694,7 +3838,7 @@ function createEngine() {
 
   /** Backward of op 42: up4.up (conv_transpose2d). */
   function backward42(p: Float32Array, gp: Float32Array, n: number): void {
-    // up4.up: conv_transpose2d 128→64, 2×2, stride 2, pad 0; [128, 128, 128] → [64, 256, 256] — backward
+    // up4.up: conv_transpose2d 128→64, 2×2, stride 2, pad 0; [128, 128, 128] → [64, 256, 256] — backward: im2col of the output gradient and matrix products on WebAssembly SIMD when the parameters live in its memory
     // bias gradient
     for (let c = 0; c < 64; c++) {
       let acc = 0;
@@ -3703,48 +3847,68 @@ function createEngine() {
       }
       gp[30919744 + c]! += acc;
     }
-    // weight gradient: Σ over the batch and the input positions of input × output gradient
-    for (let ic = 0; ic < 128; ic++) {
-      for (let oc = 0; oc < 64; oc++) {
-        let wi = 30886976 + (ic * 64 + oc) * 4;
-        for (let kh = 0; kh < 2; kh++) {
-          for (let kw = 0; kw < 2; kw++, wi++) {
-            let acc = 0;
-            for (let b = 0; b < n; b++) {
-              const sc = b * 2097152 + ic * 16384;
-              const bc = b * 4194304 + oc * 65536;
-              for (let ih = 0; ih < 128; ih++) {
-                const sr = sc + ih * 128;
-                const br = bc + (ih * 2 + kh) * 256 + kw;
-                for (let iw = 0; iw < 128; iw++) acc += act42[sr + iw]! * grad43[br + iw * 2]!;
+    if (arena) {
+      wasmConvTransposeBackward(
+        arena,
+        16,
+        act42,
+        grad43,
+        grad42,
+        n,
+        4194304,
+        128,
+        16384,
+        256,
+        1,
+        30886976,
+        4194304,
+        10485760,
+        true,
+      );
+    } else {
+      // weight gradient: Σ over the batch and the input positions of input × output gradient
+      for (let ic = 0; ic < 128; ic++) {
+        for (let oc = 0; oc < 64; oc++) {
+          let wi = 30886976 + (ic * 64 + oc) * 4;
+          for (let kh = 0; kh < 2; kh++) {
+            for (let kw = 0; kw < 2; kw++, wi++) {
+              let acc = 0;
+              for (let b = 0; b < n; b++) {
+                const sc = b * 2097152 + ic * 16384;
+                const bc = b * 4194304 + oc * 65536;
+                for (let ih = 0; ih < 128; ih++) {
+                  const sr = sc + ih * 128;
+                  const br = bc + (ih * 2 + kh) * 256 + kw;
+                  for (let iw = 0; iw < 128; iw++) acc += act42[sr + iw]! * grad43[br + iw * 2]!;
+                }
               }
+              gp[wi]! += acc;
             }
-            gp[wi]! += acc;
           }
         }
       }
-    }
-    // input gradient: a strided convolution of the output gradient
-    for (let b = 0; b < n; b++) {
-      for (let ic = 0; ic < 128; ic++) {
-        const s0 = b * 4194304;
-        const w0 = 30886976 + ic * 256;
-        let d = b * 2097152 + ic * 16384;
-        for (let ih = 0; ih < 128; ih++) {
-          const oh0 = ih * 2;
-          for (let iw = 0; iw < 128; iw++, d++) {
-            const ow0 = iw * 2;
-            let acc = 0;
-            for (let oc = 0; oc < 64; oc++) {
-              const sc = s0 + oc * 65536;
-              const wc = w0 + oc * 4;
-              for (let kh = 0; kh < 2; kh++) {
-                const sr = sc + (oh0 + kh) * 256 + ow0;
-                const wr = wc + kh * 2;
-                for (let kw = 0; kw < 2; kw++) acc += grad43[sr + kw]! * p[wr + kw]!;
+      // input gradient: a strided convolution of the output gradient
+      for (let b = 0; b < n; b++) {
+        for (let ic = 0; ic < 128; ic++) {
+          const s0 = b * 4194304;
+          const w0 = 30886976 + ic * 256;
+          let d = b * 2097152 + ic * 16384;
+          for (let ih = 0; ih < 128; ih++) {
+            const oh0 = ih * 2;
+            for (let iw = 0; iw < 128; iw++, d++) {
+              const ow0 = iw * 2;
+              let acc = 0;
+              for (let oc = 0; oc < 64; oc++) {
+                const sc = s0 + oc * 65536;
+                const wc = w0 + oc * 4;
+                for (let kh = 0; kh < 2; kh++) {
+                  const sr = sc + (oh0 + kh) * 256 + ow0;
+                  const wr = wc + kh * 2;
+                  for (let kw = 0; kw < 2; kw++) acc += grad43[sr + kw]! * p[wr + kw]!;
+                }
               }
+              grad42[d]! += acc;
             }
-            grad42[d]! += acc;
           }
         }
       }
@@ -3773,7 +3937,7 @@ function createEngine() {
   function forward44(p: Float32Array, n: number): void {
     // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 13, act44, act45, n, 8388608, 64, 65536, 1152, 1, 30919808, 30993536, 75497472, 155189248);
+      wasmConvForward(arena, 17, act44, act45, n, 8388608, 64, 65536, 1152, 1, 30919808, 30993536, 75497472, 155189248);
     } else {
       // up4.conv.0: conv2d 128→64, 3×3, stride 1, pad 1; [128, 256, 256] → [64, 256, 256], as im2col + a register-tiled matrix product
       for (let b = 0; b < n; b++) {
@@ -3826,7 +3990,7 @@ function createEngine() {
     if (arena) {
       wasmConvBackward(
         arena,
-        13,
+        17,
         act44,
         grad45,
         grad44,
@@ -3908,7 +4072,7 @@ function createEngine() {
   function forward48(p: Float32Array, n: number): void {
     // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256]: im2col and matrix products on WebAssembly SIMD when the parameters live in its memory
     if (arena) {
-      wasmConvForward(arena, 14, act48, act49, n, 4194304, 2, 65536, 64, 1, 31030528, 31030656, 4194304, 8519680);
+      wasmConvForward(arena, 18, act48, act49, n, 4194304, 2, 65536, 64, 1, 31030528, 31030656, 4194304, 8519680);
     } else {
       // outc: conv2d 64→2, 1×1, stride 1, pad 0; [64, 256, 256] → [2, 256, 256]
       for (let b = 0; b < n; b++) {
@@ -3953,7 +4117,7 @@ function createEngine() {
     if (arena) {
       wasmConvBackward(
         arena,
-        14,
+        18,
         act48,
         grad49,
         grad48,
@@ -5123,17 +5287,20 @@ const wasmModules = simd
       "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0NgAAEmNvbnZCYWNrd2FyZElucHV0NgABC2NvbnZJbTJjb2w2AAILY29udkNvbDJpbTYAAwxjb252Rm9yd2FyZDcABAq4GAWXCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDABGohDgNAIAAhCCAHIQkgBEEBdkGAwABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogC/0ABIAgIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAQCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgEiSOAKASCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChEiSOAKESCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiEiSOAKISCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjEiSOAKMSCAIQYDAAGohCCAJQYCQAWohCSAIIApJDQALIAVBgIABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgCBsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAgMAEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAM/QAEgEAhHCAUIBogHP3mAf3kASEUIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAyABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgKACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMgAaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBCGohBiAHQYDAAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+YEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDAAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQYABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQSBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogCkEAaiEFIAJBgAFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBIEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiAKQQRqIQUgAkHwAGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJBgAFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBIEkNAAsgB0EBaiIHQQNJDQALIANBgCBqIQMgAyAESQ0ACwvGBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAwABqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIAJBBGohAiAKQQBqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQYABaiECCyAIQQFqIghBIEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiAKQQBqIQUgAkGAAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGAAWohAgsgCEEBaiIIQSBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogCkEEaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJBgAFqIQILIAhBAWoiCEEgSQ0ACyAHQQFqIgdBA0kNAAsgA0GAIGohAyADIARJDQALC8gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAgMAEaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCAhEiAH/QAEkCAhEyAH/QAEoCAhFCAH/QAEsCAhFSAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCgJABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBgKACaiEGIAdBgMAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
       "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0NwAAEmNvbnZCYWNrd2FyZElucHV0NwABC2NvbnZJbTJjb2w3AAILY29udkNvbDJpbTcAAwxjb252Rm9yd2FyZDgABAq/GAWfCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICACWohDgNAIAAhCCAHIQkgBEEBdkGAwABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogC/0ABIAgIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAQCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgJABkjgCgJABIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEkAGSOAKEkAEgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAoiQAZI4AoiQASAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjJABkjgCjJABIAhBgMAAaiEIIAlBgKACaiEJIAggCkkNAAsgBUGAgAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAIGwgAGohDyAEQQFrQYCQAWwgA2ohECABIQUgAiEGIBAhByAFQYCAgAlqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgCBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgCAhHCATIBogHP3mAf3kASETIAz9AASAQCEcIBQgGiAc/eYB/eQBIRQgDP0ABIBgIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLogMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAgaiEMA0AgACEGIAUhByAAQYCQAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAwARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAkAFqIQkgCkGAIGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgCAgByAT/QsEkCAgByAU/QsEoCAgByAV/QsEsCAgBkEIaiEGIAdBgMAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5gQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIABaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACQfAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIFIAJBgAFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBIEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiAKQQBqIQUgAkGAAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGAAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIApBBGohBSACQfAAaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkGAAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEgSQ0ACyAHQQFqIgdBA0kNAAsgA0GAIGohAyADIARJDQALC8YEAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICAAWohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogAkEEaiECIApBAGohBSACQfAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJBgAFqIQILIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIApBAGohBSACQYABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYABaiECCyAIQQFqIghBIEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiAKQQRqIQUgAkHwAGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkGAAWohAgsgCEEBaiIIQSBJDQALIAdBAWoiB0EDSQ0ACyADQYAgaiEDIAMgBEkNAAsLxwMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAIaiEMA0AgACEGIAUhByAAQYCAgAlqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASACCESIAf9AASQCCETIAf9AASgCCEUIAf9AASwCCEVIAYhCSAEIQogBkGAkAFqIQsDQCAJ/QkCACEWIAn9CQKAkAEhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGACGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAggByAT/QsEkAggByAU/QsEoAggByAV/QsEsAggBkGAoAJqIQYgB0GAEGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
       "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHVwUTY29udkJhY2t3YXJkV2VpZ2h0OAAAEmNvbnZCYWNrd2FyZElucHV0OAABC2NvbnZJbTJjb2w4AAILY29udkNvbDJpbTgAAwxjb252Rm9yd2FyZDkABAqUGQWbCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICgAmohDgNAIAAhCCAHIQkgBEEBdkGAEGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAIaiENA0AgC/0ABAAhGiAL/QAEgAghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAQIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAGCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAkAGSOAKAkAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoSQAZI4AoSQASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiJABkjgCiJABIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMkAGSOAKMkAEgCEGAEGohCCAJQYCgAmohCSAIIApJDQALIAVBgCBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GACGwgAGohDyAEQQFrQYCQAWwgA2ohECABIQUgAiEGIBAhByAFQYCAoAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAghHCATIBogHP3mAf3kASETIAz9AASAECEcIBQgGiAc/eYB/eQBIRQgDP0ABIAYIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgCBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAhqIQwDQCAAIQYgBSEHIABBgJABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCQAWohCSAKQYAIaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSACCAHIBP9CwSQCCAHIBT9CwSgCCAHIBX9CwSwCCAGQQhqIQYgB0GAEGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC/4EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIAgaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAUqAjA4AjAgAiAFKgI0OAI0IAIgBSoCODgCOCAFQTxqIQUgAkE8aiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACIAv9CwQwIAJBwABqIQILIAhBAWoiCEEQSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBEEkEQCADIAlBwABsaiEKIApBAGohBSACIAX9AAQA/QsEACACIAX9AAQQ/QsEECACIAX9AAQg/QsEICACIAX9AAQw/QsEMCAFQcAAaiEFIAJBwABqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAIgC/0LBDAgAkHAAGohAgsgCEEBaiIIQRBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEQSQRAIAMgCUHAAGxqIQogCkEEaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgAiAFKgI4OAI4IAVBPGohBSACQTxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAiAL/QsEMCACQcAAaiECCyAIQQFqIghBEEkNAAsgB0EBaiIHQQNJDQALIANBgAhqIQMgAyAESQ0ACwuIBQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAIGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEQSQRAIAMgCUHAAGxqIQogAkEEaiECIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAUgBSoCOCACKgI4kjgCOCAFQTxqIQUgAkE8aiECBSACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAF/QAEMCAC/QAEMP3kAf0LBDAgBUHAAGohBSACQcAAaiECBSACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQRqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFIAUqAjggAioCOJI4AjggBUE8aiEFIAJBPGohAiACQQRqIQIFIAJBwABqIQILIAhBAWoiCEEQSQ0ACyAHQQFqIgdBA0kNAAsgA0GACGohAyADIARJDQALC8cDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGACGohDANAIAAhBiAFIQcgAEGAgIASaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAghEiAH/QAEkAghEyAH/QAEoAghFCAH/QAEsAghFSAGIQkgBCEKIAZBgKACaiELA0AgCf0JAgAhFiAJ/QkCgKACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgAhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAIIAcgE/0LBJAIIAcgFP0LBKAIIAcgFf0LBLAIIAZBgMAEaiEGIAdBgBBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHWAUTY29udkJhY2t3YXJkV2VpZ2h0OQAAEmNvbnZCYWNrd2FyZElucHV0OQABC2NvbnZJbTJjb2w5AAILY29udkNvbDJpbTkAAw1jb252Rm9yd2FyZDEwAAQKlxkFmwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAwARqIQ4DQCAAIQggByEJIARBAXZBgBBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGACGohDQNAIAv9AAQAIRogC/0ABIAIIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAIIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAECEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgBghHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgKACkjgCgKACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEoAKSOAKEoAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAoigApI4AoigAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjKACkjgCjKACIAhBgBBqIQggCUGAwARqIQkgCCAKSQ0ACyAFQYAgaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAhsIABqIQ8gBEEBa0GAoAJsIANqIRAgASEFIAIhBiAQIQcgBUGAgMAEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAIaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAIIRwgEyAaIBz95gH95AEhEyAM/QAEgBAhHCAUIBogHP3mAf3kASEUIAz9AASAGCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYAgaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAIaiEMA0AgACEGIAUhByAAQYCgAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAgBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAoAJqIQkgCkGACGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAggByAT/QsEkAggByAU/QsEoAggByAV/QsEsAggBkEIaiEGIAdBgBBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwv/BAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAwABqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBEEkEQCADIAlBwABsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgAiAFKgI4OAI4IAVBPGohBSACQTxqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAIgC/0LBDAgAkHAAGohAgsgCEEBaiIIQRBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEQSQRAIAMgCUHAAGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBf0ABDD9CwQwIAVBwABqIQUgAkHAAGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAiAL/QsEMCACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQRqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCACIAUqAjg4AjggBUE8aiEFIAJBPGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACIAv9CwQwIAJBwABqIQILIAhBAWoiCEEQSQ0ACyAHQQFqIgdBA0kNAAsgA0GACGohAyADIARJDQALC4kFAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDAAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEQSQRAIAMgCUHAAGxqIQogAkEEaiECIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAUgBSoCOCACKgI4kjgCOCAFQTxqIQUgAkE8aiECBSACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAF/QAEMCAC/QAEMP3kAf0LBDAgBUHAAGohBSACQcAAaiECBSACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQRqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFIAUqAjggAioCOJI4AjggBUE8aiEFIAJBPGohAiACQQRqIQIFIAJBwABqIQILIAhBAWoiCEEQSQ0ACyAHQQFqIgdBA0kNAAsgA0GACGohAyADIARJDQALC8gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAIGohDANAIAAhBiAFIQcgAEGAgIAJaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgCAhEiAH/QAEkCAhEyAH/QAEoCAhFCAH/QAEsCAhFSAGIQkgBCEKIAZBgKACaiELA0AgCf0JAgAhFiAJ/QkCgKACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBgMAEaiEGIAdBgMAAaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
-      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTAAABNjb252QmFja3dhcmRJbnB1dDEwAAEMY29udkltMmNvbDEwAAIMY29udkNvbDJpbTEwAAMNY29udkZvcndhcmQxMQAECsoYBZ8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIASaiEOA0AgACEIIAchCSAEQQF2QYDAAGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAL/QAEgCAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgCAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIBAIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAoAKSOAKAoAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoSgApI4AoSgAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiKACkjgCiKACIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMoAKSOAKMoAIgCEGAwABqIQggCUGAwARqIQkgCCAKSQ0ACyAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAgbCAAaiEPIARBAWtBgKACbCADaiEQIAEhBSACIQYgECEHIAVBgICAEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAICEcIBMgGiAc/eYB/eQBIRMgDP0ABIBAIRwgFCAaIBz95gH95AEhFCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgCBqIQwDQCAAIQYgBSEHIABBgKACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCgAmohCSAKQYAgaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAICAHIBP9CwSQICAHIBT9CwSgICAHIBX9CwSwICAGQQhqIQYgB0GAwABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvmBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkGAAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIApBAGohBSACQYABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQSBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogCkEEaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQYABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQSBJDQALIAdBAWoiB0EDSQ0ACyADQYAgaiEDIAMgBEkNAAsLxgQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIACaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiACQQRqIQIgCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkGAAWohAgsgCEEBaiIIQSBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogCkEAaiEFIAJBgAFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAFqIQILIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIApBBGohBSACQfAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQYABaiECCyAIQQFqIghBIEkNAAsgB0EBaiIHQQNJDQALIANBgCBqIQMgAyAESQ0ACwvSAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIABaiEMA0AgACEGIAUhByAAQYCAoAJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAEhEiAH/QAEkIABIRMgB/0ABKCAASEUIAf9AASwgAEhFSAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCgJABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAEgByAT/QsEkIABIAcgFP0LBKCAASAHIBX9CwSwgAEgBkGAoAJqIQYgB0GAgAJqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTEAABNjb252QmFja3dhcmRJbnB1dDExAAEMY29udkltMmNvbDExAAIMY29udkNvbDJpbTExAAMNY29udkZvcndhcmQxMgAECucYBakIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAkaiEOA0AgACEIIAchCSAEQQF2QYCAAmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogC/0ABICAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoCQAZI4AoCQASAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChJABkjgChJABIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIkAGSOAKIkAEgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAoyQAZI4AoyQASAIQYCAAmohCCAJQYCgAmohCSAIIApJDQALIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIABbCAAaiEPIARBAWtBgJABbCADaiEQIAEhBSACIQYgECEHIAVBgICAJGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgAFqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIABIRwgEyAaIBz95gH95AEhEyAM/QAEgIACIRwgFCAaIBz95gH95AEhFCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLqAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAAWohDANAIAAhBiAFIQcgAEGAkAFqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgKACaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgJABaiEJIApBgIABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAEgByAT/QsEkIABIAcgFP0LBKCAASAHIBX9CwSwgAEgBkEIaiEGIAdBgIACaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL7QQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAEaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQcAASQRAIAMgCUGAAmxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHwAWohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQYACaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQcAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiAKQQBqIQUgAkGAAmohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGAAmohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHAAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQcAASQRAIAMgCUGAAmxqIQogCkEEaiEFIAJB8AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQYACaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQcAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAgAFqIQMgAyAESQ0ACwvNBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgARqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiACQQRqIQIgCkEAaiEFIAJB8AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkGAAmohAgsgCEEBaiIIQcAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiAKQQBqIQUgAkGAAmohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGAAmohAgsgCEEBaiIIQcAASQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBwABJBEAgAyAJQYACbGohCiAKQQRqIQUgAkHwAWohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkGAAmohAgsgCEEBaiIIQcAASQ0ACyAHQQFqIgdBA0kNAAsgA0GAgAFqIQMgAyAESQ0ACwvRAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAEaiEMA0AgACEGIAUhByAAQYCAyABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAQhEiAH/QAEkIAEIRMgB/0ABKCABCEUIAf9AASwgAQhFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCgEghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgARqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICABCAHIBP9CwSQgAQgByAU/QsEoIAEIAcgFf0LBLCABCAGQYCQAWohBiAHQYCACGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTIAABNjb252QmFja3dhcmRJbnB1dDEyAAEMY29udkltMmNvbDEyAAIMY29udkNvbDJpbTEyAAMNY29udkZvcndhcmQxMwAECt8YBaMIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIDIAGohDgNAIAAhCCAHIQkgBEEBdkGAgAhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAv9AASAgAQhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICADCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKASJI4AoBIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKESJI4AoRIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKISJI4AohIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMSJI4AoxIIAhBgIAIaiEIIAlBgJABaiEJIAggCkkNAAsgBUGAgBBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAgARsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAgIDIAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAM/QAEgIAIIRwgFCAaIBz95gH95AEhFCAM/QAEgIAMIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLqAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAyABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMgAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMgAaiEJIApBgIAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAQgByAT/QsEkIAEIAcgFP0LBKCABCAHIBX9CwSwgAQgBkEIaiEGIAdBgIAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL7QQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAIaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHwA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQYAEaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQBqIQUgAkGABGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGABGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAUkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogCkEEaiEFIAJB8ANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQYAEaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQYABSQ0ACyAHQQFqIgdBA0kNAAsgA0GAgARqIQMgAyAESQ0ACwvNBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiACQQRqIQIgCkEAaiEFIAJB8ANqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkGABGohAgsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQBqIQUgAkGABGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGABGohAgsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQRqIQUgAkHwA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkGABGohAgsgCEEBaiIIQYABSQ0ACyAHQQFqIgdBA0kNAAsgA0GAgARqIQMgAyAESQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYCAEmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAECESIAf9AASQgBAhEyAH/QAEoIAQIRQgB/0ABLCAECEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgBAgByAT/QsEkIAQIAcgFP0LBKCAECAHIBX9CwSwgBAgBkGAyABqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
-      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTMAABNjb252QmFja3dhcmRJbnB1dDEzAAEMY29udkltMmNvbDEzAAIMY29udkNvbDJpbTEzAAMNY29udkZvcndhcmQxNAAECtsYBaQIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgICQAWohDgNAIAAhCCAHIQkgBEEBdkGAgCBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgBBqIQ0DQCAL/QAEACEaIAv9AASAgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAQIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAJJI4AoAkIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEJJI4AoQkIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIJJI4AogkIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMJJI4AowkIAhBgIAgaiEIIAlBgMgAaiEJIAggCkkNAAsgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAQbCAAaiEPIARBAWtBgCRsIANqIRAgASEFIAIhBiAQIQcgBUGAgICQAWohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgBBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIAQIRwgEyAaIBz95gH95AEhEyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAM/QAEgIAwIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6UDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgBBqIQwDQCAAIQYgBSEHIABBgCRqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAJGohCSAKQYCAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAQIAcgE/0LBJCAECAHIBT9CwSggBAgByAV/QsEsIAQIAZBCGohBiAHQYCAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+0EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICAEGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAkkEQCADIAlBgAhsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB8AdqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkGACGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogCkEAaiEFIAJBgAhqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAhqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBgAJJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAkkEQCADIAlBgAhsaiEKIApBBGohBSACQfAHaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkGACGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAkkNAAsgB0EBaiIHQQNJDQALIANBgIAQaiEDIAMgBEkNAAsLzQQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAQaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogAkEEaiECIApBAGohBSACQfAHaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogCkEAaiEFIAJBgAhqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYACSQRAIAMgCUGACGxqIQogCkEEaiEFIAJB8AdqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAsgB0EBaiIHQQNJDQALIANBgIAQaiEDIAMgBEkNAAsLzQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAEGohDANAIAAhBiAFIQcgAEGABGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAECESIAf9AASQgBAhEyAH/QAEoIAQIRQgB/0ABLCAECEVIAYhCSAEIQogBkGAAmohCwNAIAn9CQIAIRYgCf0JAoACIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgBAgByAT/QsEkIAQIAcgFP0LBKCAECAHIBX9CwSwgBAgBkGABGohBiAHQYCAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
-      "AGFzbQEAAAABTQlgBX9/f39/AGAEf39/fwBgAn9/AGAFf39/fHwAYAZ/f39/fHwAYAd/f39/fHx8AGADf398AGAOf39/f398fHx8fHx8fHwAYAN/f38AAg8BA2VudgZtZW1vcnkCAAEDDAsAAQICAwQFBgcHCAeXAQsUY29udkJhY2t3YXJkV2VpZ2h0MTQAABNjb252QmFja3dhcmRJbnB1dDE0AAEMY29udkltMmNvbDE0AAIMY29udkNvbDJpbTE0AAMDc2dkAAQQc2dkTW9tZW50dW1GaXJzdAAFC3NnZE1vbWVudHVtAAYFc2NhbGUABwRhZGFtAAgFYWRhbXcACQpzdW1TcXVhcmVzAAoKkhwLoQgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAgAhqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgAKSOAKAAiAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChAKSOAKEAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiAKSOAKIAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjAKSOAKMAiAIQYCAIGohCCAJQYAEaiEJIAggCkkNAAsgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAQbCAAaiEPIARBAWtBgAJsIANqIRAgASEFIAIhBiAQIQcgBUGAgIAIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCAEGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAgBAhHCATIBogHP3mAf3kASETIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgMAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLpAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAEGohDANAIAAhBiAFIQcgAEGAAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAEaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAJqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQQhqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvdAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBgAJJBEAgAyAJQYAIbGohCiAKQQBqIQUgAkGACGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGACGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAkkNAAsgB0EBaiIHQQFJDQALIANBgIAQaiEDIAMgBEkNAAsLzQECCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAIaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEAayIJQYACSQRAIAMgCUGACGxqIQogCkEAaiEFIAJBgAhqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAhqIQILIAhBAWoiCEGAAkkNAAsgB0EBaiIHQQFJDQALIANBgIAQaiEDIAMgBEkNAAsLpQEDAn8EewJ8IAP9FCEHIAT9FCEIIAJBfnFBBGwhBgJAA0AgBSAGTw0BIAAgBWr9XQMA/V8hCSABIAVq/V0DAP1fIAggCf3yAf3wASEKIAAgBWogCSAHIAr98gH98QH9Xv1bAwAAIAVBCGohBQwACwsgAkEBcQRAIAAgBWoqAgC7IQsgASAFaioCALsgBCALoqAhDCAAIAVqIAsgAyAMoqG2OAIACwu+AQMCfwR7AnwgBP0UIQggBf0UIQkgA0F+cUEEbCEHAkADQCAGIAdPDQEgACAGav1dAwD9XyEKIAEgBmr9XQMA/V8gCSAK/fIB/fABIQsgAiAGaiAL/V79WwMAACAAIAZqIAogCCAL/fIB/fEB/V79WwMAACAGQQhqIQYMAAsLIANBAXEEQCAAIAZqKgIAuyEMIAEgBmoqAgC7IAUgDKKgIQ0gAiAGaiANtjgCACAAIAZqIAwgBCANoqG2OAIACwvsAQMCfwZ7A3wgBP0UIQkgBf0UIQogBv0UIQsgA0F+cUEEbCEIAkADQCAHIAhPDQEgACAHav1dAwD9XyEMIAEgB2r9XQMA/V8gCiAM/fIB/fABIQ0gCyACIAdq/V0DAP1f/fIBIA398AEhDiACIAdqIA79Xv1bAwAAIAAgB2ogDCAJIA798gH98QH9Xv1bAwAAIAdBCGohBwwACwsgA0EBcQRAIAAgB2oqAgC7IQ8gASAHaioCALsgBSAPoqAhECAGIAIgB2oqAgC7oiAQoCERIAIgB2ogEbY4AgAgACAHaiAPIAQgEaKhtjgCAAsLZQICfwF7IAL9FCEFIAFBfnFBBGwhBAJAA0AgAyAETw0BIAAgA2ogACADav1dAwD9XyAF/fIB/V79WwMAACADQQhqIQMMAAsLIAFBAXEEQCAAIANqIAAgA2oqAgC7IAKitjgCAAsLjQMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8hGSABIA5q/V0DAP1fIBEgGf3yAf3wASEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyEdIAEgDmoqAgC7IAYgHaKgIR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLiwMDAn8NewR8IAX9FCEQIAb9FCERIAf9FCESIAj9FCETIAn9FCEUIAr9FCEVIAv9FCEWIAz9FCEXIA39FCEYIARBfnFBBGwhDwJAA0AgDiAPTw0BIAAgDmr9XQMA/V8gEf3yAf1e/V8hGSABIA5q/V0DAP1fIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IAaitrshHSABIA5qKgIAuyEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC8EBAgJ/AnsgAv0ABAAhBSAC/QAEECEGIAFBfHFBBGwhBAJAA0AgAyAETw0BIAUgACADav1dAwD9XyAAIANq/V0DAP1f/fIB/fABIQUgBiAAIANq/V0DCP1fIAAgA2r9XQMI/V/98gH98AEhBiADQRBqIQMMAAsLIAIgBf0LBAAgAiAG/QsEECABQQRsIQQCQANAIAMgBE8NASACIAIrAwAgACADaioCALsgACADaioCALuioDkDACADQQRqIQMMAAsLCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHWAUTY29udkJhY2t3YXJkV2VpZ2h0OQAAEmNvbnZCYWNrd2FyZElucHV0OQABC2NvbnZJbTJjb2w5AAILY29udkNvbDJpbTkAAw1jb252Rm9yd2FyZDEwAAQK8RgFmwgCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAwARqIQ4DQCAAIQggByEJIARBAXZBgBBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGACGohDQNAIAv9AAQAIRogC/0ABIAIIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAIIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAECEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgBghHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgKACkjgCgKACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEoAKSOAKEoAIgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAoigApI4AoigAiAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjKACkjgCjKACIAhBgBBqIQggCUGAwARqIQkgCCAKSQ0ACyAFQYAgaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAhsIABqIQ8gBEEBa0GAoAJsIANqIRAgASEFIAIhBiAQIQcgBUGAgMAEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAIaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAIIRwgEyAaIBz95gH95AEhEyAM/QAEgBAhHCAUIBogHP3mAf3kASEUIAz9AASAGCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYAgaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoQMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAIaiEMA0AgACEGIAUhByAAQYCgAmohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYCAgBJqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAoAJqIQkgCkGACGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAggByAT/QsEkAggByAU/QsEoAggByAV/QsEsAggBkEIaiEGIAdBgBBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwv/BAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAwABqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBEEkEQCADIAlBwABsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBSoCMDgCMCACIAUqAjQ4AjQgAiAFKgI4OAI4IAVBPGohBSACQTxqIQIFIAIgC/0LBAAgAiAL/QsEECACIAv9CwQgIAIgC/0LBDAgAkHAAGohAgsgCEEBaiIIQRBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEQSQRAIAMgCUHAAGxqIQogCkEAaiEFIAIgBf0ABAD9CwQAIAIgBf0ABBD9CwQQIAIgBf0ABCD9CwQgIAIgBf0ABDD9CwQwIAVBwABqIQUgAkHAAGohAgUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAiAL/QsEMCACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQRqIQUgAiAF/QAEAP0LBAAgAiAF/QAEEP0LBBAgAiAF/QAEIP0LBCAgAiAFKgIwOAIwIAIgBSoCNDgCNCACIAUqAjg4AjggBUE8aiEFIAJBPGohAiACQwAAAAA4AgAgAkEEaiECBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACIAv9CwQwIAJBwABqIQILIAhBAWoiCEEQSQ0ACyAHQQFqIgdBA0kNAAsgA0GACGohAyADIARJDQALC4kFAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgIDAAGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEQSQRAIAMgCUHAAGxqIQogAkEEaiECIApBAGohBSAFIAX9AAQAIAL9AAQA/eQB/QsEACAFIAX9AAQQIAL9AAQQ/eQB/QsEECAFIAX9AAQgIAL9AAQg/eQB/QsEICAFIAUqAjAgAioCMJI4AjAgBSAFKgI0IAIqAjSSOAI0IAUgBSoCOCACKgI4kjgCOCAFQTxqIQUgAkE8aiECBSACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQBqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAF/QAEMCAC/QAEMP3kAf0LBDAgBUHAAGohBSACQcAAaiECBSACQcAAaiECCyAIQQFqIghBEEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQRBJBEAgAyAJQcAAbGohCiAKQQRqIQUgBSAF/QAEACAC/QAEAP3kAf0LBAAgBSAF/QAEECAC/QAEEP3kAf0LBBAgBSAF/QAEICAC/QAEIP3kAf0LBCAgBSAFKgIwIAIqAjCSOAIwIAUgBSoCNCACKgI0kjgCNCAFIAUqAjggAioCOJI4AjggBUE8aiEFIAJBPGohAiACQQRqIQIFIAJBwABqIQILIAhBAWoiCEEQSQ0ACyAHQQFqIgdBA0kNAAsgA0GACGohAyADIARJDQALC6IDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGACGohDANAIAAhBiAFIQcgAEGAgIAEaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgMAAaiELA0AgCf0JAgAhFiAJ/QkCgEAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGACGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAggByAT/QsEkAggByAU/QsEoAggByAV/QsEsAggBkGAgAFqIQYgB0GAEGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgEAB3MGFGNvbnZCYWNrd2FyZFdlaWdodDEwAAATY29udkJhY2t3YXJkSW5wdXQxMAABDGNvbnZJbTJjb2wxMAACDGNvbnZDb2wyaW0xMAADDWNvbnZGb3J3YXJkMTEABBRjb252QmFja3dhcmRXZWlnaHQxMQAFCs4cBpMIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIABaiEOA0AgACEIIAchCSAEQQF2QYAQbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAhqIQ0DQCAL/QAEACEaIAv9AASACCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASACCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgBAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAYIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoBAkjgCgEAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoRAkjgChEAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAohAkjgCiEAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAoxAkjgCjEAgCEGAEGohCCAJQYCAAWohCSAIIApJDQALIAVBgCBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GACGwgAGohDyAEQQFrQYDAAGwgA2ohECABIQUgAiEGIBAhByAFQYCAgAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgAhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgAghHCATIBogHP3mAf3kASETIAz9AASAECEcIBQgGiAc/eYB/eQBIRQgDP0ABIAYIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgCBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwuhAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgAhqIQwDQCAAIQYgBSEHIABBgMAAaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICABGohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYDAAGohCSAKQYAIaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSACCAHIBP9CwSQCCAHIBT9CwSgCCAHIBX9CwSwCCAGQQhqIQYgB0GAEGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+0CAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICAAWohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAGsiCUEgSQRAIAMgCUGAAWxqIQogCkEAaiEFIAJBwABqIQYDQCACIAUqAgA4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACIAv9CwQAIAIgC/0LBBAgAiAL/QsEICACIAv9CwQwIAJBwABqIQILIAhBAWoiCEEQSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQBrIglBIEkEQCADIAlBgAFsaiEKIApBBGohBSACQcAAaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAiAL/QsEACACIAv9CwQQIAIgC/0LBCAgAiAL/QsEMCACQcAAaiECCyAIQQFqIghBEEkNAAsgB0EBaiIHQQJJDQALIANBgCBqIQMgAyAESQ0ACwu5AgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAFqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQBrIglBIEkEQCADIAlBgAFsaiEKIApBAGohBSACQcAAaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkHAAGohAgsgCEEBaiIIQRBJDQALQQAhCANAIAhBAmwgB0EBbGpBAGsiCUEgSQRAIAMgCUGAAWxqIQogCkEEaiEFIAJBwABqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQcAAaiECCyAIQQFqIghBEEkNAAsgB0EBaiIHQQJJDQALIANBgCBqIQMgAyAESQ0ACwvIAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgCBqIQwDQCAAIQYgBSEHIABBgICACWohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIAgIRIgB/0ABJAgIRMgB/0ABKAgIRQgB/0ABLAgIRUgBiEJIAQhCiAGQYCgAmohCwNAIAn9CQIAIRYgCf0JAoCgAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAgaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAICAHIBP9CwSQICAHIBT9CwSgICAHIBX9CwSwICAGQYDABGohBiAHQYDAAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIASaiEOA0AgACEIIAchCSAEQQF2QYDAAGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAgaiENA0AgC/0ABAAhGiAL/QAEgCAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgCAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIBAIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAYCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAoAKSOAKAoAIgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoSgApI4AoSgAiAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiKACkjgCiKACIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMoAKSOAKMoAIgCEGAwABqIQggCUGAwARqIQkgCCAKSQ0ACyAFQYCAAWohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYAgbCAAaiEPIARBAWtBgKACbCADaiEQIAEhBSACIQYgECEHIAVBgICAEmohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAICEcIBMgGiAc/eYB/eQBIRMgDP0ABIBAIRwgFCAaIBz95gH95AEhFCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgAFqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEBAAIAAQeBAQcTY29udkJhY2t3YXJkSW5wdXQxMQAADGNvbnZJbTJjb2wxMQABDGNvbnZDb2wyaW0xMQACDWNvbnZGb3J3YXJkMTIAAxRjb252QmFja3dhcmRXZWlnaHQxMgAEE2NvbnZCYWNrd2FyZElucHV0MTIABQxjb252SW0yY29sMTIABgqXHgeiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgCBqIQwDQCAAIQYgBSEHIABBgKACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICACWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCgAmohCSAKQYAgaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAICAHIBP9CwSQICAHIBT9CwSgICAHIBX9CwSwICAGQQhqIQYgB0GAwABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvmBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAJqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkGAAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIApBAGohBSACQYABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQSBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogCkEEaiEFIAJB8ABqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQYABaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQSBJDQALIAdBAWoiB0EDSQ0ACyADQYAgaiEDIAMgBEkNAAsLxgQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIACaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQSBJBEAgAyAJQYABbGohCiACQQRqIQIgCkEAaiEFIAJB8ABqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkGAAWohAgsgCEEBaiIIQSBJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUEgSQRAIAMgCUGAAWxqIQogCkEAaiEFIAJBgAFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAFqIQILIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBIEkEQCADIAlBgAFsaiEKIApBBGohBSACQfAAaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQYABaiECCyAIQQFqIghBIEkNAAsgB0EBaiIHQQNJDQALIANBgCBqIQMgAyAESQ0ACwuiAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgCBqIQwDQCAAIQYgBSEHIABBgICAAWohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAgaiELA0AgCf0JAgAhFiAJ/QkCgCAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAIGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgCAgByAT/QsEkCAgByAU/QsEoCAgByAV/QsEsCAgBkGAwABqIQYgB0GAwABqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuWCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAAmohDgNAIAAhCCAHIQkgBEEBdkGAwABsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAIGohDQNAIAv9AAQAIRogC/0ABIAgIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAgIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAQCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgGAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgCCSOAKAICAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChCCSOAKEICAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiCCSOAKIICAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjCCSOAKMICAIQYDAAGohCCAJQYDAAGohCSAIIApJDQALIAVBgIABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgCBsIABqIQ8gBEEBa0GAIGwgA2ohECABIQUgAiEGIBAhByAFQYCAgAJqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgCBqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgCAhHCATIBogHP3mAf3kASETIAz9AASAQCEcIBQgGiAc/eYB/eQBIRQgDP0ABIBgIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIABaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLoAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAgaiEMA0AgACEGIAUhByAAQYAgaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICAAWohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYAgaiEJIApBgCBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAgIAcgE/0LBJAgIAcgFP0LBKAgIAcgFf0LBLAgIAZBCGohBiAHQYDAAGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+ICAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICAAmohBANAQQAhBwNAQQAhCANAIAhBAmwgB0EBbGpBAGsiCUHAAEkEQCADIAlBgAJsaiEKIApBAGohBSACQYABaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkGAAWohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQBrIglBwABJBEAgAyAJQYACbGohCiAKQQRqIQUgAkGAAWohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBgAFqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBIEkNAAsgB0EBaiIHQQJJDQALIANBgIABaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgAn9/AGAEf39/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAQAAB2sGDGNvbnZDb2wyaW0xMgAADWNvbnZGb3J3YXJkMTMAARRjb252QmFja3dhcmRXZWlnaHQxMwACE2NvbnZCYWNrd2FyZElucHV0MTMAAwxjb252SW0yY29sMTMABAxjb252Q29sMmltMTMABQqmGwa8AgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAJqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQBrIglBwABJBEAgAyAJQYACbGohCiAKQQBqIQUgAkGAAWohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBgAFqIQILIAhBAWoiCEEgSQ0AC0EAIQgDQCAIQQJsIAdBAWxqQQBrIglBwABJBEAgAyAJQYACbGohCiAKQQRqIQUgAkGAAWohBgNAIAUgBSoCACACKgIAkjgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBgAFqIQILIAhBAWoiCEEgSQ0ACyAHQQFqIgdBAkkNAAsgA0GAgAFqIQMgAyAESQ0ACwvSAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIABaiEMA0AgACEGIAUhByAAQYCAoAJqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAEhEiAH/QAEkIABIRMgB/0ABKCAASEUIAf9AASwgAEhFSAGIQkgBCEKIAZBgJABaiELA0AgCf0JAgAhFiAJ/QkCgJABIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAEgByAT/QsEkIABIAcgFP0LBKCAASAHIBX9CwSwgAEgBkGAoAJqIQYgB0GAgAJqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwupCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAJGohDgNAIAAhCCAHIQkgBEEBdkGAgAJsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgAFqIQ0DQCAL/QAEACEaIAv9AASAgAEhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIABIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAIhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICAAyEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAkAGSOAKAkAEgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoSQAZI4AoSQASAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiJABkjgCiJABIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMkAGSOAKMkAEgCEGAgAJqIQggCUGAoAJqIQkgCCAKSQ0ACyAFQYCABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCAAWwgAGohDyAEQQFrQYCQAWwgA2ohECABIQUgAiEGIBAhByAFQYCAgCRqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIABaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICAASEcIBMgGiAc/eYB/eQBIRMgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgDP0ABICAAyEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCABGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC6gDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgAFqIQwDQCAAIQYgBSEHIABBgJABaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgICgAmohCwNAIAn9CQIAIRYgCf0JAgQhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQYCQAWohCSAKQYCAAWohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIABIAcgE/0LBJCAASAHIBT9CwSggAEgByAV/QsEsIABIAZBCGohBiAHQYCAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC+0EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICABGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHAAEkEQCADIAlBgAJsaiEKIAJDAAAAADgCACACQQRqIQIgCkEAaiEFIAJB8AFqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAgUgAkGAAmohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHAAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQcAASQRAIAMgCUGAAmxqIQogCkEAaiEFIAJBgAJqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAJqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBwABJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUHAAEkEQCADIAlBgAJsaiEKIApBBGohBSACQfABaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIgAkMAAAAAOAIAIAJBBGohAgUgAkGAAmohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHAAEkNAAsgB0EBaiIHQQNJDQALIANBgIABaiEDIAMgBEkNAAsLzQQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAEaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQcAASQRAIAMgCUGAAmxqIQogAkEEaiECIApBAGohBSACQfABaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIFIAJBgAJqIQILIAhBAWoiCEHAAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQcAASQRAIAMgCUGAAmxqIQogCkEAaiEFIAJBgAJqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsFIAJBgAJqIQILIAhBAWoiCEHAAEkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQcAASQRAIAMgCUGAAmxqIQogCkEEaiEFIAJB8AFqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAiACQQRqIQIFIAJBgAJqIQILIAhBAWoiCEHAAEkNAAsgB0EBaiIHQQNJDQALIANBgIABaiEDIAMgBEkNAAsL",
+      "AGFzbQEAAAABFQNgBH9/f38AYAV/f39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAEAAgIAB2wGDWNvbnZGb3J3YXJkMTQAABRjb252QmFja3dhcmRXZWlnaHQxNAABE2NvbnZCYWNrd2FyZElucHV0MTQAAgxjb252SW0yY29sMTQAAwxjb252Q29sMmltMTQABA1jb252Rm9yd2FyZDE1AAUK6hcGpgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCAAWohDANAIAAhBiAFIQcgAEGAgCBqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCf0JAoAQIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIABaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAEgByAT/QsEkIABIAcgFP0LBKCAASAHIBX9CwSwgAEgBkGAIGohBiAHQYCAAmohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC58IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAEaiEOA0AgACEIIAchCSAEQQF2QYCAAmwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogC/0ABICAASEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAEhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICAAiEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIADIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAQkjgCgBAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQQkjgChBAgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogQkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowQkjgCjBAgCEGAgAJqIQggCUGAIGohCSAIIApJDQALIAVBgIAEaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIABbCAAaiEPIARBAWtBgBBsIANqIRAgASEFIAIhBiAQIQcgBUGAgIAEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCAAWohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAgAEhHCATIBogHP3mAf3kASETIAz9AASAgAIhHCAUIBogHP3mAf3kASEUIAz9AASAgAMhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgARqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwulAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIABaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAgaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBBqIQkgCkGAgAFqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAASAHIBP9CwSQgAEgByAU/QsEoIABIAcgFf0LBLCAASAGQQhqIQYgB0GAgAJqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvkAgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgARqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQBrIglBgAFJBEAgAyAJQYAEbGohCiAKQQBqIQUgAkGAAmohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBgAJqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBwABJDQALQQAhCANAIAhBAmwgB0EBbGpBAGsiCUGAAUkEQCADIAlBgARsaiEKIApBBGohBSACQYACaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkGAAmohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEHAAEkNAAsgB0EBaiIHQQJJDQALIANBgIAEaiEDIAMgBEkNAAsLvgICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAEaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEAayIJQYABSQRAIAMgCUGABGxqIQogCkEAaiEFIAJBgAJqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQYACaiECCyAIQQFqIghBwABJDQALQQAhCANAIAhBAmwgB0EBbGpBAGsiCUGAAUkEQCADIAlBgARsaiEKIApBBGohBSACQYACaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkGAAmohAgsgCEEBaiIIQcAASQ0ACyAHQQFqIgdBAkkNAAsgA0GAgARqIQMgAyAESQ0ACwvRAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAEaiEMA0AgACEGIAUhByAAQYCAyABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgAQhEiAH/QAEkIAEIRMgB/0ABKCABCEUIAf9AASwgAQhFSAGIQkgBCEKIAZBgMgAaiELA0AgCf0JAgAhFiAJ/QkCgEghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgARqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICABCAHIBP9CwSQgAQgByAU/QsEoIAEIAcgFf0LBLCABCAGQYCQAWohBiAHQYCACGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALCw==",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwYFAAECAgEHXAUUY29udkJhY2t3YXJkV2VpZ2h0MTUAABNjb252QmFja3dhcmRJbnB1dDE1AAEMY29udkltMmNvbDE1AAIMY29udkNvbDJpbTE1AAMNY29udkZvcndhcmQxNgAECrYYBaMIAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIDIAGohDgNAIAAhCCAHIQkgBEEBdkGAgAhsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAv9AASAgAQhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgAghHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICADCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKASJI4AoBIIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKESJI4AoRIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKISJI4AohIIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMSJI4AoxIIAhBgIAIaiEIIAlBgJABaiEJIAggCkkNAAsgBUGAgBBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAgARsIABqIQ8gBEEBa0GAyABsIANqIRAgASEFIAIhBiAQIQcgBUGAgIDIAGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAgARqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgIAEIRwgEyAaIBz95gH95AEhEyAM/QAEgIAIIRwgFCAaIBz95gH95AEhFCAM/QAEgIAMIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAVBgIAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLqAMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYCABGohDANAIAAhBiAFIQcgAEGAyABqIQgDQCANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkGAgMgAaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgMgAaiEJIApBgIAEaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgAQgByAT/QsEkIAEIAcgFP0LBKCABCAHIBX9CwSwgAQgBkEIaiEGIAdBgIAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL7QQCCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAIaiEEA0BBACEHA0BBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogAkMAAAAAOAIAIAJBBGohAiAKQQBqIQUgAkHwA2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECBSACQYAEaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQBqIQUgAkGABGohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGABGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAUkNAAtBACEIA0AgCEEBbCAHQQFsakEBayIJQYABSQRAIAMgCUGABGxqIQogCkEEaiEFIAJB8ANqIQYDQCACIAX9AAQA/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgAiAFKgIAOAIAIAIgBSoCBDgCBCACIAUqAgg4AgggBUEMaiEFIAJBDGohAiACQwAAAAA4AgAgAkEEaiECBSACQYAEaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQYABSQ0ACyAHQQFqIgdBA0kNAAsgA0GAgARqIQMgAyAESQ0ACwvNBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiACQQRqIQIgCkEAaiEFIAJB8ANqIQYDQCAFIAX9AAQAIAL9AAQA/eQB/QsEACAFQRBqIQUgAkEQaiECIAIgBkkNAAsgBSAFKgIAIAIqAgCSOAIAIAUgBSoCBCACKgIEkjgCBCAFIAUqAgggAioCCJI4AgggBUEMaiEFIAJBDGohAgUgAkGABGohAgsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQBqIQUgAkGABGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGABGohAgsgCEEBaiIIQYABSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAFJBEAgAyAJQYAEbGohCiAKQQRqIQUgAkHwA2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECIAJBBGohAgUgAkGABGohAgsgCEEBaiIIQYABSQ0ACyAHQQFqIgdBA0kNAAsgA0GAgARqIQMgAyAESQ0ACwumAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAEaiEMA0AgACEGIAUhByAAQYCACGohCANAIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAgARqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICABCAHIBP9CwSQgAQgByAU/QsEoIAEIAcgFf0LBLCABCAGQYAQaiEGIAdBgIAIaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwcGAAECAgEAB3MGFGNvbnZCYWNrd2FyZFdlaWdodDE2AAATY29udkJhY2t3YXJkSW5wdXQxNgABDGNvbnZJbTJjb2wxNgACDGNvbnZDb2wyaW0xNgADDWNvbnZGb3J3YXJkMTcABBRjb252QmFja3dhcmRXZWlnaHQxNwAFCuYcBp8IAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgIAIaiEOA0AgACEIIAchCSAEQQF2QYCACGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYCABGohDQNAIAv9AAQAIRogC/0ABICABCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAgAQhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABICACCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgIAMIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSIAkqAoAIkjgCgAggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSIAkqAoQIkjgChAggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSIAkqAogIkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSIAkqAowIkjgCjAggCEGAgAhqIQggCUGAEGohCSAIIApJDQALIAVBgIAQaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgIAEbCAAaiEPIARBAWtBgAhsIANqIRAgASEFIAIhBiAQIQcgBUGAgIAIaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYCABGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAgAQhHCATIBogHP3mAf3kASETIAz9AASAgAghHCAUIBogHP3mAf3kASEUIAz9AASAgAwhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpIgCSoCAJI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSIAkqAgSSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkiAJKgIIkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpIgCSoCDJI4AgwgBUGAgBBqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwulAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAEaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIAIaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgAhqIQkgCkGAgARqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICABCAHIBP9CwSQgAQgByAU/QsEoIAEIAcgFf0LBLCABCAGQQhqIQYgB0GAgAhqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvkAgIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAhqIQQDQEEAIQcDQEEAIQgDQCAIQQJsIAdBAWxqQQBrIglBgAJJBEAgAyAJQYAIbGohCiAKQQBqIQUgAkGABGohBgNAIAIgBSoCADgCACAFQQhqIQUgAkEEaiECIAIgBkkNAAsFIAJBgARqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBgAFJDQALQQAhCANAIAhBAmwgB0EBbGpBAGsiCUGAAkkEQCADIAlBgAhsaiEKIApBBGohBSACQYAEaiEGA0AgAiAFKgIAOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkGABGohBgNAIAIgC/0LBAAgAkEQaiECIAIgBkkNAAsLIAhBAWoiCEGAAUkNAAsgB0EBaiIHQQJJDQALIANBgIAQaiEDIAMgBEkNAAsLvgICCX8Be/0MAAAAAAAAAAAAAAAAAAAAACELIAEhAiAAIQMgAEGAgIAIaiEEA0BBACEHA0BBACEIA0AgCEECbCAHQQFsakEAayIJQYACSQRAIAMgCUGACGxqIQogCkEAaiEFIAJBgARqIQYDQCAFIAUqAgAgAioCAJI4AgAgBUEIaiEFIAJBBGohAiACIAZJDQALBSACQYAEaiECCyAIQQFqIghBgAFJDQALQQAhCANAIAhBAmwgB0EBbGpBAGsiCUGAAkkEQCADIAlBgAhsaiEKIApBBGohBSACQYAEaiEGA0AgBSAFKgIAIAIqAgCSOAIAIAVBCGohBSACQQRqIQIgAiAGSQ0ACwUgAkGABGohAgsgCEEBaiIIQYABSQ0ACyAHQQFqIgdBAkkNAAsgA0GAgBBqIQMgAyAESQ0ACwvPAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYCAEmohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABICAECESIAf9AASQgBAhEyAH/QAEoIAQIRQgB/0ABLCAECEVIAYhCSAEIQogBkGAJGohCwNAIAn9CQIAIRYgCf0JAoAkIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgIAQaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAgBAgByAT/QsEkIAQIAcgFP0LBKCAECAHIBX9CwSwgBAgBkGAyABqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwukCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICAkAFqIQ4DQCAAIQggByEJIARBAXZBgIAgbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAL/QAEgIAQIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgIAgIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASAgDAhHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpIgCSoCgCSSOAKAJCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpIgCSoChCSSOAKEJCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIgCSoCiCSSOAKIJCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpIgCSoCjCSSOAKMJCAIQYCAIGohCCAJQYDIAGohCSAIIApJDQALIAVBgIDAAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLIARBAXEEQCAEQQFrQYCAEGwgAGohDyAEQQFrQYAkbCADaiEQIAEhBSACIQYgECEHIAVBgICAkAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgDP0ABICAICEcIBQgGiAc/eYB/eQBIRQgDP0ABICAMCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCws=",
+      "AGFzbQEAAAABFQNgBH9/f38AYAJ/fwBgBX9/f39/AAIPAQNlbnYGbWVtb3J5AgABAwgHAAEBAAIAAQeBAQcTY29udkJhY2t3YXJkSW5wdXQxNwAADGNvbnZJbTJjb2wxNwABDGNvbnZDb2wyaW0xNwACDWNvbnZGb3J3YXJkMTgAAxRjb252QmFja3dhcmRXZWlnaHQxOAAEE2NvbnZCYWNrd2FyZElucHV0MTgABQxjb252SW0yY29sMTgABgrdHQelAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYAkaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgIASaiELA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCRqIQkgCkGAgBBqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBICAECAHIBP9CwSQgBAgByAU/QsEoIAQIAcgFf0LBLCAECAGQQhqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvtBAIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgBBqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAJJBEAgAyAJQYAIbGohCiACQwAAAAA4AgAgAkEEaiECIApBAGohBSACQfAHaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAIgBSoCADgCACACIAUqAgQ4AgQgAiAFKgIIOAIIIAVBDGohBSACQQxqIQIFIAJBgAhqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBgAJJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAkkEQCADIAlBgAhsaiEKIApBAGohBSACQYAIaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYAIaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQYACSQ0AC0EAIQgDQCAIQQFsIAdBAWxqQQFrIglBgAJJBEAgAyAJQYAIbGohCiAKQQRqIQUgAkHwB2ohBgNAIAIgBf0ABAD9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyACIAUqAgA4AgAgAiAFKgIEOAIEIAIgBSoCCDgCCCAFQQxqIQUgAkEMaiECIAJDAAAAADgCACACQQRqIQIFIAJBgAhqIQYDQCACIAv9CwQAIAJBEGohAiACIAZJDQALCyAIQQFqIghBgAJJDQALIAdBAWoiB0EDSQ0ACyADQYCAEGohAyADIARJDQALC80EAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICAEGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAkkEQCADIAlBgAhsaiEKIAJBBGohAiAKQQBqIQUgAkHwB2ohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACyAFIAUqAgAgAioCAJI4AgAgBSAFKgIEIAIqAgSSOAIEIAUgBSoCCCACKgIIkjgCCCAFQQxqIQUgAkEMaiECBSACQYAIaiECCyAIQQFqIghBgAJJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAkkEQCADIAlBgAhsaiEKIApBAGohBSACQYAIaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYAIaiECCyAIQQFqIghBgAJJDQALQQAhCANAIAhBAWwgB0EBbGpBAWsiCUGAAkkEQCADIAlBgAhsaiEKIApBBGohBSACQfAHaiEGA0AgBSAF/QAEACAC/QAEAP3kAf0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALIAUgBSoCACACKgIAkjgCACAFIAUqAgQgAioCBJI4AgQgBSAFKgIIIAIqAgiSOAIIIAVBDGohBSACQQxqIQIgAkEEaiECBSACQYAIaiECCyAIQQFqIghBgAJJDQALIAdBAWoiB0EDSQ0ACyADQYCAEGohAyADIARJDQALC80DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAgBBqIQwDQCAAIQYgBSEHIABBgARqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAgBAhEiAH/QAEkIAQIRMgB/0ABKCAECEUIAf9AASwgBAhFSAGIQkgBCEKIAZBgAJqIQsDQCAJ/QkCACEWIAn9CQKAAiEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYCAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAQIAcgE/0LBJCAECAHIBT9CwSggBAgByAV/QsEsIAQIAZBgARqIQYgB0GAgCBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuhCAIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgICACGohDgNAIAAhCCAHIQkgBEEBdkGAgCBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAgBBqIQ0DQCAL/QAEACEaIAv9AASAgBAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgIAQIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAgCAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABICAMCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSIAkqAgCSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkiAJKgIEkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpIgCSoCCJI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSIAkqAgySOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkiAJKgKAApI4AoACIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiAJKgKEApI4AoQCIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkiAJKgKIApI4AogCIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkiAJKgKMApI4AowCIAhBgIAgaiEIIAlBgARqIQkgCCAKSQ0ACyAFQYCAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAgBBsIABqIQ8gBEEBa0GAAmwgA2ohECABIQUgAiEGIBAhByAFQYCAgAhqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgIAQaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABICAECEcIBMgGiAc/eYB/eQBIRMgDP0ABICAICEcIBQgGiAc/eYB/eQBIRQgDP0ABICAMCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkiAJKgIAkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpIgCSoCBJI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSIAkqAgiSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkiAJKgIMkjgCDCAFQYCAwABqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCwukAwMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgIAQaiEMA0AgACEGIAUhByAAQYACaiEIA0AgDSEOIA0hDyANIRAgDSERIA0hEiANIRMgDSEUIA0hFSAGIQkgBCEKIAZBgARqIQsDQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAAmohCSAKQYCAEGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgIAQIAcgE/0LBJCAECAHIBT9CwSggBAgByAV/QsEsIAQIAZBCGohBiAHQYCAIGohByAGIAhJDQALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC90BAgl/AXv9DAAAAAAAAAAAAAAAAAAAAAAhCyABIQIgACEDIABBgICACGohBANAQQAhBwNAQQAhCANAIAhBAWwgB0EBbGpBAGsiCUGAAkkEQCADIAlBgAhsaiEKIApBAGohBSACQYAIaiEGA0AgAiAF/QAEAP0LBAAgBUEQaiEFIAJBEGohAiACIAZJDQALBSACQYAIaiEGA0AgAiAL/QsEACACQRBqIQIgAiAGSQ0ACwsgCEEBaiIIQYACSQ0ACyAHQQFqIgdBAUkNAAsgA0GAgBBqIQMgAyAESQ0ACws=",
+      "AGFzbQEAAAABPgdgAn9/AGAFf39/fHwAYAZ/f39/fHwAYAd/f39/fHx8AGADf398AGAOf39/f398fHx8fHx8fHwAYAN/f38AAg8BA2VudgZtZW1vcnkCAAEDCQgAAQIDBAUFBgdbCAxjb252Q29sMmltMTgAAANzZ2QAARBzZ2RNb21lbnR1bUZpcnN0AAILc2dkTW9tZW50dW0AAwVzY2FsZQAEBGFkYW0ABQVhZGFtdwAGCnN1bVNxdWFyZXMABwrqDgjNAQIJfwF7/QwAAAAAAAAAAAAAAAAAAAAAIQsgASECIAAhAyAAQYCAgAhqIQQDQEEAIQcDQEEAIQgDQCAIQQFsIAdBAWxqQQBrIglBgAJJBEAgAyAJQYAIbGohCiAKQQBqIQUgAkGACGohBgNAIAUgBf0ABAAgAv0ABAD95AH9CwQAIAVBEGohBSACQRBqIQIgAiAGSQ0ACwUgAkGACGohAgsgCEEBaiIIQYACSQ0ACyAHQQFqIgdBAUkNAAsgA0GAgBBqIQMgAyAESQ0ACwulAQMCfwR7AnwgA/0UIQcgBP0UIQggAkF+cUEEbCEGAkADQCAFIAZPDQEgACAFav1dAwD9XyEJIAEgBWr9XQMA/V8gCCAJ/fIB/fABIQogACAFaiAJIAcgCv3yAf3xAf1e/VsDAAAgBUEIaiEFDAALCyACQQFxBEAgACAFaioCALshCyABIAVqKgIAuyAEIAuioCEMIAAgBWogCyADIAyiobY4AgALC74BAwJ/BHsCfCAE/RQhCCAF/RQhCSADQX5xQQRsIQcCQANAIAYgB08NASAAIAZq/V0DAP1fIQogASAGav1dAwD9XyAJIAr98gH98AEhCyACIAZqIAv9Xv1bAwAAIAAgBmogCiAIIAv98gH98QH9Xv1bAwAAIAZBCGohBgwACwsgA0EBcQRAIAAgBmoqAgC7IQwgASAGaioCALsgBSAMoqAhDSACIAZqIA22OAIAIAAgBmogDCAEIA2iobY4AgALC+wBAwJ/BnsDfCAE/RQhCSAF/RQhCiAG/RQhCyADQX5xQQRsIQgCQANAIAcgCE8NASAAIAdq/V0DAP1fIQwgASAHav1dAwD9XyAKIAz98gH98AEhDSALIAIgB2r9XQMA/V/98gEgDf3wASEOIAIgB2ogDv1e/VsDAAAgACAHaiAMIAkgDv3yAf3xAf1e/VsDAAAgB0EIaiEHDAALCyADQQFxBEAgACAHaioCALshDyABIAdqKgIAuyAFIA+ioCEQIAYgAiAHaioCALuiIBCgIREgAiAHaiARtjgCACAAIAdqIA8gBCARoqG2OAIACwtlAgJ/AXsgAv0UIQUgAUF+cUEEbCEEAkADQCADIARPDQEgACADaiAAIANq/V0DAP1fIAX98gH9Xv1bAwAAIANBCGohAwwACwsgAUEBcQRAIAAgA2ogACADaioCALsgAqK2OAIACwuNAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyEZIAEgDmr9XQMA/V8gESAZ/fIB/fABIRogEiACIA5q/V0DAP1f/fIBIBMgGv3yAf3wASEbIBQgAyAOav1dAwD9X/3yASAVIBr98gEgGv3yAf3wASEcIAIgDmogG/1e/VsDAAAgAyAOaiAc/V79WwMAACAAIA5qIBkgECAbIBb98wH98gEgHCAX/fMB/e8BIBj98AH98wH98QH9Xv1bAwAAIA5BCGohDgwACwsgBEEBcQRAIAAgDmoqAgC7IR0gASAOaioCALsgBiAdoqAhHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwuLAwMCfw17BHwgBf0UIRAgBv0UIREgB/0UIRIgCP0UIRMgCf0UIRQgCv0UIRUgC/0UIRYgDP0UIRcgDf0UIRggBEF+cUEEbCEPAkADQCAOIA9PDQEgACAOav1dAwD9XyAR/fIB/V79XyEZIAEgDmr9XQMA/V8hGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALsgBqK2uyEdIAEgDmoqAgC7IR4gByACIA5qKgIAu6IgCCAeoqAhHyAJIAMgDmoqAgC7oiAKIB6iIB6ioCEgIAIgDmogH7Y4AgAgAyAOaiAgtjgCACAAIA5qIB0gBSAfIAujoiAgIAyjnyANoKOhtjgCAAsLwQECAn8CeyAC/QAEACEFIAL9AAQQIQYgAUF8cUEEbCEEAkADQCADIARPDQEgBSAAIANq/V0DAP1fIAAgA2r9XQMA/V/98gH98AEhBSAGIAAgA2r9XQMI/V8gACADav1dAwj9X/3yAf3wASEGIANBEGohAwwACwsgAiAF/QsEACACIAb9CwQQIAFBBGwhBAJAA0AgAyAETw0BIAIgAisDACAAIANqKgIAuyAAIANqKgIAu6KgOQMAIANBBGohAwwACwsL",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
 
-/** Which kernels run the convolutions (conv1d/conv2d, grouped and depthwise too; 3-D and
- *  transposed convolutions always run on TypeScript): decided once, at load. */
+/** Which kernels run the convolutions (conv1d/2d/3d and conv_transpose1d/2d, grouped and
+ *  depthwise too, any padding mode): decided once, at load. */
 export const kernelTarget: "wasm-simd" | "typescript" = wasmModules ? "wasm-simd" : "typescript";
 
 type WasmKernel = (...addresses: number[]) => void;
@@ -5321,6 +5488,34 @@ function createArena(): Arena | undefined {
         im2col: kernel("convIm2col14"),
         col2im: kernel("convCol2im14"),
       },
+      {
+        forward: kernel("convForward15"),
+        backwardWeight: kernel("convBackwardWeight15"),
+        backwardInput: kernel("convBackwardInput15"),
+        im2col: kernel("convIm2col15"),
+        col2im: kernel("convCol2im15"),
+      },
+      {
+        forward: kernel("convForward16"),
+        backwardWeight: kernel("convBackwardWeight16"),
+        backwardInput: kernel("convBackwardInput16"),
+        im2col: kernel("convIm2col16"),
+        col2im: kernel("convCol2im16"),
+      },
+      {
+        forward: kernel("convForward17"),
+        backwardWeight: kernel("convBackwardWeight17"),
+        backwardInput: kernel("convBackwardInput17"),
+        im2col: kernel("convIm2col17"),
+        col2im: kernel("convCol2im17"),
+      },
+      {
+        forward: kernel("convForward18"),
+        backwardWeight: kernel("convBackwardWeight18"),
+        backwardInput: kernel("convBackwardInput18"),
+        im2col: kernel("convIm2col18"),
+        col2im: kernel("convCol2im18"),
+      },
     ],
   };
   arenas.set(buffer, arena);
@@ -5429,6 +5624,82 @@ function wasmConvBackward(
       }
     }
     if (dx) gx.set(heap.subarray(dxs, dxs + IN), b * IN);
+  }
+}
+
+/** y = col2im(Wᵀ·x) + b on convolution kernel `k` for `n` samples of `x`. */
+function wasmConvTransposeForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  n: number,
+  OUT: number,
+  C: number,
+  OC: number,
+  P: number,
+  K: number,
+  G: number,
+  W: number,
+  B: number,
+  Y: number,
+  DCOL: number,
+  DX: number,
+): void {
+  const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const dxs = SCRATCH_BYTE / 4 + DX;
+  const dcol = SCRATCH_BYTE + DCOL * 4;
+  const IN = G * OC * P;
+  const plane = OUT / C;
+  for (let b = 0; b < n; b++) {
+    heap.set(x.subarray(b * IN, (b + 1) * IN), ys);
+    if (B >= 0) for (let c = 0; c < C; c++) heap.fill(heap[B + c]!, dxs + c * plane, dxs + (c + 1) * plane);
+    else heap.fill(0, dxs, dxs + OUT);
+    for (let g = 0; g < G; g++) {
+      kernels.backwardInput((W + g * OC * K) * 4, (ys + g * OC * P) * 4, dcol, 0);
+      kernels.col2im((dxs + (g * OUT) / G) * 4, dcol);
+    }
+    y.set(heap.subarray(dxs, dxs + OUT), b * OUT);
+  }
+}
+
+/** dW += x·im2col(gy)ᵀ into the arena's gradients for `n` samples and, when `dx`, gx += W·im2col(gy). */
+function wasmConvTransposeBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gy: Float32Array,
+  gx: Float32Array,
+  n: number,
+  OUT: number,
+  OC: number,
+  P: number,
+  K: number,
+  G: number,
+  W: number,
+  Y: number,
+  X: number,
+  dx: boolean,
+): void {
+  const heap = a.heap;
+  const kernels = a.convs[k]!;
+  const xs = SCRATCH_BYTE / 4 + X;
+  const ys = SCRATCH_BYTE / 4 + Y;
+  const IN = G * OC * P;
+  for (let b = 0; b < n; b++) {
+    heap.set(gy.subarray(b * OUT, (b + 1) * OUT), xs);
+    heap.set(x.subarray(b * IN, (b + 1) * IN), ys);
+    for (let g = 0; g < G; g++) {
+      const yg = (ys + g * OC * P) * 4;
+      const wg = W + g * OC * K;
+      kernels.im2col((xs + (g * OUT) / G) * 4, SCRATCH_BYTE);
+      kernels.backwardWeight(yg, SCRATCH_BYTE, 0, GRADS_BYTE + wg * 4, OC);
+      // the group's x is used: its place takes W·col (the kernels' shape has no bias, so it overwrites)
+      if (dx) kernels.forward(wg * 4, SCRATCH_BYTE, yg, 0);
+    }
+    if (dx) for (let i = 0, o = b * IN; i < IN; i++, o++) gx[o]! += heap[ys + i]!;
   }
 }
 
