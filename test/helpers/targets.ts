@@ -13,13 +13,23 @@ export function onBothTargets<const T extends readonly unknown[]>(
   );
 }
 
-/** On the wasm target, an attention layer's [out, in] projections run on the dense SIMD kernels (the
- *  module's text calls them under \`if (arena)\` and the engine has SIMD); on ts, no WebAssembly at all. */
+/** On the wasm target, an attention layer's projections run on the dense SIMD kernels (the module's text
+ *  calls them under \`if (arena)\` and the engine has SIMD); on ts, no WebAssembly at all. \`inOut\`: the
+ *  matrices are stored [in, out] (\`layout = in_out\`), on the kernels by transposition
+ *  (\`wasmDenseInOutForward\`), except the column blocks of a fused \`qkv_proj\` (TypeScript only, asserted). */
 export function expectAttentionTarget(text: string, target: KernelTarget, module: unknown, inOut = false): void {
-  const simd = /every position of every sample\n\s*if \(arena\) wasmDenseForward\(arena, /.test(text);
-  expect(simd, "attention projections on the SIMD kernels").toBe(target === "wasm" && !inOut);
-  if (target === "wasm" && !inOut) expect((module as { kernelTarget?: string }).kernelTarget).toBe("wasm-simd");
-  if (target === "ts") expect(text).not.toContain("wasmDenseForward(arena");
+  const call = inOut ? "wasmDenseInOutForward" : "wasmDenseForward";
+  const simd = new RegExp(
+    `(every position of every sample|// output projection[^\\n]*)\\n\\s*if \\(arena\\) ${call}\\(arena, `,
+  );
+  expect(simd.test(text), "attention projections on the SIMD kernels").toBe(target === "wasm");
+  if (target === "wasm") expect((module as { kernelTarget?: string }).kernelTarget).toBe("wasm-simd");
+  if (target === "wasm" && inOut && text.includes("columns 0…")) {
+    expect(text, "a fused [in, out] projection's column blocks stay on TypeScript").toMatch(
+      /columns 0…[^\n]*\n\s*denseInOutForward\(/,
+    );
+  }
+  if (target === "ts") expect(text).not.toMatch(/wasmDense(InOut)?Forward\(arena/);
 }
 
 /** Whether the module runs attention's per-head products on the SIMD kernels (src/emit/wasm/attention.ts). */
