@@ -40,10 +40,13 @@ describe("layout = in_out against PyTorch (float64)", () => {
     // `else` of a `wasmDenseInOutForward` one, except a fused c_attn's column blocks (`columns 0…7`).
     const onWasm = (text.match(/if \(arena\)\s+wasmDenseInOutForward\(arena, /g) ?? []).length;
     const onTs = (text.match(/(?<!else\s*)^\s*denseInOutForward\(/gm) ?? []).length;
+    // a fused c_attn: one product on the kernels, its three column blocks the TypeScript branch
+    const fused = (text.match(/if \(arena\) wasmDenseInOutForward3\(arena, /g) ?? []).length;
     const fusedBlocks = (text.match(/^\s*\/\/ [qkv] = x · \(\w+ columns /gm) ?? []).length;
     if (target === "wasm") {
       expect(onWasm, "[in, out] products on the SIMD kernels").toBeGreaterThan(0);
-      expect(onTs, "[in, out] products left on TypeScript").toBe(fusedBlocks);
+      expect(fusedBlocks, "the fused c_attn's blocks, behind its product on the kernels").toBe(3 * fused);
+      expect(onTs, "[in, out] products on TypeScript only").toBe(fusedBlocks);
       expect((m as { kernelTarget?: string }).kernelTarget).toBe("wasm-simd");
     } else expect(onWasm).toBe(0);
     // The manifest: PyTorch's state-dict names and [in, out] shapes, in order.

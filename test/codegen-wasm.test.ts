@@ -46,8 +46,7 @@ const conv1 = `model D(x: f32[4, 37]) {
 /** Weights stored [in, out] (`layout = in_out`, Hugging Face's Conv1D) on the SIMD kernels by transposition
  *  (target.ts inOutKernels): with and without bias, over sequence positions; GPT-2's attention with
  *  separate q/k/v projections [in, out], head width 18 (per-head products on the SIMD kernels too) and the
- *  output projection [in, out]; GPT-2's fused c_attn, whose column blocks stay on TypeScript while its
- *  output projection does not. */
+ *  output projection [in, out]; GPT-2's fused c_attn, one product over the whole matrix on the kernels. */
 const inOut = `model G(x: f32[t <= 3, 24]) {
   dense(40, layout = in_out) tanh
   dense(36, layout = in_out, bias = false) relu
@@ -135,7 +134,8 @@ describe("--target wasm", () => {
 
 describe("weights stored [in, out] on the SIMD kernels", () => {
   // Calls under `if (arena)` in forward and backward: in_out's three dense layers, the separate q, k and v
-  // and both output projections; the fused c_attn's three column blocks stay TypeScript calls of their own.
+  // and both output projections; the fused c_attn is one product (wasmDenseInOutForward3), whose three
+  // column blocks are TypeScript calls in its `else` branch.
   // tied: the second layer reads a's [out, in] weight as [in, out].
   it.each([
     ["in_out", inOut, 7, 3],
@@ -146,6 +146,9 @@ describe("weights stored [in, out] on the SIMD kernels", () => {
     // (a call that does not fit a line is formatted `if (arena)` / the call / `else` / the call)
     expect(count(wa, /if \(arena\)\s+wasmDenseInOutForward\(arena, /g)).toBe(onWasm);
     expect(count(wa, /if \(arena\)\s+wasmDenseInOutBackward\(arena, /g)).toBe(onWasm);
+    // the fused c_attn: one product on the kernels, its three column blocks the TypeScript branch (onTs)
+    expect(count(wa, /if \(arena\)\s+wasmDenseInOutForward3\(arena, /g)).toBe(onTs / 3);
+    expect(count(wa, /if \(arena\)\s+wasmDenseInOutBackward3\(\s*arena,/g)).toBe(onTs / 3);
     expect(count(wa, /(?<!else\s*)^\s*denseInOutForward\(/gm)).toBe(onTs);
     expect(count(wa, /(?<!else\s*)^\s*denseInOutBackward\(/gm)).toBe(onTs);
     const ts = (await build(spec, { target: "ts", dtype: "float32" })).text;

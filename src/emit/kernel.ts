@@ -101,6 +101,10 @@ export interface EmitCtx {
     staged?: boolean,
     inOut?: boolean,
   ) => number;
+  /** With the WebAssembly target: the kernel index of a fused [in, out] projection \`IN → Q + 2·KV\` whose
+   *  output columns are three arrays (attention's q, k, v), called through \`wasmDenseInOutForward3\` /
+   *  \`wasmDenseInOutBackward3\`. Absent: TypeScript only. */
+  readonly wasmDenseSplit?: (inFeatures: number, q: number, kv: number, bias: boolean) => number;
   /** With the WebAssembly target: the index of the SIMD kernels of a convolution (a group's `outChannels`
    *  weight rows of `taps` = in/groups · Π kernel, `plane` output positions, the group's input `geometry`
    *  for im2col; wasm/conv.ts), whose code then runs them when the parameters live in a WebAssembly memory;

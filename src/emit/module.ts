@@ -1436,6 +1436,7 @@ function context(
       ? {
           wasmDense: (i: number, o: number, bias: boolean, staged?: boolean, inOut?: boolean) =>
             wasmTable.index(i, o, bias, staged, inOut),
+          wasmDenseSplit: (i: number, q: number, kv: number, bias: boolean) => wasmTable.split(i, q, kv, bias),
           wasmConv: (shape: Omit<ConvShape, "dtype">) => wasmTable.conv(shape),
           wasmAttention: (hd: number, queries: number, keys: number) => wasmTable.attention(hd, queries, keys),
           wasmUnary: (fn: UnaryFunction) => wasmTable.unary(fn),

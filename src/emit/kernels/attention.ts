@@ -158,6 +158,8 @@ function geometry(c: EmitCtx) {
       : (["q_proj", "k_proj", "v_proj"] as const).map(named).join(", "),
     WO: weight("out_proj"),
     BO: bias("out_proj"),
+    /** The fused projection stored [in, out] ([D, Q + 2·K]: q, k, v as column blocks), all three read x. */
+    fusedInOut: fused && !splitWidths && transposed("qkv_proj") && kvInput === 0 && valueInput === 0,
     /** The output projection stored [in, out] ([heads·hd, D]). */
     outInOut: transposed("out_proj"),
     q: c.scratch("q", T * Q),
@@ -203,6 +205,17 @@ function describe(c: EmitCtx, g: Geometry): string {
 function wasmOr(c: EmitCtx, IN: number, OUT: number, B: number, call: string): string {
   if (!c.wasmDense) return "";
   return `if (arena) ${call.replace("#", String(c.wasmDense(IN, OUT, B >= 0)))};\nelse `;
+}
+
+/** A fused [in, out] projection (GPT-2's c_attn) on the WebAssembly target: one product over the whole
+ *  matrix, whose row stride is then the product's width as the kernels bake it, its output columns copied
+ *  to q, k and v by the staging code (wasm/target.ts denseSplitStaging). \`call\`: a comment line, then the
+ *  call; \`ts\`: the TypeScript calls of the three blocks, which become its \`else\`. Unchanged on the TypeScript target or for other projections. */
+function wasmFused(c: EmitCtx, g: Geometry, call: (k: number) => string, ts: string): string {
+  if (!c.wasmDenseSplit || !g.fusedInOut) return ts;
+  const k = c.wasmDenseSplit(g.D, g.Q, g.K, g.projections[0]!.B >= 0);
+  const [comment, statement] = call(k).split("\n");
+  return `${comment}\nif (arena) ${statement};\nelse {\n${ts}\n}`;
 }
 
 /** The same for a weight stored [in, out] with row stride \`ld\` (wasm/target.ts inOutKernels): only a whole
@@ -556,7 +569,7 @@ for (let t = 0; t < ${T}; t++) {
 
     return `// ${describe(c, g)}
 ${ropeTable}// projections on the shared matrix kernel
-${project}
+${wasmFused(c, g, (k) => `// q, k, v = x · ${g.fusedName} + bias: one product on the SIMD kernels, its column blocks copied out\nwasmDenseInOutForward3(arena, ${k}, ${c.x[0]!}, ${g.q}, ${g.k}, ${g.v}, n * ${T}, ${D}, ${Q}, ${K}, ${g.projections[0]!.W}, ${g.projections[0]!.B})`, project)}
 ${g.biasKv ? spreadBiasKv(c, g, last) : ""}for (let b = 0; b < n; b++) {
 ${
   g.rope
@@ -782,7 +795,7 @@ ${unrotate(dk, KV, K)}
     : ""
 }}
 ${g.biasKv ? gatherBiasKv(g, last, dk, dv) : ""}// projections backward on the shared matrix kernel
-${projectBack}`;
+${wasmFused(c, g, (k) => `// d(${g.fusedName}) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · ${g.fusedName}ᵀ: one product on the SIMD kernels\nwasmDenseInOutBackward3(arena, ${k}, ${c.x[0]!}, ${c.gx[0]!}, ${dq}, ${dk}, ${dv}, n * ${T}, ${D}, ${Q}, ${K}, ${g.projections[0]!.W}, ${g.projections[0]!.B}, ${c.gxWanted[0]})`, projectBack)}`;
   },
 };
 

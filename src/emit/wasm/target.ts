@@ -127,6 +127,14 @@ export class WasmDenseTable {
   staged = false;
   /** Whether some layer calls `wasmDenseInOutForward` / `wasmDenseInOutBackward`. */
   stagedInOut = false;
+  /** Whether some layer calls `wasmDenseInOutForward3` / `wasmDenseInOutBackward3`. */
+  stagedSplit = false;
+  /** The kernel index of a fused [in, out] projection `IN → Q + 2·K` whose output columns are three arrays
+   *  (attention's q, k and v): its code calls the split staging functions. */
+  split(inFeatures: number, q: number, kv: number, bias: boolean): number {
+    this.stagedSplit = true;
+    return this.index(inFeatures, q + 2 * kv, bias, false, true);
+  }
   /** The kernel index of a dense layer `IN → OUT`; `staged`: its code calls the staging functions; `inOut`:
    *  its weight is stored [in, out]. */
   index(inFeatures: number, outFeatures: number, bias: boolean, staged = true, inOut = false): number {
@@ -454,7 +462,7 @@ function unstageGrads(arena: Arena, kept: ${F}, grads: ${F}): void {
   staged.set(kept);
 }
 
-${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(dense && table.stagedInOut ? [denseInOutStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : []), ...(unary ? [unaryStaging(F, scratchElements(table))] : []), ...(unaryGrad ? [unaryGradStaging(F, elt, scratchElements(table))] : [])].join("\n\n")}`;
+${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(dense && table.stagedInOut ? [denseInOutStaging(F, elt)] : []), ...(dense && table.stagedSplit ? [denseSplitStaging(F, elt)] : []), ...(conv ? [convStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : []), ...(unary ? [unaryStaging(F, scratchElements(table))] : []), ...(unaryGrad ? [unaryGradStaging(F, elt, scratchElements(table))] : [])].join("\n\n")}`;
 }
 
 /** The activations' gradients' staging: x (or y), g and (when the kernel adds into it) gx through the scratch
@@ -566,6 +574,58 @@ function wasmDenseInOutBackward(a: Arena, k: number, x: ${F}, gx: ${F}, gy: ${F}
   for (let r = 0; r < rows; r += CHUNK) {
     const m = Math.min(CHUNK, rows - r);
     heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / ${elt});
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
+    kernels.backwardWeight(xs, gs, GRADS_BYTE + W * ${elt}, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * ${elt}, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * ${elt}, 0, ds, m);
+      for (let i = 0, g = r * IN, d = ds / ${elt}, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}`;
+}
+
+/** The staging of a fused [in, out] projection whose output columns go to three arrays a, b and c of
+ *  widths A, C and C (attention's q, k and v: GPT-2's c_attn [D, 3·D]): as \`denseInOutStaging\`, one product
+ *  over the whole matrix (its row stride is the product's width, as the kernels bake it), the rows of y
+ *  copied out, and of dy in, by column blocks. */
+function denseSplitStaging(F: string, elt: number): string {
+  return `/** [a | b | c] = x W + bias (W stored [in, out], A + 2·C columns) on the SIMD kernels of layer shape \`k\`. */
+function wasmDenseInOutForward3(arena: Arena, k: number, x: ${F}, a: ${F}, b: ${F}, c: ${F}, rows: number, IN: number, A: number, C: number, W: number, B: number): void {
+  const forward = arena.kernels[k]!.forward;
+  const heap = arena.heap;
+  const OUT = A + 2 * C;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * ${elt};
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
+    if (B >= 0) for (let i = 0, o = ys / ${elt}; i < m; i++, o += OUT) heap.copyWithin(o, B, B + OUT);
+    forward(xs, W * ${elt}, ys, m);
+    for (let i = 0, o = ys / ${elt}; i < m; i++, o += OUT) {
+      a.set(heap.subarray(o, o + A), (r + i) * A);
+      b.set(heap.subarray(o + A, o + A + C), (r + i) * C);
+      c.set(heap.subarray(o + A + C, o + OUT), (r + i) * C);
+    }
+  }
+}
+
+/** Its backward from the gradients ga, gb, gc of the three arrays: dW += xᵀ dy, db += Σ dy, and, when
+ *  \`dx\`, gx += dy Wᵀ, with dy = [ga | gb | gc]. */
+function wasmDenseInOutBackward3(arena: Arena, k: number, x: ${F}, gx: ${F}, ga: ${F}, gb: ${F}, gc: ${F}, rows: number, IN: number, A: number, C: number, W: number, B: number, dx: boolean): void {
+  const kernels = arena.kernels[k]!;
+  const heap = arena.heap;
+  const OUT = A + 2 * C;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * ${elt};
+  const ds = gs + CHUNK * OUT * ${elt};
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    for (let i = 0, o = gs / ${elt}; i < m; i++, o += OUT) {
+      heap.set(ga.subarray((r + i) * A, (r + i + 1) * A), o);
+      heap.set(gb.subarray((r + i) * C, (r + i + 1) * C), o + A);
+      heap.set(gc.subarray((r + i) * C, (r + i + 1) * C), o + A + C);
+    }
     heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
     kernels.backwardWeight(xs, gs, GRADS_BYTE + W * ${elt}, m);
     if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * ${elt}, m);
