@@ -3,8 +3,8 @@
 // packed TypeScript products, `denseInOutForward`), float32, one process, interleaved rounds; ratios of the
 // CPU time (process.cpuUsage) of each round, median over rounds. The model: two GPT-2 blocks (pre-LN causal
 // attention, 4 heads of 32, MLP 128 → 512 → 128, every matrix [in, out]) at width 128 over 64 positions,
-// with GPT-2's fused c_attn (whose q/k/v column blocks stay on TypeScript: their row stride is 3·128, not
-// 128) and with separate q/k/v projections [in, out] (all on the kernels).
+// with GPT-2's fused c_attn (one product over the whole [128, 384] matrix, its column blocks copied to q, k
+// and v: wasmDenseInOutForward3) and with separate q/k/v projections [in, out].
 // Run after `npm run build`: `node bench/wasm-inout.mjs [--quick]`.
 import fs from "node:fs";
 import os from "node:os";
