@@ -3924,17 +3924,87 @@ function createEngine() {
   function forward4(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.0.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act4, scratch4_q, n * 1024, 768, 768, 39385344, 2304, 41154816, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act4, scratch4_k, n * 1024, 768, 768, 39386112, 2304, 41155584, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act4, scratch4_v, n * 1024, 768, 768, 39386880, 2304, 41156352, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act4,
+        scratch4_q,
+        scratch4_k,
+        scratch4_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        39385344,
+        41154816,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act4, scratch4_q, n * 1024, 768, 768, 39385344, 2304, 41154816, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act4, scratch4_k, n * 1024, 768, 768, 39386112, 2304, 41155584, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act4, scratch4_v, n * 1024, 768, 768, 39386880, 2304, 41156352, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch4_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch4_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch4_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch4_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch4_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch4_probs[row + j]! - m);
+              scratch4_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch4_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch4_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training ? scratch4_probs[row + j]! * scratch4_mask[row + j]! : scratch4_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch4_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -3970,7 +4040,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch4_heads, act5, n * 1024, 768, 768, 41157120, 768, 41746944, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch4_heads, act5, n * 1024, 768, 768, 41157120, 41746944);
+    else denseInOutForward(p, scratch4_heads, act5, n * 1024, 768, 768, 41157120, 768, 41746944, 0, 768, 1);
   }
 
   /** Backward of op 4: transformer.h.0.attn (attention). */
@@ -3981,27 +4052,104 @@ function createEngine() {
     scratch4_d_k.fill(0, 0, n * 786432);
     scratch4_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch4_heads,
-      scratch4_d_heads,
-      grad5,
-      n * 1024,
-      768,
-      768,
-      41157120,
-      768,
-      41746944,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch4_heads,
+        scratch4_d_heads,
+        grad5,
+        n * 1024,
+        768,
+        768,
+        41157120,
+        41746944,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch4_heads,
+        scratch4_d_heads,
+        grad5,
+        n * 1024,
+        768,
+        768,
+        41157120,
+        768,
+        41746944,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch4_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch4_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch4_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch4_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch4_probs[row + j]!;
+              const mk = training ? scratch4_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch4_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch4_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch4_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch4_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -4035,12 +4183,80 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(p, gp, act4, grad4, scratch4_d_q, n * 1024, 768, 768, 39385344, 2304, 41154816, true, 0, 768, 1);
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(p, gp, act4, grad4, scratch4_d_k, n * 1024, 768, 768, 39386112, 2304, 41155584, true, 0, 768, 1);
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(p, gp, act4, grad4, scratch4_d_v, n * 1024, 768, 768, 39386880, 2304, 41156352, true, 0, 768, 1);
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act4,
+        grad4,
+        scratch4_d_q,
+        scratch4_d_k,
+        scratch4_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        39385344,
+        41154816,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act4,
+        grad4,
+        scratch4_d_q,
+        n * 1024,
+        768,
+        768,
+        39385344,
+        2304,
+        41154816,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act4,
+        grad4,
+        scratch4_d_k,
+        n * 1024,
+        768,
+        768,
+        39386112,
+        2304,
+        41155584,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act4,
+        grad4,
+        scratch4_d_v,
+        n * 1024,
+        768,
+        768,
+        39386880,
+        2304,
+        41156352,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of the 24 ops 6, 12, 16, 22, 26, 32, … (add, one shape): each call passes its arrays and offsets. */
@@ -4068,8 +4284,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 768 → 3072, weight [in, out], packed product (shared kernel below)
-    denseInOutForward(p, input, output, n * 1024, 768, 3072, weightAt, 3072, biasAt, 0, 3072, 1);
+    // dense 768 → 3072, weight [in, out], WebAssembly SIMD when the parameters live in its memory, else packed
+    if (arena) wasmDenseInOutForward(arena, 6, input, output, n * 1024, 768, 3072, weightAt, biasAt);
+    else denseInOutForward(p, input, output, n * 1024, 768, 3072, weightAt, 3072, biasAt, 0, 3072, 1);
   }
 
   /** Backward of the 12 ops 8, 18, 28, 38, 48, 58, … (dense, one shape): each call passes its arrays and offsets. */
@@ -4083,24 +4300,27 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 768 → 3072, weight [in, out], backward, packed products (shared kernel below)
-    denseInOutBackward(
-      p,
-      gp,
-      input,
-      inputGrad,
-      outputGrad,
-      n * 1024,
-      768,
-      3072,
-      weightAt,
-      3072,
-      biasAt,
-      true,
-      0,
-      3072,
-      1,
-    );
+    // dense 768 → 3072, weight [in, out], backward, WebAssembly SIMD when the parameters and gradients live in its memory, else packed
+    if (arena)
+      wasmDenseInOutBackward(arena, 6, input, inputGrad, outputGrad, n * 1024, 768, 3072, weightAt, biasAt, true);
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        input,
+        inputGrad,
+        outputGrad,
+        n * 1024,
+        768,
+        3072,
+        weightAt,
+        3072,
+        biasAt,
+        true,
+        0,
+        3072,
+        1,
+      );
   }
 
   /** Forward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
@@ -4138,8 +4358,9 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 3072 → 768, weight [in, out], packed product (shared kernel below)
-    denseInOutForward(p, input, output, n * 1024, 3072, 768, weightAt, 768, biasAt, 0, 768, 1);
+    // dense 3072 → 768, weight [in, out], WebAssembly SIMD when the parameters live in its memory, else packed
+    if (arena) wasmDenseInOutForward(arena, 7, input, output, n * 1024, 3072, 768, weightAt, biasAt);
+    else denseInOutForward(p, input, output, n * 1024, 3072, 768, weightAt, 768, biasAt, 0, 768, 1);
   }
 
   /** Backward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
@@ -4153,41 +4374,116 @@ function createEngine() {
     weightAt: number,
     biasAt: number,
   ): void {
-    // dense 3072 → 768, weight [in, out], backward, packed products (shared kernel below)
-    denseInOutBackward(
-      p,
-      gp,
-      input,
-      inputGrad,
-      outputGrad,
-      n * 1024,
-      3072,
-      768,
-      weightAt,
-      768,
-      biasAt,
-      true,
-      0,
-      768,
-      1,
-    );
+    // dense 3072 → 768, weight [in, out], backward, WebAssembly SIMD when the parameters and gradients live in its memory, else packed
+    if (arena)
+      wasmDenseInOutBackward(arena, 7, input, inputGrad, outputGrad, n * 1024, 3072, 768, weightAt, biasAt, true);
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        input,
+        inputGrad,
+        outputGrad,
+        n * 1024,
+        3072,
+        768,
+        weightAt,
+        768,
+        biasAt,
+        true,
+        0,
+        768,
+        1,
+      );
   }
 
   /** Forward of op 14: transformer.h.1.attn (attention). */
   function forward14(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.1.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act14, scratch14_q, n * 1024, 768, 768, 46473216, 2304, 48242688, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act14, scratch14_k, n * 1024, 768, 768, 46473984, 2304, 48243456, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act14, scratch14_v, n * 1024, 768, 768, 46474752, 2304, 48244224, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act14,
+        scratch14_q,
+        scratch14_k,
+        scratch14_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        46473216,
+        48242688,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act14, scratch14_q, n * 1024, 768, 768, 46473216, 2304, 48242688, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act14, scratch14_k, n * 1024, 768, 768, 46473984, 2304, 48243456, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act14, scratch14_v, n * 1024, 768, 768, 46474752, 2304, 48244224, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch14_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch14_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch14_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch14_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch14_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch14_probs[row + j]! - m);
+              scratch14_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch14_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch14_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch14_probs[row + j]! * scratch14_mask[row + j]!
+                : scratch14_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch14_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -4223,7 +4519,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch14_heads, act15, n * 1024, 768, 768, 48244992, 768, 48834816, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch14_heads, act15, n * 1024, 768, 768, 48244992, 48834816);
+    else denseInOutForward(p, scratch14_heads, act15, n * 1024, 768, 768, 48244992, 768, 48834816, 0, 768, 1);
   }
 
   /** Backward of op 14: transformer.h.1.attn (attention). */
@@ -4234,27 +4531,104 @@ function createEngine() {
     scratch14_d_k.fill(0, 0, n * 786432);
     scratch14_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch14_heads,
-      scratch14_d_heads,
-      grad15,
-      n * 1024,
-      768,
-      768,
-      48244992,
-      768,
-      48834816,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch14_heads,
+        scratch14_d_heads,
+        grad15,
+        n * 1024,
+        768,
+        768,
+        48244992,
+        48834816,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch14_heads,
+        scratch14_d_heads,
+        grad15,
+        n * 1024,
+        768,
+        768,
+        48244992,
+        768,
+        48834816,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch14_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch14_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch14_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch14_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch14_probs[row + j]!;
+              const mk = training ? scratch14_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch14_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch14_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch14_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch14_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -4288,77 +4662,169 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act14,
-      grad14,
-      scratch14_d_q,
-      n * 1024,
-      768,
-      768,
-      46473216,
-      2304,
-      48242688,
-      true,
-      0,
-      768,
-      1,
-    );
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act14,
-      grad14,
-      scratch14_d_k,
-      n * 1024,
-      768,
-      768,
-      46473984,
-      2304,
-      48243456,
-      true,
-      0,
-      768,
-      1,
-    );
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act14,
-      grad14,
-      scratch14_d_v,
-      n * 1024,
-      768,
-      768,
-      46474752,
-      2304,
-      48244224,
-      true,
-      0,
-      768,
-      1,
-    );
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act14,
+        grad14,
+        scratch14_d_q,
+        scratch14_d_k,
+        scratch14_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        46473216,
+        48242688,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act14,
+        grad14,
+        scratch14_d_q,
+        n * 1024,
+        768,
+        768,
+        46473216,
+        2304,
+        48242688,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act14,
+        grad14,
+        scratch14_d_k,
+        n * 1024,
+        768,
+        768,
+        46473984,
+        2304,
+        48243456,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act14,
+        grad14,
+        scratch14_d_v,
+        n * 1024,
+        768,
+        768,
+        46474752,
+        2304,
+        48244224,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of op 24: transformer.h.2.attn (attention). */
   function forward24(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act24, scratch24_q, n * 1024, 768, 768, 53561088, 2304, 55330560, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act24, scratch24_k, n * 1024, 768, 768, 53561856, 2304, 55331328, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act24, scratch24_v, n * 1024, 768, 768, 53562624, 2304, 55332096, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act24,
+        scratch24_q,
+        scratch24_k,
+        scratch24_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        53561088,
+        55330560,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act24, scratch24_q, n * 1024, 768, 768, 53561088, 2304, 55330560, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act24, scratch24_k, n * 1024, 768, 768, 53561856, 2304, 55331328, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act24, scratch24_v, n * 1024, 768, 768, 53562624, 2304, 55332096, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch24_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch24_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch24_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch24_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch24_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch24_probs[row + j]! - m);
+              scratch24_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch24_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch24_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch24_probs[row + j]! * scratch24_mask[row + j]!
+                : scratch24_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch24_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -4394,7 +4860,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch24_heads, act25, n * 1024, 768, 768, 55332864, 768, 55922688, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch24_heads, act25, n * 1024, 768, 768, 55332864, 55922688);
+    else denseInOutForward(p, scratch24_heads, act25, n * 1024, 768, 768, 55332864, 768, 55922688, 0, 768, 1);
   }
 
   /** Backward of op 24: transformer.h.2.attn (attention). */
@@ -4405,27 +4872,104 @@ function createEngine() {
     scratch24_d_k.fill(0, 0, n * 786432);
     scratch24_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch24_heads,
-      scratch24_d_heads,
-      grad25,
-      n * 1024,
-      768,
-      768,
-      55332864,
-      768,
-      55922688,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch24_heads,
+        scratch24_d_heads,
+        grad25,
+        n * 1024,
+        768,
+        768,
+        55332864,
+        55922688,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch24_heads,
+        scratch24_d_heads,
+        grad25,
+        n * 1024,
+        768,
+        768,
+        55332864,
+        768,
+        55922688,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch24_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch24_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch24_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch24_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch24_probs[row + j]!;
+              const mk = training ? scratch24_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch24_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch24_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch24_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch24_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -4459,77 +5003,169 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act24,
-      grad24,
-      scratch24_d_q,
-      n * 1024,
-      768,
-      768,
-      53561088,
-      2304,
-      55330560,
-      true,
-      0,
-      768,
-      1,
-    );
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act24,
-      grad24,
-      scratch24_d_k,
-      n * 1024,
-      768,
-      768,
-      53561856,
-      2304,
-      55331328,
-      true,
-      0,
-      768,
-      1,
-    );
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act24,
-      grad24,
-      scratch24_d_v,
-      n * 1024,
-      768,
-      768,
-      53562624,
-      2304,
-      55332096,
-      true,
-      0,
-      768,
-      1,
-    );
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act24,
+        grad24,
+        scratch24_d_q,
+        scratch24_d_k,
+        scratch24_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        53561088,
+        55330560,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act24,
+        grad24,
+        scratch24_d_q,
+        n * 1024,
+        768,
+        768,
+        53561088,
+        2304,
+        55330560,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act24,
+        grad24,
+        scratch24_d_k,
+        n * 1024,
+        768,
+        768,
+        53561856,
+        2304,
+        55331328,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act24,
+        grad24,
+        scratch24_d_v,
+        n * 1024,
+        768,
+        768,
+        53562624,
+        2304,
+        55332096,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of op 34: transformer.h.3.attn (attention). */
   function forward34(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.3.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act34, scratch34_q, n * 1024, 768, 768, 60648960, 2304, 62418432, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act34, scratch34_k, n * 1024, 768, 768, 60649728, 2304, 62419200, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act34, scratch34_v, n * 1024, 768, 768, 60650496, 2304, 62419968, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act34,
+        scratch34_q,
+        scratch34_k,
+        scratch34_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        60648960,
+        62418432,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act34, scratch34_q, n * 1024, 768, 768, 60648960, 2304, 62418432, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act34, scratch34_k, n * 1024, 768, 768, 60649728, 2304, 62419200, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act34, scratch34_v, n * 1024, 768, 768, 60650496, 2304, 62419968, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch34_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch34_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch34_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch34_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch34_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch34_probs[row + j]! - m);
+              scratch34_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch34_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch34_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch34_probs[row + j]! * scratch34_mask[row + j]!
+                : scratch34_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch34_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -4565,7 +5201,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch34_heads, act35, n * 1024, 768, 768, 62420736, 768, 63010560, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch34_heads, act35, n * 1024, 768, 768, 62420736, 63010560);
+    else denseInOutForward(p, scratch34_heads, act35, n * 1024, 768, 768, 62420736, 768, 63010560, 0, 768, 1);
   }
 
   /** Backward of op 34: transformer.h.3.attn (attention). */
@@ -4576,27 +5213,104 @@ function createEngine() {
     scratch34_d_k.fill(0, 0, n * 786432);
     scratch34_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch34_heads,
-      scratch34_d_heads,
-      grad35,
-      n * 1024,
-      768,
-      768,
-      62420736,
-      768,
-      63010560,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch34_heads,
+        scratch34_d_heads,
+        grad35,
+        n * 1024,
+        768,
+        768,
+        62420736,
+        63010560,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch34_heads,
+        scratch34_d_heads,
+        grad35,
+        n * 1024,
+        768,
+        768,
+        62420736,
+        768,
+        63010560,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch34_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch34_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch34_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch34_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch34_probs[row + j]!;
+              const mk = training ? scratch34_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch34_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch34_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch34_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch34_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -4630,77 +5344,169 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act34,
-      grad34,
-      scratch34_d_q,
-      n * 1024,
-      768,
-      768,
-      60648960,
-      2304,
-      62418432,
-      true,
-      0,
-      768,
-      1,
-    );
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act34,
-      grad34,
-      scratch34_d_k,
-      n * 1024,
-      768,
-      768,
-      60649728,
-      2304,
-      62419200,
-      true,
-      0,
-      768,
-      1,
-    );
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act34,
-      grad34,
-      scratch34_d_v,
-      n * 1024,
-      768,
-      768,
-      60650496,
-      2304,
-      62419968,
-      true,
-      0,
-      768,
-      1,
-    );
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act34,
+        grad34,
+        scratch34_d_q,
+        scratch34_d_k,
+        scratch34_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        60648960,
+        62418432,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act34,
+        grad34,
+        scratch34_d_q,
+        n * 1024,
+        768,
+        768,
+        60648960,
+        2304,
+        62418432,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act34,
+        grad34,
+        scratch34_d_k,
+        n * 1024,
+        768,
+        768,
+        60649728,
+        2304,
+        62419200,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act34,
+        grad34,
+        scratch34_d_v,
+        n * 1024,
+        768,
+        768,
+        60650496,
+        2304,
+        62419968,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of op 44: transformer.h.4.attn (attention). */
   function forward44(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act44, scratch44_q, n * 1024, 768, 768, 67736832, 2304, 69506304, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act44, scratch44_k, n * 1024, 768, 768, 67737600, 2304, 69507072, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act44, scratch44_v, n * 1024, 768, 768, 67738368, 2304, 69507840, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act44,
+        scratch44_q,
+        scratch44_k,
+        scratch44_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        67736832,
+        69506304,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act44, scratch44_q, n * 1024, 768, 768, 67736832, 2304, 69506304, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act44, scratch44_k, n * 1024, 768, 768, 67737600, 2304, 69507072, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act44, scratch44_v, n * 1024, 768, 768, 67738368, 2304, 69507840, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch44_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch44_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch44_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch44_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch44_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch44_probs[row + j]! - m);
+              scratch44_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch44_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch44_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch44_probs[row + j]! * scratch44_mask[row + j]!
+                : scratch44_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch44_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -4736,7 +5542,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch44_heads, act45, n * 1024, 768, 768, 69508608, 768, 70098432, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch44_heads, act45, n * 1024, 768, 768, 69508608, 70098432);
+    else denseInOutForward(p, scratch44_heads, act45, n * 1024, 768, 768, 69508608, 768, 70098432, 0, 768, 1);
   }
 
   /** Backward of op 44: transformer.h.4.attn (attention). */
@@ -4747,27 +5554,104 @@ function createEngine() {
     scratch44_d_k.fill(0, 0, n * 786432);
     scratch44_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch44_heads,
-      scratch44_d_heads,
-      grad45,
-      n * 1024,
-      768,
-      768,
-      69508608,
-      768,
-      70098432,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch44_heads,
+        scratch44_d_heads,
+        grad45,
+        n * 1024,
+        768,
+        768,
+        69508608,
+        70098432,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch44_heads,
+        scratch44_d_heads,
+        grad45,
+        n * 1024,
+        768,
+        768,
+        69508608,
+        768,
+        70098432,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch44_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch44_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch44_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch44_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch44_probs[row + j]!;
+              const mk = training ? scratch44_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch44_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch44_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch44_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch44_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -4801,77 +5685,169 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act44,
-      grad44,
-      scratch44_d_q,
-      n * 1024,
-      768,
-      768,
-      67736832,
-      2304,
-      69506304,
-      true,
-      0,
-      768,
-      1,
-    );
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act44,
-      grad44,
-      scratch44_d_k,
-      n * 1024,
-      768,
-      768,
-      67737600,
-      2304,
-      69507072,
-      true,
-      0,
-      768,
-      1,
-    );
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act44,
-      grad44,
-      scratch44_d_v,
-      n * 1024,
-      768,
-      768,
-      67738368,
-      2304,
-      69507840,
-      true,
-      0,
-      768,
-      1,
-    );
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act44,
+        grad44,
+        scratch44_d_q,
+        scratch44_d_k,
+        scratch44_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        67736832,
+        69506304,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act44,
+        grad44,
+        scratch44_d_q,
+        n * 1024,
+        768,
+        768,
+        67736832,
+        2304,
+        69506304,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act44,
+        grad44,
+        scratch44_d_k,
+        n * 1024,
+        768,
+        768,
+        67737600,
+        2304,
+        69507072,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act44,
+        grad44,
+        scratch44_d_v,
+        n * 1024,
+        768,
+        768,
+        67738368,
+        2304,
+        69507840,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of op 54: transformer.h.5.attn (attention). */
   function forward54(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.5.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act54, scratch54_q, n * 1024, 768, 768, 74824704, 2304, 76594176, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act54, scratch54_k, n * 1024, 768, 768, 74825472, 2304, 76594944, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act54, scratch54_v, n * 1024, 768, 768, 74826240, 2304, 76595712, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act54,
+        scratch54_q,
+        scratch54_k,
+        scratch54_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        74824704,
+        76594176,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act54, scratch54_q, n * 1024, 768, 768, 74824704, 2304, 76594176, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act54, scratch54_k, n * 1024, 768, 768, 74825472, 2304, 76594944, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act54, scratch54_v, n * 1024, 768, 768, 74826240, 2304, 76595712, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch54_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch54_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch54_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch54_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch54_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch54_probs[row + j]! - m);
+              scratch54_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch54_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch54_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch54_probs[row + j]! * scratch54_mask[row + j]!
+                : scratch54_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch54_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -4907,7 +5883,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch54_heads, act55, n * 1024, 768, 768, 76596480, 768, 77186304, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch54_heads, act55, n * 1024, 768, 768, 76596480, 77186304);
+    else denseInOutForward(p, scratch54_heads, act55, n * 1024, 768, 768, 76596480, 768, 77186304, 0, 768, 1);
   }
 
   /** Backward of op 54: transformer.h.5.attn (attention). */
@@ -4918,27 +5895,104 @@ function createEngine() {
     scratch54_d_k.fill(0, 0, n * 786432);
     scratch54_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch54_heads,
-      scratch54_d_heads,
-      grad55,
-      n * 1024,
-      768,
-      768,
-      76596480,
-      768,
-      77186304,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch54_heads,
+        scratch54_d_heads,
+        grad55,
+        n * 1024,
+        768,
+        768,
+        76596480,
+        77186304,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch54_heads,
+        scratch54_d_heads,
+        grad55,
+        n * 1024,
+        768,
+        768,
+        76596480,
+        768,
+        77186304,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch54_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch54_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch54_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch54_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch54_probs[row + j]!;
+              const mk = training ? scratch54_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch54_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch54_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch54_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch54_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -4972,77 +6026,169 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act54,
-      grad54,
-      scratch54_d_q,
-      n * 1024,
-      768,
-      768,
-      74824704,
-      2304,
-      76594176,
-      true,
-      0,
-      768,
-      1,
-    );
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act54,
-      grad54,
-      scratch54_d_k,
-      n * 1024,
-      768,
-      768,
-      74825472,
-      2304,
-      76594944,
-      true,
-      0,
-      768,
-      1,
-    );
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act54,
-      grad54,
-      scratch54_d_v,
-      n * 1024,
-      768,
-      768,
-      74826240,
-      2304,
-      76595712,
-      true,
-      0,
-      768,
-      1,
-    );
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act54,
+        grad54,
+        scratch54_d_q,
+        scratch54_d_k,
+        scratch54_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        74824704,
+        76594176,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act54,
+        grad54,
+        scratch54_d_q,
+        n * 1024,
+        768,
+        768,
+        74824704,
+        2304,
+        76594176,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act54,
+        grad54,
+        scratch54_d_k,
+        n * 1024,
+        768,
+        768,
+        74825472,
+        2304,
+        76594944,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act54,
+        grad54,
+        scratch54_d_v,
+        n * 1024,
+        768,
+        768,
+        74826240,
+        2304,
+        76595712,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of op 64: transformer.h.6.attn (attention). */
   function forward64(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act64, scratch64_q, n * 1024, 768, 768, 81912576, 2304, 83682048, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act64, scratch64_k, n * 1024, 768, 768, 81913344, 2304, 83682816, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act64, scratch64_v, n * 1024, 768, 768, 81914112, 2304, 83683584, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act64,
+        scratch64_q,
+        scratch64_k,
+        scratch64_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        81912576,
+        83682048,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act64, scratch64_q, n * 1024, 768, 768, 81912576, 2304, 83682048, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act64, scratch64_k, n * 1024, 768, 768, 81913344, 2304, 83682816, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act64, scratch64_v, n * 1024, 768, 768, 81914112, 2304, 83683584, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch64_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch64_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch64_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch64_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch64_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch64_probs[row + j]! - m);
+              scratch64_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch64_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch64_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch64_probs[row + j]! * scratch64_mask[row + j]!
+                : scratch64_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch64_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5078,7 +6224,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch64_heads, act65, n * 1024, 768, 768, 83684352, 768, 84274176, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch64_heads, act65, n * 1024, 768, 768, 83684352, 84274176);
+    else denseInOutForward(p, scratch64_heads, act65, n * 1024, 768, 768, 83684352, 768, 84274176, 0, 768, 1);
   }
 
   /** Backward of op 64: transformer.h.6.attn (attention). */
@@ -5089,27 +6236,104 @@ function createEngine() {
     scratch64_d_k.fill(0, 0, n * 786432);
     scratch64_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch64_heads,
-      scratch64_d_heads,
-      grad65,
-      n * 1024,
-      768,
-      768,
-      83684352,
-      768,
-      84274176,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch64_heads,
+        scratch64_d_heads,
+        grad65,
+        n * 1024,
+        768,
+        768,
+        83684352,
+        84274176,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch64_heads,
+        scratch64_d_heads,
+        grad65,
+        n * 1024,
+        768,
+        768,
+        83684352,
+        768,
+        84274176,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch64_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch64_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch64_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch64_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch64_probs[row + j]!;
+              const mk = training ? scratch64_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch64_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch64_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch64_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch64_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5143,77 +6367,169 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act64,
-      grad64,
-      scratch64_d_q,
-      n * 1024,
-      768,
-      768,
-      81912576,
-      2304,
-      83682048,
-      true,
-      0,
-      768,
-      1,
-    );
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act64,
-      grad64,
-      scratch64_d_k,
-      n * 1024,
-      768,
-      768,
-      81913344,
-      2304,
-      83682816,
-      true,
-      0,
-      768,
-      1,
-    );
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act64,
-      grad64,
-      scratch64_d_v,
-      n * 1024,
-      768,
-      768,
-      81914112,
-      2304,
-      83683584,
-      true,
-      0,
-      768,
-      1,
-    );
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act64,
+        grad64,
+        scratch64_d_q,
+        scratch64_d_k,
+        scratch64_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        81912576,
+        83682048,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act64,
+        grad64,
+        scratch64_d_q,
+        n * 1024,
+        768,
+        768,
+        81912576,
+        2304,
+        83682048,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act64,
+        grad64,
+        scratch64_d_k,
+        n * 1024,
+        768,
+        768,
+        81913344,
+        2304,
+        83682816,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act64,
+        grad64,
+        scratch64_d_v,
+        n * 1024,
+        768,
+        768,
+        81914112,
+        2304,
+        83683584,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of op 74: transformer.h.7.attn (attention). */
   function forward74(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.7.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act74, scratch74_q, n * 1024, 768, 768, 89000448, 2304, 90769920, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act74, scratch74_k, n * 1024, 768, 768, 89001216, 2304, 90770688, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act74, scratch74_v, n * 1024, 768, 768, 89001984, 2304, 90771456, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act74,
+        scratch74_q,
+        scratch74_k,
+        scratch74_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        89000448,
+        90769920,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act74, scratch74_q, n * 1024, 768, 768, 89000448, 2304, 90769920, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act74, scratch74_k, n * 1024, 768, 768, 89001216, 2304, 90770688, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act74, scratch74_v, n * 1024, 768, 768, 89001984, 2304, 90771456, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch74_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch74_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch74_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch74_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch74_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch74_probs[row + j]! - m);
+              scratch74_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch74_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch74_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch74_probs[row + j]! * scratch74_mask[row + j]!
+                : scratch74_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch74_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5249,7 +6565,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch74_heads, act75, n * 1024, 768, 768, 90772224, 768, 91362048, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch74_heads, act75, n * 1024, 768, 768, 90772224, 91362048);
+    else denseInOutForward(p, scratch74_heads, act75, n * 1024, 768, 768, 90772224, 768, 91362048, 0, 768, 1);
   }
 
   /** Backward of op 74: transformer.h.7.attn (attention). */
@@ -5260,27 +6577,104 @@ function createEngine() {
     scratch74_d_k.fill(0, 0, n * 786432);
     scratch74_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch74_heads,
-      scratch74_d_heads,
-      grad75,
-      n * 1024,
-      768,
-      768,
-      90772224,
-      768,
-      91362048,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch74_heads,
+        scratch74_d_heads,
+        grad75,
+        n * 1024,
+        768,
+        768,
+        90772224,
+        91362048,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch74_heads,
+        scratch74_d_heads,
+        grad75,
+        n * 1024,
+        768,
+        768,
+        90772224,
+        768,
+        91362048,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch74_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch74_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch74_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch74_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch74_probs[row + j]!;
+              const mk = training ? scratch74_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch74_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch74_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch74_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch74_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5314,77 +6708,169 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act74,
-      grad74,
-      scratch74_d_q,
-      n * 1024,
-      768,
-      768,
-      89000448,
-      2304,
-      90769920,
-      true,
-      0,
-      768,
-      1,
-    );
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act74,
-      grad74,
-      scratch74_d_k,
-      n * 1024,
-      768,
-      768,
-      89001216,
-      2304,
-      90770688,
-      true,
-      0,
-      768,
-      1,
-    );
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act74,
-      grad74,
-      scratch74_d_v,
-      n * 1024,
-      768,
-      768,
-      89001984,
-      2304,
-      90771456,
-      true,
-      0,
-      768,
-      1,
-    );
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act74,
+        grad74,
+        scratch74_d_q,
+        scratch74_d_k,
+        scratch74_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        89000448,
+        90769920,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act74,
+        grad74,
+        scratch74_d_q,
+        n * 1024,
+        768,
+        768,
+        89000448,
+        2304,
+        90769920,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act74,
+        grad74,
+        scratch74_d_k,
+        n * 1024,
+        768,
+        768,
+        89001216,
+        2304,
+        90770688,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act74,
+        grad74,
+        scratch74_d_v,
+        n * 1024,
+        768,
+        768,
+        89001984,
+        2304,
+        90771456,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of op 84: transformer.h.8.attn (attention). */
   function forward84(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act84, scratch84_q, n * 1024, 768, 768, 96088320, 2304, 97857792, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act84, scratch84_k, n * 1024, 768, 768, 96089088, 2304, 97858560, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act84, scratch84_v, n * 1024, 768, 768, 96089856, 2304, 97859328, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act84,
+        scratch84_q,
+        scratch84_k,
+        scratch84_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        96088320,
+        97857792,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act84, scratch84_q, n * 1024, 768, 768, 96088320, 2304, 97857792, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act84, scratch84_k, n * 1024, 768, 768, 96089088, 2304, 97858560, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act84, scratch84_v, n * 1024, 768, 768, 96089856, 2304, 97859328, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch84_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch84_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch84_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch84_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch84_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch84_probs[row + j]! - m);
+              scratch84_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch84_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch84_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch84_probs[row + j]! * scratch84_mask[row + j]!
+                : scratch84_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch84_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5420,7 +6906,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch84_heads, act85, n * 1024, 768, 768, 97860096, 768, 98449920, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch84_heads, act85, n * 1024, 768, 768, 97860096, 98449920);
+    else denseInOutForward(p, scratch84_heads, act85, n * 1024, 768, 768, 97860096, 768, 98449920, 0, 768, 1);
   }
 
   /** Backward of op 84: transformer.h.8.attn (attention). */
@@ -5431,27 +6918,104 @@ function createEngine() {
     scratch84_d_k.fill(0, 0, n * 786432);
     scratch84_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch84_heads,
-      scratch84_d_heads,
-      grad85,
-      n * 1024,
-      768,
-      768,
-      97860096,
-      768,
-      98449920,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch84_heads,
+        scratch84_d_heads,
+        grad85,
+        n * 1024,
+        768,
+        768,
+        97860096,
+        98449920,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch84_heads,
+        scratch84_d_heads,
+        grad85,
+        n * 1024,
+        768,
+        768,
+        97860096,
+        768,
+        98449920,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch84_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch84_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch84_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch84_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch84_probs[row + j]!;
+              const mk = training ? scratch84_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch84_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch84_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch84_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch84_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5485,77 +7049,169 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act84,
-      grad84,
-      scratch84_d_q,
-      n * 1024,
-      768,
-      768,
-      96088320,
-      2304,
-      97857792,
-      true,
-      0,
-      768,
-      1,
-    );
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act84,
-      grad84,
-      scratch84_d_k,
-      n * 1024,
-      768,
-      768,
-      96089088,
-      2304,
-      97858560,
-      true,
-      0,
-      768,
-      1,
-    );
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act84,
-      grad84,
-      scratch84_d_v,
-      n * 1024,
-      768,
-      768,
-      96089856,
-      2304,
-      97859328,
-      true,
-      0,
-      768,
-      1,
-    );
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act84,
+        grad84,
+        scratch84_d_q,
+        scratch84_d_k,
+        scratch84_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        96088320,
+        97857792,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act84,
+        grad84,
+        scratch84_d_q,
+        n * 1024,
+        768,
+        768,
+        96088320,
+        2304,
+        97857792,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act84,
+        grad84,
+        scratch84_d_k,
+        n * 1024,
+        768,
+        768,
+        96089088,
+        2304,
+        97858560,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act84,
+        grad84,
+        scratch84_d_v,
+        n * 1024,
+        768,
+        768,
+        96089856,
+        2304,
+        97859328,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of op 94: transformer.h.9.attn (attention). */
   function forward94(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.9.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act94, scratch94_q, n * 1024, 768, 768, 103176192, 2304, 104945664, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act94, scratch94_k, n * 1024, 768, 768, 103176960, 2304, 104946432, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act94, scratch94_v, n * 1024, 768, 768, 103177728, 2304, 104947200, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act94,
+        scratch94_q,
+        scratch94_k,
+        scratch94_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        103176192,
+        104945664,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act94, scratch94_q, n * 1024, 768, 768, 103176192, 2304, 104945664, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act94, scratch94_k, n * 1024, 768, 768, 103176960, 2304, 104946432, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act94, scratch94_v, n * 1024, 768, 768, 103177728, 2304, 104947200, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch94_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch94_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch94_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch94_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch94_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch94_probs[row + j]! - m);
+              scratch94_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch94_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch94_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch94_probs[row + j]! * scratch94_mask[row + j]!
+                : scratch94_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch94_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5591,7 +7247,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch94_heads, act95, n * 1024, 768, 768, 104947968, 768, 105537792, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch94_heads, act95, n * 1024, 768, 768, 104947968, 105537792);
+    else denseInOutForward(p, scratch94_heads, act95, n * 1024, 768, 768, 104947968, 768, 105537792, 0, 768, 1);
   }
 
   /** Backward of op 94: transformer.h.9.attn (attention). */
@@ -5602,27 +7259,104 @@ function createEngine() {
     scratch94_d_k.fill(0, 0, n * 786432);
     scratch94_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch94_heads,
-      scratch94_d_heads,
-      grad95,
-      n * 1024,
-      768,
-      768,
-      104947968,
-      768,
-      105537792,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch94_heads,
+        scratch94_d_heads,
+        grad95,
+        n * 1024,
+        768,
+        768,
+        104947968,
+        105537792,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch94_heads,
+        scratch94_d_heads,
+        grad95,
+        n * 1024,
+        768,
+        768,
+        104947968,
+        768,
+        105537792,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch94_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch94_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch94_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch94_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch94_probs[row + j]!;
+              const mk = training ? scratch94_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch94_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch94_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch94_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch94_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5656,77 +7390,169 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act94,
-      grad94,
-      scratch94_d_q,
-      n * 1024,
-      768,
-      768,
-      103176192,
-      2304,
-      104945664,
-      true,
-      0,
-      768,
-      1,
-    );
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act94,
-      grad94,
-      scratch94_d_k,
-      n * 1024,
-      768,
-      768,
-      103176960,
-      2304,
-      104946432,
-      true,
-      0,
-      768,
-      1,
-    );
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act94,
-      grad94,
-      scratch94_d_v,
-      n * 1024,
-      768,
-      768,
-      103177728,
-      2304,
-      104947200,
-      true,
-      0,
-      768,
-      1,
-    );
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act94,
+        grad94,
+        scratch94_d_q,
+        scratch94_d_k,
+        scratch94_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        103176192,
+        104945664,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act94,
+        grad94,
+        scratch94_d_q,
+        n * 1024,
+        768,
+        768,
+        103176192,
+        2304,
+        104945664,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act94,
+        grad94,
+        scratch94_d_k,
+        n * 1024,
+        768,
+        768,
+        103176960,
+        2304,
+        104946432,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act94,
+        grad94,
+        scratch94_d_v,
+        n * 1024,
+        768,
+        768,
+        103177728,
+        2304,
+        104947200,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of op 104: transformer.h.10.attn (attention). */
   function forward104(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act104, scratch104_q, n * 1024, 768, 768, 110264064, 2304, 112033536, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act104, scratch104_k, n * 1024, 768, 768, 110264832, 2304, 112034304, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act104, scratch104_v, n * 1024, 768, 768, 110265600, 2304, 112035072, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act104,
+        scratch104_q,
+        scratch104_k,
+        scratch104_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        110264064,
+        112033536,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act104, scratch104_q, n * 1024, 768, 768, 110264064, 2304, 112033536, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act104, scratch104_k, n * 1024, 768, 768, 110264832, 2304, 112034304, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act104, scratch104_v, n * 1024, 768, 768, 110265600, 2304, 112035072, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch104_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch104_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch104_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch104_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch104_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch104_probs[row + j]! - m);
+              scratch104_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch104_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch104_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch104_probs[row + j]! * scratch104_mask[row + j]!
+                : scratch104_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch104_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5762,7 +7588,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch104_heads, act105, n * 1024, 768, 768, 112035840, 768, 112625664, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch104_heads, act105, n * 1024, 768, 768, 112035840, 112625664);
+    else denseInOutForward(p, scratch104_heads, act105, n * 1024, 768, 768, 112035840, 768, 112625664, 0, 768, 1);
   }
 
   /** Backward of op 104: transformer.h.10.attn (attention). */
@@ -5773,27 +7600,104 @@ function createEngine() {
     scratch104_d_k.fill(0, 0, n * 786432);
     scratch104_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch104_heads,
-      scratch104_d_heads,
-      grad105,
-      n * 1024,
-      768,
-      768,
-      112035840,
-      768,
-      112625664,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch104_heads,
+        scratch104_d_heads,
+        grad105,
+        n * 1024,
+        768,
+        768,
+        112035840,
+        112625664,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch104_heads,
+        scratch104_d_heads,
+        grad105,
+        n * 1024,
+        768,
+        768,
+        112035840,
+        768,
+        112625664,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch104_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch104_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch104_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch104_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch104_probs[row + j]!;
+              const mk = training ? scratch104_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch104_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch104_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch104_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch104_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5827,77 +7731,169 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act104,
-      grad104,
-      scratch104_d_q,
-      n * 1024,
-      768,
-      768,
-      110264064,
-      2304,
-      112033536,
-      true,
-      0,
-      768,
-      1,
-    );
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act104,
-      grad104,
-      scratch104_d_k,
-      n * 1024,
-      768,
-      768,
-      110264832,
-      2304,
-      112034304,
-      true,
-      0,
-      768,
-      1,
-    );
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act104,
-      grad104,
-      scratch104_d_v,
-      n * 1024,
-      768,
-      768,
-      110265600,
-      2304,
-      112035072,
-      true,
-      0,
-      768,
-      1,
-    );
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act104,
+        grad104,
+        scratch104_d_q,
+        scratch104_d_k,
+        scratch104_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        110264064,
+        112033536,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act104,
+        grad104,
+        scratch104_d_q,
+        n * 1024,
+        768,
+        768,
+        110264064,
+        2304,
+        112033536,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act104,
+        grad104,
+        scratch104_d_k,
+        n * 1024,
+        768,
+        768,
+        110264832,
+        2304,
+        112034304,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act104,
+        grad104,
+        scratch104_d_v,
+        n * 1024,
+        768,
+        768,
+        110265600,
+        2304,
+        112035072,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of op 114: transformer.h.11.attn (attention). */
   function forward114(p: Float32Array, n: number, training: boolean): void {
     // transformer.h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused c_attn, projection bias, out bias, matrices stored [in, out], attention dropout 0.1 in training
     // projections on the shared matrix kernel
-    // q = x · (c_attn columns 0…767) + bias, every position of every sample
-    denseInOutForward(p, act114, scratch114_q, n * 1024, 768, 768, 117351936, 2304, 119121408, 0, 768, 1);
-    // k = x · (c_attn columns 768…1535) + bias, every position of every sample
-    denseInOutForward(p, act114, scratch114_k, n * 1024, 768, 768, 117352704, 2304, 119122176, 0, 768, 1);
-    // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
-    denseInOutForward(p, act114, scratch114_v, n * 1024, 768, 768, 117353472, 2304, 119122944, 0, 768, 1);
+    // q, k, v = x · c_attn + bias: one product on the SIMD kernels, its column blocks copied out
+    if (arena)
+      wasmDenseInOutForward3(
+        arena,
+        1,
+        act114,
+        scratch114_q,
+        scratch114_k,
+        scratch114_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        117351936,
+        119121408,
+      );
+    else {
+      // q = x · (c_attn columns 0…767) + bias, every position of every sample
+      denseInOutForward(p, act114, scratch114_q, n * 1024, 768, 768, 117351936, 2304, 119121408, 0, 768, 1);
+      // k = x · (c_attn columns 768…1535) + bias, every position of every sample
+      denseInOutForward(p, act114, scratch114_k, n * 1024, 768, 768, 117352704, 2304, 119122176, 0, 768, 1);
+      // v = x · (c_attn columns 1536…2303) + bias, every position of every sample
+      denseInOutForward(p, act114, scratch114_v, n * 1024, 768, 768, 117353472, 2304, 119122944, 0, 768, 1);
+    }
     for (let b = 0; b < n; b++) {
       // per head: scores, softmax over keys j ≤ i, weighted sum of v
       for (let h = 0; h < 12; h++) {
         const qh = b * 786432 + h * 64;
         const kh = b * 786432 + h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): S = q_h·k_hᵀ (causal: query rows in 4 blocks, each over the keys its rows see, 0…255, 256…511, 512…767, 768…1023), softmax here, o_h = A·v_h
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          wasmGather(heap, scratch114_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch114_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch114_v, kh, 768, 1024, 64, z + 131072);
+          kernels0.forward(SCRATCH_BYTE, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 1835008, 256);
+          kernels1.forward(SCRATCH_BYTE + 65536, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2097152, 256);
+          kernels2.forward(SCRATCH_BYTE + 131072, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 2621440, 256);
+          kernels3.forward(SCRATCH_BYTE + 196608, SCRATCH_BYTE + 262144, 0, SCRATCH_BYTE + 3407872, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            let m = -Infinity;
+            for (let j = 0; j < i + 1; j++) {
+              scratch114_probs[row + j] = heap[si + j]! * 0.125;
+              m = Math.max(m, scratch114_probs[row + j]!);
+            }
+            let sum = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const e = Math.exp(scratch114_probs[row + j]! - m);
+              scratch114_probs[row + j] = e;
+              sum += e;
+            }
+            const r = 1 / sum;
+            for (let j = 0; j < i + 1; j++) scratch114_probs[row + j]! *= r;
+            // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+            if (training) {
+              for (let j = 0; j < i + 1; j++) scratch114_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+            }
+            // A (zero past the keys this query sees) for the value product
+            for (let j = 0; j < i + 1; j++)
+              heap[si + j] = training
+                ? scratch114_probs[row + j]! * scratch114_mask[row + j]!
+                : scratch114_probs[row + j]!;
+            heap.fill(0, si + i + 1, si + keys);
+          }
+          kernels0.backwardInput(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 524288, SCRATCH_BYTE + 1245184, 256);
+          for (let t = 0; t < 1024; t++)
+            scratch114_heads.set(heap.subarray(z + 262144 + t * 64, z + 262208 + t * 64), qh + t * 768);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const qi = qh + i * 768;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5933,7 +7929,8 @@ function createEngine() {
       }
     }
     // output projection: y = heads · c_proj + bias (stored [in, out])
-    denseInOutForward(p, scratch114_heads, act115, n * 1024, 768, 768, 119123712, 768, 119713536, 0, 768, 1);
+    if (arena) wasmDenseInOutForward(arena, 5, scratch114_heads, act115, n * 1024, 768, 768, 119123712, 119713536);
+    else denseInOutForward(p, scratch114_heads, act115, n * 1024, 768, 768, 119123712, 768, 119713536, 0, 768, 1);
   }
 
   /** Backward of op 114: transformer.h.11.attn (attention). */
@@ -5944,27 +7941,104 @@ function createEngine() {
     scratch114_d_k.fill(0, 0, n * 786432);
     scratch114_d_v.fill(0, 0, n * 786432);
     // output projection (stored [in, out]): d(c_proj) += headsᵀ dy, d(bias) += dy, d(heads) = dy · c_projᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      scratch114_heads,
-      scratch114_d_heads,
-      grad115,
-      n * 1024,
-      768,
-      768,
-      119123712,
-      768,
-      119713536,
-      true,
-      0,
-      768,
-      1,
-    );
+    if (arena)
+      wasmDenseInOutBackward(
+        arena,
+        5,
+        scratch114_heads,
+        scratch114_d_heads,
+        grad115,
+        n * 1024,
+        768,
+        768,
+        119123712,
+        119713536,
+        true,
+      );
+    else
+      denseInOutBackward(
+        p,
+        gp,
+        scratch114_heads,
+        scratch114_d_heads,
+        grad115,
+        n * 1024,
+        768,
+        768,
+        119123712,
+        768,
+        119713536,
+        true,
+        0,
+        768,
+        1,
+      );
     for (let b = 0; b < n; b++) {
       // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
       for (let h = 0; h < 12; h++) {
         const kc = h * 64;
+        if (arena) {
+          // on the SIMD kernels (src/emit/wasm/attention.ts): dP = dO_h·v_hᵀ, dS here, dv_h = Aᵀ dO_h, dq_h = dS k_h, dk_h = dSᵀ q_h
+          // (causal: query rows in 4 blocks, each over the keys its rows see, as in forward)
+          const heap = arena.heap;
+          const kernels0 = arena.kernels[2]!;
+          const kernels1 = arena.kernels[3]!;
+          const kernels2 = arena.kernels[4]!;
+          const kernels3 = arena.kernels[0]!;
+          const z = SCRATCH_BYTE / 4;
+          const qh = b * 786432 + h * 64;
+          const kh = b * 786432 + kc;
+          wasmGather(heap, scratch114_q, qh, 768, 1024, 64, z);
+          wasmGather(heap, scratch114_k, kh, 768, 1024, 64, z + 65536);
+          wasmGather(heap, scratch114_v, kh, 768, 1024, 64, z + 131072);
+          wasmGather(heap, scratch114_d_heads, qh, 768, 1024, 64, z + 196608);
+          kernels0.forward(SCRATCH_BYTE + 786432, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6029312, 256);
+          kernels1.forward(SCRATCH_BYTE + 851968, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6291456, 256);
+          kernels2.forward(SCRATCH_BYTE + 917504, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 6815744, 256);
+          kernels3.forward(SCRATCH_BYTE + 983040, SCRATCH_BYTE + 524288, 0, SCRATCH_BYTE + 7602176, 256);
+          for (let i = 0; i < 1024; i++) {
+            const row = ((b * 12 + h) * 1024 + i) * 1024;
+            const si =
+              z +
+              458752 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const pi =
+              z +
+              1507328 +
+              (i < 256 ? i * 256 : i < 512 ? i * 512 - 65536 : i < 768 ? i * 768 - 196608 : i * 1024 - 393216);
+            const keys = i < 256 ? 256 : i < 512 ? 512 : i < 768 ? 768 : 1024;
+            // dP_j · M_ij, A_ij into the scores' place; s = Σ_j P_ij dP_j; then dS_j = P_ij (dP_j − s) / √64
+            let s = 0;
+            for (let j = 0; j < i + 1; j++) {
+              const pr = scratch114_probs[row + j]!;
+              const mk = training ? scratch114_mask[row + j]! : 1;
+              const dp = heap[pi + j]! * mk;
+              heap[si + j] = pr * mk;
+              heap[pi + j] = dp;
+              s += pr * dp;
+            }
+            for (let j = 0; j < i + 1; j++) heap[pi + j] = scratch114_probs[row + j]! * (heap[pi + j]! - s) * 0.125;
+            heap.fill(0, si + i + 1, si + keys);
+            heap.fill(0, pi + i + 1, pi + keys);
+          }
+          heap.fill(0, z + 327680, z + 458752);
+          kernels0.backwardWeight(SCRATCH_BYTE + 1835008, SCRATCH_BYTE + 786432, SCRATCH_BYTE + 1572864, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 2097152, SCRATCH_BYTE + 851968, SCRATCH_BYTE + 1572864, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 2621440, SCRATCH_BYTE + 917504, SCRATCH_BYTE + 1572864, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 3407872, SCRATCH_BYTE + 983040, SCRATCH_BYTE + 1572864, 256);
+          kernels0.backwardInput(SCRATCH_BYTE + 6029312, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1048576, 256);
+          kernels1.backwardInput(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1114112, 256);
+          kernels2.backwardInput(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1179648, 256);
+          kernels3.backwardInput(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 262144, SCRATCH_BYTE + 1245184, 256);
+          kernels0.backwardWeight(SCRATCH_BYTE + 6029312, SCRATCH_BYTE, SCRATCH_BYTE + 1310720, 256);
+          kernels1.backwardWeight(SCRATCH_BYTE + 6291456, SCRATCH_BYTE + 65536, SCRATCH_BYTE + 1310720, 256);
+          kernels2.backwardWeight(SCRATCH_BYTE + 6815744, SCRATCH_BYTE + 131072, SCRATCH_BYTE + 1310720, 256);
+          kernels3.backwardWeight(SCRATCH_BYTE + 7602176, SCRATCH_BYTE + 196608, SCRATCH_BYTE + 1310720, 256);
+          wasmScatterAdd(heap, z + 262144, scratch114_d_q, qh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 327680, scratch114_d_k, kh, 768, 1024, 64);
+          wasmScatterAdd(heap, z + 393216, scratch114_d_v, kh, 768, 1024, 64);
+          continue;
+        }
         for (let i = 0; i < 1024; i++) {
           const oi = b * 786432 + i * 768 + h * 64;
           const row = ((b * 12 + h) * 1024 + i) * 1024;
@@ -5998,73 +8072,93 @@ function createEngine() {
       }
     }
     // projections backward on the shared matrix kernel
-    // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act114,
-      grad114,
-      scratch114_d_q,
-      n * 1024,
-      768,
-      768,
-      117351936,
-      2304,
-      119121408,
-      true,
-      0,
-      768,
-      1,
-    );
-    // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act114,
-      grad114,
-      scratch114_d_k,
-      n * 1024,
-      768,
-      768,
-      117352704,
-      2304,
-      119122176,
-      true,
-      0,
-      768,
-      1,
-    );
-    // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
-    denseInOutBackward(
-      p,
-      gp,
-      act114,
-      grad114,
-      scratch114_d_v,
-      n * 1024,
-      768,
-      768,
-      117353472,
-      2304,
-      119122944,
-      true,
-      0,
-      768,
-      1,
-    );
+    // d(c_attn) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · c_attnᵀ: one product on the SIMD kernels
+    if (arena)
+      wasmDenseInOutBackward3(
+        arena,
+        1,
+        act114,
+        grad114,
+        scratch114_d_q,
+        scratch114_d_k,
+        scratch114_d_v,
+        n * 1024,
+        768,
+        768,
+        768,
+        117351936,
+        119121408,
+        true,
+      );
+    else {
+      // q: d(c_attn columns 0…767) += xᵀ dq, d(bias) += dq, dx += dq · (c_attn columns 0…767)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act114,
+        grad114,
+        scratch114_d_q,
+        n * 1024,
+        768,
+        768,
+        117351936,
+        2304,
+        119121408,
+        true,
+        0,
+        768,
+        1,
+      );
+      // k: d(c_attn columns 768…1535) += xᵀ dk, d(bias) += dk, dx += dk · (c_attn columns 768…1535)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act114,
+        grad114,
+        scratch114_d_k,
+        n * 1024,
+        768,
+        768,
+        117352704,
+        2304,
+        119122176,
+        true,
+        0,
+        768,
+        1,
+      );
+      // v: d(c_attn columns 1536…2303) += xᵀ dv, d(bias) += dv, dx += dv · (c_attn columns 1536…2303)ᵀ
+      denseInOutBackward(
+        p,
+        gp,
+        act114,
+        grad114,
+        scratch114_d_v,
+        n * 1024,
+        768,
+        768,
+        117353472,
+        2304,
+        119122944,
+        true,
+        0,
+        768,
+        1,
+      );
+    }
   }
 
   /** Forward of op 124: lm_head (dense). */
   function forward124(p: Float32Array, n: number): void {
     // lm_head: dense 768 → 50257, WebAssembly SIMD when the parameters live in its memory, else register-tiled
-    if (arena) wasmDenseForward(arena, 0, act124, act125, n * 1024, 768, 50257, 0, -1);
+    if (arena) wasmDenseForward(arena, 8, act124, act125, n * 1024, 768, 50257, 0, -1);
     else denseTiledForward(p, act124, act125, n * 1024, 768, 50257, 0, -1, 0, 50257, 1);
   }
 
   /** Backward of op 124: lm_head (dense). */
   function backward124(p: Float32Array, gp: Float32Array, n: number): void {
     // lm_head: dense 768 → 50257 backward, WebAssembly SIMD when the parameters and gradients live in its memory, else register-tiled
-    if (arena) wasmDenseBackward(arena, 0, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true);
+    if (arena) wasmDenseBackward(arena, 8, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true);
     else denseTiledBackward(p, gp, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true, 0, 50257, 1);
   }
 
@@ -7272,7 +9366,12 @@ const simd = wasmApi !== undefined && wasmApi.validate(wasmBytes(simdProbe));
  *  4 KB each, which browsers compile synchronously. Compiled once, here; null without SIMD. */
 const wasmModules = simd
   ? [
-      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAEBAgc4BAhmb3J3YXJkMAAADmJhY2t3YXJkSW5wdXQwAAEPYmFja3dhcmRXZWlnaHQwAAIGdW5hcnkwAAMK/hoE3QoCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAz8kAaiEOA0AgACEIIAchCSAEQQF2QYAwbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgBhqIQ0DQCAL/QAEACEaIAv9AASAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIBIIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOALEogwgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOALIogwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSOALMogwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOALQogwgCEGAMGohCCAJQYjFGGohCSAIIApJDQALIAVBgOAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYAYaiEOA0AgACEIIAchCSAEQQF2QYAwbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgBhqIQ0DQCAL/QAEACEaIAv9AASAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOALEogwgCEGAMGohCCAJQYjFGGohCSAIIApJDQALIAVBgBhqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAGGwgAGohDyAEQQFrQcSiDGwgA2ohECABIQUgAiEGIBAhByAFQYCAz8kAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDAhHCAUIBogHP3mAf3kASEUIAz9AASASCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYDgAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAGGohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgBUGAGGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC+8EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAGGohDANAIAAhBiAFIQcgA0EBdkGIxRhsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHEogxqIQsDQCAJ/QkCACEWIAn9CQLEogwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgBggByAT/QsEkBggByAU/QsEoBggByAV/QsEsBggBkGIxRhqIQYgB0GAMGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBxKIMaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuqBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBhqIQwDQCAAIQYgBSEHIABBwKIMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgBghEiAH/QAEkBghEyAH/QAEoBghFCAH/QAEsBghFSAGIQkgBCEKIAYgA0HEogxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBxKIMaiEJIApBgBhqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAGCAHIBP9CwSQGCAHIBT9CwSgGCAHIBX9CwSwGCAGQQhqIQYgB0GAMGohByAGIAhJDQALIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGIANBxKIMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBxKIMaiEJIApBgBhqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwv/BQIBfyN7IAAgAUEIbGohAv0MUTbUM0WI+b9RNtQzRYj5vyER/Qz3AUht4uSmP/cBSG3i5KY/IRL9DAAAAAAAAPA/AAAAAAAA8D8hE/0MAAAAAAAghkAAAAAAACCGQCEU/QwAAAAAACCGwAAAAAAAIIbAIRX9DP6CK2VHFfc//oIrZUcV9z8hFv0MAAAAAAAAOEMAAAAAAAA4QyEX/QwAAOD+Qi7mPwAA4P5CLuY/IRj9DHY8eTXvOeo9djx5Ne856j0hGf0MmNj479juIT6Y2Pjv2O4hPiEa/QzkRPVnReZaPuRE9WdF5lo+IRv9DFyfeLdPfpI+XJ94t09+kj4hHP0MNMdWpeMdxz40x1al4x3HPiEd/QwaoAEaoAH6PhqgARqgAfo+IR79DBqgARqgASo/GqABGqABKj8hH/0MF2zBFmzBVj8XbMEWbMFWPyEg/QwRERERERGBPxEREREREYE/ISH9DFVVVVVVVaU/VVVVVVVVpT8hIv0MVVVVVVVVxT9VVVVVVVXFPyEj/QwAAAAAAADgPwAAAAAAAOA/IST9DAAAAAAAAPB/AAAAAAAA8H8hJQJAA0AgACACTw0BIAD9XQMA/V8hAyAAIBEgAyASIAP98gEgA/3yASAD/fIB/fAB/fIBIQQgAyATIAQgFP1KIQsgBCAV/fcBIBT99gEhBCAEIBb98gEgF/3wASEFIAUgF/3xASEGIAQgBiAY/fIB/fEBIAYgGf3yAf3xASEHIAcgB/3yASEMIAwgDP3yASENIAcgGv3yASAb/fABIAz98gEgByAc/fIBIB398AH98AEhDiAHIB798gEgH/3wASAM/fIBIAcgIP3yASAh/fAB/fABIA398gEgByAi/fIBICP98AEgDP3yASAHICT98gEgE/3wAf3wAf3wASAOIA0gDf3yAf3yAf3wASAH/fIBIQggBUE0/csBIBP9zgEhCSAJIAj98gEgCf3wASEKICUgCiAL/VL98AH98wH9Xv1bAwAAIABBCGohAAwACwsL",
+      "AGFzbQEAAAABEAJgBX9/f39/AGAEf39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAQEAB0sFCGZvcndhcmQwAAAOYmFja3dhcmRJbnB1dDAAAQ9iYWNrd2FyZFdlaWdodDAAAghmb3J3YXJkMQADDmJhY2t3YXJkSW5wdXQxAAQK+xwFxAcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAEGohDgNAIAAhCCAHIQkgBEEBdkGABGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAL/QAEgAIhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgAIhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgCAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEICAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AoggIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjCAgCEGABGohCCAJQYDAAGohCSAIIApJDQALIAVBgAhqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAAmwgAGohDyAEQQFrQYAgbCADaiEQIAEhBSACIQYgECEHIAVBgIAQaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYACaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIACIRwgEyAaIBz95gH95AEhEyAM/QAEgAQhHCAUIBogHP3mAf3kASEUIAz9AASABiEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYAIaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL7AQDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByADQQF2QYDAAGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAgaiELA0AgCf0JAgAhFiAJ/QkCgCAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkGAwABqIQYgB0GABGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBgCBqIQsDQCAJ/QkCACEWIAr9AAQAIRggDiAWIBj95gH95AEhDiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gCv0ABCAhGCAQIBYgGP3mAf3kASEQIAr9AAQwIRggESAWIBj95gH95AEhESAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC84DAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgAEGAIGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIACIRIgB/0ABJACIRMgB/0ABKACIRQgB/0ABLACIRUgBiEJIAQhCiAGIANBgCBsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgCBqIQkgCkGAAmohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIACIAcgE/0LBJACIAcgFP0LBKACIAcgFf0LBLACIAZBCGohBiAHQYAEaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLogUDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDIAGohDANAIAAhBiAFIQcgA0EBdkGAMGwgAGohCAJAA0AgBiAITw0BIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIBIIRIgB/0ABJBIIRMgB/0ABKBIIRQgB/0ABLBIIRUgBiEJIAQhCiAGQYAYaiELA0AgCf0JAgAhFiAJ/QkCgBghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAyABqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIBIIAcgE/0LBJBIIAcgFP0LBKBIIAcgFf0LBLBIIAZBgDBqIQYgB0GAkAFqIQcMAAsLIANBAXEEQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAYhCSAEIQogBkGAGGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYDIAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDALIARBwABqIQQgBUHAAGohBSAFIAxJDQALC9AHAgx/DHv9DAAAAAAAAAAAAAAAAAAAAAAhESAEQQJPBEAgASEFIAIhBiADIQcgBUGAgLADaiEOA0AgACEIIAchCSAEQQF2QYCQAWwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYDIAGohDQNAIAv9AAQAIRogC/0ABIBIIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIBIIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAkAEhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIDYASEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgBggCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEGCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AogYIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjBggCEGAkAFqIQggCUGAMGohCSAIIApJDQALIAVBgKACaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgMgAbCAAaiEPIARBAWtBgBhsIANqIRAgASEFIAIhBiAQIQcgBUGAgLADaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYDIAGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASASCEcIBMgGiAc/eYB/eQBIRMgDP0ABICQASEcIBQgGiAc/eYB/eQBIRQgDP0ABIDYASEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYCgAmohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABFgNgBH9/f38AYAN/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAgAAAgdcBg9iYWNrd2FyZFdlaWdodDEAAA1iYWNrd2FyZEJpYXMxAAEIZm9yd2FyZDIAAg5iYWNrd2FyZElucHV0MgADD2JhY2t3YXJkV2VpZ2h0MgAECGZvcndhcmQzAAUKhB0G0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDIAGohDANAIAAhBiAFIQcgAEGAGGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIBIIRIgB/0ABJBIIRMgB/0ABKBIIRQgB/0ABLBIIRUgBiEJIAQhCiAGIANBgBhsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBhqIQkgCkGAyABqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSASCAHIBP9CwSQSCAHIBT9CwSgSCAHIBX9CwSwSCAGQQhqIQYgB0GAkAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvoAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgMgAaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAyABsIANqIQYCQCAFIAZPDQADQCAJIAX9AAQA/eQBIQkgCiAF/QAEEP3kASEKIAsgBf0ABCD95AEhCyAMIAX9AAQw/eQBIQwgBUGAyABqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwvDBwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAEaiEOA0AgACEIIAchCSAEQQF2QYAEbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAv9AASAAiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgAQhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAGIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOAKACCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AoQIIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgCiAggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOAKMCCAIQYAEaiEIIAlBgBBqIQkgCCAKSQ0ACyAFQYAIaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAJsIABqIQ8gBEEBa0GACGwgA2ohECABIQUgAiEGIBAhByAFQYCABGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAAmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAM/QAEgAYhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgA0EBdkGAEGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAIaiELA0AgCf0JAgAhFiAJ/QkCgAghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkGAEGohBiAHQYAEaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGACGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYACaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQYAIaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAIhEiAH/QAEkAIhEyAH/QAEoAIhFCAH/QAEsAIhFSAGIQkgBCEKIAYgA0GACGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGACGohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvDBwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAIaiEOA0AgACEIIAchCSAEQQF2QYAEbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAv9AASAAiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgAQhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAGIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOAKAECAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AoQQIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgCiBAgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOAKMECAIQYAEaiEIIAlBgCBqIQkgCCAKSQ0ACyAFQYAIaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAJsIABqIQ8gBEEBa0GAEGwgA2ohECABIQUgAiEGIBAhByAFQYCACGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAAmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAM/QAEgAYhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLCw==",
+      "AGFzbQEAAAABEAJgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgAAAQAAAAddBg5iYWNrd2FyZElucHV0MwAAD2JhY2t3YXJkV2VpZ2h0MwABCGZvcndhcmQ0AAIOYmFja3dhcmRJbnB1dDQAAw9iYWNrd2FyZFdlaWdodDQABAhmb3J3YXJkNQAFCt4dBuoEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgA0EBdkGAIGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAQaiELA0AgCf0JAgAhFiAJ/QkCgBAhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkGAIGohBiAHQYAEaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAEGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYACaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQYAQaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAIhEiAH/QAEkAIhEyAH/QAEoAIhFCAH/QAEsAIhFSAGIQkgBCEKIAYgA0GAEGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAEGohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvDBwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIAMaiEOA0AgACEIIAchCSAEQQF2QYAEbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgAJqIQ0DQCAL/QAEACEaIAv9AASAAiEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgAQhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIAGIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOAKAGCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AoQYIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgCiBggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOAKMGCAIQYAEaiEIIAlBgDBqIQkgCCAKSQ0ACyAFQYAIaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgAJsIABqIQ8gBEEBa0GAGGwgA2ohECABIQUgAiEGIBAhByAFQYCADGohDgNAIA8hCCAHIQkgESESIBEhEyARIRQgESEVIAghCyAFIQwgCEGAAmohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAz9AASAAiEcIBMgGiAc/eYB/eQBIRMgDP0ABIAEIRwgFCAaIBz95gH95AEhFCAM/QAEgAYhHCAVIBogHP3mAf3kASEVIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgBUGACGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC+oEAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAAmohDANAIAAhBiAFIQcgA0EBdkGAMGwgAGohCAJAA0AgBiAITw0BIA0hDiANIQ8gDSEQIA0hESANIRIgDSETIA0hFCANIRUgBiEJIAQhCiAGQYAYaiELA0AgCf0JAgAhFiAJ/QkCgBghFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAAmohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkGAMGohBiAHQYAEaiEHDAALCyADQQFxBEAgDSEOIA0hDyANIRAgDSERIAYhCSAEIQogBkGAGGohCwNAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBBGohCSAKQYACaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYACaiEMA0AgACEGIAUhByAAQYAYaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgAIhEiAH/QAEkAIhEyAH/QAEoAIhFCAH/QAEsAIhFSAGIQkgBCEKIAYgA0GAGGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAGGohCSAKQYACaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgAIgByAT/QsEkAIgByAU/QsEoAIgByAV/QsEsAIgBkEIaiEGIAdBgARqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwueBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBhqIQwDQCAAIQYgBSEHIANBAXZBgDBsIABqIQgCQANAIAYgCE8NASAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAGCESIAf9AASQGCETIAf9AASgGCEUIAf9AASwGCEVIAYhCSAEIQogBkGAGGohCwNAIAn9CQIAIRYgCf0JAoAYIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUEEaiEJIApBgBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAYIAcgE/0LBJAYIAcgFP0LBKAYIAcgFf0LBLAYIAZBgDBqIQYgB0GAMGohBwwACwsgA0EBcQRAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGQYAYaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFgNgBX9/f39/AGAEf39/fwBgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMHBgABAgEAAQdiBg5iYWNrd2FyZElucHV0NQAAD2JhY2t3YXJkV2VpZ2h0NQABDWJhY2t3YXJkQmlhczUAAghmb3J3YXJkNgADDmJhY2t3YXJkSW5wdXQ2AAQPYmFja3dhcmRXZWlnaHQ2AAUKyh0GxwcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAkAFqIQ4DQCAAIQggByEJIARBAXZBgDBsIABqIQoDQCARIRIgESETIBEhFCARIRUgESEWIBEhFyARIRggESEZIAghCyAFIQwgCEGAGGohDQNAIAv9AAQAIRogC/0ABIAYIRsgDP0ABAAhHCASIBogHP3mAf3kASESIBYgGyAc/eYB/eQBIRYgDP0ABIAYIRwgEyAaIBz95gH95AEhEyAXIBsgHP3mAf3kASEXIAz9AASAMCEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgEghHCAVIBogHP3mAf3kASEVIBkgGyAc/eYB/eQBIRkgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAJIBb9HwAgFv0fAZIgFv0fAiAW/R8DkpI4AoAYIAkgF/0fACAX/R8BkiAX/R8CIBf9HwOSkjgChBggCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSOAKIGCAJIBn9HwAgGf0fAZIgGf0fAiAZ/R8DkpI4AowYIAhBgDBqIQggCUGAMGohCSAIIApJDQALIAVBgOAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgBhsIABqIQ8gBEEBa0GAGGwgA2ohECABIQUgAiEGIBAhByAFQYCAkAFqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgBhqIQ0DQCAL/QAEACEaIAz9AAQAIRwgEiAaIBz95gH95AEhEiAM/QAEgBghHCATIBogHP3mAf3kASETIAz9AASAMCEcIBQgGiAc/eYB/eQBIRQgDP0ABIBIIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgOAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsLzgMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYAYaiEMA0AgACEGIAUhByAAQYAYaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgBghEiAH/QAEkBghEyAH/QAEoBghFCAH/QAEsBghFSAGIQkgBCEKIAYgA0GAGGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGAGGohCSAKQYAYaiEKIAkgC0kNAAsLIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgBggByAT/QsEkBggByAU/QsEoBggByAV/QsEsBggBkEIaiEGIAdBgDBqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvlAQMFfwV7AX39DAAAAAAAAAAAAAAAAAAAAAAhCCAAIQMgASEEIARBgBhqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYAYbCADaiEGAkAgBSAGTw0AA0AgCSAF/QAEAP3kASEJIAogBf0ABBD95AEhCiALIAX9AAQg/eQBIQsgDCAF/QAEMP3kASEMIAVBgBhqIQUgBSAGSQ0ACwsgBCAJ/QsEACAEIAr9CwQQIAQgC/0LBCAgBCAM/QsEMCADQcAAaiEDIARBwABqIQQgBCAHSQ0ACwuiBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgOAAaiEMA0AgACEGIAUhByADQQF2QYAwbCAAaiEIAkADQCAGIAhPDQEgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgGAhEiAH/QAEkGAhEyAH/QAEoGAhFCAH/QAEsGAhFSAGIQkgBCEKIAZBgBhqIQsDQCAJ/QkCACEWIAn9CQKAGCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYDgAGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgGAgByAT/QsEkGAgByAU/QsEoGAgByAV/QsEsGAgBkGAMGohBiAHQYDAAWohBwwACwsgA0EBcQRAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGQYAYaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgOAAaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL0AcCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAwARqIQ4DQCAAIQggByEJIARBAXZBgMABbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgOAAaiENA0AgC/0ABAAhGiAL/QAEgGAhGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgGAhHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIDAASEcIBQgGiAc/eYB/eQBIRQgGCAbIBz95gH95AEhGCAM/QAEgKACIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOAKAGCAJIBf9HwAgF/0fAZIgF/0fAiAX/R8DkpI4AoQYIAkgGP0fACAY/R8BkiAY/R8CIBj9HwOSkjgCiBggCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOAKMGCAIQYDAAWohCCAJQYAwaiEJIAggCkkNAAsgBUGAgANqIQUgBkEQaiEGIAdBEGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GA4ABsIABqIQ8gBEEBa0GAGGwgA2ohECABIQUgAiEGIBAhByAFQYCAwARqIQ4DQCAPIQggByEJIBEhEiARIRMgESEUIBEhFSAIIQsgBSEMIAhBgOAAaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIBgIRwgEyAaIBz95gH95AEhEyAM/QAEgMABIRwgFCAaIBz95gH95AEhFCAM/QAEgKACIRwgFSAaIBz95gH95AEhFSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAVBgIADaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsL0QMDCX8MewV9/QwAAAAAAAAAAAAAAAAAAAAAIQ0gASEEIAIhBSAFQYDgAGohDANAIAAhBiAFIQcgAEGAGGohCANAIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgB/0ABIBgIRIgB/0ABJBgIRMgB/0ABKBgIRQgB/0ABLBgIRUgBiEJIAQhCiAGIANBgBhsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBgBhqIQkgCkGA4ABqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAYCAHIBP9CwSQYCAHIBT9CwSgYCAHIBX9CwSwYCAGQQhqIQYgB0GAwAFqIQcgBiAISQ0ACyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACws=",
+      "AGFzbQEAAAABFgNgA39/fwBgBH9/f38AYAV/f39/fwACDwEDZW52Bm1lbW9yeQIAAQMGBQABAgEAB08FDWJhY2t3YXJkQmlhczYAAAhmb3J3YXJkNwABDmJhY2t3YXJkSW5wdXQ3AAIPYmFja3dhcmRXZWlnaHQ3AAMNYmFja3dhcmRCaWFzNwAECpQUBegBAwV/BXsBff0MAAAAAAAAAAAAAAAAAAAAACEIIAAhAyABIQQgBEGA4ABqIQcDQCAE/QAEACEJIAT9AAQQIQogBP0ABCAhCyAE/QAEMCEMIAMhBSACQYDgAGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYDgAGohBSAFIAZJDQALCyAEIAn9CwQAIAQgCv0LBBAgBCAL/QsEICAEIAz9CwQwIANBwABqIQMgBEHAAGohBCAEIAdJDQALC6IFAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAGGohDANAIAAhBiAFIQcgA0EBdkGAwAFsIABqIQgCQANAIAYgCE8NASAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAGCESIAf9AASQGCETIAf9AASgGCEUIAf9AASwGCEVIAYhCSAEIQogBkGA4ABqIQsDQCAJ/QkCACEWIAn9CQKAYCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBBGohCSAKQYAYaiEKIAkgC0kNAAsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAGCAHIBP9CwSQGCAHIBT9CwSgGCAHIBX9CwSwGCAGQYDAAWohBiAHQYAwaiEHDAALCyADQQFxBEAgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAGIQkgBCEKIAZBgOAAaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwvJBwIMfwx7/QwAAAAAAAAAAAAAAAAAAAAAIREgBEECTwRAIAEhBSACIQYgAyEHIAVBgIDABGohDgNAIAAhCCAHIQkgBEEBdkGAMGwgAGohCgNAIBEhEiARIRMgESEUIBEhFSARIRYgESEXIBEhGCARIRkgCCELIAUhDCAIQYAYaiENA0AgC/0ABAAhGiAL/QAEgBghGyAM/QAEACEcIBIgGiAc/eYB/eQBIRIgFiAbIBz95gH95AEhFiAM/QAEgBghHCATIBogHP3mAf3kASETIBcgGyAc/eYB/eQBIRcgDP0ABIAwIRwgFCAaIBz95gH95AEhFCAYIBsgHP3mAf3kASEYIAz9AASASCEcIBUgGiAc/eYB/eQBIRUgGSAbIBz95gH95AEhGSALQRBqIQsgDEEQaiEMIAsgDUkNAAsgCSAS/R8AIBL9HwGSIBL9HwIgEv0fA5KSOAIAIAkgE/0fACAT/R8BkiAT/R8CIBP9HwOSkjgCBCAJIBT9HwAgFP0fAZIgFP0fAiAU/R8DkpI4AgggCSAV/R8AIBX9HwGSIBX9HwIgFf0fA5KSOAIMIAkgFv0fACAW/R8BkiAW/R8CIBb9HwOSkjgCgGAgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOAKEYCAJIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpI4AohgIAkgGf0fACAZ/R8BkiAZ/R8CIBn9HwOSkjgCjGAgCEGAMGohCCAJQYDAAWohCSAIIApJDQALIAVBgOAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACwsgBEEBcQRAIARBAWtBgBhsIABqIQ8gBEEBa0GA4ABsIANqIRAgASEFIAIhBiAQIQcgBUGAgMAEaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDAhHCAUIBogHP3mAf3kASEUIAz9AASASCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYDgAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsLC9EDAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAGGohDANAIAAhBiAFIQcgAEGA4ABqIQgDQCAH/QAEACEOIAf9AAQQIQ8gB/0ABCAhECAH/QAEMCERIAf9AASAGCESIAf9AASQGCETIAf9AASgGCEUIAf9AASwGCEVIAYhCSAEIQogBiADQYDgAGxqIQsCQCAJIAtPDQADQCAJ/QkCACEWIAn9CQIEIRcgCv0ABAAhGCAOIBYgGP3mAf3kASEOIBIgFyAY/eYB/eQBIRIgCv0ABBAhGCAPIBYgGP3mAf3kASEPIBMgFyAY/eYB/eQBIRMgCv0ABCAhGCAQIBYgGP3mAf3kASEQIBQgFyAY/eYB/eQBIRQgCv0ABDAhGCARIBYgGP3mAf3kASERIBUgFyAY/eYB/eQBIRUgCUGA4ABqIQkgCkGAGGohCiAJIAtJDQALCyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwIAcgEv0LBIAYIAcgE/0LBJAYIAcgFP0LBKAYIAcgFf0LBLAYIAZBCGohBiAHQYAwaiEHIAYgCEkNAAsgBEHAAGohBCAFQcAAaiEFIAUgDEkNAAsL5QEDBX8FewF9/QwAAAAAAAAAAAAAAAAAAAAAIQggACEDIAEhBCAEQYAYaiEHA0AgBP0ABAAhCSAE/QAEECEKIAT9AAQgIQsgBP0ABDAhDCADIQUgAkGAGGwgA2ohBgJAIAUgBk8NAANAIAkgBf0ABAD95AEhCSAKIAX9AAQQ/eQBIQogCyAF/QAEIP3kASELIAwgBf0ABDD95AEhDCAFQYAYaiEFIAUgBkkNAAsLIAQgCf0LBAAgBCAK/QsEECAEIAv9CwQgIAQgDP0LBDAgA0HAAGohAyAEQcAAaiEEIAQgB0kNAAsL",
+      "AGFzbQEAAAABFQNgBX9/f39/AGAEf39/fwBgAn9/AAIPAQNlbnYGbWVtb3J5AgABAwUEAAEBAgc4BAhmb3J3YXJkOAAADmJhY2t3YXJkSW5wdXQ4AAEPYmFja3dhcmRXZWlnaHQ4AAIGdW5hcnkwAAMK/hoE3QoCDH8Me/0MAAAAAAAAAAAAAAAAAAAAACERIARBAk8EQCABIQUgAiEGIAMhByAFQYCAz8kAaiEOA0AgACEIIAchCSAEQQF2QYAwbCAAaiEKA0AgESESIBEhEyARIRQgESEVIBEhFiARIRcgESEYIBEhGSAIIQsgBSEMIAhBgBhqIQ0DQCAL/QAEACEaIAv9AASAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAz9AASAGCEcIBMgGiAc/eYB/eQBIRMgFyAbIBz95gH95AEhFyAM/QAEgDAhHCAUIBogHP3mAf3kASEUIBggGyAc/eYB/eQBIRggDP0ABIBIIRwgFSAaIBz95gH95AEhFSAZIBsgHP3mAf3kASEZIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAT/R8AIBP9HwGSIBP9HwIgE/0fA5KSOAIEIAkgFP0fACAU/R8BkiAU/R8CIBT9HwOSkjgCCCAJIBX9HwAgFf0fAZIgFf0fAiAV/R8DkpI4AgwgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOALEogwgCSAX/R8AIBf9HwGSIBf9HwIgF/0fA5KSOALIogwgCSAY/R8AIBj9HwGSIBj9HwIgGP0fA5KSOALMogwgCSAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSOALQogwgCEGAMGohCCAJQYjFGGohCSAIIApJDQALIAVBgOAAaiEFIAZBEGohBiAHQRBqIQcgBSAOSQ0ACyAFQYAYaiEOA0AgACEIIAchCSAEQQF2QYAwbCAAaiEKA0AgESESIBEhFiAIIQsgBSEMIAhBgBhqIQ0DQCAL/QAEACEaIAv9AASAGCEbIAz9AAQAIRwgEiAaIBz95gH95AEhEiAWIBsgHP3mAf3kASEWIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgCSAW/R8AIBb9HwGSIBb9HwIgFv0fA5KSOALEogwgCEGAMGohCCAJQYjFGGohCSAIIApJDQALIAVBgBhqIQUgBkEEaiEGIAdBBGohByAFIA5JDQALCyAEQQFxBEAgBEEBa0GAGGwgAGohDyAEQQFrQcSiDGwgA2ohECABIQUgAiEGIBAhByAFQYCAz8kAaiEOA0AgDyEIIAchCSARIRIgESETIBEhFCARIRUgCCELIAUhDCAIQYAYaiENA0AgC/0ABAAhGiAM/QAEACEcIBIgGiAc/eYB/eQBIRIgDP0ABIAYIRwgEyAaIBz95gH95AEhEyAM/QAEgDAhHCAUIBogHP3mAf3kASEUIAz9AASASCEcIBUgGiAc/eYB/eQBIRUgC0EQaiELIAxBEGohDCALIA1JDQALIAkgEv0fACAS/R8BkiAS/R8CIBL9HwOSkjgCACAJIBP9HwAgE/0fAZIgE/0fAiAT/R8DkpI4AgQgCSAU/R8AIBT9HwGSIBT9HwIgFP0fA5KSOAIIIAkgFf0fACAV/R8BkiAV/R8CIBX9HwOSkjgCDCAFQYDgAGohBSAGQRBqIQYgB0EQaiEHIAUgDkkNAAsgBUGAGGohDgNAIA8hCCAHIQkgESESIAghCyAFIQwgCEGAGGohDQNAIAv9AAQAIRogDP0ABAAhHCASIBogHP3mAf3kASESIAtBEGohCyAMQRBqIQwgCyANSQ0ACyAJIBL9HwAgEv0fAZIgEv0fAiAS/R8DkpI4AgAgBUGAGGohBSAGQQRqIQYgB0EEaiEHIAUgDkkNAAsLC+8EAwl/DHsFff0MAAAAAAAAAAAAAAAAAAAAACENIAEhBCACIQUgBUGAGGohDANAIAAhBiAFIQcgA0EBdkGIxRhsIABqIQgCQANAIAYgCE8NASANIQ4gDSEPIA0hECANIREgDSESIA0hEyANIRQgDSEVIAYhCSAEIQogBkHEogxqIQsDQCAJ/QkCACEWIAn9CQLEogwhFyAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gEiAXIBj95gH95AEhEiAK/QAEECEYIA8gFiAY/eYB/eQBIQ8gEyAXIBj95gH95AEhEyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgFCAXIBj95gH95AEhFCAK/QAEMCEYIBEgFiAY/eYB/eQBIREgFSAXIBj95gH95AEhFSAJQQRqIQkgCkGAGGohCiAJIAtJDQALIAcgDv0LBAAgByAP/QsEECAHIBD9CwQgIAcgEf0LBDAgByAS/QsEgBggByAT/QsEkBggByAU/QsEoBggByAV/QsEsBggBkGIxRhqIQYgB0GAMGohBwwACwsgA0EBcQRAIA0hDiANIQ8gDSEQIA0hESAGIQkgBCEKIAZBxKIMaiELA0AgCf0JAgAhFiAK/QAEACEYIA4gFiAY/eYB/eQBIQ4gCv0ABBAhGCAPIBYgGP3mAf3kASEPIAr9AAQgIRggECAWIBj95gH95AEhECAK/QAEMCEYIBEgFiAY/eYB/eQBIREgCUEEaiEJIApBgBhqIQogCSALSQ0ACyAHIA79CwQAIAcgD/0LBBAgByAQ/QsEICAHIBH9CwQwCyAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwuqBQMJfwx7BX39DAAAAAAAAAAAAAAAAAAAAAAhDSABIQQgAiEFIAVBgBhqIQwDQCAAIQYgBSEHIABBwKIMaiEIA0AgB/0ABAAhDiAH/QAEECEPIAf9AAQgIRAgB/0ABDAhESAH/QAEgBghEiAH/QAEkBghEyAH/QAEoBghFCAH/QAEsBghFSAGIQkgBCEKIAYgA0HEogxsaiELAkAgCSALTw0AA0AgCf0JAgAhFiAJ/QkCBCEXIAr9AAQAIRggDiAWIBj95gH95AEhDiASIBcgGP3mAf3kASESIAr9AAQQIRggDyAWIBj95gH95AEhDyATIBcgGP3mAf3kASETIAr9AAQgIRggECAWIBj95gH95AEhECAUIBcgGP3mAf3kASEUIAr9AAQwIRggESAWIBj95gH95AEhESAVIBcgGP3mAf3kASEVIAlBxKIMaiEJIApBgBhqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAHIBL9CwSAGCAHIBP9CwSQGCAHIBT9CwSgGCAHIBX9CwSwGCAGQQhqIQYgB0GAMGohByAGIAhJDQALIAf9AAQAIQ4gB/0ABBAhDyAH/QAEICEQIAf9AAQwIREgBiEJIAQhCiAGIANBxKIMbGohCwJAIAkgC08NAANAIAn9CQIAIRYgCv0ABAAhGCAOIBYgGP3mAf3kASEOIAr9AAQQIRggDyAWIBj95gH95AEhDyAK/QAEICEYIBAgFiAY/eYB/eQBIRAgCv0ABDAhGCARIBYgGP3mAf3kASERIAlBxKIMaiEJIApBgBhqIQogCSALSQ0ACwsgByAO/QsEACAHIA/9CwQQIAcgEP0LBCAgByAR/QsEMCAEQcAAaiEEIAVBwABqIQUgBSAMSQ0ACwv/BQIBfyN7IAAgAUEIbGohAv0MUTbUM0WI+b9RNtQzRYj5vyER/Qz3AUht4uSmP/cBSG3i5KY/IRL9DAAAAAAAAPA/AAAAAAAA8D8hE/0MAAAAAAAghkAAAAAAACCGQCEU/QwAAAAAACCGwAAAAAAAIIbAIRX9DP6CK2VHFfc//oIrZUcV9z8hFv0MAAAAAAAAOEMAAAAAAAA4QyEX/QwAAOD+Qi7mPwAA4P5CLuY/IRj9DHY8eTXvOeo9djx5Ne856j0hGf0MmNj479juIT6Y2Pjv2O4hPiEa/QzkRPVnReZaPuRE9WdF5lo+IRv9DFyfeLdPfpI+XJ94t09+kj4hHP0MNMdWpeMdxz40x1al4x3HPiEd/QwaoAEaoAH6PhqgARqgAfo+IR79DBqgARqgASo/GqABGqABKj8hH/0MF2zBFmzBVj8XbMEWbMFWPyEg/QwRERERERGBPxEREREREYE/ISH9DFVVVVVVVaU/VVVVVVVVpT8hIv0MVVVVVVVVxT9VVVVVVVXFPyEj/QwAAAAAAADgPwAAAAAAAOA/IST9DAAAAAAAAPB/AAAAAAAA8H8hJQJAA0AgACACTw0BIAD9XQMA/V8hAyAAIBEgAyASIAP98gEgA/3yASAD/fIB/fAB/fIBIQQgAyATIAQgFP1KIQsgBCAV/fcBIBT99gEhBCAEIBb98gEgF/3wASEFIAUgF/3xASEGIAQgBiAY/fIB/fEBIAYgGf3yAf3xASEHIAcgB/3yASEMIAwgDP3yASENIAcgGv3yASAb/fABIAz98gEgByAc/fIBIB398AH98AEhDiAHIB798gEgH/3wASAM/fIBIAcgIP3yASAh/fAB/fABIA398gEgByAi/fIBICP98AEgDP3yASAHICT98gEgE/3wAf3wAf3wASAOIA0gDf3yAf3yAf3wASAH/fIBIQggBUE0/csBIBP9zgEhCSAJIAj98gEgCf3wASEKICUgCiAL/VL98AH98wH9Xv1bAwAAIABBCGohAAwACwsL",
       "AGFzbQEAAAABQAdgBH9/f38AYAV/f398fABgBn9/f398fABgB39/f398fHwAYAN/f3wAYA5/f39/f3x8fHx8fHx8fABgA39/fwACDwEDZW52Bm1lbW9yeQIAAQMJCAABAgMEBQUGB1kICnVuYXJ5R3JhZDAAAANzZ2QAARBzZ2RNb21lbnR1bUZpcnN0AAILc2dkTW9tZW50dW0AAwVzY2FsZQAEBGFkYW0ABQVhZGFtdwAGCnN1bVNxdWFyZXMABwqSFAj1BgIBfyV7IAAgA0EIbGohBP0MUTbUM0WI+b9RNtQzRYj5vyET/Qz3AUht4uSmP/cBSG3i5KY/IRT9DAAAAAAAAPA/AAAAAAAA8D8hFf0MAAAAAAAghkAAAAAAACCGQCEW/QwAAAAAACCGwAAAAAAAIIbAIRf9DP6CK2VHFfc//oIrZUcV9z8hGP0MAAAAAAAAOEMAAAAAAAA4QyEZ/QwAAOD+Qi7mPwAA4P5CLuY/IRr9DHY8eTXvOeo9djx5Ne856j0hG/0MmNj479juIT6Y2Pjv2O4hPiEc/QzkRPVnReZaPuRE9WdF5lo+IR39DFyfeLdPfpI+XJ94t09+kj4hHv0MNMdWpeMdxz40x1al4x3HPiEf/QwaoAEaoAH6PhqgARqgAfo+ISD9DBqgARqgASo/GqABGqABKj8hIf0MF2zBFmzBVj8XbMEWbMFWPyEi/QwRERERERGBPxEREREREYE/ISP9DFVVVVVVVaU/VVVVVVVVpT8hJP0MVVVVVVVVxT9VVVVVVVXFPyEl/QwAAAAAAADgPwAAAAAAAOA/ISb9DAAAAAAAAPB/AAAAAAAA8H8hJ/0MUTbUM0WI+T9RNtQzRYj5PyEo/Qx5AfbRqSvBP3kB9tGpK8E/ISkCQANAIAAgBE8NASAA/V0DAP1fIQUgAf1dAwD9XyERIBMgBSAUIAX98gEgBf3yASAF/fIB/fAB/fIBIQYgFSAVIAYgFv1KIQ0gBiAX/fcBIBb99gEhBiAGIBj98gEgGf3wASEHIAcgGf3xASEIIAYgCCAa/fIB/fEBIAggG/3yAf3xASEJIAkgCf3yASEOIA4gDv3yASEPIAkgHP3yASAd/fABIA798gEgCSAe/fIBIB/98AH98AEhECAJICD98gEgIf3wASAO/fIBIAkgIv3yASAj/fAB/fABIA/98gEgCSAk/fIBICX98AEgDv3yASAJICb98gEgFf3wAf3wAf3wASAQIA8gD/3yAf3yAf3wASAJ/fIBIQogB0E0/csBIBX9zgEhCyALIAr98gEgC/3wASEMICcgDCAN/VL98AH98wEhEiACIBIgKCAF/fIBIBL98gEgFSAS/fEB/fIBIBUgKSAF/fIBIAX98gH98AH98gH98AEgEf3yAf1e/VsDAAAgAEEIaiEAIAFBCGohASACQQhqIQIMAAsLC6UBAwJ/BHsCfCAD/RQhByAE/RQhCCACQX5xQQRsIQYCQANAIAUgBk8NASAAIAVq/V0DAP1fIQkgASAFav1dAwD9XyAIIAn98gH98AEhCiAAIAVqIAkgByAK/fIB/fEB/V79WwMAACAFQQhqIQUMAAsLIAJBAXEEQCAAIAVqKgIAuyELIAEgBWoqAgC7IAQgC6KgIQwgACAFaiALIAMgDKKhtjgCAAsLvgEDAn8EewJ8IAT9FCEIIAX9FCEJIANBfnFBBGwhBwJAA0AgBiAHTw0BIAAgBmr9XQMA/V8hCiABIAZq/V0DAP1fIAkgCv3yAf3wASELIAIgBmogC/1e/VsDAAAgACAGaiAKIAggC/3yAf3xAf1e/VsDAAAgBkEIaiEGDAALCyADQQFxBEAgACAGaioCALshDCABIAZqKgIAuyAFIAyioCENIAIgBmogDbY4AgAgACAGaiAMIAQgDaKhtjgCAAsL7AEDAn8GewN8IAT9FCEJIAX9FCEKIAb9FCELIANBfnFBBGwhCAJAA0AgByAITw0BIAAgB2r9XQMA/V8hDCABIAdq/V0DAP1fIAogDP3yAf3wASENIAsgAiAHav1dAwD9X/3yASAN/fABIQ4gAiAHaiAO/V79WwMAACAAIAdqIAwgCSAO/fIB/fEB/V79WwMAACAHQQhqIQcMAAsLIANBAXEEQCAAIAdqKgIAuyEPIAEgB2oqAgC7IAUgD6KgIRAgBiACIAdqKgIAu6IgEKAhESACIAdqIBG2OAIAIAAgB2ogDyAEIBGiobY4AgALC2UCAn8BeyAC/RQhBSABQX5xQQRsIQQCQANAIAMgBE8NASAAIANqIAAgA2r9XQMA/V8gBf3yAf1e/VsDAAAgA0EIaiEDDAALCyABQQFxBEAgACADaiAAIANqKgIAuyACorY4AgALC40DAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIRkgASAOav1dAwD9XyARIBn98gH98AEhGiASIAIgDmr9XQMA/V/98gEgEyAa/fIB/fABIRsgFCADIA5q/V0DAP1f/fIBIBUgGv3yASAa/fIB/fABIRwgAiAOaiAb/V79WwMAACADIA5qIBz9Xv1bAwAAIAAgDmogGSAQIBsgFv3zAf3yASAcIBf98wH97wEgGP3wAf3zAf3xAf1e/VsDAAAgDkEIaiEODAALCyAEQQFxBEAgACAOaioCALshHSABIA5qKgIAuyAGIB2ioCEeIAcgAiAOaioCALuiIAggHqKgIR8gCSADIA5qKgIAu6IgCiAeoiAeoqAhICACIA5qIB+2OAIAIAMgDmogILY4AgAgACAOaiAdIAUgHyALo6IgICAMo58gDaCjobY4AgALC4sDAwJ/DXsEfCAF/RQhECAG/RQhESAH/RQhEiAI/RQhEyAJ/RQhFCAK/RQhFSAL/RQhFiAM/RQhFyAN/RQhGCAEQX5xQQRsIQ8CQANAIA4gD08NASAAIA5q/V0DAP1fIBH98gH9Xv1fIRkgASAOav1dAwD9XyEaIBIgAiAOav1dAwD9X/3yASATIBr98gH98AEhGyAUIAMgDmr9XQMA/V/98gEgFSAa/fIBIBr98gH98AEhHCACIA5qIBv9Xv1bAwAAIAMgDmogHP1e/VsDAAAgACAOaiAZIBAgGyAW/fMB/fIBIBwgF/3zAf3vASAY/fAB/fMB/fEB/V79WwMAACAOQQhqIQ4MAAsLIARBAXEEQCAAIA5qKgIAuyAGora7IR0gASAOaioCALshHiAHIAIgDmoqAgC7oiAIIB6ioCEfIAkgAyAOaioCALuiIAogHqIgHqKgISAgAiAOaiAftjgCACADIA5qICC2OAIAIAAgDmogHSAFIB8gC6OiICAgDKOfIA2go6G2OAIACwvBAQICfwJ7IAL9AAQAIQUgAv0ABBAhBiABQXxxQQRsIQQCQANAIAMgBE8NASAFIAAgA2r9XQMA/V8gACADav1dAwD9X/3yAf3wASEFIAYgACADav1dAwj9XyAAIANq/V0DCP1f/fIB/fABIQYgA0EQaiEDDAALCyACIAX9CwQAIAIgBv0LBBAgAUEEbCEEAkADQCADIARPDQEgAiACKwMAIAAgA2oqAgC7IAAgA2oqAgC7oqA5AwAgA0EEaiEDDAALCws=",
     ].map((text) => new wasmApi!.Module(wasmBytes(text)))
   : null;
@@ -7370,6 +9469,54 @@ function createArena(): Arena | undefined {
         backwardWeight: kernel("backwardWeight0"),
         backwardBias: none,
       },
+      {
+        forward: kernel("forward1"),
+        backwardInput: kernel("backwardInput1"),
+        backwardWeight: kernel("backwardWeight1"),
+        backwardBias: kernel("backwardBias1"),
+      },
+      {
+        forward: kernel("forward2"),
+        backwardInput: kernel("backwardInput2"),
+        backwardWeight: kernel("backwardWeight2"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward3"),
+        backwardInput: kernel("backwardInput3"),
+        backwardWeight: kernel("backwardWeight3"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward4"),
+        backwardInput: kernel("backwardInput4"),
+        backwardWeight: kernel("backwardWeight4"),
+        backwardBias: none,
+      },
+      {
+        forward: kernel("forward5"),
+        backwardInput: kernel("backwardInput5"),
+        backwardWeight: kernel("backwardWeight5"),
+        backwardBias: kernel("backwardBias5"),
+      },
+      {
+        forward: kernel("forward6"),
+        backwardInput: kernel("backwardInput6"),
+        backwardWeight: kernel("backwardWeight6"),
+        backwardBias: kernel("backwardBias6"),
+      },
+      {
+        forward: kernel("forward7"),
+        backwardInput: kernel("backwardInput7"),
+        backwardWeight: kernel("backwardWeight7"),
+        backwardBias: kernel("backwardBias7"),
+      },
+      {
+        forward: kernel("forward8"),
+        backwardInput: kernel("backwardInput8"),
+        backwardWeight: kernel("backwardWeight8"),
+        backwardBias: none,
+      },
     ],
     unary: [kernel("unary0")],
     unaryGrad: [kernel("unaryGrad0")],
@@ -7458,6 +9605,168 @@ function wasmDenseBackward(
       kernels.backwardInput(gs, W * 4, ds, m);
       for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
     }
+  }
+}
+
+/** y = x W + b (W stored [in, out]) on the SIMD kernels of layer shape `k`: rows CHUNK at a time through the
+ *  scratch area. `W` and `B` are element offsets in the parameters (`B` −1 for no bias). */
+function wasmDenseInOutForward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  const forward = a.kernels[k]!.forward;
+  const heap = a.heap;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * 4;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    // the kernel adds x W to what y holds: the bias, row by row
+    if (B >= 0) for (let i = 0, o = ys / 4; i < m; i++, o += OUT) heap.copyWithin(o, B, B + OUT);
+    forward(xs, W * 4, ys, m);
+    y.set(heap.subarray(ys / 4, ys / 4 + m * OUT), r * OUT);
+  }
+}
+
+/** Its backward: dW += xᵀ dy and db += Σ dy into the arena's gradients, then, when `dx`, gx += dy Wᵀ. */
+function wasmDenseInOutBackward(
+  a: Arena,
+  k: number,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+  dx: boolean,
+): void {
+  const kernels = a.kernels[k]!;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * 4;
+  const ds = gs + CHUNK * OUT * 4;
+  const heap = a.heap;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / 4);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    kernels.backwardWeight(xs, gs, GRADS_BYTE + W * 4, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * 4, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * 4, 0, ds, m);
+      for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}
+
+/** [a | b | c] = x W + bias (W stored [in, out], A + 2·C columns) on the SIMD kernels of layer shape `k`. */
+function wasmDenseInOutForward3(
+  arena: Arena,
+  k: number,
+  x: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  rows: number,
+  IN: number,
+  A: number,
+  C: number,
+  W: number,
+  B: number,
+): void {
+  const forward = arena.kernels[k]!.forward;
+  const heap = arena.heap;
+  const OUT = A + 2 * C;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * 4;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    if (B >= 0) for (let i = 0, o = ys / 4; i < m; i++, o += OUT) heap.copyWithin(o, B, B + OUT);
+    forward(xs, W * 4, ys, m);
+    for (let i = 0, o = ys / 4; i < m; i++, o += OUT) {
+      a.set(heap.subarray(o, o + A), (r + i) * A);
+      b.set(heap.subarray(o + A, o + A + C), (r + i) * C);
+      c.set(heap.subarray(o + A + C, o + OUT), (r + i) * C);
+    }
+  }
+}
+
+/** Its backward from the gradients ga, gb, gc of the three arrays: dW += xᵀ dy, db += Σ dy, and, when
+ *  `dx`, gx += dy Wᵀ, with dy = [ga | gb | gc]. */
+function wasmDenseInOutBackward3(
+  arena: Arena,
+  k: number,
+  x: Float32Array,
+  gx: Float32Array,
+  ga: Float32Array,
+  gb: Float32Array,
+  gc: Float32Array,
+  rows: number,
+  IN: number,
+  A: number,
+  C: number,
+  W: number,
+  B: number,
+  dx: boolean,
+): void {
+  const kernels = arena.kernels[k]!;
+  const heap = arena.heap;
+  const OUT = A + 2 * C;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * 4;
+  const ds = gs + CHUNK * OUT * 4;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    for (let i = 0, o = gs / 4; i < m; i++, o += OUT) {
+      heap.set(ga.subarray((r + i) * A, (r + i + 1) * A), o);
+      heap.set(gb.subarray((r + i) * C, (r + i + 1) * C), o + A);
+      heap.set(gc.subarray((r + i) * C, (r + i + 1) * C), o + A + C);
+    }
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / 4);
+    kernels.backwardWeight(xs, gs, GRADS_BYTE + W * 4, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * 4, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * 4, 0, ds, m);
+      for (let i = 0, g = r * IN, d = ds / 4, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}
+
+/** Attention, one head on the SIMD kernels: `rows` rows of `width` values of `src` from element `from`, `stride`
+ *  apart, into the heap from element `to`, contiguous. */
+function wasmGather(
+  heap: Float32Array,
+  src: Float32Array,
+  from: number,
+  stride: number,
+  rows: number,
+  width: number,
+  to: number,
+): void {
+  for (let r = 0; r < rows; r++) heap.set(src.subarray(from + r * stride, from + r * stride + width), to + r * width);
+}
+
+/** The heap's contiguous rows from element `from` added into `dst`'s rows from element `to`, `stride` apart. */
+function wasmScatterAdd(
+  heap: Float32Array,
+  from: number,
+  dst: Float32Array,
+  to: number,
+  stride: number,
+  rows: number,
+  width: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let d = 0, a = from + r * width, b = to + r * stride; d < width; d++) dst[b + d]! += heap[a + d]!;
   }
 }
 

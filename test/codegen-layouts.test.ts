@@ -4,10 +4,13 @@
 // The fixture is made by scripts/torch-conv1d-layouts.py (torch 1.13 CPU, transformers' Conv1D and
 // GPT2Attention written out in the script): parameters are loaded by their state-dict names, so the names
 // and [in, out] shapes of the module's manifest must be PyTorch's too. Finite differences and plain-loop
-// references for the same kernels are in codegen-dense.test.ts and codegen-attention.test.ts.
+// references for the same kernels are in codegen-dense.test.ts and codegen-attention.test.ts. On both
+// targets: with `wasm`, every [in, out] matrix above the unroll limit runs on the dense SIMD kernels by
+// transposition (src/emit/wasm/target.ts inOutKernels), but the column blocks of a fused c_attn.
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { build, loadStateDict, maxRelError, scaledError } from "./helpers/generated.js";
+import { onBothTargets } from "./helpers/targets.js";
 
 interface Case {
   readonly name: string;
@@ -26,11 +29,30 @@ const fixture = JSON.parse(fs.readFileSync("test/fixtures/torch-conv1d-layouts.j
 };
 
 describe("layout = in_out against PyTorch (float64)", () => {
-  it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-    const { module: m } = await build(c.spec, { dtype: "float64" });
+  it.each(onBothTargets(fixture.cases.map((c) => [c.name, c] as const)))("%s", async (_name, c, target) => {
+    // On wasm no layer is unrolled (these are within the default limit), so that every product is a kernel's.
+    const { module: m, text } = await build(c.spec, {
+      dtype: "float64",
+      target,
+      ...(target === "wasm" ? { unrollLimit: 0 } : {}),
+    });
+    // Every [in, out] product on the SIMD kernels on wasm, none on ts: each `denseInOutForward` call is the
+    // `else` of a `wasmDenseInOutForward` one, except a fused c_attn's column blocks (`columns 0…7`).
+    const onWasm = (text.match(/if \(arena\)\s+wasmDenseInOutForward\(arena, /g) ?? []).length;
+    const onTs = (text.match(/(?<!else\s*)^\s*denseInOutForward\(/gm) ?? []).length;
+    // a fused c_attn: one product on the kernels, its three column blocks the TypeScript branch
+    const fused = (text.match(/if \(arena\) wasmDenseInOutForward3\(arena, /g) ?? []).length;
+    const fusedBlocks = (text.match(/^\s*\/\/ [qkv] = x · \(\w+ columns /gm) ?? []).length;
+    if (target === "wasm") {
+      expect(onWasm, "[in, out] products on the SIMD kernels").toBeGreaterThan(0);
+      expect(fusedBlocks, "the fused c_attn's blocks, behind its product on the kernels").toBe(3 * fused);
+      expect(onTs, "[in, out] products on TypeScript only").toBe(fusedBlocks);
+      expect((m as { kernelTarget?: string }).kernelTarget).toBe("wasm-simd");
+    } else expect(onWasm).toBe(0);
     // The manifest: PyTorch's state-dict names and [in, out] shapes, in order.
     expect(m.params.map((t) => [t.name, [...t.shape]])).toEqual(c.params.map((t) => [t.name, t.shape]));
-    const p = new Float64Array(m.paramCount);
+    // createParams: on wasm the parameters in the module's WebAssembly memory, where the SIMD kernels run
+    const p = m.createParams() as Float64Array;
     loadStateDict(m, c.params, p);
     const y = m.forward(p, Float64Array.from(c.x), c.n);
     expect(maxRelError(y, c.y)).toBeLessThan(1e-11);

@@ -43,6 +43,28 @@ const conv1 = `model D(x: f32[4, 37]) {
   loss mse
 }`;
 
+/** Weights stored [in, out] (`layout = in_out`, Hugging Face's Conv1D) on the SIMD kernels by transposition
+ *  (target.ts inOutKernels): with and without bias, over sequence positions; GPT-2's attention with
+ *  separate q/k/v projections [in, out], head width 18 (per-head products on the SIMD kernels too) and the
+ *  output projection [in, out]; GPT-2's fused c_attn, one product over the whole matrix on the kernels. */
+const inOut = `model G(x: f32[t <= 3, 24]) {
+  dense(40, layout = in_out) tanh
+  dense(36, layout = in_out, bias = false) relu
+  attention(2, head_dim = 18, qkv = separate, layout = in_out, causal = true)
+  attention(2, layout = in_out)
+  dense(5, layout = in_out)
+  loss mse
+}`;
+
+/** A transposed tie of an [out, in] weight reads it [in, out]: the tied layer's gradient is added by the
+ *  [in, out] kernels to the same tensor as the first layer's by the [out, in] ones. */
+const tied = `model T(x: f32[24]) {
+  dense(40) as a
+  tanh
+  dense(24, tie = transpose(a))
+  loss mse
+}`;
+
 type Dtype = "float32" | "float64";
 
 interface Module extends Generated {
@@ -88,6 +110,8 @@ describe("--target wasm", () => {
       ["rows", rows],
       ["convs", convs],
       ["conv1d", conv1],
+      ["in_out", inOut],
+      ["tied", tied],
     ] as const) {
       it(`${name}, ${dtype}: wasm agrees with ts (batch 1, 2, 3 and 70 = more rows than a scratch pass)`, async () => {
         const ts = await load(spec, "ts", dtype);
@@ -106,6 +130,30 @@ describe("--target wasm", () => {
       });
     }
   }
+});
+
+describe("weights stored [in, out] on the SIMD kernels", () => {
+  // Calls under `if (arena)` in forward and backward: in_out's three dense layers, the separate q, k and v
+  // and both output projections; the fused c_attn is one product (wasmDenseInOutForward3), whose three
+  // column blocks are TypeScript calls in its `else` branch.
+  // tied: the second layer reads a's [out, in] weight as [in, out].
+  it.each([
+    ["in_out", inOut, 7, 3],
+    ["tied", tied, 1, 0],
+  ] as const)("%s: every [in, out] product on wasm, none on ts", async (_name, spec, onWasm, onTs) => {
+    const count = (text: string, re: RegExp) => (text.match(re) ?? []).length;
+    const wa = (await build(spec, { target: "wasm", dtype: "float32" })).text;
+    // (a call that does not fit a line is formatted `if (arena)` / the call / `else` / the call)
+    expect(count(wa, /if \(arena\)\s+wasmDenseInOutForward\(arena, /g)).toBe(onWasm);
+    expect(count(wa, /if \(arena\)\s+wasmDenseInOutBackward\(arena, /g)).toBe(onWasm);
+    // the fused c_attn: one product on the kernels, its three column blocks the TypeScript branch (onTs)
+    expect(count(wa, /if \(arena\)\s+wasmDenseInOutForward3\(arena, /g)).toBe(onTs / 3);
+    expect(count(wa, /if \(arena\)\s+wasmDenseInOutBackward3\(\s*arena,/g)).toBe(onTs / 3);
+    expect(count(wa, /(?<!else\s*)^\s*denseInOutForward\(/gm)).toBe(onTs);
+    expect(count(wa, /(?<!else\s*)^\s*denseInOutBackward\(/gm)).toBe(onTs);
+    const ts = (await build(spec, { target: "ts", dtype: "float32" })).text;
+    expect(ts).not.toContain("wasmDenseInOut");
+  });
 });
 
 /** Loads a module while `WebAssembly.validate` rejects every module with a 0xFD-prefixed (SIMD) opcode,

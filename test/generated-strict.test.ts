@@ -86,6 +86,12 @@ const coverage: Record<string, [string, CompileOptions]> = {
     "model M(x: f32[s <= 3, 6]) {\n  moe(4, top_k = 2) as moe {\n    dense(8) as up\n    tanh\n    dense(6) as down\n  }\n}\n",
     {},
   ],
+  // Matrices stored [in, out] on the WebAssembly kernels (compile's default target, auto): the staging
+  // functions wasmDenseInOutForward / wasmDenseInOutBackward, and the fused c_attn's …Forward3 / …Backward3.
+  inOut: [
+    "model M(x: f32[s <= 3, 24]) {\n  dense(40, layout = in_out) tanh\n  attention(2, qkv = separate, layout = in_out)\n  attention(2, layout = in_out)\n  dense(24, layout = in_out, bias = false)\n}\n",
+    {},
+  ],
   rotary: ["model M(x: f32[s <= 5, 8]) { class_token(8) rotary dense(2) }\n", { dtype: "float64" }],
   baked: [
     "model M(x: f32[3]) {\n  dense(4) relu dense(2)\n}\n",

@@ -150,6 +150,11 @@ export function estimateSource(
   // once: U-Net's four, 20 KB in all).
   const wasmConvs = new Set<string>();
   let transposed = false;
+  // Matrices stored [in, out] (dense `layout = in_out`, transposed ties, attention's HF Conv1D projections)
+  // run on the same kernels by transposition, with staging of their own (1.6 KB once, and 2.0 KB more for a
+  // fused q/k/v split, wasmDenseInOutForward3/Backward3: measured on GPT-2's module); attention layers with
+  // such projections have both branches like the others.
+  let inOutStaging = false;
   for (const op of ops) {
     bytes += 1_100n + 300n * BigInt(op.tensors.length);
     const transpose = op.kind === "conv_transpose1d" || op.kind === "conv_transpose2d";
@@ -164,9 +169,13 @@ export function estimateSource(
     // Attention on that target: each [out, in] projection's WebAssembly branch beside the TypeScript one
     // (~2.5 KB a layer), and above head width 16 the per-head products' branches (~5 KB; measured on
     // transformer.nn's 18 and whisper-tiny's 12 attention layers, ~6 KB a layer together).
-    if (wasm && op.kind === "attention" && !op.tensors.some((t) => t.layout === "in_out")) {
+    if (wasm && op.kind === "attention") {
       const hd = op.attrs?.["head_dim"];
       bytes += 2_500n + (typeof hd === "bigint" && hd > 16n ? 5_000n : 0n);
+      if (op.tensors.some((t) => t.layout === "in_out") && !inOutStaging) {
+        bytes += 3_600n;
+        inOutStaging = true;
+      }
     }
     // Recurrent layers on that target (wasm/recurrent.ts): each weight_ih / weight_hh above the unroll limit
     // is a dense kernel shape of the table (as a dense layer's), and the layer's WebAssembly branch beside
@@ -184,15 +193,13 @@ export function estimateSource(
     }
     if (op.kind !== "dense") continue;
     const macs = denseMacs(op);
-    if (
-      wasm &&
-      macs !== undefined &&
-      macs > BigInt(options.unrollLimit) &&
-      !op.tensors.some((t) => t.layout === "in_out" || t.tiedTransposed)
-    ) {
-      const key = op.tensors.map((t) => t.shape.join("x")).join(" ");
+    if (wasm && macs !== undefined && macs > BigInt(options.unrollLimit)) {
+      const inOut = op.tensors.some((t) => t.layout === "in_out" || t.tiedTransposed);
+      const key = `${op.tensors.map((t) => t.shape.join("x")).join(" ")}${inOut ? " in_out" : ""}`;
       if (!wasmShapes.has(key)) bytes += (wasmShapes.size === 0 ? 6_500n : 0n) + 4_200n;
       wasmShapes.add(key);
+      if (inOut && !inOutStaging) bytes += 1_600n;
+      inOutStaging ||= inOut;
     }
     if (macs === undefined || macs > BigInt(options.unrollLimit)) continue;
     const key = `${JSON.stringify([...op.args].map(([k, v]) => [k, v.kind === "int" ? String(v.value) : v]))} ${op.tensors.map((t) => t.shape.join("x")).join(" ")}`;

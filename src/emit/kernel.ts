@@ -91,8 +91,20 @@ export interface EmitCtx {
   /** With the WebAssembly target: the index of the SIMD kernels of a dense layer \`IN → OUT\` (PyTorch's
    *  [out, in] weight), whose calls then go to \`wasmDenseForward\` / \`wasmDenseBackward\` when the parameters
    *  live in a WebAssembly memory (\`arena\` in generated code). Absent: TypeScript only. \`staged\` false: the
-   *  caller runs the kernels itself (wasm/recurrent.ts), so those two functions are not needed for it. */
-  readonly wasmDense?: (inFeatures: number, outFeatures: number, bias: boolean, staged?: boolean) => number;
+   *  caller runs the kernels itself (wasm/recurrent.ts), so those two functions are not needed for it.
+   *  \`inOut\`: the weight is stored [in, out] (a matrix of \`layout = in_out\` with row stride OUT, not a column
+   *  block of a wider one); its calls go to \`wasmDenseInOutForward\` / \`wasmDenseInOutBackward\`. */
+  readonly wasmDense?: (
+    inFeatures: number,
+    outFeatures: number,
+    bias: boolean,
+    staged?: boolean,
+    inOut?: boolean,
+  ) => number;
+  /** With the WebAssembly target: the kernel index of a fused [in, out] projection \`IN → Q + 2·KV\` whose
+   *  output columns are three arrays (attention's q, k, v), called through \`wasmDenseInOutForward3\` /
+   *  \`wasmDenseInOutBackward3\`. Absent: TypeScript only. */
+  readonly wasmDenseSplit?: (inFeatures: number, q: number, kv: number, bias: boolean) => number;
   /** With the WebAssembly target: the index of the SIMD kernels of a convolution (a group's `outChannels`
    *  weight rows of `taps` = in/groups · Π kernel, `plane` output positions, the group's input `geometry`
    *  for im2col; wasm/conv.ts), whose code then runs them when the parameters live in a WebAssembly memory;

@@ -758,7 +758,9 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
   ) {
     // A thin convolution's forward calls packedGemm itself: the forward entry only when some op calls it.
     const withForward = opFunctions.some((f) => /\bdenseTiledForward\(/.test(f));
-    addFixed(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns, withForward)}`);
+    // Only [in, out] products (a GPT-2 layer's on their own): no op calls the backward entry.
+    const withBackward = opFunctions.some((f) => /\bdenseTiledBackward\(/.test(f));
+    addFixed(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns, withForward, withBackward)}`);
   }
   if (wasm) addFixed(wasmTargetSource(F, wasmTable!, plan.paramCount, options.target ?? "ts"));
   if (opFunctions.some((f) => /\b(denseInOutForward|denseInOutBackward)\(/.test(f))) {
@@ -1432,7 +1434,9 @@ function context(
     inference: baked !== undefined,
     ...(wasmTable
       ? {
-          wasmDense: (i: number, o: number, bias: boolean, staged?: boolean) => wasmTable.index(i, o, bias, staged),
+          wasmDense: (i: number, o: number, bias: boolean, staged?: boolean, inOut?: boolean) =>
+            wasmTable.index(i, o, bias, staged, inOut),
+          wasmDenseSplit: (i: number, q: number, kv: number, bias: boolean) => wasmTable.split(i, q, kv, bias),
           wasmConv: (shape: Omit<ConvShape, "dtype">, transposed?: boolean) => wasmTable.conv(shape, transposed),
           wasmAttention: (hd: number, queries: number, keys: number) => wasmTable.attention(hd, queries, keys),
           wasmUnary: (fn: UnaryFunction) => wasmTable.unary(fn),

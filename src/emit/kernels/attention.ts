@@ -14,7 +14,9 @@
 // t·heads·hd + h·hd, the concatenation the output projection reads); k and v are [T, kv_heads·hd]; P and M
 // are [heads, T, T]. The fused projection `qkv_proj` holds the q rows, then the k rows, then the v rows;
 // stored [in, out] (`layout = in_out`, HF GPT-2's Conv1D `c_attn`), the q columns, then the k and v columns,
-// and every projection runs on the [in, out] matrix kernels (`denseInOutForward`, dense.ts).
+// and every projection runs on the [in, out] matrix kernels (`denseInOutForward`, dense.ts), or on the
+// WebAssembly target on the dense SIMD kernels by transposition (wasm/target.ts inOutKernels) — except the
+// fused one's column blocks, whose row stride is not their width.
 //
 // Forward keeps q and k (after rope), v, P, M and the head outputs in scratch arrays for backward, which,
 // with dO the gradient of the head outputs:
@@ -156,6 +158,8 @@ function geometry(c: EmitCtx) {
       : (["q_proj", "k_proj", "v_proj"] as const).map(named).join(", "),
     WO: weight("out_proj"),
     BO: bias("out_proj"),
+    /** The fused projection stored [in, out] ([D, Q + 2·K]: q, k, v as column blocks), all three read x. */
+    fusedInOut: fused && !splitWidths && transposed("qkv_proj") && kvInput === 0 && valueInput === 0,
     /** The output projection stored [in, out] ([heads·hd, D]). */
     outInOut: transposed("out_proj"),
     q: c.scratch("q", T * Q),
@@ -201,6 +205,26 @@ function describe(c: EmitCtx, g: Geometry): string {
 function wasmOr(c: EmitCtx, IN: number, OUT: number, B: number, call: string): string {
   if (!c.wasmDense) return "";
   return `if (arena) ${call.replace("#", String(c.wasmDense(IN, OUT, B >= 0)))};\nelse `;
+}
+
+/** A fused [in, out] projection (GPT-2's c_attn) on the WebAssembly target: one product over the whole
+ *  matrix, whose row stride is then the product's width as the kernels bake it, its output columns copied
+ *  to q, k and v by the staging code (wasm/target.ts denseSplitStaging). \`call\`: a comment line, then the
+ *  call; \`ts\`: the TypeScript calls of the three blocks, which become its \`else\`. Unchanged on the TypeScript target or for other projections. */
+function wasmFused(c: EmitCtx, g: Geometry, call: (k: number) => string, ts: string): string {
+  if (!c.wasmDenseSplit || !g.fusedInOut) return ts;
+  const k = c.wasmDenseSplit(g.D, g.Q, g.K, g.projections[0]!.B >= 0);
+  const [comment, statement] = call(k).split("\n");
+  return `${comment}\nif (arena) ${statement};\nelse {\n${ts}\n}`;
+}
+
+/** The same for a weight stored [in, out] with row stride \`ld\` (wasm/target.ts inOutKernels): only a whole
+ *  matrix (\`ld\` = OUT). A column block of the fused \`qkv_proj\` (\`ld\` = Q + 2·K) stays on the TypeScript
+ *  kernels: the kernels bake one row stride for W and for the rows they write, and dx = dy·Wᵀ (dense.ts's
+ *  forward kernel) one for W and for dy. */
+function wasmInOutOr(c: EmitCtx, IN: number, OUT: number, ld: number, B: number, call: string): string {
+  if (!c.wasmDense || ld !== OUT) return "";
+  return `if (arena) ${call.replace("#", String(c.wasmDense(IN, OUT, B >= 0, true, true)))};\nelse `;
 }
 
 const range = (k: number) => Array.from({ length: k }, (_, i) => i);
@@ -278,10 +302,10 @@ for (let b = 0; b < n; b++) {
 }
 
 /** The dense SIMD kernel index of the per-head products on the WebAssembly target (wasm/attention.ts), or
- *  −1: TypeScript only (the TypeScript target, sizes where the TypeScript loops are faster, an output
- *  projection stored [in, out], whose module may have no dense kernel calls, or a scratch past the memory). */
+ *  −1: TypeScript only (the TypeScript target, sizes where the TypeScript loops are faster, or a scratch
+ *  past the memory). */
 function headsKernel(c: EmitCtx, g: Geometry): number {
-  if (!c.wasmAttention || g.outInOut || !headsOnWasm(g.hd, g.T, g.SK)) return -1;
+  if (!c.wasmAttention || !headsOnWasm(g.hd, g.T, g.SK)) return -1;
   return c.wasmAttention(g.hd, g.T, g.SK) ?? -1;
 }
 
@@ -496,7 +520,7 @@ export const attention: Kernel = {
         const inW = g.widths[pr.name];
         if (pr.ld > 0) {
           return `// ${pr.name} = ${from} · (${pr.tensor})${pr.B >= 0 ? " + bias" : ""}, every position of every sample
-denseInOutForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, 0, ${W}, 1);`;
+${wasmInOutOr(c, inW, pr.rows, pr.ld, pr.B, `wasmDenseInOutForward(arena, #, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B})`)}denseInOutForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, 0, ${W}, 1);`;
         }
         return `// ${pr.name} = ${from} · (${pr.tensor})ᵀ${pr.B >= 0 ? " + bias" : ""}, every position of every sample
 ${wasmOr(c, inW, pr.rows, pr.B, `wasmDenseForward(arena, #, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B})`)}denseTiledForward(p, ${src}, ${g[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, 0, ${W}, 1);`;
@@ -545,7 +569,7 @@ for (let t = 0; t < ${T}; t++) {
 
     return `// ${describe(c, g)}
 ${ropeTable}// projections on the shared matrix kernel
-${project}
+${wasmFused(c, g, (k) => `// q, k, v = x · ${g.fusedName} + bias: one product on the SIMD kernels, its column blocks copied out\nwasmDenseInOutForward3(arena, ${k}, ${c.x[0]!}, ${g.q}, ${g.k}, ${g.v}, n * ${T}, ${D}, ${Q}, ${K}, ${g.projections[0]!.W}, ${g.projections[0]!.B})`, project)}
 ${g.biasKv ? spreadBiasKv(c, g, last) : ""}for (let b = 0; b < n; b++) {
 ${
   g.rope
@@ -605,7 +629,7 @@ ${
 ${
   g.outInOut
     ? `// output projection: y = heads · ${g.outName}${g.BO >= 0 ? " + bias" : ""} (stored [in, out])
-denseInOutForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${D}, ${g.BO}, 0, ${D}, 1);`
+${wasmInOutOr(c, Q, D, D, g.BO, `wasmDenseInOutForward(arena, #, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO})`)}denseInOutForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${D}, ${g.BO}, 0, ${D}, 1);`
     : `// output projection: y = heads · ${g.outName}ᵀ${g.BO >= 0 ? " + bias" : ""}
 ${wasmOr(c, Q, D, g.BO, `wasmDenseForward(arena, #, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO})`)}denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0, ${D}, 1);`
 }`;
@@ -655,7 +679,7 @@ ${wasmOr(c, Q, D, g.BO, `wasmDenseForward(arena, #, ${g.heads}, ${y}, n * ${T}, 
         const inW = g.widths[pr.name];
         if (pr.ld > 0) {
           return `// ${pr.name}: d(${pr.tensor}) += ${from}ᵀ d${pr.name}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, ${dx} += d${pr.name} · (${pr.tensor})ᵀ
-denseInOutBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
+${wasmInOutOr(c, inW, pr.rows, pr.ld, pr.B, `wasmDenseInOutBackward(arena, #, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]})`)}denseInOutBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.ld}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
         }
         return `// ${pr.name}: d(${pr.tensor}) += d${pr.name}ᵀ ${from}${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, ${dx} += d${pr.name} · (${pr.tensor})
 ${wasmOr(c, inW, pr.rows, pr.B, `wasmDenseBackward(arena, #, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]})`)}denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${rows}, ${inW}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[j]}, 0, ${W}, 1);`;
@@ -673,7 +697,7 @@ ${dv}.fill(0, 0, n * ${g.SK * K});
 ${
   g.outInOut
     ? `// output projection (stored [in, out]): d(${g.outName}) += headsᵀ dy,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · ${g.outName}ᵀ
-denseInOutBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${D}, ${g.BO}, true, 0, ${D}, 1);`
+${wasmInOutOr(c, Q, D, D, g.BO, `wasmDenseInOutBackward(arena, #, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true)`)}denseInOutBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${D}, ${g.BO}, true, 0, ${D}, 1);`
     : `// output projection: d(${g.outName}) += dyᵀ heads,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · ${g.outName}
 ${wasmOr(c, Q, D, g.BO, `wasmDenseBackward(arena, #, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true)`)}denseTiledBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true, 0, ${D}, 1);`
 }
@@ -771,7 +795,7 @@ ${unrotate(dk, KV, K)}
     : ""
 }}
 ${g.biasKv ? gatherBiasKv(g, last, dk, dv) : ""}// projections backward on the shared matrix kernel
-${projectBack}`;
+${wasmFused(c, g, (k) => `// d(${g.fusedName}) += xᵀ [dq | dk | dv], d(bias) += [dq | dk | dv], dx += [dq | dk | dv] · ${g.fusedName}ᵀ: one product on the SIMD kernels\nwasmDenseInOutBackward3(arena, ${k}, ${c.x[0]!}, ${c.gx[0]!}, ${dq}, ${dk}, ${dv}, n * ${T}, ${D}, ${Q}, ${K}, ${g.projections[0]!.W}, ${g.projections[0]!.B}, ${c.gxWanted[0]})`, projectBack)}`;
   },
 };
 

@@ -10,6 +10,9 @@
 //   and attention projections use too: packed 2 × 4 register-tiled products for 8 or more rows and
 //   outputs, register tiles over the weight rows as they are (PyTorch's [out, in] layout) otherwise.
 // Rows are every leading position: the batch times the sequence positions, if any.
+// On the WebAssembly target, products above the unroll limit run on the SIMD kernels (wasm/dense.ts) when
+// the parameters live in their memory: [out, in] weights directly, [in, out] ones by transposition
+// (wasm/target.ts inOutKernels), nothing packed.
 import type { EmitCtx, Kernel } from "../kernel.js";
 
 function dims(c: EmitCtx) {
@@ -53,6 +56,12 @@ export const dense: Kernel = {
 for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
 ${lines.join("\n")}
 }`;
+    }
+    if (inOut && c.wasmDense) {
+      const k = c.wasmDense(IN, OUT, B >= 0, true, true);
+      return `// ${c.op.name}: dense ${IN} → ${OUT}, weight [in, out], WebAssembly SIMD when the parameters live in its memory, else packed
+if (arena) wasmDenseInOutForward(arena, ${k}, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B});
+else denseInOutForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${OUT}, ${B}, 0, ${OUT}, 1);`;
     }
     if (inOut) {
       return `// ${c.op.name}: dense ${IN} → ${OUT}, weight [in, out], packed product (shared kernel below)
@@ -117,6 +126,12 @@ for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
 ${body("+=")}
 }`;
     }
+    if (inOut && c.wasmDense) {
+      const k = c.wasmDense(IN, OUT, B >= 0, true, true);
+      return `// ${c.op.name}: dense ${IN} → ${OUT}, weight [in, out], backward, WebAssembly SIMD when the parameters and gradients live in its memory, else packed
+if (arena) wasmDenseInOutBackward(arena, ${k}, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, ${c.gxWanted[0]});
+else denseInOutBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${OUT}, ${B}, ${c.gxWanted[0]}, 0, ${OUT}, 1);`;
+    }
     if (inOut) {
       return `// ${c.op.name}: dense ${IN} → ${OUT}, weight [in, out], backward, packed products (shared kernel below)
 denseInOutBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${OUT}, ${B}, ${c.gxWanted[0]}, 0, ${OUT}, 1);`;
@@ -146,8 +161,9 @@ denseTiledBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, $
  */
 /** The shared dense kernels' source; without \`withForward\` (a module whose only products are the forward
  *  `packedGemm` of thin convolutions and backward passes) the forward entry and what only it reads are left
- *  out, so that the module declares nothing it does not use. */
-export function denseTiledSource(F: string, tileColumns: number, withForward = true): string {
+ *  out, and without \`withBackward\` (a module whose only products are [in, out] ones, which call
+ *  `packedGemm` themselves) the backward entry, so that the module declares nothing it does not use. */
+export function denseTiledSource(F: string, tileColumns: number, withForward = true, withBackward = true): string {
   const T = Math.max(1, tileColumns);
   const range = (k: number) => Array.from({ length: k }, (_, i) => i);
   const join = (xs: string[]) => xs.join(" ");
@@ -383,7 +399,9 @@ function plainGemm(C: ${F}, c0: number, cr: number, cc: number, M: number, N: nu
     }
   }
 }
-
+${
+  withBackward
+    ? `
 /** Dense backward over \`rows\` rows (gradients accumulate): dW += gᵀx and db += Σ g, then dx += g W only
  *  when \`dx\` (a training step needs no gradient of the model input); two packed products, each gradient
  *  element read and written once per block. gy element (r, o) at g0 + r·gr + o·gc. */
@@ -410,6 +428,8 @@ function densePlainBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows
       }
     }
   }
+}`
+    : ""
 }`;
 }
 

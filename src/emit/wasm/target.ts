@@ -9,7 +9,8 @@
 //   [scratchByte, …)                       the kernels' rows: CHUNK rows of x, of dy and of dx
 //   [momentsByte, momentsByte + 2·paramBytes)  the first trainer's optimizer moments m and v (optimizer.ts),
 //                                          when they fit under MAX_MEMORY_BYTES (`hasMoments`)
-// Weights and gradients stay where they are (PyTorch's [out, in] layout, nothing packed); the activations
+// Weights and gradients stay where they are (PyTorch's [out, in] layout, or [in, out] for `layout = in_out`:
+// see `TableShape`; nothing packed or copied); the activations
 // live in the engine's workspace arrays and pass through the scratch rows, CHUNK rows at a time (one copy
 // in, one out per product).
 import { base64DecoderSource } from "../base64.js";
@@ -45,9 +46,15 @@ export const SYNC_MODULE_BYTES = 4096;
  *  the same bits, and the kernels compare addresses unsigned (test/wasm-kernels.test.ts). */
 export const MAX_MEMORY_BYTES = 65535 * 65536;
 
+/** A dense layer of the table: `inOut`, its weight stored [in, out] (`layout = in_out`, Hugging Face's
+ *  Conv1D), which gets the same four kernels by transposition, nothing packed (`inOutKernels`). */
+export interface TableShape extends DenseShape {
+  readonly inOut: boolean;
+}
+
 /** The dense and convolution shapes a module runs on WebAssembly, each with an index into its kernel table. */
 export class WasmDenseTable {
-  readonly shapes: DenseShape[] = [];
+  readonly shapes: TableShape[] = [];
   readonly convs: ConvShape[] = [];
   /** Attention layers whose per-head products run on the dense kernels (attention.ts): their scratch. */
   readonly attentions: AttentionShape[] = [];
@@ -134,14 +141,26 @@ export class WasmDenseTable {
   /** Whether some layer calls `wasmDenseForward` / `wasmDenseBackward` (a recurrent layer's projection runs
    *  the kernels itself: recurrent.ts). */
   staged = false;
-  /** The kernel index of a dense layer `IN → OUT`; `staged`: its code calls the staging functions. */
-  index(inFeatures: number, outFeatures: number, bias: boolean, staged = true): number {
-    this.staged ||= staged;
+  /** Whether some layer calls `wasmDenseInOutForward` / `wasmDenseInOutBackward`. */
+  stagedInOut = false;
+  /** Whether some layer calls `wasmDenseInOutForward3` / `wasmDenseInOutBackward3`. */
+  stagedSplit = false;
+  /** The kernel index of a fused [in, out] projection `IN → Q + 2·K` whose output columns are three arrays
+   *  (attention's q, k and v): its code calls the split staging functions. */
+  split(inFeatures: number, q: number, kv: number, bias: boolean): number {
+    this.stagedSplit = true;
+    return this.index(inFeatures, q + 2 * kv, bias, false, true);
+  }
+  /** The kernel index of a dense layer `IN → OUT`; `staged`: its code calls the staging functions; `inOut`:
+   *  its weight is stored [in, out]. */
+  index(inFeatures: number, outFeatures: number, bias: boolean, staged = true, inOut = false): number {
+    this.staged ||= staged && !inOut;
+    this.stagedInOut ||= staged && inOut;
     const k = this.shapes.findIndex(
-      (s) => s.inFeatures === inFeatures && s.outFeatures === outFeatures && s.bias === bias,
+      (s) => s.inFeatures === inFeatures && s.outFeatures === outFeatures && s.bias === bias && s.inOut === inOut,
     );
     if (k >= 0) return k;
-    this.shapes.push({ inFeatures, outFeatures, bias, dtype: this.dtype });
+    this.shapes.push({ inFeatures, outFeatures, bias, dtype: this.dtype, inOut });
     return this.shapes.length - 1;
   }
 }
@@ -166,12 +185,16 @@ export function base64(bytes: Uint8Array): string {
 export function kernelModules(table: WasmDenseTable): Uint8Array[] {
   const accumulate = { accumulate: true };
   const overwrite = { accumulate: false };
-  const functions: FunctionDef[] = table.shapes.flatMap((s, k) => [
-    denseForward(s, `forward${k}`),
-    denseBackwardInput(s, overwrite, `backwardInput${k}`),
-    denseBackwardWeight(s, accumulate, `backwardWeight${k}`),
-    ...(s.bias ? [denseBackwardBias(s, accumulate, `backwardBias${k}`)] : []),
-  ]);
+  const functions: FunctionDef[] = table.shapes.flatMap((s, k) =>
+    s.inOut
+      ? inOutKernels(s, k)
+      : [
+          denseForward(s, `forward${k}`),
+          denseBackwardInput(s, overwrite, `backwardInput${k}`),
+          denseBackwardWeight(s, accumulate, `backwardWeight${k}`),
+          ...(s.bias ? [denseBackwardBias(s, accumulate, `backwardBias${k}`)] : []),
+        ],
+  );
   for (const [k, s] of table.convs.entries()) functions.push(...convKernelsOf(s, k));
   for (const [k, fn] of table.unaries.entries()) functions.push(unaryKernel(fn, `unary${k}`));
   for (const [k, u] of table.unaryGrads.entries()) {
@@ -197,6 +220,32 @@ export function kernelModules(table: WasmDenseTable): Uint8Array[] {
     if (m.length > SYNC_MODULE_BYTES) throw new Error(`internal: a kernel module of ${m.length} bytes`);
   }
   return modules;
+}
+
+/**
+ * The kernels of a dense layer IN → OUT whose weight W is stored [in, out] (row i: the OUT weights of input
+ * i), from dense.ts's kernels of the swapped layer OUT → IN, which read the same bytes as PyTorch's
+ * [out, in] weight of that layer (row i, OUT long): no packing, no copy. With W' = that [IN, OUT] matrix,
+ * dense.ts's kernels of shape (in OUT, out IN) compute, strides as baked there (K' = OUT, N' = IN):
+ * - backwardInput: C[r, o] = Σ_i A[r, i]·W'[i, o], A rows N'·elt = IN·elt apart, W' rows K'·elt = OUT·elt
+ *   apart, C rows OUT·elt apart: y = x·W, our forward. Built accumulating with a bias: the staging code
+ *   puts the bias in each row of y first (`wasmDenseInOutForward`), and the kernel adds the products to it.
+ * - forward (no bias): C[r, i] = Σ_o A[r, o]·W'[i, o], A and W' rows OUT·elt apart, C rows IN·elt apart:
+ *   dx = dy·Wᵀ, our backwardInput (arguments dy, W, 0, dx, m).
+ * - backwardWeight: C[i, o] += Σ_r A[r, i]·B[r, o], A rows IN·elt apart, B and C rows OUT·elt apart:
+ *   dW += xᵀ·dy with A = x and B = dy, the two row arguments exchanged (arguments x, dy, dW, m).
+ * - backwardBias depends on OUT only: the layer's own (db = Σ_r dy).
+ * Exports keep the names of an [out, in] layer's kernels (`forward3`, …) by role.
+ */
+function inOutKernels(s: TableShape, k: number): FunctionDef[] {
+  const swapped: DenseShape = { inFeatures: s.outFeatures, outFeatures: s.inFeatures, bias: false, dtype: s.dtype };
+  const accumulate = { accumulate: true };
+  return [
+    denseBackwardInput(swapped, { accumulate: s.bias }, `forward${k}`),
+    denseForward(swapped, `backwardInput${k}`),
+    denseBackwardWeight(swapped, accumulate, `backwardWeight${k}`),
+    ...(s.bias ? [denseBackwardBias(s, accumulate, `backwardBias${k}`)] : []),
+  ];
 }
 
 /** Values per pass of an activation's kernel through the scratch area (math.ts), at least. */
@@ -429,7 +478,7 @@ function unstageGrads(arena: Arena, kept: ${F}, grads: ${F}): void {
   staged.set(kept);
 }
 
-${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(table.plain ? [convStaging(F, elt)] : []), ...(table.transposed ? [convTransposeStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : []), ...(unary ? [unaryStaging(F, scratchElements(table))] : []), ...(unaryGrad ? [unaryGradStaging(F, elt, scratchElements(table))] : [])].join("\n\n")}`;
+${[...(dense && table.staged ? [denseStaging(F, elt)] : []), ...(dense && table.stagedInOut ? [denseInOutStaging(F, elt)] : []), ...(dense && table.stagedSplit ? [denseSplitStaging(F, elt)] : []), ...(table.plain ? [convStaging(F, elt)] : []), ...(table.transposed ? [convTransposeStaging(F, elt)] : []), ...(table.attentions.length > 0 ? [attentionStaging(F)] : []), ...(unary ? [unaryStaging(F, scratchElements(table))] : []), ...(unaryGrad ? [unaryGradStaging(F, elt, scratchElements(table))] : [])].join("\n\n")}`;
 }
 
 /** The activations' gradients' staging: x (or y), g and (when the kernel adds into it) gx through the scratch
@@ -505,6 +554,99 @@ function wasmDenseBackward(a: Arena, k: number, x: ${F}, gx: ${F}, gy: ${F}, row
     if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * ${elt}, m);
     if (dx) {
       kernels.backwardInput(gs, W * ${elt}, ds, m);
+      for (let i = 0, g = r * IN, d = ds / ${elt}, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}`;
+}
+
+/** The staging of dense layers with their weight stored [in, out] (`inOutKernels`): as `denseStaging`, the
+ *  bias copied into the rows of y before the products are added to it. */
+function denseInOutStaging(F: string, elt: number): string {
+  return `/** y = x W + b (W stored [in, out]) on the SIMD kernels of layer shape \`k\`: rows CHUNK at a time through the
+ *  scratch area. \`W\` and \`B\` are element offsets in the parameters (\`B\` −1 for no bias). */
+function wasmDenseInOutForward(a: Arena, k: number, x: ${F}, y: ${F}, rows: number, IN: number, OUT: number, W: number, B: number): void {
+  const forward = a.kernels[k]!.forward;
+  const heap = a.heap;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * ${elt};
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
+    // the kernel adds x W to what y holds: the bias, row by row
+    if (B >= 0) for (let i = 0, o = ys / ${elt}; i < m; i++, o += OUT) heap.copyWithin(o, B, B + OUT);
+    forward(xs, W * ${elt}, ys, m);
+    y.set(heap.subarray(ys / ${elt}, ys / ${elt} + m * OUT), r * OUT);
+  }
+}
+
+/** Its backward: dW += xᵀ dy and db += Σ dy into the arena's gradients, then, when \`dx\`, gx += dy Wᵀ. */
+function wasmDenseInOutBackward(a: Arena, k: number, x: ${F}, gx: ${F}, gy: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, dx: boolean): void {
+  const kernels = a.kernels[k]!;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * ${elt};
+  const ds = gs + CHUNK * OUT * ${elt};
+  const heap = a.heap;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / ${elt});
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
+    kernels.backwardWeight(xs, gs, GRADS_BYTE + W * ${elt}, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * ${elt}, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * ${elt}, 0, ds, m);
+      for (let i = 0, g = r * IN, d = ds / ${elt}, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }
+  }
+}`;
+}
+
+/** The staging of a fused [in, out] projection whose output columns go to three arrays a, b and c of
+ *  widths A, C and C (attention's q, k and v: GPT-2's c_attn [D, 3·D]): as \`denseInOutStaging\`, one product
+ *  over the whole matrix (its row stride is the product's width, as the kernels bake it), the rows of y
+ *  copied out, and of dy in, by column blocks. */
+function denseSplitStaging(F: string, elt: number): string {
+  return `/** [a | b | c] = x W + bias (W stored [in, out], A + 2·C columns) on the SIMD kernels of layer shape \`k\`. */
+function wasmDenseInOutForward3(arena: Arena, k: number, x: ${F}, a: ${F}, b: ${F}, c: ${F}, rows: number, IN: number, A: number, C: number, W: number, B: number): void {
+  const forward = arena.kernels[k]!.forward;
+  const heap = arena.heap;
+  const OUT = A + 2 * C;
+  const xs = SCRATCH_BYTE;
+  const ys = xs + CHUNK * IN * ${elt};
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
+    if (B >= 0) for (let i = 0, o = ys / ${elt}; i < m; i++, o += OUT) heap.copyWithin(o, B, B + OUT);
+    forward(xs, W * ${elt}, ys, m);
+    for (let i = 0, o = ys / ${elt}; i < m; i++, o += OUT) {
+      a.set(heap.subarray(o, o + A), (r + i) * A);
+      b.set(heap.subarray(o + A, o + A + C), (r + i) * C);
+      c.set(heap.subarray(o + A + C, o + OUT), (r + i) * C);
+    }
+  }
+}
+
+/** Its backward from the gradients ga, gb, gc of the three arrays: dW += xᵀ dy, db += Σ dy, and, when
+ *  \`dx\`, gx += dy Wᵀ, with dy = [ga | gb | gc]. */
+function wasmDenseInOutBackward3(arena: Arena, k: number, x: ${F}, gx: ${F}, ga: ${F}, gb: ${F}, gc: ${F}, rows: number, IN: number, A: number, C: number, W: number, B: number, dx: boolean): void {
+  const kernels = arena.kernels[k]!;
+  const heap = arena.heap;
+  const OUT = A + 2 * C;
+  const xs = SCRATCH_BYTE;
+  const gs = xs + CHUNK * IN * ${elt};
+  const ds = gs + CHUNK * OUT * ${elt};
+  for (let r = 0; r < rows; r += CHUNK) {
+    const m = Math.min(CHUNK, rows - r);
+    for (let i = 0, o = gs / ${elt}; i < m; i++, o += OUT) {
+      heap.set(ga.subarray((r + i) * A, (r + i + 1) * A), o);
+      heap.set(gb.subarray((r + i) * C, (r + i + 1) * C), o + A);
+      heap.set(gc.subarray((r + i) * C, (r + i + 1) * C), o + A + C);
+    }
+    heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
+    kernels.backwardWeight(xs, gs, GRADS_BYTE + W * ${elt}, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * ${elt}, m);
+    if (dx) {
+      kernels.backwardInput(gs, W * ${elt}, 0, ds, m);
       for (let i = 0, g = r * IN, d = ds / ${elt}, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
     }
   }
