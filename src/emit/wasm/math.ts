@@ -6,13 +6,15 @@
 // (`f32x4.demote_f64x2_zero`, round to nearest even). WebAssembly has no exp, so the kernels compute it:
 //   exp(t) = 2^k · e^r,  k = round(t / ln 2),  r = (t − k·LN2_HI) − k·LN2_LO,  |r| ≤ ln 2 / 2 (+ tiny)
 // (Cody and Waite's reduction with fdlibm's split of ln 2, whose high part has 21 trailing zero bits, so
-// k·LN2_HI is exact for |k| < 2^21), e^r − 1 by its Taylor polynomial of degree 12 in Horner form, and 2^k
-// built from the bits of k (the round-to-integer by adding 1.5·2^52 leaves k in the low mantissa bits of the
-// sum; shifted left by 52 and added to 1023·2^52 they are the exponent field of 2^k). t is clamped to
-// [−708, 708], where 2^k is a normal double; above 708 exp is taken as +∞ (as Math.exp overflows there, so a
-// SiLU or GELU of −∞ stays NaN as on the TypeScript path); below −708 as e^−708 (≈ 3.3e−308, which rounds to
-// the same float32 results as the true value wherever it is added to 1 or is itself the result: both are 0
-// in float32). tanh uses expm1 instead, for no cancellation near 0: tanh|x| = E / (E + 2), E = e^(2|x|) − 1 =
+// k·LN2_HI is exact for |k| < 2^21), e^r − 1 by its Taylor polynomial of degree 12 in Estrin's scheme, and
+// 2^(k−1) built from the bits of k (the round-to-integer by adding 1.5·2^52 leaves k in the low mantissa bits
+// of the sum; shifted left by 52 and added to 1022·2^52 they are the exponent field of 2^(k−1)), so that
+// e^t = (2^(k−1)·(1 + q))·2 stays finite up to Math.exp's own overflow (k reaches 1024 there). t is clamped to
+// [−708, ln(DBL_MAX)], where 2^(k−1) is a normal double; above ln(DBL_MAX) = 709.782712893384, the largest
+// double whose exp is finite, exp is +∞ as Math.exp's is (so a SiLU or GELU of −∞ stays NaN, and GELU′'s
+// zero keeps the TypeScript path's sign, as on the TypeScript path); below −708 it is e^−708 (≈ 3.3e−308,
+// which rounds to the same float32 results as the true value wherever it is added to 1 or is itself the
+// result: both are 0 in float32). tanh uses expm1 instead, for no cancellation near 0: tanh|x| = E / (E + 2), E = e^(2|x|) − 1 =
 // 2^k·q + (2^k − 1), q = e^r − 1, |x| clamped at 20 (tanh rounds to 1 in float32 from 9.02 up), the sign put
 // back by its bit.
 //
@@ -77,10 +79,12 @@ const TAYLOR = Array.from({ length: 12 }, (_, i) => {
   for (let j = 2; j <= i + 1; j++) f *= j;
   return 1 / f;
 });
-/** The exponent bias 1023 in its place, 1023·2^52, as a double's bits: those of 1.0. */
-const BIAS = 1;
-/** exp's argument range: 2^k stays a normal double. */
-const EXP_MAX = 708;
+/** The exponent bias less one in its place, 1022·2^52, as a double's bits: those of 0.5 (2^(k−1), not 2^k). */
+const BIAS = 0.5;
+/** exp's argument range: above, Math.exp is +∞ (the largest double whose exp is finite: ln(DBL_MAX)); below
+ *  −708, 2^(k−1) would leave the normal doubles. */
+const EXP_MAX = 709.782712893384;
+const EXP_MIN = -708;
 
 /** The 16 bytes of a v128 holding `x` in both f64 lanes. */
 function f64x2Bytes(x: number): number[] {
@@ -185,7 +189,7 @@ class Emit {
     };
   }
 
-  /** From t in local T (clamped): Q = e^r − 1 and P2K = 2^k, so e^t = P2K·Q + P2K. */
+  /** From t in local T (clamped): Q = e^r − 1 and P2K = 2^(k−1), so e^t = (P2K·Q + P2K)·2. */
   expParts(): this {
     // kd = t·log2e + 1.5·2^52; k = kd − 1.5·2^52
     this.get(T).const(LOG2E).simd(v.f64x2Mul).const(SHIFT).simd(v.f64x2Add).set(KD);
@@ -217,7 +221,7 @@ class Emit {
     this.simd(v.f64x2Add);
     this.get(B2).get(R4).get(R4).simd(v.f64x2Mul).simd(v.f64x2Mul).simd(v.f64x2Add);
     this.get(R).simd(v.f64x2Mul).set(Q);
-    // 2^k: the low 12 bits of kd's mantissa (k mod 4096) into the exponent field, plus the bias 1023
+    // 2^(k−1): the low 12 bits of kd's mantissa (k mod 4096) into the exponent field, plus the bias less one
     this.get(KD);
     this.c.i32Const(52);
     this.simd(v.i64x2Shl);
@@ -226,13 +230,14 @@ class Emit {
     return this;
   }
 
-  /** e^t for t in local T, left on the stack: +∞ above EXP_MAX, e^−EXP_MAX below −EXP_MAX, NaN for NaN. */
+  /** e^t for t in local T, left on the stack: +∞ above EXP_MAX, e^EXP_MIN below EXP_MIN, NaN for NaN. */
   exp(): this {
     // the lanes where t > EXP_MAX, kept for the overflow select below
     this.get(T).const(EXP_MAX).simd(v.f64x2Gt).set(M);
-    this.get(T).const(-EXP_MAX).simd(v.f64x2Pmax).const(EXP_MAX).simd(v.f64x2Pmin).set(T);
+    this.get(T).const(EXP_MIN).simd(v.f64x2Pmax).const(EXP_MAX).simd(v.f64x2Pmin).set(T);
     this.expParts();
-    this.get(P2K).get(Q).simd(v.f64x2Mul).get(P2K).simd(v.f64x2Add).set(E);
+    // (2^(k−1)·q + 2^(k−1))·2: the doubling is exact, and finite wherever Math.exp's result is
+    this.get(P2K).get(Q).simd(v.f64x2Mul).get(P2K).simd(v.f64x2Add).const(2).simd(v.f64x2Mul).set(E);
     // bitselect(∞, e, mask): ∞ where t > EXP_MAX
     return this.const(Infinity).get(E).get(M).simd(v.v128Bitselect);
   }
@@ -242,9 +247,11 @@ class Emit {
 function evaluate(e: Emit, fn: UnaryFunction): void {
   switch (fn) {
     case "tanh": {
-      // t = min(2|x|, 40); E = 2^k·q + (2^k − 1); tanh|x| = E / (E + 2); the sign of x put back
+      // t = min(2|x|, 40); E = 2^k·q + (2^k − 1), 2^k = 2·2^(k−1) (exact); tanh|x| = E / (E + 2); the sign
+      // of x put back
       e.get(X).simd(v.f64x2Abs).const(2).simd(v.f64x2Mul).const(40).simd(v.f64x2Pmin).set(T);
       e.expParts();
+      e.get(P2K).const(2).simd(v.f64x2Mul).set(P2K);
       e.get(P2K).get(Q).simd(v.f64x2Mul).get(P2K).const(1).simd(v.f64x2Sub).simd(v.f64x2Add).set(E);
       e.get(E).get(E).const(2).simd(v.f64x2Add).simd(v.f64x2Div);
       e.get(X).const(-0).simd(v.v128And).simd(v.v128Or);
