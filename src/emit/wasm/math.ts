@@ -1,5 +1,6 @@
-// WebAssembly SIMD kernels of the exp-based activations of a float32 build (issue 17 item 3): tanh, sigmoid,
-// SiLU and GELU's tanh approximation, in place over a float32 array in the memory, two elements at a time.
+// WebAssembly SIMD kernels of the activations (issue 17 item 3): tanh, sigmoid, SiLU and GELU's tanh
+// approximation forward, SiLU's and GELU's gradients (float32 builds), and tanh's and sigmoid's gradients
+// (either precision), over arrays in the memory, two elements at a time.
 //
 // How: each float32 x is widened exactly to double (`f64x2.promote_low_f32x4`), the function is evaluated
 // in double precision on f64x2 lanes, and the result is rounded once to float32
@@ -7,21 +8,21 @@
 //   exp(t) = 2^k · e^r,  k = round(t / ln 2),  r = (t − k·LN2_HI) − k·LN2_LO,  |r| ≤ ln 2 / 2 (+ tiny)
 // (Cody and Waite's reduction with fdlibm's split of ln 2, whose high part has 21 trailing zero bits, so
 // k·LN2_HI is exact for |k| < 2^21), e^r − 1 by its Taylor polynomial of degree 12 in Estrin's scheme, and
-// 2^(k−1) built from the bits of k (the round-to-integer by adding 1.5·2^52 leaves k in the low mantissa bits
-// of the sum; shifted left by 52 and added to 1022·2^52 they are the exponent field of 2^(k−1)), so that
-// e^t = (2^(k−1)·(1 + q))·2 stays finite up to Math.exp's own overflow (k reaches 1024 there). t is clamped to
-// [−708, ln(DBL_MAX)], where 2^(k−1) is a normal double; above ln(DBL_MAX) = 709.782712893384, the largest
-// double whose exp is finite, exp is +∞ as Math.exp's is (so a SiLU or GELU of −∞ stays NaN, and GELU′'s
-// zero keeps the TypeScript path's sign, as on the TypeScript path); below −708 it is e^−708 (≈ 3.3e−308,
-// which rounds to the same float32 results as the true value wherever it is added to 1 or is itself the
-// result: both are 0 in float32). tanh uses expm1 instead, for no cancellation near 0: tanh|x| = E / (E + 2), E = e^(2|x|) − 1 =
-// 2^k·q + (2^k − 1), q = e^r − 1, |x| clamped at 20 (tanh rounds to 1 in float32 from 9.02 up), the sign put
-// back by its bit.
+// 2^(k−1) built from the bits of k (the round-to-integer by adding 1.5·2^52 leaves k in the low mantissa
+// bits of the sum; shifted left by 52 and added to 1022·2^52 they are the exponent field of 2^(k−1)), so
+// that e^t = (2^(k−1)·(1 + q))·2 stays finite up to Math.exp's own overflow (k reaches 1024 there). t is
+// clamped to [−708, ln(DBL_MAX)], where 2^(k−1) is a normal double; above ln(DBL_MAX) = 709.782712893384,
+// the largest double whose exp is finite, exp is +∞ as Math.exp's is (so a SiLU or GELU of −∞ stays NaN and
+// a zero of GELU′ keeps the TypeScript path's sign); below −708 it is e^−708 (≈ 3.3e−308, which rounds to
+// the same float32 results as the true value wherever it is added to 1 or is itself the result: both are
+// 0 in float32). tanh uses expm1 instead, for no cancellation near 0: tanh|x| = E / (E + 2), E =
+// e^(2|x|) − 1 = 2^k·q + (2^k − 1), q = e^r − 1, |x| clamped at 20 (tanh rounds to 1 in float32 from 9.02
+// up), the sign put back by its bit.
 //
 // Error bound (the issue's "≤ 2 ulp"): the truncated series leaves |Σ_{i≥13} r^i/i!| ≤ 1.1·|r|^13/13!
-// < 2.0e−16·|r| for |r| ≤ 0.3466; Horner's rounding adds at most ~4 ulp of double (2^−51 relative) to q,
-// and the reduction, the scaling by 2^k (exact), and the two or three final operations (add, divide, each
-// correctly rounded) at most 2^−53 relative each. So the double result y' has |y' − y| ≤ 2^−47·|y| (an
+// < 2.0e−16·|r| for |r| ≤ 0.3466; the polynomial's rounding adds at most ~4 ulp of double (2^−51
+// relative) to q, and the reduction, the scaling by 2^k (exact), and the two or three final operations
+// (add, divide, each correctly rounded) at most 2^−53 relative each. So the double result y' has |y' − y| ≤ 2^−47·|y| (an
 // over-estimate of ≈ 1e−15 relative), and its rounding to float32 lands on the correctly rounded float32
 // of y or on its neighbour when y lies within 2^−47·|y| of a midpoint: the float32 result is within
 // 0.5 + 2^−23 ulp of the true value, so within 1 ulp. The TypeScript path (Math.tanh / Math.exp in double,
@@ -32,7 +33,7 @@
 // would be the double y' itself, ~1e−15 off Math.exp's, and the TypeScript path stays.
 //
 // The gradients of SiLU and GELU's tanh form (their derivatives take an exp of x; tanh's and sigmoid's take
-// the output y and stay a TypeScript multiply): gx = f′(x)·g or gx + f′(x)·g, with f′ computed as
+// the output y and no exp: outputGradientKernel, exact): gx = f′(x)·g or gx + f′(x)·g, with f′ computed as
 // activation.ts's `silu_grad` / `gelu_tanh_grad` operation for operation in double, only the exp being
 // ours (≤ ~1e−15 relative off Math.exp). Where f′ does not cancel the bound above carries (1 ulp of the
 // TypeScript loop's float32); where it does (GELU′ crosses zero near x = −0.75), the difference is at most
