@@ -338,10 +338,26 @@ describe("generated modules run exp-based activations on the kernels", () => {
   });
 
   it("float64 builds keep Math.tanh and Math.exp (the exp kernels' bound is a float32 one); tanh's and sigmoid's exact gradients run on the kernels", async () => {
-    const { text } = await build(spec, { target: "wasm", dtype: "float64" });
+    const { text, module: w } = await build(spec, { target: "wasm", dtype: "float64" });
     expect(text).not.toContain("wasmUnary(arena");
     // tanh (one shared function for the two 40-value ones) and sigmoid; not silu nor gelu
     expect([...text.matchAll(/if \(arena\) wasmUnaryGrad\(/g)]).toHaveLength(2);
     expect(text).toContain("wasmDenseForward(arena");
+    // and they run: gradients as the ts target's (the float64 dense kernels sum in another order)
+    const t = (await build(spec, { target: "ts", dtype: "float64" })).module;
+    const p = w.createParams(5);
+    const pt = Float64Array.from(p);
+    const rand = seeded(7);
+    const x = Float64Array.from({ length: 3 * 40 }, () => rand() * 2 - 1);
+    const gy = Float64Array.from({ length: 3 * 3 }, () => rand() * 2 - 1);
+    w.forward(p, x, 3);
+    t.forward(pt, x, 3);
+    const gw = new Float64Array(w.paramCount);
+    const gt = new Float64Array(t.paramCount);
+    w.backward(p, gy, gw);
+    t.backward(pt, gy, gt);
+    for (let i = 0; i < gw.length; i++)
+      expect(Math.abs(gw[i]! - gt[i]!)).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(gt[i]!)));
+    expect(gw.some((v) => v !== 0)).toBe(true);
   });
 });
