@@ -39,34 +39,12 @@
 // TypeScript loop's float32); where it does (GELU′ crosses zero near x = −0.75), the difference is at most
 // ~1e−15·|g| in absolute terms, as the TypeScript path's own error there.
 import type { Precision } from "./dense.js";
-import { Code, type FunctionDef, op, u32 } from "./encoder.js";
+import { Code, type FunctionDef, op, simd as v, u32 } from "./encoder.js";
 import { type Expr, add, constant, load, mul, sub, updateKernel } from "./optimizer.js";
 
 /** The activations with a kernel here; their TypeScript forms are activation.ts's rules. */
 export const unaryFunctions = ["tanh", "sigmoid", "silu", "gelu_tanh"] as const;
 export type UnaryFunction = (typeof unaryFunctions)[number];
-
-/** SIMD opcodes after 0xFD used here (BinarySIMD.md). */
-const v = {
-  store64Lane: 91,
-  load64Zero: 93,
-  f32x4DemoteF64x2Zero: 94,
-  f64x2PromoteLowF32x4: 95,
-  f64x2Gt: 74,
-  v128And: 78,
-  v128Or: 80,
-  v128Bitselect: 82,
-  i64x2Shl: 203,
-  i64x2Add: 206,
-  f64x2Abs: 236,
-  f64x2Neg: 237,
-  f64x2Add: 240,
-  f64x2Sub: 241,
-  f64x2Mul: 242,
-  f64x2Div: 243,
-  f64x2Pmin: 246,
-  f64x2Pmax: 247,
-} as const;
 
 const LOG2E = 1.4426950408889634;
 /** fdlibm's e_exp.c: ln2HI = 0x3FE62E42FEE00000, ln2LO = 0x3DEA39EF35793C76. */
@@ -147,7 +125,7 @@ class Emit {
   }
   /** Two float32 values at the address in parameter \`param\`, widened to f64x2. */
   load(param: number): this {
-    this.c.get(param).raw(op.simdPrefix, ...u32(v.load64Zero), 3, 0);
+    this.c.get(param).raw(op.simdPrefix, ...u32(v.v128Load64Zero), 3, 0);
     return this.simd(v.f64x2PromoteLowF32x4);
   }
   /** The f64x2 on the stack rounded to two float32 values, stored at the address in parameter \`param\`
@@ -156,7 +134,7 @@ class Emit {
     this.c.get(param);
     value();
     this.simd(v.f32x4DemoteF64x2Zero);
-    this.c.raw(op.simdPrefix, ...u32(v.store64Lane), 3, 0, 0);
+    this.c.raw(op.simdPrefix, ...u32(v.v128Store64Lane), 3, 0, 0);
     return this;
   }
   /** The function: \`body\` once per pair while parameter 0 is below the end (parameter \`pairs\` pairs

@@ -15,19 +15,10 @@
 // step on the host (1 − β₁, 1 − β₂, the bias corrections, AdamW's 1 − lr·wd) are passed in as the same
 // doubles the TypeScript loop computes.
 import { type Precision, kernelModule } from "./dense.js";
-import { Code, type FunctionDef, type ValType, op, u32 } from "./encoder.js";
+import { Code, type FunctionDef, type ValType, op, simd, u32 } from "./encoder.js";
 
-/** Opcodes these kernels add to encoder.ts's (spec 5.4.7 numeric; SIMD ones after 0xFD, BinarySIMD.md). */
+/** Scalar opcodes these kernels add to encoder.ts's (spec 5.4.7 numeric); the SIMD ones are encoder.ts's `simd`. */
 const scalarOp = { f64Sqrt: 0x9f, f64Sub: 0xa1, f64Div: 0xa3, f32DemoteF64: 0xb6, f64PromoteF32: 0xbb } as const;
-const simdOp = {
-  v128Store64Lane: 91,
-  v128Load64Zero: 93,
-  f32x4DemoteF64x2Zero: 94,
-  f64x2PromoteLowF32x4: 95,
-  f64x2Sqrt: 239,
-  f64x2Sub: 241,
-  f64x2Div: 243,
-} as const;
 
 /** An expression of the update of one element (scalar) or of two (f64x2), in double precision. */
 export type Expr =
@@ -157,14 +148,14 @@ export function updateKernel(u: Update, dtype: Precision): FunctionDef {
     ...names.map((): ValType => "f64"),
   ];
   const c = new Code();
-  const simd = (k: number) => c.raw(op.simdPrefix, ...u32(k));
+  const vector = (k: number) => c.raw(op.simdPrefix, ...u32(k));
   const address = (a: string) => c.get(array(a)).get(o).i32Add();
 
   const expr = (e: Expr, vec: boolean): void => {
     if ("load" in e) {
       address(e.load);
-      if (vec && f32) c.raw(op.simdPrefix, ...u32(simdOp.v128Load64Zero), 3, 0);
-      if (vec && f32) simd(simdOp.f64x2PromoteLowF32x4);
+      if (vec && f32) c.raw(op.simdPrefix, ...u32(simd.v128Load64Zero), 3, 0);
+      if (vec && f32) vector(simd.f64x2PromoteLowF32x4);
       if (vec && !f32) c.v128Load();
       if (!vec && f32) c.f32Load().raw(scalarOp.f64PromoteF32);
       if (!vec && !f32) c.f64Load();
@@ -177,11 +168,11 @@ export function updateKernel(u: Update, dtype: Precision): FunctionDef {
       c.get(vec ? vecName(e.name) : scalarName(e.name));
     } else if ("sqrt" in e) {
       expr(e.sqrt, vec);
-      if (vec) simd(simdOp.f64x2Sqrt);
+      if (vec) vector(simd.f64x2Sqrt);
       else c.raw(scalarOp.f64Sqrt);
     } else if ("round" in e) {
       expr(e.round, vec);
-      if (f32 && vec) simd(simdOp.f32x4DemoteF64x2Zero).raw(op.simdPrefix, ...u32(simdOp.f64x2PromoteLowF32x4));
+      if (f32 && vec) vector(simd.f32x4DemoteF64x2Zero).raw(op.simdPrefix, ...u32(simd.f64x2PromoteLowF32x4));
       if (f32 && !vec) c.raw(scalarOp.f32DemoteF64, scalarOp.f64PromoteF32);
     } else {
       expr(e.a, vec);
@@ -189,7 +180,7 @@ export function updateKernel(u: Update, dtype: Precision): FunctionDef {
       if (vec) {
         if (e.op === "add") c.f64x2Add();
         else if (e.op === "mul") c.f64x2Mul();
-        else simd(e.op === "sub" ? simdOp.f64x2Sub : simdOp.f64x2Div);
+        else vector(e.op === "sub" ? simd.f64x2Sub : simd.f64x2Div);
       } else if (e.op === "add") c.f64Add();
       else if (e.op === "mul") c.f64Mul();
       else c.raw(e.op === "sub" ? scalarOp.f64Sub : scalarOp.f64Div);
@@ -203,7 +194,7 @@ export function updateKernel(u: Update, dtype: Precision): FunctionDef {
       } else {
         address(st.store);
         expr(st.value, vec);
-        if (vec && f32) simd(simdOp.f32x4DemoteF64x2Zero).raw(op.simdPrefix, ...u32(simdOp.v128Store64Lane), 3, 0, 0);
+        if (vec && f32) vector(simd.f32x4DemoteF64x2Zero).raw(op.simdPrefix, ...u32(simd.v128Store64Lane), 3, 0, 0);
         if (vec && !f32) c.v128Store();
         if (!vec && f32) c.raw(scalarOp.f32DemoteF64).f32Store();
         if (!vec && !f32) c.f64Store();
@@ -243,9 +234,9 @@ export function sumSquaresKernel(dtype: Precision): FunctionDef {
     for (let k = 0; k < 2; k++) {
       c.get(g).get(o).i32Add();
       if (vec && f32)
-        c.raw(op.simdPrefix, ...u32(simdOp.v128Load64Zero), 3, ...u32(at)).raw(
+        c.raw(op.simdPrefix, ...u32(simd.v128Load64Zero), 3, ...u32(at)).raw(
           op.simdPrefix,
-          ...u32(simdOp.f64x2PromoteLowF32x4),
+          ...u32(simd.f64x2PromoteLowF32x4),
         );
       if (vec && !f32) c.v128Load(at);
       if (!vec && f32) c.f32Load(at).raw(scalarOp.f64PromoteF32);
