@@ -4,7 +4,7 @@
 import type { ArgReader, EmitCtx, Kernel, KernelFamily } from "../kernel.js";
 import { lit, resolvedInt } from "../kernel.js";
 import type { EmittedKind } from "../../vocabulary/registry.js";
-import type { UnaryFunction } from "../wasm/math.js";
+import { type UnaryFunction, isOutputGradient } from "../wasm/math.js";
 
 interface Rule {
   /** y from x. */
@@ -142,7 +142,7 @@ export function helpersUsed(code: string): string[] {
 /** Values per sample from which an activation with a SIMD kernel (wasm/math.ts) runs it: measured on an AMD
  *  EPYC (Node 20), tanh over 16 values took 160–250 ns through the kernel against 230–370 ns in the loop, over
  *  8 values 120–190 ns against 110–180 ns. */
-export const UNARY_MIN_VALUES = 16;
+const UNARY_MIN_VALUES = 16;
 
 /** The SIMD kernel (wasm/math.ts) of an activation, if it has one: its exp-based kinds. */
 function unaryFunction(kind: RuleKind, args: ArgReader): UnaryFunction | undefined {
@@ -181,7 +181,7 @@ for (let i = 0, e = n * ${size}; i < e; i++) {
       // SiLU's and GELU's gradients take x; tanh's and sigmoid's take the output y
       const fn = size >= UNARY_MIN_VALUES ? unaryFunction(kind, c.args) : undefined;
       const k = fn !== undefined ? c.wasmUnaryGrad?.(fn, !assign) : undefined;
-      const input = fn === "tanh" || fn === "sigmoid" ? c.y[0] : c.x[0];
+      const input = fn !== undefined && isOutputGradient(fn) ? c.y[0] : c.x[0];
       const simd =
         k === undefined
           ? ""

@@ -311,6 +311,12 @@ export function gradientKernel(fn: GradientFunction, accumulate: boolean, name: 
 export const outputGradientFunctions = ["tanh", "sigmoid"] as const;
 export type OutputGradientFunction = (typeof outputGradientFunctions)[number];
 
+/** Whether an activation's gradient takes its output (tanh, sigmoid: outputGradientKernel, either precision)
+ *  rather than an exp of its input (gradientKernel, float32 only). */
+export function isOutputGradient(fn: GradientFunction | OutputGradientFunction): fn is OutputGradientFunction {
+  return (outputGradientFunctions as readonly string[]).includes(fn);
+}
+
 /** `name(y, g, gx, pairs)`: gx = rule(y, g), or gx + rule(y, g) with `accumulate`, over `2·pairs` values —
  *  the TypeScript loop's operations in its order, in double, rounded once on the store (optimizer.ts's
  *  `updateKernel`), so the same values bit for bit in either precision. Pairs, as gradientKernel's: the

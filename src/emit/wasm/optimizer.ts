@@ -33,8 +33,7 @@ export type Expr =
   | { readonly round: Expr };
 
 /** `let name = expr` or `store array = expr`. */
-export type Statement =
-  { readonly let: string; readonly value: Expr } | { readonly store: string; readonly value: Expr };
+type Statement = { readonly let: string; readonly value: Expr } | { readonly store: string; readonly value: Expr };
 
 export const load = (array: string): Expr => ({ load: array });
 const s = (name: string): Expr => ({ scalar: name });

@@ -25,6 +25,7 @@ import {
   type OutputGradientFunction,
   type UnaryFunction,
   gradientKernel,
+  isOutputGradient,
   outputGradientKernel,
   unaryKernel,
 } from "./math.js";
@@ -76,27 +77,25 @@ export class WasmDenseTable {
   unary(fn: UnaryFunction): number | undefined {
     if (this.dtype !== "float32") return undefined;
     const k = this.unaries.indexOf(fn);
-    if (k >= 0) return k;
-    this.unaries.push(fn);
-    if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
-      this.unaries.pop();
-      return undefined;
-    }
-    return this.unaries.length - 1;
+    return k >= 0 ? k : this.admit(this.unaries, fn);
   }
   /** The kernel index of the gradient of activation `fn` (math.ts; `accumulate`: gx += rather than =), or
    *  undefined for an exp-based one (SiLU, GELU) in a float64 build (as `unary`); tanh's and sigmoid's are
    *  the TypeScript loop's operations exactly, in either precision. */
   unaryGrad(fn: GradientFunction | OutputGradientFunction, accumulate: boolean): number | undefined {
-    if (this.dtype !== "float32" && fn !== "tanh" && fn !== "sigmoid") return undefined;
+    if (this.dtype !== "float32" && !isOutputGradient(fn)) return undefined;
     const k = this.unaryGrads.findIndex((u) => u.fn === fn && u.accumulate === accumulate);
-    if (k >= 0) return k;
-    this.unaryGrads.push({ fn, accumulate });
+    return k >= 0 ? k : this.admit(this.unaryGrads, { fn, accumulate });
+  }
+  /** Adds `item` to `list` (one of the table's) and returns its index, or takes it back and returns undefined
+   *  when the scratch it needs would take the memory past MAX_MEMORY_BYTES. */
+  private admit<T>(list: T[], item: T): number | undefined {
+    list.push(item);
     if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
-      this.unaryGrads.pop();
+      list.pop();
       return undefined;
     }
-    return this.unaryGrads.length - 1;
+    return list.length - 1;
   }
   /** The kernel index of a convolution (conv.ts ConvShape, without its dtype), or undefined when its scratch
    *  would take the memory past MAX_MEMORY_BYTES or a kernel would not fit a module (the layer then stays on
@@ -107,12 +106,8 @@ export class WasmDenseTable {
     const k = this.convs.findIndex((s) => JSON.stringify(s) === key);
     if (k >= 0) return this.note(k, transposed);
     if (!convFits(shape, SYNC_MODULE_BYTES)) return undefined;
-    this.convs.push(shape);
-    if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
-      this.convs.pop();
-      return undefined;
-    }
-    return this.note(this.convs.length - 1, transposed);
+    const added = this.admit(this.convs, shape);
+    return added === undefined ? undefined : this.note(added, transposed);
   }
   /** Kernel \`k\`, noting which staging functions its layer calls. */
   private note(k: number, transposed: boolean): number {
@@ -129,12 +124,8 @@ export class WasmDenseTable {
    *  (attention.ts), or undefined when its scratch would take the memory past MAX_MEMORY_BYTES. */
   attention(headDim: number, queries: number, keys: number): number | undefined {
     const seen = this.attentions.some((s) => s.headDim === headDim && s.queries === queries && s.keys === keys);
-    if (!seen) {
-      this.attentions.push({ headDim, queries, keys, dtype: this.dtype });
-      if (memoryBytes(this, this.paramCount) > MAX_MEMORY_BYTES) {
-        this.attentions.pop();
-        return undefined;
-      }
+    if (!seen && this.admit(this.attentions, { headDim, queries, keys, dtype: this.dtype }) === undefined) {
+      return undefined;
     }
     return this.index(headDim, keys, false, false);
   }
@@ -200,7 +191,7 @@ export function kernelModules(table: WasmDenseTable): Uint8Array[] {
   for (const [k, u] of table.unaryGrads.entries()) {
     const name = `unaryGrad${k}`;
     functions.push(
-      u.fn === "tanh" || u.fn === "sigmoid"
+      isOutputGradient(u.fn)
         ? outputGradientKernel(u.fn, u.accumulate, table.dtype, name)
         : gradientKernel(u.fn, u.accumulate, name),
     );
