@@ -197,12 +197,13 @@ for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
 // ── average pooling ──────────────────────────────────────────────────────────────────────────────────
 
 /** Per-axis setup of an average-pooling window: `iLo`/`iHi` (inside the input) and the axis' factor of
- *  the divisor (a number when it is the same for every window). */
-function avgAxis(a: Axis, includePad: boolean): { lines: string[]; factor: string | number } {
+ *  the divisor (a number when it is the same for every window). A window that never reaches the padding has
+ *  its end as a line of its own (`end`), which unrolled taps do not read. */
+function avgAxis(a: Axis, includePad: boolean): { lines: string[]; end?: string; factor: string | number } {
   const o = `o${a.sfx}`;
   const i = `i${a.sfx}`;
   if (!clipsLow(a) && !clipsHigh(a)) {
-    return { lines: [`const ${i}Lo = ${times(o, a.stride)};`, `const ${i}Hi = ${i}Lo + ${a.k};`], factor: a.k };
+    return { lines: [`const ${i}Lo = ${times(o, a.stride)};`], end: `const ${i}Hi = ${i}Lo + ${a.k};`, factor: a.k };
   }
   // PyTorch: the window [i0, i0 + k) is first clipped to the padded input [−pad, in + pad) (that size is
   // the divisor with count_include_pad), then to the input.
@@ -224,18 +225,21 @@ function divisor(factors: readonly (string | number)[]): string {
   return parts.length === 1 ? parts[0]! : `(${parts.join(" * ")})`;
 }
 
-/** A kernel that averages windows given by per-axis setup lines: forward sums then divides, backward
- *  spreads gradient / divisor over the window. */
+/** A kernel that averages windows given by per-axis setup lines (`unrolled`: the taps are written out, so
+ *  the lines need not give the window's end): forward sums then divides, backward spreads gradient / divisor
+ *  over the window. */
 function windowAverage(
   describe: (c: EmitCtx) => string,
-  axesOf: (c: EmitCtx) => { axes: Axis[]; setup: (a: Axis) => string[]; div: string; fixed?: boolean },
+  axesOf: (c: EmitCtx) => {
+    axes: Axis[];
+    setup: (a: Axis, unrolled: boolean) => string[];
+    div: string;
+    fixed?: boolean;
+  },
 ): Kernel {
   /** Windows of one fixed size inside the input (no padding reached) and of at most 16 taps are unrolled. */
   const unroll = (axes: readonly Axis[], fixed: boolean | undefined) =>
     fixed === true && prod(axes.map((a) => a.k)) <= 16;
-  /** The setup lines, without the window's end when the taps are unrolled (it is not read then). */
-  const lines = (setup: (a: Axis) => string[], unrolled: boolean) => (a: Axis) =>
-    unrolled ? setup(a).filter((l) => !l.startsWith(`const i${a.sfx}Hi =`)) : setup(a);
   return {
     forward(c) {
       const { axes, setup, div, fixed } = axesOf(c);
@@ -248,7 +252,7 @@ ${c.y[0]}[d] = ${div === "1" ? "acc" : `acc / ${div}`};`;
       return `${describe(c)}
 for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
   const xc = bc * ${IP};
-  ${outputLoops(axes, lines(setup, unrolled), inner)}
+  ${outputLoops(axes, (a) => setup(a, unrolled), inner)}
 }`;
     },
     backward(c) {
@@ -261,7 +265,7 @@ ${inputLoops(axes, "xc", (q) => `${c.gx[0]}[${q}]! += g;`, unrolled)}`;
       return `${describe(c)} — backward: gradient / divisor to every element of the window
 for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
   const xc = bc * ${IP};
-  ${outputLoops(axes, lines(setup, unrolled), inner)}
+  ${outputLoops(axes, (a) => setup(a, unrolled), inner)}
 }`;
     },
   };
@@ -286,9 +290,12 @@ function avgPool(rank: 1 | 2 | 3): Kernel {
       const per = axes.map((a) => avgAxis(a, includePad));
       return {
         axes,
-        setup: (a) => per[axes.indexOf(a)]!.lines,
+        setup: (a, unrolled) => {
+          const { lines, end } = per[axes.indexOf(a)]!;
+          return unrolled || end === undefined ? lines : [...lines, end];
+        },
         div: divisor(per.map((x) => x.factor)),
-        fixed: axes.every((a) => !clipsLow(a) && !clipsHigh(a) && a.dil === 1),
+        fixed: per.every((x) => x.end !== undefined),
       };
     },
   );
