@@ -513,6 +513,19 @@ function wasmUnary(a: Arena, k: number, x: ${F}, y: ${F}, count: number): void {
 }`;
 }
 
+/** The end of a dense backward's pass over a chunk of rows, dy already at \`gs\`: x copied in, dW and db into
+ *  the arena's gradients, and, when \`dx\`, gx += the input gradient the kernel writes at \`ds\`.
+ *  \`weight\` and \`input\` are the two kernels' arguments (an [in, out] layer's are its transposed ones). */
+function denseBackwardChunk(elt: number, weight: string, input: string): string {
+  return `    heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
+    kernels.backwardWeight(${weight}, GRADS_BYTE + W * ${elt}, m);
+    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * ${elt}, m);
+    if (dx) {
+      kernels.backwardInput(${input}, ds, m);
+      for (let i = 0, g = r * IN, d = ds / ${elt}, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
+    }`;
+}
+
 /** The dense layers' staging: rows CHUNK at a time through the scratch area. */
 function denseStaging(F: string, elt: number): string {
   return `/** y = x Wᵀ + b on the SIMD kernel of layer shape \`k\`: rows CHUNK at a time through the scratch area. \`W\` and
@@ -540,13 +553,7 @@ function wasmDenseBackward(a: Arena, k: number, x: ${F}, gx: ${F}, gy: ${F}, row
   for (let r = 0; r < rows; r += CHUNK) {
     const m = Math.min(CHUNK, rows - r);
     heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / ${elt});
-    heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
-    kernels.backwardWeight(gs, xs, GRADS_BYTE + W * ${elt}, m);
-    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * ${elt}, m);
-    if (dx) {
-      kernels.backwardInput(gs, W * ${elt}, ds, m);
-      for (let i = 0, g = r * IN, d = ds / ${elt}, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
-    }
+${denseBackwardChunk(elt, "gs, xs", `gs, W * ${elt}`)}
   }
 }`;
 }
@@ -581,13 +588,7 @@ function wasmDenseInOutBackward(a: Arena, k: number, x: ${F}, gx: ${F}, gy: ${F}
   for (let r = 0; r < rows; r += CHUNK) {
     const m = Math.min(CHUNK, rows - r);
     heap.set(gy.subarray(r * OUT, (r + m) * OUT), gs / ${elt});
-    heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
-    kernels.backwardWeight(xs, gs, GRADS_BYTE + W * ${elt}, m);
-    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * ${elt}, m);
-    if (dx) {
-      kernels.backwardInput(gs, W * ${elt}, 0, ds, m);
-      for (let i = 0, g = r * IN, d = ds / ${elt}, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
-    }
+${denseBackwardChunk(elt, "xs, gs", `gs, W * ${elt}, 0`)}
   }
 }`;
 }
@@ -633,13 +634,7 @@ function wasmDenseInOutBackward3(arena: Arena, k: number, x: ${F}, gx: ${F}, ga:
       heap.set(gb.subarray((r + i) * C, (r + i + 1) * C), o + A);
       heap.set(gc.subarray((r + i) * C, (r + i + 1) * C), o + A + C);
     }
-    heap.set(x.subarray(r * IN, (r + m) * IN), xs / ${elt});
-    kernels.backwardWeight(xs, gs, GRADS_BYTE + W * ${elt}, m);
-    if (B >= 0) kernels.backwardBias(gs, GRADS_BYTE + B * ${elt}, m);
-    if (dx) {
-      kernels.backwardInput(gs, W * ${elt}, 0, ds, m);
-      for (let i = 0, g = r * IN, d = ds / ${elt}, e = m * IN; i < e; i++) gx[g + i]! += heap[d + i]!;
-    }
+${denseBackwardChunk(elt, "xs, gs", `gs, W * ${elt}, 0`)}
   }
 }`;
 }
